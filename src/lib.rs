@@ -1,0 +1,29 @@
+//! `loyalty`: customer loyalty programs as readable text files.
+//!
+//! The pipeline, each stage taking the previous one's output:
+//!
+//! ```text
+//! text ──syntax::parse──▶ ast::Program ──check::check──▶ diagnostics
+//!                              └──format::format──▶ canonical text
+//! ```
+
+pub mod check;
+pub mod cli;
+pub mod decimal;
+pub mod diagnostic;
+pub mod format;
+pub mod span;
+pub mod syntax;
+
+use diagnostic::Diagnostic;
+use syntax::ast;
+
+/// The whole front end in one call: parse, then check what parsed.
+/// Diagnostics come in file order, errors and warnings together.
+pub fn analyze(source: &str) -> (ast::Program, Vec<Diagnostic>) {
+    let (program, syntax_errors) = syntax::parse(source);
+    let mut diagnostics: Vec<Diagnostic> = syntax_errors.into_iter().map(Diagnostic::from).collect();
+    diagnostics.extend(check::check(&program, source));
+    diagnostics.sort_by_key(|d| (d.span.start, d.span.end, d.severity));
+    (program, diagnostics)
+}

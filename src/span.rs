@@ -1,0 +1,108 @@
+//! Source locations, and the `Node` wrapper that carries one.
+//!
+//! Two programs parsed from differently laid-out text must compare equal
+//! (the formatter relies on it), so a node's equality ignores its span.
+
+use serde::{Serialize, Serializer};
+
+/// A byte range in the source text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Self {
+        Span { start, end }
+    }
+
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    /// The smallest span that covers both.
+    pub fn to(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
+
+    pub fn shifted(self, by: usize) -> Span {
+        Span::new(self.start + by, self.end + by)
+    }
+}
+
+impl From<pest::Span<'_>> for Span {
+    fn from(span: pest::Span<'_>) -> Self {
+        Span::new(span.start(), span.end())
+    }
+}
+
+impl From<Span> for miette::SourceSpan {
+    fn from(span: Span) -> Self {
+        (span.start, span.len()).into()
+    }
+}
+
+/// A piece of the AST and where it was written.
+#[derive(Clone, Debug)]
+pub struct Node<T> {
+    pub node: T,
+    pub span: Span,
+}
+
+impl<T> Node<T> {
+    pub fn new(node: T, span: Span) -> Self {
+        Node { node, span }
+    }
+
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Node<U> {
+        Node::new(f(self.node), self.span)
+    }
+
+    pub fn as_ref(&self) -> Node<&T> {
+        Node::new(&self.node, self.span)
+    }
+}
+
+impl<T: PartialEq> PartialEq for Node<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.node == other.node
+    }
+}
+
+impl<T: Eq> Eq for Node<T> {}
+
+impl<T: std::hash::Hash> std::hash::Hash for Node<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.node.hash(state)
+    }
+}
+
+impl<T> std::ops::Deref for Node<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.node
+    }
+}
+
+/// Nodes serialize as their content alone: `show --json` and the AST
+/// snapshots are about meaning, not layout.
+impl<T: Serialize> Serialize for Node<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.node.serialize(serializer)
+    }
+}
+
+/// Line and column (both from 1, column in characters) of a byte offset.
+pub fn line_column(source: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(source.len());
+    let before = &source[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = source[line_start..offset].chars().count() + 1;
+    (line, column)
+}

@@ -1,0 +1,130 @@
+//! Errors of the syntax stage: text that is not a program file.
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::span::Span;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub kind: SyntaxErrorKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SyntaxErrorKind {
+    /// The line starts with a word that begins no statement.
+    UnknownStatement {
+        word: String,
+        suggestion: Option<&'static str>,
+    },
+    /// The parser stopped here: what it expected, in the designer's words.
+    Unexpected { expected: String, found: String },
+    /// A `"` with no closing `"` on the same line.
+    UnclosedString,
+    /// A `{` never closed by a `}`.
+    UnclosedBlock { opened_by: String },
+    /// A `}` with no open block.
+    UnexpectedClose,
+    /// A number with more than four decimals.
+    TooManyDecimals,
+    /// A number beyond what any program needs.
+    NumberTooLarge,
+}
+
+/// The statements a line can start with, for "did you mean".
+pub const STATEMENT_KEYWORDS: &[&str] = &[
+    "program",
+    "currency",
+    "points",
+    "categories",
+    "channels",
+    "payment",
+    "actions",
+    "attributes",
+    "brand",
+    "partner",
+    "charity",
+    "earn",
+    "bonus",
+    "discount",
+    "perk",
+    "reward",
+    "every",
+    "donate",
+    "tier",
+    "membership",
+];
+
+impl From<SyntaxError> for Diagnostic {
+    fn from(error: SyntaxError) -> Self {
+        use SyntaxErrorKind::*;
+        let (code, message, label, help): (&'static str, String, String, Option<String>) =
+            match error.kind {
+                UnknownStatement { word, suggestion } => (
+                    "loyalty::unknown_statement",
+                    format!("no statement starts with `{word}`"),
+                    "not a statement".into(),
+                    Some(match suggestion {
+                        Some(keyword) => format!("did you mean `{keyword}`?"),
+                        None => "a line starts with one of: program, currency, points, earn, \
+                                 bonus, discount, perk, reward, every, donate, tier, \
+                                 membership, brand, partner, charity, categories, channels, \
+                                 payment methods, actions, attributes, or `<points> expire`"
+                            .into(),
+                    }),
+                ),
+                Unexpected { expected, found } => (
+                    "loyalty::syntax",
+                    format!("expected {expected}, found {found}"),
+                    format!("expected {expected}"),
+                    Some(
+                        "each statement is one line: a head such as `earn 1 point per $1 spent`, \
+                         then clauses separated by commas"
+                            .into(),
+                    ),
+                ),
+                UnclosedString => (
+                    "loyalty::unclosed_string",
+                    "this name has no closing quote".into(),
+                    "the name starts here".into(),
+                    Some("close the name with `\"` on the same line".into()),
+                ),
+                UnclosedBlock { opened_by } => (
+                    "loyalty::unclosed_block",
+                    format!("the block of `{opened_by}` is never closed"),
+                    "opened here".into(),
+                    Some("add a line with `}` after the last statement of the block".into()),
+                ),
+                UnexpectedClose => (
+                    "loyalty::unexpected_close",
+                    "`}` closes no block".into(),
+                    "no block is open here".into(),
+                    Some(
+                        "a block opens with `{` at the end of a `tier` or `membership` line; \
+                         remove this `}` or open the block it closes"
+                            .into(),
+                    ),
+                ),
+                TooManyDecimals => (
+                    "loyalty::too_many_decimals",
+                    "an amount has at most four decimals".into(),
+                    "too precise".into(),
+                    Some("write the amount with four decimals or fewer, e.g. `$0.0333`".into()),
+                ),
+                NumberTooLarge => (
+                    "loyalty::number_too_large",
+                    "this number is too large".into(),
+                    "too large".into(),
+                    Some("amounts go up to a trillion".into()),
+                ),
+            };
+        Diagnostic {
+            code,
+            severity: Severity::Error,
+            message,
+            span: error.span,
+            label,
+            help,
+        }
+    }
+}
