@@ -65,7 +65,9 @@ impl Decimal {
                 .and_then(|v| v.checked_add(digit))
                 .ok_or(DecimalError::TooLarge)?;
         }
-        value = value.checked_mul(Self::SCALE).ok_or(DecimalError::TooLarge)?;
+        value = value
+            .checked_mul(Self::SCALE)
+            .ok_or(DecimalError::TooLarge)?;
         let mut scale = Self::SCALE / 10;
         for c in fraction.chars() {
             let digit = c.to_digit(10).ok_or(DecimalError::Malformed)? as i64;
@@ -175,8 +177,14 @@ mod tests {
 
     #[test]
     fn rejects_what_it_cannot_hold_exactly() {
-        assert_eq!(Decimal::parse("0.00001"), Err(DecimalError::TooManyDecimals));
-        assert_eq!(Decimal::parse("99999999999999999999"), Err(DecimalError::TooLarge));
+        assert_eq!(
+            Decimal::parse("0.00001"),
+            Err(DecimalError::TooManyDecimals)
+        );
+        assert_eq!(
+            Decimal::parse("99999999999999999999"),
+            Err(DecimalError::TooLarge)
+        );
         assert_eq!(Decimal::parse("2000000000000"), Err(DecimalError::TooLarge));
         assert_eq!(Decimal::parse(".5"), Err(DecimalError::Malformed));
     }

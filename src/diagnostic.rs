@@ -110,6 +110,7 @@ pub fn render(diagnostics: &[Diagnostic], file: &str, source: &str) -> String {
         };
         // Writing into a String cannot fail.
         let _ = handler.render_report(&mut out, &with_source);
+        out.push('\n');
     }
     out
 }
@@ -170,7 +171,10 @@ pub fn levenshtein(a: &str, b: &str) -> usize {
 
 /// The candidate closest to `name`, if it is close enough to be a typo:
 /// at most a third of the name's length in edits (case is ignored).
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lower = name.to_lowercase();
     let limit = (name.chars().count() / 3).max(1);
     candidates

@@ -22,7 +22,8 @@ use syntax::ast;
 /// Diagnostics come in file order, errors and warnings together.
 pub fn analyze(source: &str) -> (ast::Program, Vec<Diagnostic>) {
     let (program, syntax_errors) = syntax::parse(source);
-    let mut diagnostics: Vec<Diagnostic> = syntax_errors.into_iter().map(Diagnostic::from).collect();
+    let mut diagnostics: Vec<Diagnostic> =
+        syntax_errors.into_iter().map(Diagnostic::from).collect();
     diagnostics.extend(check::check(&program, source));
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end, d.severity));
     (program, diagnostics)

@@ -1,1 +1,122 @@
+//! The command line: one file per command, this one only dispatches.
+//!
+//! Exit codes: 0 all good; 1 the input has problems (invalid program,
+//! unformatted file); 2 the command could not run (unreadable file, bad
+//! arguments).
 
+mod check;
+mod fmt;
+mod show;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "loyalty",
+    version,
+    about = "Write, check, run and simulate customer loyalty programs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check program files and report every problem in them.
+    Check {
+        /// Program files (`*.loy`) or folders that hold them.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// `human` (the default) or `json`: one JSON object per line.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+        format: OutputFormat,
+    },
+    /// Rewrite program files in the canonical layout.
+    Fmt {
+        /// Files or folders; `-` reads standard input and writes standard output.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Change nothing; list the files that are not formatted and exit 1.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Print a checked program.
+    Show {
+        file: PathBuf,
+        /// Print the program as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    Human,
+    Json,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check { files, format } => check::run(&files, format),
+        Command::Fmt { files, check } => fmt::run(&files, check),
+        Command::Show { file, json } => show::run(&file, json),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The outcome of a command that ran: whether the input was all good.
+fn exit(ok: bool) -> ExitCode {
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// Files named on the command line, folders expanded to their `*.loy`
+/// files in name order.
+fn program_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found = Vec::new();
+            collect_loy(path, &mut found)?;
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn collect_loy(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read folder {}: {e}", dir.display()))?;
+    for entry in entries {
+        let path = entry
+            .map_err(|e| format!("cannot read folder {}: {e}", dir.display()))?
+            .path();
+        if path.is_dir() {
+            collect_loy(&path, found)?;
+        } else if path.extension().is_some_and(|ext| ext == "loy") {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}

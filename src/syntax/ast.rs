@@ -41,7 +41,7 @@ pub struct Statement {
 
 /// What a statement is.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
+#[serde(rename_all = "snake_case", tag = "is")]
 pub enum Head {
     /// `program "Name"`
     Program { name: Node<String> },
@@ -86,10 +86,7 @@ pub enum Head {
         trigger: Node<Trigger>,
     },
     /// `points expire 12 months after they are earned`
-    Expire {
-        what: Node<String>,
-        expiry: Expiry,
-    },
+    Expire { what: Node<String>, expiry: Expiry },
     /// `tier "Gold"`
     Tier { name: Node<String> },
     /// `membership "CarePass"`

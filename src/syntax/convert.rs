@@ -26,7 +26,9 @@ pub fn parse(source: &str) -> (Program, Vec<SyntaxError>) {
     };
     let program = match LoyaltyParser::parse(Rule::file, source) {
         Ok(mut pairs) => {
-            let file = pairs.next().expect("the `file` rule always yields one pair");
+            let file = pairs
+                .next()
+                .expect("the `file` rule always yields one pair");
             converter.file(file)
         }
         // Every line parses as code or as a bad line, so the file rule
@@ -146,7 +148,10 @@ impl Converter<'_> {
                         continue;
                     };
                     let mut clauses = Vec::new();
-                    for clause in pair.clone().into_inner().filter(|p| p.as_rule() == Rule::clause)
+                    for clause in pair
+                        .clone()
+                        .into_inner()
+                        .filter(|p| p.as_rule() == Rule::clause)
                     {
                         if let Some(clause) = self.clause(clause) {
                             clauses.push(clause);
@@ -309,7 +314,11 @@ impl Converter<'_> {
             .map(|p| p.as_span().start());
         let full = Span::from(pair.as_span());
         let head_end = clause_start
-            .map(|start| self.source[..start].trim_end_matches([' ', '\t', ',']).len())
+            .map(|start| {
+                self.source[..start]
+                    .trim_end_matches([' ', '\t', ','])
+                    .len()
+            })
             .unwrap_or(full.end);
         let span = Span::new(full.start, head_end.max(full.start));
         let mut parts = pair.into_inner().filter(|p| p.as_rule() != Rule::clause);
@@ -593,9 +602,7 @@ impl Converter<'_> {
             Rule::kept => {
                 let next = inner.next()?;
                 if next.as_rule() == Rule::until_end_of_next {
-                    Clause::Kept(Kept::UntilEndOfNext(
-                        self.ident(next.into_inner().next()?),
-                    ))
+                    Clause::Kept(Kept::UntilEndOfNext(self.ident(next.into_inner().next()?)))
                 } else {
                     Clause::Kept(Kept::For(self.quantity(next)?))
                 }
@@ -623,11 +630,21 @@ impl Converter<'_> {
             Rule::money => {
                 let sign = text.chars().find(|c| !c.is_ascii_digit() && *c != '-')?;
                 let negative = text.contains('-');
-                let digits: String = text.chars().filter(|c| c.is_ascii_digit() || *c == ',' || *c == '.').collect();
-                let digits = if negative { format!("-{digits}") } else { digits };
+                let digits: String = text
+                    .chars()
+                    .filter(|c| c.is_ascii_digit() || *c == ',' || *c == '.')
+                    .collect();
+                let digits = if negative {
+                    format!("-{digits}")
+                } else {
+                    digits
+                };
                 (QuantityKind::Money(sign), digits)
             }
-            Rule::percent => (QuantityKind::Percent, text.trim_end_matches('%').to_string()),
+            Rule::percent => (
+                QuantityKind::Percent,
+                text.trim_end_matches('%').to_string(),
+            ),
             Rule::multiplier => (
                 QuantityKind::Multiplier,
                 text.trim_end_matches(['x', 'X']).to_string(),
@@ -685,7 +702,7 @@ impl Converter<'_> {
 }
 
 fn comment_text(pair: &Pair<Rule>) -> String {
-    pair.as_str()[1..].trim_end().to_string()
+    pair.as_str()[1..].trim().to_string()
 }
 
 /// Where a `"` opens a name that is not closed on the line, if one does.
@@ -756,12 +773,16 @@ fn describe_expected(positives: &[Rule], literals: &[String]) -> String {
             | Rule::for_every_nth
             | Rule::for_spending
             | Rule::for_reaching_tier
-            | Rule::every_period => "when it is earned, such as `per $1 spent`, `for review` or `every month`",
+            | Rule::every_period => {
+                "when it is earned, such as `per $1 spent`, `for review` or `every month`"
+            }
             Rule::clause => "a clause such as `in category beauty` or `up to 500 points per day`",
             Rule::ordinal => "a position such as `5th`",
             Rule::date => "a date such as `2026-11-27`",
             Rule::times => "`once`, `twice` or `3 times`",
-            Rule::declare_kind => "`categories`, `channels`, `payment methods`, `actions` or `attributes`",
+            Rule::declare_kind => {
+                "`categories`, `channels`, `payment methods`, `actions` or `attributes`"
+            }
             Rule::lifecycle_word => "`earned` or `issued`",
             Rule::measure => "`spent` or `earned`",
             Rule::qualify_period | Rule::calendar_year | Rule::last_period | Rule::in_total => {
