@@ -111,7 +111,7 @@ impl Converter<'_> {
                 Rule::comment => items.push(Item::Comment(comment_text(&pair))),
                 Rule::bad_line => self.explain_bad_line(&pair),
                 Rule::block_close => {
-                    let span = Span::from(pair.as_span());
+                    let span = span_of(&pair);
                     match open.pop() {
                         Some(block) => {
                             let mut statement = block.statement;
@@ -166,12 +166,12 @@ impl Converter<'_> {
                     let mut open_brace = None;
                     for extra in rest {
                         match extra.as_rule() {
-                            Rule::block_open => open_brace = Some(Span::from(extra.as_span())),
+                            Rule::block_open => open_brace = Some(span_of(&extra)),
                             Rule::comment => statement.comment = Some(comment_text(&extra)),
                             _ => {}
                         }
                     }
-                    let node = Node::new(statement, Span::from(pair.as_span()));
+                    let node = Node::new(statement, span_of(&pair));
                     match open_brace {
                         Some(brace) => {
                             let mut node = node;
@@ -255,7 +255,7 @@ impl Converter<'_> {
                         expected: "a statement".into(),
                         found: describe_found(text),
                     },
-                    span: Span::from(pair.as_span()),
+                    span: span_of(&pair),
                 });
                 return;
             }
@@ -312,7 +312,7 @@ impl Converter<'_> {
             .into_inner()
             .find(|p| p.as_rule() == Rule::clause)
             .map(|p| p.as_span().start());
-        let full = Span::from(pair.as_span());
+        let full = span_of(&pair);
         let head_end = clause_start
             .map(|start| {
                 self.source[..start]
@@ -418,7 +418,7 @@ impl Converter<'_> {
     }
 
     fn benefit(&mut self, pair: Pair<Rule>) -> Option<Node<Benefit>> {
-        let span = Span::from(pair.as_span());
+        let span = span_of(&pair);
         let mut inner = pair.into_inner();
         let first = inner.next()?;
         let benefit = if first.as_rule() == Rule::named_reward {
@@ -438,7 +438,7 @@ impl Converter<'_> {
     }
 
     fn trigger(&mut self, pair: Pair<Rule>) -> Option<Node<Trigger>> {
-        let span = Span::from(pair.as_span());
+        let span = span_of(&pair);
         let form = pair.into_inner().next()?;
         let rule = form.as_rule();
         let mut inner = form.into_inner();
@@ -456,7 +456,7 @@ impl Converter<'_> {
                     Err(_) => {
                         self.errors.push(SyntaxError {
                             kind: SyntaxErrorKind::NumberTooLarge,
-                            span: Span::from(ordinal.as_span()),
+                            span: span_of(&ordinal),
                         });
                         return None;
                     }
@@ -483,7 +483,7 @@ impl Converter<'_> {
     // ------------------------------------------------------------------
 
     fn clause(&mut self, pair: Pair<Rule>) -> Option<Node<Clause>> {
-        let span = Span::from(pair.as_span());
+        let span = span_of(&pair);
         let form = pair.into_inner().next()?;
         let rule = form.as_rule();
         let mut inner = form.into_inner();
@@ -549,7 +549,7 @@ impl Converter<'_> {
                     });
                     next = inner.next()?;
                 }
-                let period_span = Span::from(next.as_span());
+                let period_span = span_of(&next);
                 let form = next.into_inner().next()?;
                 let period = match form.as_rule() {
                     Rule::calendar_year => QualifyPeriod::CalendarYear,
@@ -583,7 +583,7 @@ impl Converter<'_> {
             Rule::cap => {
                 let first = inner.next()?;
                 let limit = if first.as_rule() == Rule::times {
-                    let times_span = Span::from(first.as_span());
+                    let times_span = span_of(&first);
                     let count = match first.as_str() {
                         "once" => Node::new(Decimal::ONE, times_span),
                         "twice" => Node::new(Decimal::from_int(2), times_span),
@@ -622,7 +622,7 @@ impl Converter<'_> {
     // ------------------------------------------------------------------
 
     fn quantity(&mut self, pair: Pair<Rule>) -> Option<Node<Quantity>> {
-        let span = Span::from(pair.as_span());
+        let span = span_of(&pair);
         let mut inner = pair.into_inner();
         let amount = inner.next()?;
         let text = amount.as_str();
@@ -651,13 +651,13 @@ impl Converter<'_> {
             ),
             _ => (QuantityKind::Count, text.to_string()),
         };
-        let value = self.decimal(&digits, Span::from(amount.as_span()))?;
+        let value = self.decimal(&digits, span_of(&amount))?;
         let unit = inner.next().map(|unit| self.ident(unit));
         Some(Node::new(Quantity { value, kind, unit }, span))
     }
 
     fn number(&mut self, pair: Pair<Rule>) -> Option<Node<Decimal>> {
-        let span = Span::from(pair.as_span());
+        let span = span_of(&pair);
         let value = self.decimal(pair.as_str(), span)?;
         Some(Node::new(value, span))
     }
@@ -679,7 +679,7 @@ impl Converter<'_> {
     }
 
     fn string(&self, pair: Pair<Rule>) -> Node<String> {
-        let span = Span::from(pair.as_span());
+        let span = span_of(&pair);
         let inner = pair.into_inner().next().map_or("", |p| p.as_str());
         Node::new(inner.to_string(), span)
     }
@@ -697,8 +697,15 @@ impl Converter<'_> {
     }
 
     fn text(&self, pair: Pair<Rule>) -> Node<String> {
-        Node::new(pair.as_str().to_string(), Span::from(pair.as_span()))
+        Node::new(pair.as_str().to_string(), span_of(&pair))
     }
+}
+
+/// A pair's span without the spaces pest may leave at its end.
+fn span_of(pair: &Pair<Rule>) -> Span {
+    let text = pair.as_str();
+    let start = pair.as_span().start();
+    Span::new(start, start + text.trim_end().len())
 }
 
 fn comment_text(pair: &Pair<Rule>) -> String {
