@@ -146,7 +146,7 @@ impl Checker<'_> {
                 self.report(
                     ProblemKind::MissingUnit {
                         expected: example_unit.clone(),
-                        example: format!("{} {example_unit}", quantity.value),
+                        example: format!("{} {}", quantity.value, self.points_word(quantity.value)),
                     },
                     quantity.span,
                 );
@@ -170,7 +170,7 @@ impl Checker<'_> {
                 self.report(
                     ProblemKind::UnknownUnit {
                         unit: unit.node.clone(),
-                        expected: format!("the program's {example_unit}"),
+                        expected: format!("the program's unit, `{example_unit}`"),
                         suggestion,
                     },
                     unit.span,
@@ -347,6 +347,16 @@ impl Checker<'_> {
             vec![word]
         } else {
             vec![word, singular]
+        }
+    }
+
+    /// `point` for one, `points` otherwise.
+    fn points_word(&self, value: Decimal) -> String {
+        let units = self.points_units();
+        match (value == Decimal::ONE, units.as_slice()) {
+            (true, [_, singular]) => singular.clone(),
+            (_, [plural, ..]) => plural.clone(),
+            _ => "points".into(),
         }
     }
 

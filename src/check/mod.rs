@@ -85,6 +85,8 @@ pub struct Checker<'s> {
     in_tier: bool,
     /// Rewards some rule gives (`earn reward "Free drink" ...`).
     given_rewards: Vec<String>,
+    /// Kinds of name with at least one unknown reference.
+    unresolved: HashSet<NameKind>,
 }
 
 impl<'s> Checker<'s> {
@@ -100,6 +102,7 @@ impl<'s> Checker<'s> {
             reported_missing_points: false,
             in_tier: false,
             given_rewards: Vec::new(),
+            unresolved: HashSet::new(),
         }
     }
 
@@ -196,6 +199,7 @@ impl<'s> Checker<'s> {
             candidates.extend(BUILT_IN_ACTIONS);
         }
         candidates.sort_unstable();
+        self.unresolved.insert(kind);
         let suggestion = did_you_mean(&name.node, candidates).map(str::to_string);
         self.report(
             ProblemKind::UnknownName {
@@ -220,6 +224,11 @@ impl<'s> Checker<'s> {
         ];
         let mut unused = Vec::new();
         for kind in kinds {
+            // A misspelt reference most likely meant a declared name:
+            // calling that name unused as well would only repeat it.
+            if self.unresolved.contains(&kind) {
+                continue;
+            }
             if let Some(table) = self.names.get(&kind) {
                 for (name, definition) in table {
                     if !self.used.contains(&(kind, name.clone())) {

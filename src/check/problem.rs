@@ -25,7 +25,6 @@ pub enum NameKind {
     Partner,
     Brand,
     Membership,
-    Perk,
 }
 
 impl NameKind {
@@ -42,7 +41,6 @@ impl NameKind {
             NameKind::Partner => "partner",
             NameKind::Brand => "brand",
             NameKind::Membership => "membership",
-            NameKind::Perk => "perk",
         }
     }
 
@@ -59,7 +57,6 @@ impl NameKind {
             NameKind::Partner => "loyalty::unknown_partner",
             NameKind::Brand => "loyalty::unknown_brand",
             NameKind::Membership => "loyalty::unknown_membership",
-            NameKind::Perk => "loyalty::unknown_perk",
         }
     }
 
@@ -72,7 +69,7 @@ impl NameKind {
             NameKind::Partner => format!("add a line `partner \"{name}\", funds 100%`"),
             NameKind::Brand => format!("add a line `brand \"{name}\"`"),
             NameKind::Membership => format!("add a line `membership \"{name}\"`"),
-            NameKind::Perk => format!("add a line `perk \"{name}\"`"),
+
             NameKind::Action => format!(
                 "built-in actions are {}; declare others with `actions {name}`",
                 super::BUILT_IN_ACTIONS.join(", ")

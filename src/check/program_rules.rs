@@ -96,7 +96,7 @@ impl Checker<'_> {
         }
 
         for (later_index, (later, later_span, later_reach)) in tiers.iter().enumerate() {
-            for (earlier, _, earlier_reach) in &tiers[..later_index] {
+            for (earlier, earlier_span, earlier_reach) in &tiers[..later_index] {
                 match (earlier_reach, later_reach) {
                     (_, Reach::Everyone) => {
                         self.report(
@@ -132,7 +132,7 @@ impl Checker<'_> {
                                     tier: earlier.clone(),
                                     by: later.clone(),
                                 },
-                                *later_span,
+                                *earlier_span,
                             );
                         }
                     }

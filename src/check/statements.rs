@@ -337,7 +337,8 @@ impl Checker<'_> {
                 period,
             } => {
                 match (&amount.kind, measure) {
-                    (QuantityKind::Money(_), None | Some(Measure::Spent)) => {
+                    (QuantityKind::Money(_), None | Some(Measure::Spent))
+                    | (_, Some(Measure::Spent)) => {
                         let v = self.money(amount);
                         self.nonzero(v, amount.span, "a tier threshold");
                     }

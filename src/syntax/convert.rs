@@ -11,7 +11,7 @@ use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::Pair;
 
 use super::ast::*;
-use super::error::{STATEMENT_KEYWORDS, SyntaxError, SyntaxErrorKind};
+use super::error::{CLAUSE_WORDS, STATEMENT_KEYWORDS, SyntaxError, SyntaxErrorKind};
 use super::{LoyaltyParser, Rule};
 use crate::decimal::{Decimal, DecimalError};
 use crate::diagnostic::did_you_mean;
@@ -291,6 +291,16 @@ impl Converter<'_> {
             })
             .unwrap_or_default();
         let found_len = found_token_len(rest);
+        let found_word = &rest[..found_len];
+        if literals.iter().any(|l| l == ",") && CLAUSE_WORDS.contains(&found_word) {
+            self.errors.push(SyntaxError {
+                kind: SyntaxErrorKind::MissingComma {
+                    clause: found_word.to_string(),
+                },
+                span: Span::new(offset + at, offset + at + found_len),
+            });
+            return;
+        }
         self.errors.push(SyntaxError {
             kind: SyntaxErrorKind::Unexpected {
                 expected: describe_expected(&positives, &literals),

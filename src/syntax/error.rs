@@ -19,6 +19,8 @@ pub enum SyntaxErrorKind {
     },
     /// The parser stopped here: what it expected, in the designer's words.
     Unexpected { expected: String, found: String },
+    /// A clause follows the previous part without its comma.
+    MissingComma { clause: String },
     /// A `"` with no closing `"` on the same line.
     UnclosedString,
     /// A `{` never closed by a `}`.
@@ -30,6 +32,28 @@ pub enum SyntaxErrorKind {
     /// A number beyond what any program needs.
     NumberTooLarge,
 }
+
+/// Words that start a clause, to spot a forgotten comma.
+pub const CLAUSE_WORDS: &[&str] = &[
+    "worth",
+    "costs",
+    "funds",
+    "receives",
+    "in",
+    "paid",
+    "at",
+    "for",
+    "within",
+    "on",
+    "excluding",
+    "up",
+    "once",
+    "twice",
+    "exclusive",
+    "kept",
+    "with",
+    "between",
+];
 
 /// The statements a line can start with, for "did you mean".
 pub const STATEMENT_KEYWORDS: &[&str] = &[
@@ -82,6 +106,12 @@ impl From<SyntaxError> for Diagnostic {
                          then clauses separated by commas"
                             .into(),
                     ),
+                ),
+                MissingComma { clause } => (
+                    "loyalty::missing_comma",
+                    format!("expected `,` before `{clause}`"),
+                    "comma missing before this clause".into(),
+                    Some(format!("clauses are separated by commas: `, {clause} ...`")),
                 ),
                 UnclosedString => (
                     "loyalty::unclosed_string",
