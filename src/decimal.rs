@@ -125,7 +125,7 @@ impl Decimal {
         }
         let digits = whole.to_string();
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 text.push(',');
             }
             text.push(c);

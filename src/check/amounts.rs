@@ -92,19 +92,19 @@ impl Checker<'_> {
         match quantity.kind {
             QuantityKind::Money(sign) => {
                 self.first_money.get_or_insert(quantity.span);
-                if let Some((code, expected)) = &self.currency {
-                    if sign != *expected {
-                        let (currency, expected) = (code.clone(), *expected);
-                        self.report(
-                            ProblemKind::CurrencySignMismatch {
-                                sign,
-                                currency,
-                                expected,
-                            },
-                            quantity.span,
-                        );
-                        return None;
-                    }
+                if let Some((code, expected)) = &self.currency
+                    && sign != *expected
+                {
+                    let (currency, expected) = (code.clone(), *expected);
+                    self.report(
+                        ProblemKind::CurrencySignMismatch {
+                            sign,
+                            currency,
+                            expected,
+                        },
+                        quantity.span,
+                    );
+                    return None;
                 }
                 if let Some(unit) = &quantity.unit {
                     self.report(

@@ -257,7 +257,7 @@ fn declared_name_kind(kind: DeclareKind) -> NameKind {
 /// The statements among a list of items, skipping comments and blanks.
 pub fn statements_of(items: &[Item]) -> impl Iterator<Item = &Node<Statement>> {
     items.iter().filter_map(|item| match item {
-        Item::Statement(statement) => Some(statement),
+        Item::Statement(statement) => Some(&**statement),
         _ => None,
     })
 }

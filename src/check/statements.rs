@@ -434,10 +434,10 @@ impl Checker<'_> {
             Clause::Between { from, until } => {
                 let a = self.date(from);
                 let b = self.date(until);
-                if let (Some(a), Some(b)) = (a, b) {
-                    if b < a {
-                        self.report(ProblemKind::DatesOutOfOrder, clause.span);
-                    }
+                if let (Some(a), Some(b)) = (a, b)
+                    && b < a
+                {
+                    self.report(ProblemKind::DatesOutOfOrder, clause.span);
                 }
             }
         }
@@ -598,10 +598,9 @@ impl Checker<'_> {
                     .clauses
                     .iter()
                     .find(|c| matches!(c.node, Clause::FreeTrial(_)))
+                    && !paid
                 {
-                    if !paid {
-                        self.report(ProblemKind::TrialWithoutFee, trial.span);
-                    }
+                    self.report(ProblemKind::TrialWithoutFee, trial.span);
                 }
             }
             Head::Tier { .. } => {
@@ -675,10 +674,8 @@ impl Checker<'_> {
                 let per_spend = matches!(trigger.node, Trigger::PerSpent(_));
                 let single = self.benefit(benefit, per_spend);
                 self.trigger(trigger);
-                if !per_spend {
-                    if let Some((value, is_money)) = single {
-                        self.caps_cover(statement, value, is_money);
-                    }
+                if !per_spend && let Some((value, is_money)) = single {
+                    self.caps_cover(statement, value, is_money);
                 }
             }
         }

@@ -20,7 +20,7 @@ pub struct Program {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Item {
-    Statement(Node<Statement>),
+    Statement(Box<Node<Statement>>),
     /// A comment on a line of its own, text after the `#`.
     Comment(String),
     /// One or more blank lines between statements.

@@ -122,8 +122,10 @@ impl Converter<'_> {
                             statement.node.block = Some(inner);
                             statement.span = statement.span.to(span);
                             match open.last_mut() {
-                                Some(parent) => parent.items.push(Item::Statement(statement)),
-                                None => top.push(Item::Statement(statement)),
+                                Some(parent) => {
+                                    parent.items.push(Item::Statement(Box::new(statement)))
+                                }
+                                None => top.push(Item::Statement(Box::new(statement))),
                             }
                         }
                         None => self.errors.push(SyntaxError {
@@ -182,7 +184,7 @@ impl Converter<'_> {
                                 items: Vec::new(),
                             })
                         }
-                        None => items.push(Item::Statement(node)),
+                        None => items.push(Item::Statement(Box::new(node))),
                     }
                 }
             }
@@ -206,8 +208,8 @@ impl Converter<'_> {
             }
             statement.node.block = Some(inner);
             match open.last_mut() {
-                Some(parent) => parent.items.push(Item::Statement(statement)),
-                None => top.push(Item::Statement(statement)),
+                Some(parent) => parent.items.push(Item::Statement(Box::new(statement))),
+                None => top.push(Item::Statement(Box::new(statement))),
             }
         }
         if top.last() == Some(&Item::Blank) {
@@ -255,7 +257,7 @@ impl Converter<'_> {
                         expected: "a statement".into(),
                         found: describe_found(text),
                     },
-                    span: span_of(&pair),
+                    span: span_of(pair),
                 });
                 return;
             }
@@ -267,14 +269,14 @@ impl Converter<'_> {
         };
         let rest = &text[at..];
         // An unclosed name is the commonest slip: say so plainly.
-        if let Some(quote) = unclosed_quote(text) {
-            if quote <= at {
-                self.errors.push(SyntaxError {
-                    kind: SyntaxErrorKind::UnclosedString,
-                    span: Span::new(offset + quote, offset + text.len()),
-                });
-                return;
-            }
+        if let Some(quote) = unclosed_quote(text)
+            && quote <= at
+        {
+            self.errors.push(SyntaxError {
+                kind: SyntaxErrorKind::UnclosedString,
+                span: Span::new(offset + quote, offset + text.len()),
+            });
+            return;
         }
         let positives = match &error.variant {
             ErrorVariant::ParsingError { positives, .. } => positives.clone(),

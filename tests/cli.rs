@@ -1,0 +1,166 @@
+//! The commands as a user runs them: exit codes, where output goes,
+//! files left as they were when they should be.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn loyalty(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_loyalty"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap()
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("loyalty-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn check_exits_0_on_the_programs_and_1_on_an_invalid_file() {
+    let ok = loyalty(&["check", "programs/", "examples/"]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(
+        ok.stderr.is_empty(),
+        "no warnings: {}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+
+    let bad = loyalty(&["check", "tests/fixtures/invalid/typos/three_mistakes.loy"]);
+    assert_eq!(bad.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(stderr.matches("loyalty::").count(), 3, "{stderr}");
+}
+
+#[test]
+fn check_json_prints_one_object_per_diagnostic() {
+    let out = loyalty(&[
+        "check",
+        "--format",
+        "json",
+        "tests/fixtures/invalid/typos/three_mistakes.loy",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[1]["code"], "loyalty::unknown_tier");
+    assert_eq!(lines[1]["line"], 7);
+    assert_eq!(lines[1]["column"], 55);
+    assert_eq!(lines[1]["severity"], "error");
+    assert_eq!(lines[1]["help"], "did you mean `Gold`?");
+    assert!(
+        lines[1]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("three_mistakes.loy")
+    );
+}
+
+#[test]
+fn warnings_alone_do_not_fail_check() {
+    let out = loyalty(&["check", "tests/fixtures/invalid/header/no_points_value.loy"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("loyalty::no_points_value"));
+}
+
+#[test]
+fn a_missing_file_is_a_usage_error() {
+    let out = loyalty(&["check", "no/such/file.loy"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read no/such/file.loy"));
+}
+
+#[test]
+fn fmt_rewrites_in_place_and_check_lists_unformatted_files() {
+    let dir = temp_dir("fmt");
+    let file = dir.join("messy.loy");
+    std::fs::write(&file, "program   \"Messy\"\ncurrency USD\n\n\n\nearn reward \"Drink\"   for every 5th visit\nreward \"Drink\",worth $2.5\n").unwrap();
+
+    let check = loyalty(&["fmt", "--check", file.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&check.stdout).contains("messy.loy"));
+
+    assert_eq!(
+        loyalty(&["fmt", file.to_str().unwrap()]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "program \"Messy\"\ncurrency USD\n\nearn reward \"Drink\" for every 5th visit\nreward \"Drink\", worth $2.50\n"
+    );
+    assert_eq!(
+        loyalty(&["fmt", "--check", file.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn fmt_leaves_a_file_with_syntax_errors_untouched() {
+    let dir = temp_dir("fmt-bad");
+    let file = dir.join("bad.loy");
+    let text = "program \"Bad\"\nern 1 point per $1 spent\n";
+    std::fs::write(&file, text).unwrap();
+    let out = loyalty(&["fmt", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `earn`?"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+}
+
+#[test]
+fn fmt_dash_reads_stdin_and_writes_stdout() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_loyalty"))
+        .args(["fmt", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"program \"X\"   # the name\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "program \"X\"  # the name\n"
+    );
+}
+
+#[test]
+fn show_json_prints_the_program() {
+    let out = loyalty(&["show", "programs/subway.loy", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let items = json["items"].as_array().unwrap();
+    let earn = items
+        .iter()
+        .find_map(|i| {
+            i["statement"]["head"]
+                .as_object()
+                .filter(|h| h["is"] == "earn")
+        })
+        .unwrap();
+    assert_eq!(earn["trigger"]["every_nth"]["nth"], 5);
+    assert_eq!(earn["benefit"]["named"], "Free drink");
+    assert!(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("programs/subway.loy")
+            .exists()
+    );
+}

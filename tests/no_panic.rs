@@ -1,0 +1,104 @@
+//! The parser, the checker and the formatter never panic, whatever the
+//! input: arbitrary text, and small random edits of the real programs
+//! (which reach much deeper into the grammar than random bytes do).
+
+use proptest::prelude::*;
+
+fn analyze_and_format(source: &str) {
+    let (program, _) = loyalty::analyze(source);
+    let _ = loyalty::format::format(&program);
+    // Whenever the input parses, the formatter must prove its round trip.
+    if loyalty::syntax::parse(source).1.is_empty() {
+        loyalty::format::format_source(source)
+            .expect("formatting a parsed file never changes its meaning");
+    }
+}
+
+fn corpus() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("programs");
+    let mut texts: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    texts.sort();
+    texts
+}
+
+/// Pieces that often appear in program files, so that random text
+/// contains real words and amounts.
+const PIECES: &[&str] = &[
+    "earn ",
+    "tier ",
+    "reward ",
+    "\"Gold\"",
+    "$10",
+    "-$5",
+    "2%",
+    "3x",
+    "300 points",
+    " per ",
+    " for ",
+    ", ",
+    "{",
+    "}",
+    "\n",
+    "#",
+    "every ",
+    "become ",
+    "spent",
+    "in category ",
+    "up to ",
+    "once per day",
+    "30 days",
+    "€",
+    "1,000",
+    "9999999999999999999",
+    ".",
+    "\"",
+    "\t",
+    "membership ",
+    "costs ",
+    "with a free trial of ",
+    "points expire ",
+    "after they are earned",
+    "for members with ",
+    "bonus ",
+    "exclusive",
+    "5th visit",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn arbitrary_text_never_panics(source in "\\PC{0,200}") {
+        analyze_and_format(&source);
+    }
+
+    #[test]
+    fn arbitrary_pieces_never_panic(pieces in prop::collection::vec(prop::sample::select(PIECES), 0..40)) {
+        analyze_and_format(&pieces.concat());
+    }
+
+    #[test]
+    fn edited_programs_never_panic(
+        which in 0usize..12,
+        edits in prop::collection::vec((any::<prop::sample::Index>(), 0usize..4, prop::sample::select(PIECES)), 1..6),
+    ) {
+        let programs = corpus();
+        let mut text = programs[which % programs.len()].clone();
+        for (at, action, piece) in edits {
+            let mut i = at.index(text.len() + 1);
+            while !text.is_char_boundary(i) {
+                i -= 1;
+            }
+            match action {
+                0 => text.insert_str(i, piece),
+                1 => { let end = (i + piece.len()).min(text.len()); if text.is_char_boundary(end) { text.replace_range(i..end, ""); } }
+                2 => { let end = (i + 1).min(text.len()); if text.is_char_boundary(end) { text.replace_range(i..end, piece); } }
+                _ => text.truncate(i),
+            }
+        }
+        analyze_and_format(&text);
+    }
+}
