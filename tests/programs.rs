@@ -22,6 +22,19 @@ fn loy_files(dir: &str) -> Vec<PathBuf> {
     files
 }
 
+/// A file of the repository: clean, formatted, and already in canonical layout.
+fn assert_clean_and_canonical(file: &Path) -> String {
+    let source = std::fs::read_to_string(file).unwrap();
+    let name = file.display().to_string();
+    assert_clean_and_formatted(&name, &source);
+    assert_eq!(
+        format_source(&source).unwrap(),
+        source,
+        "{name} is not in canonical layout"
+    );
+    source
+}
+
 fn assert_clean_and_formatted(name: &str, source: &str) {
     let (program, diagnostics) = loyalty::analyze(source);
     assert!(
@@ -67,14 +80,8 @@ fn the_twelve_programs_are_clean_and_formatted() {
         ]
     );
     for file in files {
-        let source = std::fs::read_to_string(&file).unwrap();
+        let source = assert_clean_and_canonical(&file);
         let name = file.display().to_string();
-        assert_clean_and_formatted(&name, &source);
-        assert_eq!(
-            format_source(&source).unwrap(),
-            source,
-            "{name} is not in canonical layout"
-        );
         assert!(
             source.starts_with("# "),
             "{name} opens with a comment naming its source"
@@ -91,14 +98,7 @@ fn examples_are_clean_and_formatted() {
     let files = loy_files("examples");
     assert!(files.len() >= 3);
     for file in files {
-        let source = std::fs::read_to_string(&file).unwrap();
-        let name = file.display().to_string();
-        assert_clean_and_formatted(&name, &source);
-        assert_eq!(
-            format_source(&source).unwrap(),
-            source,
-            "{name} is not in canonical layout"
-        );
+        assert_clean_and_canonical(&file);
     }
 }
 

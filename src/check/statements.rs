@@ -8,7 +8,7 @@ use crate::diagnostic::did_you_mean;
 use crate::span::{Node, Span};
 use crate::syntax::ast::*;
 
-/// Clauses each statement takes, by their leading words.
+/// The conditions that narrow a rule to some purchases or members.
 const CONDITIONS: &[&str] = &[
     "in category",
     "in channel",
@@ -45,67 +45,58 @@ const PERK_COST_PERIODS: &[&str] = &["order", "use", "month", "year", "member"];
 const FEE_PERIODS: &[&str] = &["month", "year"];
 const EXCLUSIONS: &[&str] = &["shipping", "tax", "gift_cards"];
 
-fn allowed_clauses(head: &Head) -> (&'static [&'static str], &'static str) {
+/// The clauses a statement takes, by their leading words: whether it takes
+/// the purchase conditions, which others, and the help that lists them.
+fn allowed_clauses(head: &Head) -> (bool, &'static [&'static str], &'static str) {
     match head {
         Head::Points { .. } => (
+            false,
             &["worth"],
             "`points are called` takes `worth $1 per 100 points`",
         ),
         Head::Partner { .. } => (
+            false,
             &["funds"],
             "`partner` takes `funds 50%`: the share of the points it pays for",
         ),
         Head::Charity { .. } => (
+            false,
             &["receives"],
             "`charity` takes `receives $1 per 100 points`: what a donated point gives",
         ),
         Head::Earn { .. } => (
-            &[
-                "in category",
-                "in channel",
-                "paid with",
-                "at brand",
-                "at partner",
-                "for members with",
-                "within",
-                "on orders of",
-                "between",
-                "excluding",
-                "up to / once per",
-                "paid out every",
-            ],
+            true,
+            &["excluding", "up to / once per", "paid out every"],
             EARN_HELP,
         ),
         Head::Bonus { .. } => (
-            &[
-                "in category",
-                "in channel",
-                "paid with",
-                "at brand",
-                "at partner",
-                "for members with",
-                "within",
-                "on orders of",
-                "between",
-                "up to / once per",
-                "on ... chosen days",
-                "exclusive",
-            ],
+            true,
+            &["up to / once per", "on ... chosen days", "exclusive"],
             BONUS_HELP,
         ),
-        Head::Discount { .. } => (CONDITIONS, DISCOUNT_HELP),
+        Head::Discount { .. } => (true, &[], DISCOUNT_HELP),
         Head::Perk { .. } => (
+            false,
             &["costs", "on orders of", "in category", "in channel"],
             PERK_HELP,
         ),
-        Head::Reward { .. } => (&["costs", "worth", "for tier", "in category"], REWARD_HELP),
+        Head::Reward { .. } => (
+            false,
+            &["costs", "worth", "for tier", "in category"],
+            REWARD_HELP,
+        ),
         Head::Convert { .. } => (
+            false,
             &["on the first day of each"],
             "`every ... become` takes `on the first day of each month`",
         ),
-        Head::Tier { .. } => (&["for ... in ...", "for members with", "kept"], TIER_HELP),
-        Head::Membership { .. } => (&["costs", "with a free trial"], MEMBERSHIP_HELP),
-        _ => (&[], NO_CLAUSE_HELP),
+        Head::Tier { .. } => (
+            false,
+            &["for ... in ...", "for members with", "kept"],
+            TIER_HELP,
+        ),
+        Head::Membership { .. } => (false, &["costs", "with a free trial"], MEMBERSHIP_HELP),
+        _ => (false, &[], NO_CLAUSE_HELP),
     }
 }
 
@@ -173,11 +164,11 @@ impl Checker<'_> {
 
     fn clauses(&mut self, statement: &Node<Statement>) {
         let head = &statement.head.node;
-        let (allowed, help) = allowed_clauses(head);
+        let (conditions, others, help) = allowed_clauses(head);
         let mut seen: Vec<&'static str> = Vec::new();
         for clause in &statement.clauses {
             let keyword = clause.keyword();
-            if !allowed.contains(&keyword) {
+            if !(others.contains(&keyword) || conditions && CONDITIONS.contains(&keyword)) {
                 self.report(
                     ProblemKind::ClauseNotAllowed {
                         clause: keyword,

@@ -113,21 +113,7 @@ impl Converter<'_> {
                 Rule::block_close => {
                     let span = span_of(&pair);
                     match open.pop() {
-                        Some(block) => {
-                            let mut statement = block.statement;
-                            let mut inner = block.items;
-                            if inner.last() == Some(&Item::Blank) {
-                                inner.pop();
-                            }
-                            statement.node.block = Some(inner);
-                            statement.span = statement.span.to(span);
-                            match open.last_mut() {
-                                Some(parent) => {
-                                    parent.items.push(Item::Statement(Box::new(statement)))
-                                }
-                                None => top.push(Item::Statement(Box::new(statement))),
-                            }
-                        }
+                        Some(block) => close_block(block, Some(span), &mut open, &mut top),
                         None => self.errors.push(SyntaxError {
                             kind: SyntaxErrorKind::UnexpectedClose,
                             span,
@@ -201,16 +187,7 @@ impl Converter<'_> {
                 },
                 span: block.open_brace,
             });
-            let mut statement = block.statement;
-            let mut inner = block.items;
-            if inner.last() == Some(&Item::Blank) {
-                inner.pop();
-            }
-            statement.node.block = Some(inner);
-            match open.last_mut() {
-                Some(parent) => parent.items.push(Item::Statement(Box::new(statement))),
-                None => top.push(Item::Statement(Box::new(statement))),
-            }
+            close_block(block, None, &mut open, &mut top);
         }
         if top.last() == Some(&Item::Blank) {
             top.pop();
@@ -711,6 +688,26 @@ impl Converter<'_> {
     fn text(&self, pair: Pair<Rule>) -> Node<String> {
         Node::new(pair.as_str().to_string(), span_of(&pair))
     }
+}
+
+/// Ends a block: its items go into its statement, which joins the items
+/// of the enclosing block (or the top level). `close` is the `}`, absent
+/// when the file ended first.
+fn close_block(block: OpenBlock, close: Option<Span>, open: &mut [OpenBlock], top: &mut Vec<Item>) {
+    let mut statement = block.statement;
+    let mut inner = block.items;
+    if inner.last() == Some(&Item::Blank) {
+        inner.pop();
+    }
+    statement.node.block = Some(inner);
+    if let Some(close) = close {
+        statement.span = statement.span.to(close);
+    }
+    let items = match open.last_mut() {
+        Some(parent) => &mut parent.items,
+        None => top,
+    };
+    items.push(Item::Statement(Box::new(statement)));
 }
 
 /// A pair's span without the spaces pest may leave at its end.
