@@ -24,7 +24,8 @@ pub fn analyze(source: &str) -> (ast::Program, Vec<Diagnostic>) {
     let (program, syntax_errors) = syntax::parse(source);
     let mut diagnostics: Vec<Diagnostic> =
         syntax_errors.into_iter().map(Diagnostic::from).collect();
-    diagnostics.extend(check::check(&program, source));
+    let complete = diagnostics.is_empty();
+    diagnostics.extend(check::check(&program, source, complete));
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end, d.severity));
     (program, diagnostics)
 }

@@ -51,8 +51,14 @@ pub const CURRENCIES: &[(&str, char)] = &[
 pub const CURRENCY_CODES: &[&str] = &["USD", "CAD", "AUD", "NZD", "EUR", "GBP"];
 
 /// Checks a parsed program; the diagnostics are in no particular order.
-pub fn check(program: &Program, source: &str) -> Vec<Diagnostic> {
+///
+/// `complete` is false when some lines did not parse: then nothing is
+/// concluded from what the file does not say (an unused name, a missing
+/// currency, a reward nothing earns points for), since the missing line
+/// may be the one that says it.
+pub fn check(program: &Program, source: &str, complete: bool) -> Vec<Diagnostic> {
     let mut checker = Checker::new(source);
+    checker.complete = complete;
     checker.collect(&program.items, Scope::Top);
     checker.statements(&program.items, Scope::Top);
     checker.program_rules(program);
@@ -85,6 +91,8 @@ pub struct Checker<'s> {
     in_tier: bool,
     /// Rewards some rule gives (`earn reward "Free drink" ...`).
     given_rewards: Vec<String>,
+    /// Whether every line of the file parsed.
+    complete: bool,
     /// Kinds of name with at least one unknown reference.
     unresolved: HashSet<NameKind>,
 }
@@ -103,6 +111,7 @@ impl<'s> Checker<'s> {
             in_tier: false,
             given_rewards: Vec::new(),
             unresolved: HashSet::new(),
+            complete: true,
         }
     }
 

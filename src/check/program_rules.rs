@@ -31,12 +31,14 @@ struct Yardstick {
 
 impl Checker<'_> {
     pub(super) fn program_rules(&mut self, program: &Program) {
-        self.header(program);
         self.tiers(&program.items);
-        self.rewards(program);
         self.overlaps(&program.items);
         self.expiry_against_cycle(program);
-        self.unused_declarations();
+        if self.complete {
+            self.header(program);
+            self.rewards(program);
+            self.unused_declarations();
+        }
     }
 
     fn header(&mut self, program: &Program) {

@@ -43,6 +43,7 @@ pub fn parse(source: &str) -> (Program, Vec<SyntaxError>) {
                 kind: SyntaxErrorKind::Unexpected {
                     expected: "a statement".into(),
                     found: describe_found(&source[at..]),
+                    suggestion: None,
                 },
                 span: Span::new(at, at),
             });
@@ -233,6 +234,7 @@ impl Converter<'_> {
                     kind: SyntaxErrorKind::Unexpected {
                         expected: "a statement".into(),
                         found: describe_found(text),
+                        suggestion: None,
                     },
                     span: span_of(pair),
                 });
@@ -240,10 +242,29 @@ impl Converter<'_> {
             }
             Err(error) => error,
         };
-        let at = match error.location {
-            InputLocation::Pos(p) => p,
-            InputLocation::Span((s, _)) => s,
-        };
+        let (at, mut positives, mut literals) = expectations(&error);
+        // Right after a number, `,` `.` `%` `x` would only continue it
+        // (`1,000`, `1.5`, `2%`, `3x`): not what the designer missed.
+        if text[..at]
+            .trim_end()
+            .ends_with(|c: char| c.is_ascii_digit())
+        {
+            literals.retain(|l| {
+                !matches!(l.as_str(), "," | "." | "%" | "x" | "X")
+                    && !l.starts_with(|c: char| c.is_ascii_digit())
+            });
+            positives.retain(|r| {
+                !matches!(
+                    r,
+                    Rule::quantity
+                        | Rule::number
+                        | Rule::money
+                        | Rule::percent
+                        | Rule::multiplier
+                        | Rule::unit
+                )
+            });
+        }
         let rest = &text[at..];
         // An unclosed name is the commonest slip: say so plainly.
         if let Some(quote) = unclosed_quote(text)
@@ -255,37 +276,35 @@ impl Converter<'_> {
             });
             return;
         }
-        let positives = match &error.variant {
-            ErrorVariant::ParsingError { positives, .. } => positives.clone(),
-            ErrorVariant::CustomError { .. } => Vec::new(),
-        };
-        let literals: Vec<String> = error
-            .parse_attempts()
-            .map(|attempts| {
-                attempts
-                    .expected_tokens()
-                    .into_iter()
-                    .map(|token| token.to_string())
-                    .collect()
-            })
-            .unwrap_or_default();
         let found_len = found_token_len(rest);
         let found_word = &rest[..found_len];
+        let span = Span::new(offset + at, offset + at + found_len);
         if literals.iter().any(|l| l == ",") && CLAUSE_WORDS.contains(&found_word) {
             self.errors.push(SyntaxError {
                 kind: SyntaxErrorKind::MissingComma {
                     clause: found_word.to_string(),
                 },
-                span: Span::new(offset + at, offset + at + found_len),
+                span,
             });
             return;
         }
+        // A misspelt word where a fixed word was expected: `in categroy`.
+        let words = literals
+            .iter()
+            .filter(|l| l.len() > 1 && l.chars().all(|c| c.is_ascii_alphabetic()))
+            .map(String::as_str);
+        let suggestion = if found_word.chars().all(|c| c.is_ascii_alphabetic()) {
+            did_you_mean(found_word, words).map(str::to_string)
+        } else {
+            None
+        };
         self.errors.push(SyntaxError {
             kind: SyntaxErrorKind::Unexpected {
                 expected: describe_expected(&positives, &literals),
                 found: describe_found(rest),
+                suggestion,
             },
-            span: Span::new(offset + at, offset + at + found_len),
+            span,
         });
     }
 
@@ -736,6 +755,41 @@ fn unclosed_quote(text: &str) -> Option<usize> {
         }
     }
     open
+}
+
+/// Where a line stopped parsing, and the rules and words expected there.
+/// pest's detailed attempts can reach further than its rule positions
+/// (`earn 1 point per $1` fails at the end, where `spent` is missing, not
+/// at `per`); the furthest place is the one to show.
+fn expectations(error: &pest::error::Error<Rule>) -> (usize, Vec<Rule>, Vec<String>) {
+    let at = match error.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
+    };
+    let positives = match &error.variant {
+        ErrorVariant::ParsingError { positives, .. } => positives.clone(),
+        ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    let Some(attempts) = error.parse_attempts() else {
+        return (at, positives, Vec::new());
+    };
+    let literals: Vec<String> = attempts
+        .expected_tokens()
+        .into_iter()
+        .map(|t| t.to_string())
+        .collect();
+    match attempts.max_position.cmp(&at) {
+        std::cmp::Ordering::Greater => {
+            let rules = attempts
+                .call_stacks()
+                .into_iter()
+                .filter_map(|stack| stack.deepest.get_rule().copied().or(stack.parent))
+                .collect();
+            (attempts.max_position, rules, literals)
+        }
+        std::cmp::Ordering::Equal => (at, positives, literals),
+        std::cmp::Ordering::Less => (at, positives, Vec::new()),
+    }
 }
 
 /// The length of the word or symbol the parser stopped at.

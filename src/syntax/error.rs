@@ -18,7 +18,12 @@ pub enum SyntaxErrorKind {
         suggestion: Option<&'static str>,
     },
     /// The parser stopped here: what it expected, in the designer's words.
-    Unexpected { expected: String, found: String },
+    Unexpected {
+        expected: String,
+        found: String,
+        /// The expected word nearest to what was found, if it is a typo.
+        suggestion: Option<String>,
+    },
     /// A clause follows the previous part without its comma.
     MissingComma { clause: String },
     /// A `"` with no closing `"` on the same line.
@@ -97,15 +102,25 @@ impl From<SyntaxError> for Diagnostic {
                             .into(),
                     }),
                 ),
-                Unexpected { expected, found } => (
+                Unexpected {
+                    expected,
+                    found,
+                    suggestion,
+                } => (
                     "loyalty::syntax",
                     format!("expected {expected}, found {found}"),
-                    format!("expected {expected}"),
-                    Some(
-                        "each statement is one line: a head such as `earn 1 point per $1 spent`, \
-                         then clauses separated by commas"
+                    // The message lists the alternatives; the label stays short.
+                    if expected.len() <= 40 {
+                        format!("expected {expected}")
+                    } else {
+                        "not expected here".into()
+                    },
+                    Some(match suggestion {
+                        Some(word) => format!("did you mean `{word}`?"),
+                        None => "each statement is one line: a head such as `earn 1 point per $1 \
+                                 spent`, then clauses separated by commas"
                             .into(),
-                    ),
+                    }),
                 ),
                 MissingComma { clause } => (
                     "loyalty::missing_comma",
