@@ -87,8 +87,6 @@ pub struct Checker<'s> {
     currency: Option<(String, char)>,
     first_money: Option<Span>,
     reported_missing_points: bool,
-    /// Whether the statement being checked stands in a tier's block.
-    in_tier: bool,
     /// Rewards some rule gives (`earn reward "Free drink" ...`).
     given_rewards: Vec<String>,
     /// Whether every line of the file parsed.
@@ -108,7 +106,6 @@ impl<'s> Checker<'s> {
             currency: None,
             first_money: None,
             reported_missing_points: false,
-            in_tier: false,
             given_rewards: Vec::new(),
             unresolved: HashSet::new(),
             complete: true,

@@ -115,7 +115,7 @@ impl Checker<'_> {
                     seen_once.push((once, statement.head.span));
                 }
             }
-            self.clauses(statement);
+            self.clauses(statement, scope);
             self.head(statement, scope);
             if let Some(block) = &statement.block {
                 let inner = match statement.head.node {
@@ -162,7 +162,7 @@ impl Checker<'_> {
     //  Clauses
     // ------------------------------------------------------------------
 
-    fn clauses(&mut self, statement: &Node<Statement>) {
+    fn clauses(&mut self, statement: &Node<Statement>, scope: Scope) {
         let head = &statement.head.node;
         let (conditions, others, help) = allowed_clauses(head);
         let mut seen: Vec<&'static str> = Vec::new();
@@ -188,11 +188,11 @@ impl Checker<'_> {
                 continue;
             }
             seen.push(keyword);
-            self.clause(clause, head);
+            self.clause(clause, head, scope);
         }
     }
 
-    fn clause(&mut self, clause: &Node<Clause>, head: &Head) {
+    fn clause(&mut self, clause: &Node<Clause>, head: &Head, scope: Scope) {
         match &clause.node {
             Clause::Worth {
                 value,
@@ -368,7 +368,7 @@ impl Checker<'_> {
             }
             Clause::Within { duration, anchor } => {
                 self.duration(duration);
-                if *anchor == Anchor::ReachingTier && !self.in_tier {
+                if *anchor == Anchor::ReachingTier && scope != Scope::Tier {
                     self.report(
                         ProblemKind::WrongTrigger {
                             message: "`reaching the tier` only means something inside a tier's block",
@@ -506,7 +506,6 @@ impl Checker<'_> {
 
     fn head(&mut self, statement: &Node<Statement>, scope: Scope) {
         let span = statement.head.span;
-        self.in_tier = scope == Scope::Tier;
         match &statement.head.node {
             Head::Program { name } => {
                 if name.trim().is_empty() {
@@ -529,7 +528,7 @@ impl Checker<'_> {
                 }
             }
             Head::Earn { benefit, trigger } => {
-                self.earn(benefit, trigger.as_ref(), statement, span)
+                self.earn(benefit, trigger.as_ref(), statement, scope)
             }
             Head::Bonus { amount } => self.bonus(amount),
             Head::Discount { amount } => {
@@ -577,7 +576,7 @@ impl Checker<'_> {
                 let m = self.money(amount);
                 self.nonzero(m, amount.span, "a donation");
                 self.resolve(NameKind::Charity, charity);
-                self.trigger(trigger);
+                self.trigger(trigger, scope);
             }
             Head::Expire { what, expiry } => self.expiry(what, expiry),
             Head::Membership { .. } => {
@@ -623,8 +622,9 @@ impl Checker<'_> {
         benefit: &Node<Benefit>,
         trigger: Option<&Node<Trigger>>,
         statement: &Node<Statement>,
-        span: Span,
+        scope: Scope,
     ) {
+        let span = statement.head.span;
         match (&benefit.node, trigger) {
             (Benefit::Back(share), None) => {
                 let share = Node::new(share.clone(), benefit.span);
@@ -664,7 +664,7 @@ impl Checker<'_> {
             (_, Some(trigger)) => {
                 let per_spend = matches!(trigger.node, Trigger::PerSpent(_));
                 let single = self.benefit(benefit, per_spend);
-                self.trigger(trigger);
+                self.trigger(trigger, scope);
                 if !per_spend && let Some((value, is_money)) = single {
                     self.caps_cover(statement, value, is_money);
                 }
@@ -709,7 +709,7 @@ impl Checker<'_> {
         }
     }
 
-    fn trigger(&mut self, trigger: &Node<Trigger>) {
+    fn trigger(&mut self, trigger: &Node<Trigger>, scope: Scope) {
         match &trigger.node {
             Trigger::PerSpent(money) => {
                 let v = self.money(money);
@@ -727,7 +727,7 @@ impl Checker<'_> {
                 self.period(period, PERIODS_CALENDAR, "a period for spending");
             }
             Trigger::ReachingTier => {
-                if !self.in_tier {
+                if scope != Scope::Tier {
                     self.report(
                         ProblemKind::WrongTrigger {
                             message: "`for reaching the tier` only means something inside a tier's block",
