@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
 use serde::Serialize;
 
 use crate::span::{Span, line_column};
@@ -101,56 +101,15 @@ pub fn render(diagnostics: &[Diagnostic], file: &str, source: &str) -> String {
     let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
         .with_width(100)
         .with_links(false);
-    let named = NamedSource::new(file, source.to_string());
     let mut out = String::new();
     for diagnostic in diagnostics {
-        let with_source = WithSource {
-            diagnostic,
-            source: &named,
-        };
+        let report = miette::Report::new(diagnostic.clone())
+            .with_source_code(NamedSource::new(file, source.to_string()));
         // Writing into a String cannot fail.
-        let _ = handler.render_report(&mut out, &with_source);
+        let _ = handler.render_report(&mut out, AsRef::<dyn miette::Diagnostic>::as_ref(&report));
         out.push('\n');
     }
     out
-}
-
-/// A diagnostic paired with the text it points into.
-struct WithSource<'a> {
-    diagnostic: &'a Diagnostic,
-    source: &'a NamedSource<String>,
-}
-
-impl fmt::Debug for WithSource<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.diagnostic.fmt(f)
-    }
-}
-
-impl fmt::Display for WithSource<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.diagnostic.fmt(f)
-    }
-}
-
-impl std::error::Error for WithSource<'_> {}
-
-impl miette::Diagnostic for WithSource<'_> {
-    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.diagnostic.code()
-    }
-    fn severity(&self) -> Option<miette::Severity> {
-        miette::Diagnostic::severity(self.diagnostic)
-    }
-    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.diagnostic.help()
-    }
-    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        self.diagnostic.labels()
-    }
-    fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(self.source)
-    }
 }
 
 /// Edit distance counting a swap of two neighbouring letters as one

@@ -29,10 +29,6 @@ impl Span {
     pub fn to(self, other: Span) -> Span {
         Span::new(self.start.min(other.start), self.end.max(other.end))
     }
-
-    pub fn shifted(self, by: usize) -> Span {
-        Span::new(self.start + by, self.end + by)
-    }
 }
 
 impl From<pest::Span<'_>> for Span {
@@ -57,14 +53,6 @@ pub struct Node<T> {
 impl<T> Node<T> {
     pub fn new(node: T, span: Span) -> Self {
         Node { node, span }
-    }
-
-    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Node<U> {
-        Node::new(f(self.node), self.span)
-    }
-
-    pub fn as_ref(&self) -> Node<&T> {
-        Node::new(&self.node, self.span)
     }
 }
 

@@ -23,7 +23,31 @@ pub enum DurationUnit {
     Years,
 }
 
+impl DurationUnit {
+    /// `day` or `days`, and so on.
+    pub fn from_word(word: &str) -> Option<Self> {
+        Some(match word {
+            "day" | "days" => DurationUnit::Days,
+            "week" | "weeks" => DurationUnit::Weeks,
+            "month" | "months" => DurationUnit::Months,
+            "year" | "years" => DurationUnit::Years,
+            _ => return None,
+        })
+    }
+}
+
 impl Duration {
+    /// The duration an amount states, if it states one; reports nothing.
+    pub fn of(quantity: &Quantity) -> Option<Self> {
+        let unit = DurationUnit::from_word(quantity.unit.as_ref()?)?;
+        (quantity.kind == QuantityKind::Count && quantity.value > Decimal::ZERO).then_some(
+            Duration {
+                value: quantity.value,
+                unit,
+            },
+        )
+    }
+
     /// Whole days at the shortest (months of 28 days, years of 365), for
     /// "is this expiry shorter than that cycle" comparisons.
     pub fn min_days(self) -> i64 {
@@ -55,7 +79,7 @@ impl Checker<'_> {
             (QuantityKind::Percent, _) => "a percentage",
             (QuantityKind::Multiplier, _) => "a multiplier",
             (QuantityKind::Count, None) => "a plain number",
-            (QuantityKind::Count, Some(unit)) if DURATION_UNITS.contains(&unit.as_str()) => {
+            (QuantityKind::Count, Some(unit)) if DurationUnit::from_word(unit).is_some() => {
                 "a duration"
             }
             (QuantityKind::Count, Some(unit)) if self.is_points_unit(unit) => "points",
@@ -75,7 +99,7 @@ impl Checker<'_> {
         );
     }
 
-    /// Rejects negative amounts; `None` when already reported.
+    /// False (and reported) when the amount is negative.
     fn sign_ok(&mut self, quantity: &Node<Quantity>) -> bool {
         if quantity.value.is_negative() {
             self.report(ProblemKind::NegativeAmount, quantity.span);
@@ -160,7 +184,7 @@ impl Checker<'_> {
                 if self.is_points_unit(unit) {
                     return Some(quantity.value);
                 }
-                if DURATION_UNITS.contains(&unit.as_str()) || VISIT_UNITS.contains(&unit.as_str()) {
+                if DurationUnit::from_word(unit).is_some() || VISIT_UNITS.contains(&unit.as_str()) {
                     self.wrong(quantity, &example_unit);
                     return None;
                 }
@@ -232,12 +256,10 @@ impl Checker<'_> {
                 return None;
             }
         };
-        let unit_kind = match unit.as_str() {
-            "day" | "days" => DurationUnit::Days,
-            "week" | "weeks" => DurationUnit::Weeks,
-            "month" | "months" => DurationUnit::Months,
-            "year" | "years" => DurationUnit::Years,
-            other => {
+        let unit_kind = match DurationUnit::from_word(unit) {
+            Some(unit_kind) => unit_kind,
+            None => {
+                let other = unit.as_str();
                 if self.is_points_unit(&unit.node) {
                     self.wrong(quantity, "a duration such as `30 days`");
                 } else {

@@ -48,7 +48,9 @@ pub const CURRENCIES: &[(&str, char)] = &[
     ("GBP", '£'),
 ];
 
-pub const CURRENCY_CODES: &[&str] = &["USD", "CAD", "AUD", "NZD", "EUR", "GBP"];
+pub fn currency_codes() -> impl Iterator<Item = &'static str> {
+    CURRENCIES.iter().map(|(code, _)| *code)
+}
 
 /// Checks a parsed program; the diagnostics are in no particular order.
 ///
@@ -73,15 +75,11 @@ pub enum Scope {
     Membership,
 }
 
-/// A name the program defines, where, and whether anything uses it.
-struct Definition {
-    span: Span,
-}
-
 pub struct Checker<'s> {
     source: &'s str,
     problems: Vec<Problem>,
-    names: HashMap<NameKind, HashMap<String, Definition>>,
+    /// Every name the program defines, and where.
+    names: HashMap<NameKind, HashMap<String, Span>>,
     used: HashSet<(NameKind, String)>,
     points_name: Option<String>,
     currency: Option<(String, char)>,
@@ -133,11 +131,9 @@ impl<'s> Checker<'s> {
                         Some((c, sign)) => self.currency = Some((c.to_string(), *sign)),
                         None => {
                             let upper = code.to_uppercase();
-                            let suggestion = CURRENCY_CODES
-                                .iter()
-                                .copied()
+                            let suggestion = currency_codes()
                                 .find(|c| *c == upper)
-                                .or_else(|| did_you_mean(code, CURRENCY_CODES.iter().copied()));
+                                .or_else(|| did_you_mean(code, currency_codes()));
                             self.report(
                                 ProblemKind::UnknownCurrency {
                                     code: code.node.clone(),
@@ -181,7 +177,7 @@ impl<'s> Checker<'s> {
                 name.span,
             );
         } else {
-            table.insert(name.node.clone(), Definition { span: name.span });
+            table.insert(name.node.clone(), name.span);
         }
     }
 
@@ -236,9 +232,9 @@ impl<'s> Checker<'s> {
                 continue;
             }
             if let Some(table) = self.names.get(&kind) {
-                for (name, definition) in table {
+                for (name, span) in table {
                     if !self.used.contains(&(kind, name.clone())) {
-                        unused.push((definition.span, kind, name.clone()));
+                        unused.push((*span, kind, name.clone()));
                     }
                 }
             }

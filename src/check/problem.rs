@@ -234,7 +234,7 @@ impl From<Problem> for Diagnostic {
                     "not a currency this tool knows".into(),
                     Some(match suggestion {
                         Some(s) => format!("did you mean `{s}`?"),
-                        None => format!("known currencies: {}", super::CURRENCY_CODES.join(", ")),
+                        None => format!("known currencies: {}", super::currency_codes().collect::<Vec<_>>().join(", ")),
                     }),
                 ),
                 CurrencySignMismatch {

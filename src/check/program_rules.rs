@@ -242,7 +242,7 @@ impl Checker<'_> {
                 }
             };
             // Quietly skip durations already reported as malformed.
-            let Some(parsed) = self.peek_duration(duration) else {
+            let Some(parsed) = super::Duration::of(duration) else {
                 continue;
             };
             if parsed.min_days() < cycle_days {
@@ -255,24 +255,6 @@ impl Checker<'_> {
                 );
             }
         }
-    }
-
-    /// A duration's value without reporting anything.
-    fn peek_duration(&self, quantity: &Node<Quantity>) -> Option<super::Duration> {
-        use super::DurationUnit::*;
-        let unit = match quantity.unit.as_ref()?.as_str() {
-            "day" | "days" => Days,
-            "week" | "weeks" => Weeks,
-            "month" | "months" => Months,
-            "year" | "years" => Years,
-            _ => return None,
-        };
-        (quantity.kind == QuantityKind::Count && !quantity.value.is_negative()).then_some(
-            super::Duration {
-                value: quantity.value,
-                unit,
-            },
-        )
     }
 }
 

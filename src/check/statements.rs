@@ -248,7 +248,7 @@ impl Checker<'_> {
                 Head::Perk { .. } => {
                     self.money(amount);
                     match per {
-                        Some(per) => self.period(per, PERK_COST_PERIODS, "what a perk's cost is counted per"),
+                        Some(per) => self.fixed_word(per, PERK_COST_PERIODS, "what a perk's cost is counted per"),
                         None => self.report(
                             ProblemKind::MissingClause {
                                 statement: "perk",
@@ -263,7 +263,7 @@ impl Checker<'_> {
                     let fee = self.money(amount);
                     self.nonzero(fee, amount.span, "a fee");
                     match per {
-                        Some(per) => self.period(per, FEE_PERIODS, "a fee period"),
+                        Some(per) => self.fixed_word(per, FEE_PERIODS, "a fee period"),
                         None if !*once => self.report(
                             ProblemKind::MissingClause {
                                 statement: "membership",
@@ -309,7 +309,7 @@ impl Checker<'_> {
                 self.resolve(NameKind::Attribute, attribute);
             }
             Clause::PaidOut(period) => {
-                self.period(period, PERIODS_CALENDAR, "a payout period");
+                self.fixed_word(period, PERIODS_CALENDAR, "a payout period");
                 if !matches!(head, Head::Earn { benefit, .. } if matches!(benefit.node, Benefit::Back(_)))
                 {
                     self.report(
@@ -384,10 +384,10 @@ impl Checker<'_> {
             }
             Clause::ChosenDays { count, per } => {
                 self.count(count, "the number of chosen days");
-                self.period(per, PERIODS_CALENDAR, "a period for chosen days");
+                self.fixed_word(per, PERIODS_CALENDAR, "a period for chosen days");
             }
             Clause::FirstDayOfEach(period) => {
-                self.period(period, PERIODS_CALENDAR, "a calendar period")
+                self.fixed_word(period, PERIODS_CALENDAR, "a calendar period")
             }
             Clause::Excluding(words) => {
                 for word in words {
@@ -408,7 +408,7 @@ impl Checker<'_> {
                         self.nonzero(value, amount.span, "a limit");
                     }
                 }
-                self.period(per, CAP_PERIODS, "a period for a limit");
+                self.fixed_word(per, CAP_PERIODS, "a period for a limit");
             }
             Clause::Exclusive => {}
             Clause::Kept(kept) => match kept {
@@ -416,7 +416,7 @@ impl Checker<'_> {
                     self.duration(duration);
                 }
                 Kept::UntilEndOfNext(period) => {
-                    self.period(period, &["year"], "a period for keeping a tier")
+                    self.fixed_word(period, &["year"], "a period for keeping a tier")
                 }
             },
             Clause::FreeTrial(duration) => {
@@ -451,15 +451,6 @@ impl Checker<'_> {
     }
 
     /// A word from a fixed list, such as a period.
-    fn period(
-        &mut self,
-        word: &Node<String>,
-        allowed: &'static [&'static str],
-        what: &'static str,
-    ) {
-        self.fixed_word(word, allowed, what);
-    }
-
     fn fixed_word(
         &mut self,
         word: &Node<String>,
@@ -724,7 +715,7 @@ impl Checker<'_> {
             Trigger::Spending { amount, period } => {
                 let v = self.money(amount);
                 self.nonzero(v, amount.span, "a spend threshold");
-                self.period(period, PERIODS_CALENDAR, "a period for spending");
+                self.fixed_word(period, PERIODS_CALENDAR, "a period for spending");
             }
             Trigger::ReachingTier => {
                 if scope != Scope::Tier {
@@ -741,7 +732,7 @@ impl Checker<'_> {
                 self.resolve(NameKind::Action, action);
             }
             Trigger::Every(period) | Trigger::FirstDayOfEach(period) => {
-                self.period(period, PERIODS_CALENDAR, "a period for a recurring reward")
+                self.fixed_word(period, PERIODS_CALENDAR, "a period for a recurring reward")
             }
         }
     }

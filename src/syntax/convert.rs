@@ -242,29 +242,7 @@ impl Converter<'_> {
             }
             Err(error) => error,
         };
-        let (at, mut positives, mut literals) = expectations(&error);
-        // Right after a number, `,` `.` `%` `x` would only continue it
-        // (`1,000`, `1.5`, `2%`, `3x`): not what the designer missed.
-        if text[..at]
-            .trim_end()
-            .ends_with(|c: char| c.is_ascii_digit())
-        {
-            literals.retain(|l| {
-                !matches!(l.as_str(), "," | "." | "%" | "x" | "X")
-                    && !l.starts_with(|c: char| c.is_ascii_digit())
-            });
-            positives.retain(|r| {
-                !matches!(
-                    r,
-                    Rule::quantity
-                        | Rule::number
-                        | Rule::money
-                        | Rule::percent
-                        | Rule::multiplier
-                        | Rule::unit
-                )
-            });
-        }
+        let (at, positives, literals) = expectations(&error, text);
         let rest = &text[at..];
         // An unclosed name is the commonest slip: say so plainly.
         if let Some(quote) = unclosed_quote(text)
@@ -761,7 +739,35 @@ fn unclosed_quote(text: &str) -> Option<usize> {
 /// pest's detailed attempts can reach further than its rule positions
 /// (`earn 1 point per $1` fails at the end, where `spent` is missing, not
 /// at `per`); the furthest place is the one to show.
-fn expectations(error: &pest::error::Error<Rule>) -> (usize, Vec<Rule>, Vec<String>) {
+fn expectations(error: &pest::error::Error<Rule>, text: &str) -> (usize, Vec<Rule>, Vec<String>) {
+    let (at, mut positives, mut literals) = furthest_attempts(error);
+    // Right after a number, `,` `.` `%` `x` and another amount would only
+    // continue it (`1,000`, `1.5`, `2%`, `3x`): not what the designer missed.
+    if text[..at]
+        .trim_end()
+        .ends_with(|c: char| c.is_ascii_digit())
+    {
+        literals.retain(|l| {
+            !matches!(l.as_str(), "," | "." | "%" | "x" | "X")
+                && !l.starts_with(|c: char| c.is_ascii_digit())
+        });
+        positives.retain(|r| {
+            !matches!(
+                r,
+                Rule::quantity
+                    | Rule::number
+                    | Rule::money
+                    | Rule::percent
+                    | Rule::multiplier
+                    | Rule::unit
+            )
+        });
+    }
+    (at, positives, literals)
+}
+
+/// The furthest place pest reached and what it expected there.
+fn furthest_attempts(error: &pest::error::Error<Rule>) -> (usize, Vec<Rule>, Vec<String>) {
     let at = match error.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
