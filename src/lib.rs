@@ -4,16 +4,21 @@
 //!
 //! ```text
 //! text ──syntax::parse──▶ ast::Program ──check::check──▶ diagnostics
-//!                              └──format::format──▶ canonical text
+//!                              ├──format::format──▶ canonical text
+//!                              └──compile::compile──▶ compile::Program
+//! events (JSON Lines) ──engine::Engine──▶ effects ──ledger::Ledger──▶ SQLite
 //! ```
 
 pub mod check;
 pub mod cli;
+pub mod compile;
 pub mod decimal;
 pub mod diagnostic;
+pub mod engine;
 pub mod format;
 pub mod span;
 pub mod syntax;
+pub mod time;
 
 use diagnostic::Diagnostic;
 use syntax::ast;

@@ -1,0 +1,540 @@
+//! The executable form of a program: what the engine and the simulator
+//! run. Names are replaced by small integer ids, amounts by integer cents
+//! and whole points, sets of names by bit masks; nothing here borrows
+//! from the source, so a `Program` is `Send + Sync` and can be shared by
+//! every simulation thread.
+
+use std::collections::HashMap;
+
+use crate::check::DurationUnit;
+use crate::decimal::Decimal;
+use crate::time::Time;
+
+/// Money in the program's currency, in cents.
+pub type Cents = i64;
+/// Whole points.
+pub type Points = i64;
+
+pub type TierId = u16;
+pub type MembershipId = u16;
+pub type RewardId = u16;
+pub type CharityId = u16;
+pub type PerkId = u16;
+pub type ActionId = u16;
+pub type NameId = u16;
+
+/// A checked program, ready to run.
+#[derive(Clone, Debug)]
+pub struct Program {
+    pub name: String,
+    pub currency: String,
+    /// `$`, `€` or `£`.
+    pub currency_sign: char,
+    /// The points' name as written (`points`, `stars`), for messages.
+    pub points_name: String,
+    /// What points are worth, if the program says.
+    pub point_value: Option<Rate>,
+    pub categories: Names,
+    pub channels: Names,
+    pub payment_methods: Names,
+    /// Built-in actions first (see [`Action`]), then declared ones.
+    pub actions: Names,
+    pub attributes: Names,
+    pub brands: Names,
+    pub partners: Vec<Partner>,
+    pub partner_names: Names,
+    pub tiers: Vec<Tier>,
+    pub tier_names: Names,
+    pub memberships: Vec<Membership>,
+    pub membership_names: Names,
+    pub rewards: Vec<Reward>,
+    pub reward_names: Names,
+    pub charities: Vec<Charity>,
+    pub charity_names: Names,
+    /// In the order they are written; several may share a name.
+    pub perks: Vec<Perk>,
+    pub rules: Vec<EarnRule>,
+    pub bonuses: Vec<Bonus>,
+    pub discounts: Vec<Discount>,
+    pub conversions: Vec<Conversion>,
+    pub points_expiry: Option<PointsExpiry>,
+    pub points_expiry_text: Option<String>,
+    pub reward_expiry_text: Option<String>,
+    /// Rewards (reward money and issued rewards) expire this long after
+    /// they are issued.
+    pub reward_expiry: Option<Period>,
+    /// How many limit counters a member needs: one per limit clause.
+    pub cap_slots: usize,
+    /// Whether some tier counts a calendar year or a rolling window.
+    pub tiers_by_calendar_year: bool,
+    /// The longest rolling qualification window, in months.
+    pub rolling_months: u32,
+    /// A fingerprint of the rules (not of comments or layout), stored
+    /// in a ledger to notice a different program version.
+    pub hash: u64,
+}
+
+/// Names of one kind, in declaration order; the position is the id.
+#[derive(Clone, Debug, Default)]
+pub struct Names {
+    list: Vec<String>,
+    index: HashMap<String, NameId>,
+}
+
+impl Names {
+    pub fn add(&mut self, name: &str) -> NameId {
+        if let Some(&id) = self.index.get(name) {
+            return id;
+        }
+        let id = self.list.len() as NameId;
+        self.list.push(name.to_string());
+        self.index.insert(name.to_string(), id);
+        id
+    }
+
+    pub fn id(&self, name: &str) -> Option<NameId> {
+        self.index.get(name).copied()
+    }
+
+    pub fn name(&self, id: NameId) -> &str {
+        &self.list[usize::from(id)]
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.list.iter().map(String::as_str)
+    }
+}
+
+/// The built-in actions, whose ids are fixed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u16)]
+pub enum Action {
+    Joining = 0,
+    Birthday = 1,
+    Referral = 2,
+    BeingReferred = 3,
+    Newsletter = 4,
+    Review = 5,
+    SocialFollow = 6,
+    Share = 7,
+    Visit = 8,
+}
+
+impl Action {
+    pub const fn id(self) -> ActionId {
+        self as ActionId
+    }
+}
+
+/// Money per points: `worth $10 per 300 points` is 1,000 cents per 300.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rate {
+    pub cents: Cents,
+    pub points: Points,
+}
+
+impl Rate {
+    /// What `points` are worth, rounded down to a cent.
+    pub fn value_of(self, points: Points) -> Cents {
+        ((i128::from(points) * i128::from(self.cents)) / i128::from(self.points)) as Cents
+    }
+}
+
+/// A length of time as a count of calendar units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Period {
+    pub count: i64,
+    pub unit: DurationUnit,
+}
+
+impl Period {
+    pub fn after(self, at: Time) -> Time {
+        at.add(self.count, self.unit)
+    }
+}
+
+/// A calendar period that rules repeat in and limits count in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Every {
+    Order,
+    Day,
+    Week,
+    Month,
+    Year,
+    /// The member's lifetime.
+    Member,
+}
+
+impl Every {
+    /// A key that changes when the period does.
+    pub fn key(self, at: Time) -> i64 {
+        match self {
+            Every::Order => 0,
+            Every::Day => at.day(),
+            Every::Week => at.week_index(),
+            Every::Month => at.month_index(),
+            Every::Year => i64::from(at.year()),
+            Every::Member => 0,
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Every::Order => "order",
+            Every::Day => "day",
+            Every::Week => "week",
+            Every::Month => "month",
+            Every::Year => "year",
+            Every::Member => "member",
+        }
+    }
+}
+
+/// Where a rule stands, which decides whom it applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// At the top level: every member.
+    Program,
+    /// In a tier's block: members who hold that tier.
+    Tier(TierId),
+    /// In a membership's block: members with that membership (or on its
+    /// free trial).
+    Membership(MembershipId),
+}
+
+/// A set of ids as bits; `None` in a condition means "any".
+pub type Mask = u64;
+
+pub fn mask_has(mask: Option<Mask>, id: Option<NameId>) -> bool {
+    match mask {
+        None => true,
+        Some(bits) => id.is_some_and(|id| id < 64 && bits & (1 << id) != 0),
+    }
+}
+
+/// Where a purchase was made, as a rule's `at` clauses restrict it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// No `at partner`: the program's own purchases (optionally only at
+    /// some brands).
+    Own { brands: Option<Mask> },
+    /// `at any partner`
+    AnyPartner,
+    /// `at partner "Uber" or "Spotify"`
+    Partners(Mask),
+}
+
+/// Everything that narrows a rule to some members and purchases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conditions {
+    pub scope: Scope,
+    pub categories: Option<Mask>,
+    pub channels: Option<Mask>,
+    pub payment_methods: Option<Mask>,
+    pub place: Place,
+    pub tiers: Option<Mask>,
+    pub attribute: Option<NameId>,
+    pub within: Option<(Period, Anchor)>,
+    pub min_order: Option<Cents>,
+    /// From the start of the first day to the end of the last.
+    pub between: Option<(Time, Time)>,
+    /// `on 1 chosen day per year`
+    pub chosen_days: Option<(u32, Every)>,
+    pub excluding: Exclusions,
+}
+
+impl Conditions {
+    /// True when the rule looks at the purchase itself, so it cannot
+    /// apply to an action.
+    pub fn is_about_purchases(&self) -> bool {
+        self.categories.is_some()
+            || self.channels.is_some()
+            || self.payment_methods.is_some()
+            || self.min_order.is_some()
+            || self.chosen_days.is_some()
+            || !matches!(self.place, Place::Own { brands: None })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Anchor {
+    /// Enrolment, or subscribing for a rule in a membership.
+    Joining,
+    ReachingTier,
+}
+
+/// Parts of an order's amount a rule does not count.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Exclusions {
+    pub shipping: bool,
+    pub tax: bool,
+    pub gift_cards: bool,
+}
+
+/// A limit on a rule: `up to 500 points per day`, `once per member`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cap {
+    /// The member's counter for this limit.
+    pub slot: usize,
+    pub limit: Limit,
+    pub per: Every,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    Points(Points),
+    Money(Cents),
+    Times(i64),
+}
+
+/// What an earn rule gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Benefit {
+    Points(Points),
+    /// Reward money: `$10 reward`.
+    Money(Cents),
+    /// A share of the spend as reward money: `2% back`.
+    Back(Decimal),
+    /// An issued reward: a named one, or `15% off the next order`.
+    Reward(RewardId),
+    /// `donate $2 to "Fund"`: the brand gives on the member's behalf.
+    Donation {
+        charity: CharityId,
+        cents: Cents,
+    },
+}
+
+/// When an earn rule gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    /// `per $1 spent`
+    PerSpent(Cents),
+    /// `for review`, `for joining`, `for visit`
+    Action(ActionId),
+    /// `for every 5th visit`: a punch card.
+    EveryNth { nth: u32, action: ActionId },
+    /// `for spending $30 in a month`
+    Spending { cents: Cents, per: Every },
+    /// `for reaching the tier` (of the block it stands in)
+    ReachingTier,
+    /// `every month`: from the day the member enters the rule's scope.
+    Every(Every),
+    /// `on the first day of each month`
+    FirstDayOf(Every),
+}
+
+/// `earn ...` (and `donate ... for ...`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EarnRule {
+    /// The rule as written, for effects' reasons.
+    pub text: String,
+    pub benefit: Benefit,
+    pub trigger: Trigger,
+    pub conditions: Conditions,
+    pub caps: Vec<Cap>,
+    /// `paid out every year`: saved up, paid on each anniversary.
+    pub paid_out_yearly: bool,
+}
+
+impl EarnRule {
+    /// Whether the rule competes for the best base rate of a purchase.
+    pub fn is_spend_rate(&self) -> bool {
+        matches!(self.trigger, Trigger::PerSpent(_)) || matches!(self.benefit, Benefit::Back(_))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bonus {
+    pub text: String,
+    pub kind: BonusKind,
+    pub conditions: Conditions,
+    pub caps: Vec<Cap>,
+    pub exclusive: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BonusKind {
+    /// `bonus 3x points`
+    PointsMultiplier(Decimal),
+    /// `bonus 2x rewards`
+    RewardsMultiplier(Decimal),
+    /// `bonus 100 points`
+    FlatPoints(Points),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Discount {
+    pub text: String,
+    pub percent: Decimal,
+    pub conditions: Conditions,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Perk {
+    pub name: String,
+    pub text: String,
+    /// What one use costs the brand, and per what.
+    pub cost: Option<(Cents, PerkCost)>,
+    pub conditions: Conditions,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PerkCost {
+    Order,
+    Use,
+    Month,
+    Year,
+    Member,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reward {
+    pub name: String,
+    /// On the ladder: what it costs in points.
+    pub cost: Option<Points>,
+    pub value: RewardValue,
+    pub conditions: Conditions,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RewardValue {
+    Money(Cents),
+    PercentOff(Decimal),
+}
+
+/// `every 100 points become $5 reward`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conversion {
+    pub text: String,
+    pub points: Points,
+    pub into: ConversionInto,
+    /// `None`: as soon as the balance allows; else on the first day of
+    /// each month or year.
+    pub on_first_day_of: Option<Every>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConversionInto {
+    Money(Cents),
+    Reward(RewardId),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PointsExpiry {
+    AfterEarned(Period),
+    Inactivity(Period),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tier {
+    pub name: String,
+    pub qualification: Qualification,
+    pub kept: Option<KeptFor>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Qualification {
+    /// The tier members start in.
+    None,
+    Attribute(NameId),
+    Threshold {
+        measure: Measure,
+        amount: i64,
+        window: Window,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Measure {
+    /// Cents spent (what members paid, after refunds).
+    Spend,
+    /// Points earned (never the balance).
+    PointsEarned,
+    Visits,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Window {
+    CalendarYear,
+    /// The current month and the months before it.
+    LastMonths(u32),
+    Total,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeptFor {
+    Period(Period),
+    UntilEndOfNextYear,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Membership {
+    pub name: String,
+    pub fee: Option<(Cents, Fee)>,
+    pub trial: Option<Period>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fee {
+    Monthly,
+    Yearly,
+    Once,
+}
+
+impl Fee {
+    pub fn period(self) -> Option<Period> {
+        match self {
+            Fee::Monthly => Some(Period {
+                count: 1,
+                unit: DurationUnit::Months,
+            }),
+            Fee::Yearly => Some(Period {
+                count: 1,
+                unit: DurationUnit::Years,
+            }),
+            Fee::Once => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Charity {
+    pub name: String,
+    /// What a donated point gives; by default what points are worth.
+    pub receives: Option<Rate>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Partner {
+    pub name: String,
+    /// The share of what is earned at the partner that the partner pays.
+    pub funds: Decimal,
+}
+
+impl Program {
+    /// What donating `points` to a charity gives it.
+    pub fn donation_value(&self, charity: CharityId, points: Points) -> Cents {
+        self.charities[usize::from(charity)]
+            .receives
+            .or(self.point_value)
+            .map_or(0, |rate| rate.value_of(points))
+    }
+
+    pub fn points_value(&self, points: Points) -> Cents {
+        self.point_value.map_or(0, |rate| rate.value_of(points))
+    }
+}
+
+/// `Program` is shared across threads by the simulator.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Program>();
+};

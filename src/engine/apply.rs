@@ -1,0 +1,626 @@
+//! Applying things to one member: the building blocks (conditions,
+//! limits, issuing points and rewards) and every event but purchases and
+//! refunds, which have their own file.
+
+use super::effect::{Cause, Effect, EffectKind, MemberIndex};
+use super::event::{Purchase, Reject};
+use super::member::{HeldReward, Member, MembershipState, Tally};
+use crate::compile::{
+    Action, ActionId, Anchor, Benefit, Cap, Cents, CharityId, Conditions, ConversionInto, Fee,
+    Limit, MembershipId, NameId, PerkCost, PerkId, Place, Points, PointsExpiry, Program, RewardId,
+    RewardValue, Scope, Trigger, mask_has,
+};
+use crate::time::Time;
+
+/// One member, the program, and where effects go.
+pub struct Apply<'a> {
+    pub program: &'a Program,
+    pub member: &'a mut Member,
+    pub index: MemberIndex,
+    pub out: &'a mut Vec<Effect>,
+    /// Set while running scheduled work, which effects record.
+    pub scheduled: bool,
+}
+
+/// What a rule's limits still allow.
+#[derive(Clone, Copy, Debug)]
+pub struct Room {
+    pub times: bool,
+    pub points: Points,
+    pub money: Cents,
+}
+
+impl Apply<'_> {
+    pub fn effect(
+        &mut self,
+        at: Time,
+        kind: EffectKind,
+        points: i64,
+        money: i64,
+        value: i64,
+        cause: Cause,
+    ) {
+        self.out.push(Effect {
+            member: self.index,
+            at,
+            kind,
+            points,
+            money,
+            value,
+            cause,
+            scheduled: self.scheduled,
+        });
+    }
+
+    /// When a rule's `within` clause counts from.
+    fn anchor(&self, scope: Scope, anchor: Anchor) -> Time {
+        match (anchor, scope) {
+            (Anchor::Joining, Scope::Membership(m)) => {
+                self.member.memberships[usize::from(m)].since
+            }
+            (Anchor::Joining, _) => self.member.enrolled_at,
+            (Anchor::ReachingTier, Scope::Tier(t)) => self.member.tiers[usize::from(t)].reached_at,
+            (Anchor::ReachingTier, _) => self.member.tier_since,
+        }
+    }
+
+    /// Whether conditions hold for the member now, and for the purchase
+    /// if there is one. Chosen days are checked by the caller, which must
+    /// also count them.
+    pub fn matches(&self, c: &Conditions, at: Time, purchase: Option<&Purchase>) -> bool {
+        let m = &*self.member;
+        if !m.in_scope(c.scope) || !mask_has(c.tiers, m.tier) {
+            return false;
+        }
+        if c.attribute.is_some_and(|a| !m.has_attribute(a)) {
+            return false;
+        }
+        if let Some((period, anchor)) = c.within
+            && at >= period.after(self.anchor(c.scope, anchor))
+        {
+            return false;
+        }
+        if let Some((from, until)) = c.between
+            && (at < from || at >= until)
+        {
+            return false;
+        }
+        match purchase {
+            None => !c.is_about_purchases(),
+            Some(p) => {
+                let place = match c.place {
+                    Place::Own { brands } => p.partner.is_none() && mask_has(brands, p.brand),
+                    Place::AnyPartner => p.partner.is_some(),
+                    Place::Partners(mask) => mask_has(Some(mask), p.partner),
+                };
+                place
+                    && mask_has(c.categories, p.category)
+                    && mask_has(c.channels, p.channel)
+                    && mask_has(c.payment_methods, p.payment_method)
+                    && c.min_order.is_none_or(|min| p.amount >= min)
+                    && (c.chosen_days.is_none() || p.chosen_day)
+            }
+        }
+    }
+
+    pub fn room(&self, caps: &[Cap], at: Time) -> Room {
+        let mut room = Room {
+            times: true,
+            points: Points::MAX,
+            money: Cents::MAX,
+        };
+        for cap in caps {
+            let used = &self.member.caps[cap.slot];
+            let used = if cap.per == crate::compile::Every::Order || used.period != cap.per.key(at)
+            {
+                0
+            } else {
+                used.used
+            };
+            match cap.limit {
+                Limit::Times(n) => room.times &= used < n,
+                Limit::Points(n) => room.points = room.points.min((n - used).max(0)),
+                Limit::Money(n) => room.money = room.money.min((n - used).max(0)),
+            }
+        }
+        room
+    }
+
+    pub fn use_caps(&mut self, caps: &[Cap], at: Time, points: Points, money: Cents) {
+        for cap in caps {
+            let key = cap.per.key(at);
+            let used = &mut self.member.caps[cap.slot];
+            if used.period != key {
+                used.period = key;
+                used.used = 0;
+            }
+            used.used += match cap.limit {
+                Limit::Times(_) => 1,
+                Limit::Points(_) => points,
+                Limit::Money(_) => money,
+            };
+        }
+    }
+
+    fn points_expire_at(&self, at: Time) -> Time {
+        match self.program.points_expiry {
+            Some(PointsExpiry::AfterEarned(period)) => period.after(at.start_of_day()).add_days(1),
+            _ => Time::NEVER,
+        }
+    }
+
+    fn rewards_expire_at(&self, at: Time) -> Time {
+        self.program.reward_expiry.map_or(Time::NEVER, |period| {
+            period.after(at.start_of_day()).add_days(1)
+        })
+    }
+
+    /// Adds earned points: to the balance, the totals and the tier
+    /// counters.
+    pub fn earn_points(&mut self, at: Time, points: Points, cause: Cause) {
+        if points <= 0 {
+            return;
+        }
+        let expires_at = self.points_expire_at(at);
+        self.member.points.add(at, expires_at, points);
+        self.member.totals.points_issued += points;
+        self.member.counters.add(
+            self.program,
+            at,
+            at,
+            Tally {
+                points,
+                ..Tally::default()
+            },
+        );
+        self.effect(at, EffectKind::PointsEarned, points, 0, 0, cause);
+    }
+
+    pub fn issue_money(&mut self, at: Time, cents: Cents, cause: Cause) {
+        if cents <= 0 {
+            return;
+        }
+        let expires_at = self.rewards_expire_at(at);
+        self.member.money.add(at, expires_at, cents);
+        self.member.totals.money_issued += cents;
+        self.effect(at, EffectKind::RewardMoneyIssued, 0, cents, 0, cause);
+    }
+
+    pub fn issue_reward(&mut self, at: Time, reward: RewardId, cause: Cause) {
+        let expires_at = self.rewards_expire_at(at);
+        self.member.rewards.push(HeldReward {
+            reward,
+            issued_at: at,
+            expires_at,
+        });
+        let value = match self.program.rewards[usize::from(reward)].value {
+            RewardValue::Money(cents) => cents,
+            RewardValue::PercentOff(_) => 0,
+        };
+        self.effect(at, EffectKind::RewardIssued, 0, 0, value, cause);
+    }
+
+    /// Gives what an event-less or action rule gives, within its limits.
+    /// `force` skips the scope test, for tier rewards given to a member
+    /// who passed through the tier on the way to a higher one.
+    pub fn give(&mut self, at: Time, rule: usize, force: bool) {
+        let program = self.program;
+        let r = &program.rules[rule];
+        if !force && !self.matches(&r.conditions, at, None) {
+            return;
+        }
+        let room = self.room(&r.caps, at);
+        if !room.times {
+            return;
+        }
+        let cause = Cause::Rule {
+            rule: rule as u16,
+            bonuses: 0,
+        };
+        match r.benefit {
+            Benefit::Points(points) => {
+                let points = points.min(room.points);
+                if points > 0 {
+                    self.use_caps(&r.caps, at, points, 0);
+                    self.earn_points(at, points, cause);
+                }
+            }
+            Benefit::Money(cents) => {
+                let cents = cents.min(room.money);
+                if cents > 0 {
+                    self.use_caps(&r.caps, at, 0, cents);
+                    self.issue_money(at, cents, cause);
+                }
+            }
+            Benefit::Reward(reward) => {
+                self.use_caps(&r.caps, at, 0, 0);
+                self.issue_reward(at, reward, cause);
+            }
+            Benefit::Donation { cents, .. } => {
+                self.use_caps(&r.caps, at, 0, cents);
+                self.effect(at, EffectKind::CharityDonation, 0, 0, cents, cause);
+            }
+            // A share of spend needs a purchase.
+            Benefit::Back(_) => {}
+        }
+    }
+
+    /// Rules triggered by an action (built in or declared), and punch
+    /// cards that count it.
+    pub fn action(&mut self, at: Time, action: ActionId) {
+        self.action_rules(at, action, None);
+        self.member.last_activity = at;
+        self.after_change(at);
+    }
+
+    pub fn action_rules(&mut self, at: Time, action: ActionId, purchase: Option<&Purchase>) {
+        let program = self.program;
+        for (i, rule) in program.rules.iter().enumerate() {
+            match rule.trigger {
+                Trigger::Action(a)
+                    if a == action
+                        && purchase.is_none_or(|p| self.matches(&rule.conditions, at, Some(p))) =>
+                {
+                    self.give(at, i, purchase.is_some());
+                }
+                Trigger::EveryNth { nth, action: a } if a == action => {
+                    if !self.matches(&rule.conditions, at, purchase) {
+                        continue;
+                    }
+                    let status = &mut self.member.rules[i];
+                    status.counter += 1;
+                    if status.counter >= i64::from(nth) {
+                        status.counter = 0;
+                        self.give(at, i, true);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// After anything that earns: tiers may change, points may convert.
+    pub fn after_change(&mut self, at: Time) {
+        self.review_tiers(at);
+        self.convert(at, false);
+    }
+
+    /// `every N points become ...`: those without a date at once, the
+    /// others when `on_schedule` (on the first day of the month or year).
+    pub fn convert(&mut self, at: Time, on_schedule: bool) {
+        let program = self.program;
+        for (c, conversion) in program.conversions.iter().enumerate() {
+            let due = match conversion.on_first_day_of {
+                None => !on_schedule,
+                Some(every) => on_schedule && first_day_after(at.add_days(-1), every) == at,
+            };
+            if !due || conversion.points <= 0 {
+                continue;
+            }
+            let times = self.member.points.balance / conversion.points;
+            if times == 0 {
+                continue;
+            }
+            let points = times * conversion.points;
+            self.member.points.take(points);
+            self.member.totals.points_redeemed += points;
+            let cause = Cause::Conversion(c as u16);
+            match conversion.into {
+                ConversionInto::Money(cents) => {
+                    self.effect(at, EffectKind::PointsRedeemed, -points, 0, 0, cause);
+                    self.issue_money(at, cents * times, cause);
+                }
+                ConversionInto::Reward(reward) => {
+                    self.effect(at, EffectKind::PointsRedeemed, -points, 0, 0, cause);
+                    for _ in 0..times {
+                        self.issue_reward(at, reward, cause);
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn enroll(
+        &mut self,
+        at: Time,
+        birthday: Option<(u32, u32)>,
+        attributes: &[(NameId, bool)],
+    ) {
+        self.effect(at, EffectKind::Enrolled, 0, 0, 0, Cause::None);
+        self.set_attributes(attributes);
+        self.member.birthday = birthday;
+        self.schedule_birthday(at);
+        self.start_scope(at, Scope::Program);
+        if self
+            .program
+            .conversions
+            .iter()
+            .any(|c| c.on_first_day_of.is_some())
+        {
+            self.member.next_conversion = self.next_conversion_after(at);
+        }
+        self.review_tiers(at);
+        self.action_rules(at, Action::Joining.id(), None);
+        self.after_change(at);
+    }
+
+    fn set_attributes(&mut self, attributes: &[(NameId, bool)]) {
+        for &(id, value) in attributes {
+            if id < 64 {
+                if value {
+                    self.member.attributes |= 1 << id;
+                } else {
+                    self.member.attributes &= !(1 << id);
+                }
+            }
+        }
+    }
+
+    pub fn set(&mut self, at: Time, birthday: Option<(u32, u32)>, attributes: &[(NameId, bool)]) {
+        self.set_attributes(attributes);
+        if birthday.is_some() {
+            self.member.birthday = birthday;
+            self.schedule_birthday(at);
+        }
+        self.effect(at, EffectKind::AttributesChanged, 0, 0, 0, Cause::None);
+        self.after_change(at);
+    }
+
+    pub fn redeem(&mut self, at: Time, reward: RewardId) -> Result<(), Reject> {
+        let program = self.program;
+        let r = &program.rewards[usize::from(reward)];
+        let held = self.member.rewards.iter().position(|h| h.reward == reward);
+        let value = match r.value {
+            RewardValue::Money(cents) => cents,
+            RewardValue::PercentOff(_) if held.is_some() => {
+                return Err(Reject::RewardAppliesItself(r.name.clone()));
+            }
+            RewardValue::PercentOff(_) => 0,
+        };
+        if let Some(h) = held {
+            self.member.rewards.remove(h);
+            self.effect(
+                at,
+                EffectKind::RewardUsed,
+                0,
+                0,
+                value,
+                Cause::Reward(reward),
+            );
+            self.member.last_activity = at;
+            return Ok(());
+        }
+        let Some(cost) = r.cost else {
+            return Err(Reject::RewardNotHeld(r.name.clone()));
+        };
+        if !mask_has(r.conditions.tiers, self.member.tier)
+            || !self.member.in_scope(r.conditions.scope)
+        {
+            let tiers = program
+                .tiers
+                .iter()
+                .enumerate()
+                .filter(|(t, _)| mask_has(r.conditions.tiers, Some(*t as u16)))
+                .map(|(_, t)| format!("\"{}\"", t.name))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            return Err(Reject::RewardNotForTier {
+                reward: r.name.clone(),
+                tiers,
+            });
+        }
+        let balance = self.member.points.balance;
+        if balance < cost {
+            return Err(Reject::InsufficientPoints {
+                needed: cost,
+                balance,
+            });
+        }
+        self.member.points.take(cost);
+        self.member.totals.points_redeemed += cost;
+        self.effect(
+            at,
+            EffectKind::PointsRedeemed,
+            -cost,
+            0,
+            0,
+            Cause::Reward(reward),
+        );
+        match r.value {
+            RewardValue::Money(_) => self.effect(
+                at,
+                EffectKind::RewardUsed,
+                0,
+                0,
+                value,
+                Cause::Reward(reward),
+            ),
+            // A share off the next order is held until that order.
+            RewardValue::PercentOff(_) => self.issue_reward(at, reward, Cause::Reward(reward)),
+        }
+        self.member.last_activity = at;
+        Ok(())
+    }
+
+    pub fn donate(&mut self, at: Time, charity: CharityId, points: Points) -> Result<(), Reject> {
+        let balance = self.member.points.balance;
+        if balance < points {
+            return Err(Reject::InsufficientPoints {
+                needed: points,
+                balance,
+            });
+        }
+        self.member.points.take(points);
+        self.member.totals.points_donated += points;
+        let value = self.program.donation_value(charity, points);
+        self.effect(
+            at,
+            EffectKind::PointsDonated,
+            -points,
+            0,
+            value,
+            Cause::Charity(charity),
+        );
+        self.member.last_activity = at;
+        Ok(())
+    }
+
+    pub fn subscribe(&mut self, at: Time, plan: MembershipId) -> Result<(), Reject> {
+        let program = self.program;
+        let membership = &program.memberships[usize::from(plan)];
+        let status = &mut self.member.memberships[usize::from(plan)];
+        if status.is_active() {
+            if status.cancelled {
+                // Changed their mind before the period ended: the plan
+                // simply renews again.
+                status.cancelled = false;
+                self.effect(
+                    at,
+                    EffectKind::MembershipStarted,
+                    0,
+                    0,
+                    0,
+                    Cause::Membership(plan),
+                );
+                return Ok(());
+            }
+            return Err(Reject::AlreadySubscribed(membership.name.clone()));
+        }
+        status.since = at;
+        status.cancelled = false;
+        let cause = Cause::Membership(plan);
+        match (membership.trial, membership.fee) {
+            (Some(trial), Some(_)) if !status.trial_used => {
+                status.trial_used = true;
+                status.state = MembershipState::Trial;
+                status.until = trial.after(at);
+                self.effect(at, EffectKind::TrialStarted, 0, 0, 0, cause);
+            }
+            (_, Some((fee, kind))) => {
+                status.state = MembershipState::Active;
+                status.until = kind.period().map_or(Time::NEVER, |p| p.after(at));
+                self.effect(at, EffectKind::MembershipStarted, 0, 0, 0, cause);
+                self.effect(at, EffectKind::FeeCharged, 0, 0, fee, cause);
+            }
+            (_, None) => {
+                status.state = MembershipState::Active;
+                status.until = Time::NEVER;
+                self.effect(at, EffectKind::MembershipStarted, 0, 0, 0, cause);
+            }
+        }
+        self.start_scope(at, Scope::Membership(plan));
+        self.membership_joining(at, plan);
+        self.after_change(at);
+        Ok(())
+    }
+
+    /// `for joining` rules inside a membership mean subscribing.
+    fn membership_joining(&mut self, at: Time, plan: MembershipId) {
+        let program = self.program;
+        for (i, rule) in program.rules.iter().enumerate() {
+            if rule.trigger == Trigger::Action(Action::Joining.id())
+                && rule.conditions.scope == Scope::Membership(plan)
+            {
+                self.give(at, i, false);
+            }
+        }
+    }
+
+    pub fn cancel(&mut self, at: Time, plan: MembershipId) -> Result<(), Reject> {
+        let program = self.program;
+        let membership = &program.memberships[usize::from(plan)];
+        let status = &mut self.member.memberships[usize::from(plan)];
+        if !status.is_active() || status.cancelled {
+            return Err(Reject::NotSubscribed(membership.name.clone()));
+        }
+        let ends_now =
+            status.until == Time::NEVER || matches!(membership.fee, Some((_, Fee::Once)));
+        if ends_now {
+            self.end_membership(at, plan);
+        } else {
+            status.cancelled = true;
+            self.effect(
+                at,
+                EffectKind::MembershipCancelled,
+                0,
+                0,
+                0,
+                Cause::Membership(plan),
+            );
+        }
+        Ok(())
+    }
+
+    pub fn end_membership(&mut self, at: Time, plan: MembershipId) {
+        let status = &mut self.member.memberships[usize::from(plan)];
+        status.state = MembershipState::None;
+        status.until = Time::NEVER;
+        status.cancelled = false;
+        self.effect(
+            at,
+            EffectKind::MembershipEnded,
+            0,
+            0,
+            0,
+            Cause::Membership(plan),
+        );
+    }
+
+    pub fn use_perk(&mut self, at: Time, perk: PerkId) -> Result<(), Reject> {
+        let program = self.program;
+        let name = &program.perks[usize::from(perk)].name;
+        // The same perk may stand in several blocks: any one the member
+        // has will do.
+        let available = program
+            .perks
+            .iter()
+            .enumerate()
+            .find(|(_, p)| &p.name == name && self.matches(&p.conditions, at, None));
+        let Some((p, found)) = available else {
+            return Err(Reject::PerkNotAvailable(name.clone()));
+        };
+        let cost = match found.cost {
+            Some((cents, PerkCost::Use)) => cents,
+            _ => 0,
+        };
+        self.effect(
+            at,
+            EffectKind::PerkUsed,
+            0,
+            0,
+            cost,
+            Cause::Perk(p as PerkId),
+        );
+        Ok(())
+    }
+
+    /// Entering a scope (enrolling, subscribing, reaching a tier) starts
+    /// its recurring rules: `every month` pays now and monthly after.
+    pub fn start_scope(&mut self, at: Time, scope: Scope) {
+        let program = self.program;
+        for (i, rule) in program.rules.iter().enumerate() {
+            if rule.conditions.scope != scope {
+                continue;
+            }
+            let status = &mut self.member.rules[i];
+            if rule.paid_out_yearly {
+                if status.next_at == Time::NEVER {
+                    status.next_at = at.add_months(12);
+                }
+            } else {
+                match rule.trigger {
+                    Trigger::Every(_) => status.next_at = at,
+                    Trigger::FirstDayOf(every) => status.next_at = first_day_after(at, every),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+pub fn first_day_after(at: Time, every: crate::compile::Every) -> Time {
+    match every {
+        crate::compile::Every::Year => at.next_year_start(),
+        _ => at.next_month_start(),
+    }
+}

@@ -1,0 +1,245 @@
+//! Effects: every change an event or scheduled work makes, with the rule
+//! of the program that caused it. They are plain data (ids, no strings)
+//! so that producing them costs nothing; `describe` writes the reason in
+//! words when they are written out.
+
+use serde::Serialize;
+
+use crate::compile::{
+    Benefit, CharityId, ConversionInto, MembershipId, PerkId, Program, RewardId, TierId,
+};
+use crate::decimal::Decimal;
+use crate::time::Time;
+
+/// A member's position in the engine's table.
+pub type MemberIndex = u32;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Effect {
+    pub member: MemberIndex,
+    pub at: Time,
+    pub kind: EffectKind,
+    /// Change to the member's points balance.
+    pub points: i64,
+    /// Change to the member's reward money, in cents.
+    pub money: i64,
+    /// Money that changes hands, in cents: a fee the program receives, a
+    /// reward's or discount's value, a perk's cost, a donation, what a
+    /// partner funds.
+    pub value: i64,
+    pub cause: Cause,
+    /// Brought due by time passing rather than done by the event.
+    pub scheduled: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EffectKind {
+    Enrolled,
+    PointsEarned,
+    PointsRedeemed,
+    PointsExpired,
+    PointsDonated,
+    PointsClawedBack,
+    RewardMoneyIssued,
+    RewardMoneySpent,
+    RewardMoneyExpired,
+    RewardMoneyClawedBack,
+    /// Saved up for a yearly payout.
+    PayoutSaved,
+    RewardIssued,
+    RewardUsed,
+    RewardExpired,
+    DiscountGiven,
+    PerkUsed,
+    CharityDonation,
+    PartnerFunded,
+    FeeCharged,
+    TrialStarted,
+    MembershipStarted,
+    MembershipCancelled,
+    MembershipEnded,
+    TierChanged,
+    AttributesChanged,
+    /// A refund could not take back all it should: the points or money
+    /// were already spent.
+    ClawbackShortfall,
+}
+
+impl EffectKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EffectKind::Enrolled => "enrolled",
+            EffectKind::PointsEarned => "points_earned",
+            EffectKind::PointsRedeemed => "points_redeemed",
+            EffectKind::PointsExpired => "points_expired",
+            EffectKind::PointsDonated => "points_donated",
+            EffectKind::PointsClawedBack => "points_clawed_back",
+            EffectKind::RewardMoneyIssued => "reward_money_issued",
+            EffectKind::RewardMoneySpent => "reward_money_spent",
+            EffectKind::RewardMoneyExpired => "reward_money_expired",
+            EffectKind::RewardMoneyClawedBack => "reward_money_clawed_back",
+            EffectKind::PayoutSaved => "payout_saved",
+            EffectKind::RewardIssued => "reward_issued",
+            EffectKind::RewardUsed => "reward_used",
+            EffectKind::RewardExpired => "reward_expired",
+            EffectKind::DiscountGiven => "discount_given",
+            EffectKind::PerkUsed => "perk_used",
+            EffectKind::CharityDonation => "charity_donation",
+            EffectKind::PartnerFunded => "partner_funded",
+            EffectKind::FeeCharged => "fee_charged",
+            EffectKind::TrialStarted => "trial_started",
+            EffectKind::MembershipStarted => "membership_started",
+            EffectKind::MembershipCancelled => "membership_cancelled",
+            EffectKind::MembershipEnded => "membership_ended",
+            EffectKind::TierChanged => "tier_changed",
+            EffectKind::AttributesChanged => "attributes_changed",
+            EffectKind::ClawbackShortfall => "clawback_shortfall",
+        }
+    }
+}
+
+/// What in the program caused an effect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cause {
+    None,
+    /// An earn rule, with the multipliers (bits of bonus ids) applied.
+    Rule {
+        rule: u16,
+        bonuses: u64,
+    },
+    Bonus(u16),
+    Discount(u16),
+    Conversion(u16),
+    Reward(RewardId),
+    /// A points donation chosen by the member.
+    Charity(CharityId),
+    Perk(PerkId),
+    Membership(MembershipId),
+    Tier {
+        from: Option<TierId>,
+        to: Option<TierId>,
+    },
+    /// A refund of an order.
+    Refund,
+    /// Points or rewards running out.
+    Expiry,
+}
+
+fn money(cents: i64) -> String {
+    Decimal::from_raw(cents * (Decimal::SCALE / 100)).display(2)
+}
+
+fn tier_name(program: &Program, tier: Option<TierId>) -> String {
+    tier.map_or("no tier".into(), |t| {
+        format!("\"{}\"", program.tiers[usize::from(t)].name)
+    })
+}
+
+impl Effect {
+    /// The reason in words, naming the rule as the program writes it.
+    pub fn describe(&self, program: &Program) -> String {
+        let sign = &program.currency_sign;
+        let points = |n: i64| {
+            format!(
+                "{} {}",
+                Decimal::from_int(n).display(0),
+                program.points_name
+            )
+        };
+        let amount = |cents: i64| format!("{sign}{}", money(cents));
+        let what = match self.kind {
+            EffectKind::Enrolled => "enrolled".to_string(),
+            EffectKind::PointsEarned => format!("earned {}", points(self.points)),
+            EffectKind::PointsRedeemed => format!("redeemed {}", points(-self.points)),
+            EffectKind::PointsExpired => format!("{} expired", points(-self.points)),
+            EffectKind::PointsDonated => format!("donated {}", points(-self.points)),
+            EffectKind::PointsClawedBack => format!("{} clawed back", points(-self.points)),
+            EffectKind::RewardMoneyIssued => format!("{} reward issued", amount(self.money)),
+            EffectKind::RewardMoneySpent => format!("{} reward spent", amount(-self.money)),
+            EffectKind::RewardMoneyExpired => format!("{} reward expired", amount(-self.money)),
+            EffectKind::RewardMoneyClawedBack => {
+                format!("{} reward clawed back", amount(-self.money))
+            }
+            EffectKind::PayoutSaved => {
+                format!("{} saved for the yearly payout", amount(self.value))
+            }
+            EffectKind::RewardIssued => "reward issued".to_string(),
+            EffectKind::RewardUsed => format!("reward used, worth {}", amount(self.value)),
+            EffectKind::RewardExpired => "reward expired".to_string(),
+            EffectKind::DiscountGiven => format!("{} off", amount(self.value)),
+            EffectKind::PerkUsed => format!("perk used, costing {}", amount(self.value)),
+            EffectKind::CharityDonation => format!("{} donated", amount(self.value)),
+            EffectKind::PartnerFunded => format!("{} funded by the partner", amount(self.value)),
+            EffectKind::FeeCharged => format!("fee {} charged", amount(self.value)),
+            EffectKind::TrialStarted => "free trial started".to_string(),
+            EffectKind::MembershipStarted => "membership started".to_string(),
+            EffectKind::MembershipCancelled => {
+                "membership cancelled, ends when the period paid for ends".to_string()
+            }
+            EffectKind::MembershipEnded => "membership ended".to_string(),
+            EffectKind::TierChanged => "tier changed".to_string(),
+            EffectKind::AttributesChanged => "attributes changed".to_string(),
+            EffectKind::ClawbackShortfall => {
+                format!(
+                    "could not claw back all the order earned, worth {}: already spent",
+                    amount(self.value)
+                )
+            }
+        };
+        let why = match self.cause {
+            Cause::None => String::new(),
+            Cause::Rule { rule, bonuses } => {
+                let rule = &program.rules[usize::from(rule)];
+                let mut why = format!("rule \"{}\"", rule.text);
+                if let Benefit::Reward(reward) = rule.benefit {
+                    why = format!("\"{}\" by {why}", program.rewards[usize::from(reward)].name);
+                }
+                for (b, bonus) in program.bonuses.iter().enumerate() {
+                    if b < 64 && bonuses & (1 << b) != 0 {
+                        why.push_str(&format!(" x \"{}\"", bonus.text));
+                    }
+                }
+                why
+            }
+            Cause::Bonus(b) => format!("rule \"{}\"", program.bonuses[usize::from(b)].text),
+            Cause::Discount(d) => format!("rule \"{}\"", program.discounts[usize::from(d)].text),
+            Cause::Conversion(c) => {
+                let conversion = &program.conversions[usize::from(c)];
+                match conversion.into {
+                    ConversionInto::Money(_) => format!("rule \"{}\"", conversion.text),
+                    ConversionInto::Reward(r) => format!(
+                        "\"{}\" by rule \"{}\"",
+                        program.rewards[usize::from(r)].name,
+                        conversion.text
+                    ),
+                }
+            }
+            Cause::Reward(r) => format!("reward \"{}\"", program.rewards[usize::from(r)].name),
+            Cause::Charity(c) => format!("charity \"{}\"", program.charities[usize::from(c)].name),
+            Cause::Perk(p) => format!("rule \"{}\"", program.perks[usize::from(p)].text),
+            Cause::Membership(m) => format!(
+                "membership \"{}\"",
+                program.memberships[usize::from(m)].name
+            ),
+            Cause::Tier { from, to } => format!(
+                "from {} to {}",
+                tier_name(program, from),
+                tier_name(program, to)
+            ),
+            Cause::Refund => "refund".to_string(),
+            Cause::Expiry => {
+                let rule = match self.kind {
+                    EffectKind::PointsExpired => program.points_expiry_text.as_deref(),
+                    _ => program.reward_expiry_text.as_deref(),
+                };
+                rule.map_or("expiry".into(), |text| format!("rule \"{text}\""))
+            }
+        };
+        if why.is_empty() {
+            what
+        } else {
+            format!("{what}: {why}")
+        }
+    }
+}

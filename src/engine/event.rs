@@ -1,0 +1,466 @@
+//! Events as they arrive (JSON Lines) and as the engine applies them
+//! (names resolved to the program's ids, amounts in cents), and why an
+//! event is rejected.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::compile::{
+    ActionId, Cents, CharityId, MembershipId, NameId, Names, PerkId, Points, Program, RewardId,
+};
+use crate::decimal::Decimal;
+use crate::diagnostic::did_you_mean;
+use crate::time::{Time, parse_date};
+
+/// One event, decoded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub id: String,
+    pub at: Time,
+    /// Empty for `tick`.
+    pub member: String,
+    pub kind: EventKind,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum EventKind {
+    Enroll {
+        birthday: Option<(u32, u32)>,
+        attributes: Vec<(NameId, bool)>,
+    },
+    Purchase(Purchase),
+    Refund {
+        order: String,
+        amount: Cents,
+    },
+    Action(ActionId),
+    Redeem(RewardId),
+    Donate {
+        charity: CharityId,
+        points: Points,
+    },
+    Subscribe(MembershipId),
+    Cancel(MembershipId),
+    Refer {
+        referee: String,
+    },
+    Set {
+        birthday: Option<(u32, u32)>,
+        attributes: Vec<(NameId, bool)>,
+    },
+    /// A perk used, for perks that cost per use.
+    Use(PerkId),
+    Tick,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Purchase {
+    /// The order's price before the program's discounts, including
+    /// shipping and tax.
+    pub amount: Cents,
+    pub order: Option<String>,
+    pub category: Option<NameId>,
+    pub channel: Option<NameId>,
+    pub payment_method: Option<NameId>,
+    pub brand: Option<NameId>,
+    pub partner: Option<NameId>,
+    pub shipping: Cents,
+    pub tax: Cents,
+    pub gift_cards: Cents,
+    /// Reward money the member spends on this order.
+    pub rewards: Cents,
+    /// The member makes today one of their chosen bonus days.
+    pub chosen_day: bool,
+}
+
+/// Why an event was not applied. Nothing of a rejected event is applied.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum Reject {
+    #[error("not a JSON object: {0}")]
+    NotJson(String),
+    #[error("{0}")]
+    Malformed(String),
+    #[error("event id `{0}` was already applied")]
+    Duplicate(String),
+    #[error("event id `{0}` was already rejected")]
+    DuplicateRejected(String),
+    #[error(
+        "event at {at} is before the last applied event at {clock}; events must come in time order"
+    )]
+    OutOfOrder { at: Time, clock: Time },
+    #[error("unknown member `{0}`: enroll the member first")]
+    UnknownMember(String),
+    #[error("member `{0}` is already enrolled")]
+    AlreadyEnrolled(String),
+    #[error("unknown {kind} `{name}`{}", suggest(suggestion))]
+    UnknownName {
+        kind: &'static str,
+        name: String,
+        suggestion: Option<String>,
+    },
+    #[error("`{0}` is not sent as an action: {1}")]
+    NotAnAction(String, &'static str),
+    #[error("insufficient points: {needed} needed, the balance is {balance}")]
+    InsufficientPoints { needed: Points, balance: Points },
+    #[error("insufficient reward money: {needed} needed, the balance is {balance}")]
+    InsufficientRewardMoney { needed: String, balance: String },
+    #[error("reward money {used} is more than the order's {left} after discounts")]
+    RewardsExceedOrder { used: String, left: String },
+    #[error("member holds no \"{0}\" and it cannot be bought with points")]
+    RewardNotHeld(String),
+    #[error("\"{reward}\" is for tier {tiers} only")]
+    RewardNotForTier { reward: String, tiers: String },
+    #[error("\"{0}\" is used on the next qualifying order by itself, not redeemed")]
+    RewardAppliesItself(String),
+    #[error("unknown order `{0}` for this member")]
+    UnknownOrder(String),
+    #[error("order `{0}` was already recorded for this member")]
+    DuplicateOrder(String),
+    #[error("refund of {refund} is more than the {left} of order `{order}` not yet refunded")]
+    RefundTooLarge {
+        order: String,
+        refund: String,
+        left: String,
+    },
+    #[error("member already has \"{0}\"")]
+    AlreadySubscribed(String),
+    #[error("member does not have \"{0}\"")]
+    NotSubscribed(String),
+    #[error("member cannot use \"{0}\": it is not among their benefits")]
+    PerkNotAvailable(String),
+    #[error("a member cannot refer themselves")]
+    SelfReferral,
+}
+
+fn suggest(suggestion: &Option<String>) -> String {
+    match suggestion {
+        Some(s) => format!(" (did you mean `{s}`?)"),
+        None => String::new(),
+    }
+}
+
+/// The fields an event line may have; others are an error, so that a
+/// misspelt field is not silently ignored.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw<'a> {
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    at: Option<Cow<'a, str>>,
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    member: Option<Cow<'a, str>>,
+    amount: Option<Amount<'a>>,
+    #[serde(borrow)]
+    order: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    category: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    channel: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    payment_method: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    brand: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    partner: Option<Cow<'a, str>>,
+    shipping: Option<Amount<'a>>,
+    tax: Option<Amount<'a>>,
+    gift_cards: Option<Amount<'a>>,
+    rewards: Option<Amount<'a>>,
+    chosen_day: Option<bool>,
+    #[serde(borrow)]
+    action: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    reward: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    charity: Option<Cow<'a, str>>,
+    points: Option<i64>,
+    #[serde(borrow)]
+    plan: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    referee: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    perk: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    birthday: Option<Cow<'a, str>>,
+    attributes: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Amount<'a> {
+    Text(#[serde(borrow)] Cow<'a, str>),
+    Number(serde_json::Number),
+}
+
+fn malformed(message: impl Into<String>) -> Reject {
+    Reject::Malformed(message.into())
+}
+
+fn unknown(kind: &'static str, name: &str, names: &Names) -> Reject {
+    Reject::UnknownName {
+        kind,
+        name: name.to_string(),
+        suggestion: did_you_mean(name, names.iter()).map(str::to_string),
+    }
+}
+
+/// A money amount in whole cents, not negative.
+fn cents(field: &str, amount: &Amount) -> Result<Cents, Reject> {
+    let text: Cow<str> = match amount {
+        Amount::Text(text) => Cow::Borrowed(text),
+        Amount::Number(number) => Cow::Owned(number.to_string()),
+    };
+    let value = Decimal::parse(&text)
+        .map_err(|_| malformed(format!("`{field}` is not an amount of money: `{text}`")))?;
+    if value.is_negative() {
+        return Err(malformed(format!("`{field}` is negative: `{text}`")));
+    }
+    if value.raw() % (Decimal::SCALE / 100) != 0 {
+        return Err(malformed(format!(
+            "`{field}` has more than two decimals: `{text}`"
+        )));
+    }
+    Ok(value.raw() / (Decimal::SCALE / 100))
+}
+
+fn required<'r, T>(field: &'static str, kind: &str, value: &'r Option<T>) -> Result<&'r T, Reject> {
+    value
+        .as_ref()
+        .ok_or_else(|| malformed(format!("a `{kind}` event needs `{field}`")))
+}
+
+fn birthday(text: &Option<Cow<str>>) -> Result<Option<(u32, u32)>, Reject> {
+    match text {
+        None => Ok(None),
+        Some(text) => parse_date(text.as_bytes())
+            .map(|(_, m, d)| Some((m, d)))
+            .ok_or_else(|| malformed(format!("`birthday` is not a date (YYYY-MM-DD): `{text}`"))),
+    }
+}
+
+fn attributes(
+    program: &Program,
+    map: &Option<serde_json::Map<String, serde_json::Value>>,
+) -> Result<Vec<(NameId, bool)>, Reject> {
+    let Some(map) = map else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::with_capacity(map.len());
+    for (name, value) in map {
+        let id = program
+            .attributes
+            .id(name)
+            .ok_or_else(|| unknown("attribute", name, &program.attributes))?;
+        let value = value
+            .as_bool()
+            .ok_or_else(|| malformed(format!("attribute `{name}` must be true or false")))?;
+        out.push((id, value));
+    }
+    Ok(out)
+}
+
+fn optional_name(
+    kind: &'static str,
+    value: &Option<Cow<str>>,
+    names: &Names,
+    strict: bool,
+) -> Result<Option<NameId>, Reject> {
+    match value {
+        None => Ok(None),
+        Some(name) => match names.id(name) {
+            Some(id) => Ok(Some(id)),
+            // An undeclared category or channel matches no rule; an
+            // undeclared brand or partner is an error, as a coalition's
+            // members are the program's to list.
+            None if !strict => Ok(Some(NameId::MAX)),
+            None => Err(unknown(kind, name, names)),
+        },
+    }
+}
+
+/// Decodes one line. `Err` carries the event id when the line had one.
+pub fn decode(program: &Program, line: &str) -> Result<Event, (Option<String>, Reject)> {
+    let raw: Raw =
+        serde_json::from_str(line).map_err(|e| (None, Reject::NotJson(e.to_string())))?;
+    let id = raw.id.as_deref().map(str::to_string);
+    decode_raw(program, &raw).map_err(|reject| (id, reject))
+}
+
+fn decode_raw(program: &Program, raw: &Raw) -> Result<Event, Reject> {
+    let id = raw
+        .id
+        .as_deref()
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| malformed("an event needs an `id`"))?;
+    let kind_name = raw
+        .kind
+        .as_deref()
+        .ok_or_else(|| malformed("an event needs a `type`"))?;
+    let at_text = raw
+        .at
+        .as_deref()
+        .ok_or_else(|| malformed("an event needs `at` (a date or an RFC 3339 time)"))?;
+    let at = Time::parse(at_text).ok_or_else(|| {
+        malformed(format!(
+            "`at` is not a date or an RFC 3339 time: `{at_text}`"
+        ))
+    })?;
+    let member = raw.member.as_deref().unwrap_or_default();
+    if kind_name != "tick" && member.is_empty() {
+        return Err(malformed(format!("a `{kind_name}` event needs `member`")));
+    }
+    let kind = match kind_name {
+        "enroll" => EventKind::Enroll {
+            birthday: birthday(&raw.birthday)?,
+            attributes: attributes(program, &raw.attributes)?,
+        },
+        "purchase" => {
+            let amount = cents("amount", required("amount", kind_name, &raw.amount)?)?;
+            let part = |field: &str, value: &Option<Amount>| {
+                value.as_ref().map_or(Ok(0), |a| cents(field, a))
+            };
+            let purchase = Purchase {
+                amount,
+                order: raw.order.as_deref().map(str::to_string),
+                category: optional_name("category", &raw.category, &program.categories, false)?,
+                channel: optional_name("channel", &raw.channel, &program.channels, false)?,
+                payment_method: optional_name(
+                    "payment method",
+                    &raw.payment_method,
+                    &program.payment_methods,
+                    false,
+                )?,
+                brand: optional_name("brand", &raw.brand, &program.brands, true)?,
+                partner: optional_name("partner", &raw.partner, &program.partner_names, true)?,
+                shipping: part("shipping", &raw.shipping)?,
+                tax: part("tax", &raw.tax)?,
+                gift_cards: part("gift_cards", &raw.gift_cards)?,
+                rewards: part("rewards", &raw.rewards)?,
+                chosen_day: raw.chosen_day.unwrap_or(false),
+            };
+            if purchase.shipping + purchase.tax + purchase.gift_cards > amount {
+                return Err(malformed(
+                    "`shipping`, `tax` and `gift_cards` add up to more than `amount`",
+                ));
+            }
+            EventKind::Purchase(purchase)
+        }
+        "refund" => EventKind::Refund {
+            order: required("order", kind_name, &raw.order)?.to_string(),
+            amount: cents("amount", required("amount", kind_name, &raw.amount)?)?,
+        },
+        "action" => {
+            let name = required("action", kind_name, &raw.action)?;
+            let id = program
+                .actions
+                .id(name)
+                .ok_or_else(|| unknown("action", name, &program.actions))?;
+            let structural = match name.as_ref() {
+                "joining" => {
+                    Some("joining is the `enroll` event (or `subscribe` for a membership)")
+                }
+                "birthday" => Some(
+                    "birthdays come from the member's `birthday` date, given at `enroll` or by `set`",
+                ),
+                "visit" => Some("a visit is a `purchase` event"),
+                "referral" | "being_referred" => Some("referrals are `refer` events"),
+                _ => None,
+            };
+            if let Some(why) = structural {
+                return Err(Reject::NotAnAction(name.to_string(), why));
+            }
+            EventKind::Action(id)
+        }
+        "redeem" => {
+            let name = required("reward", kind_name, &raw.reward)?;
+            EventKind::Redeem(
+                program
+                    .reward_names
+                    .id(name)
+                    .ok_or_else(|| unknown("reward", name, &program.reward_names))?,
+            )
+        }
+        "donate" => {
+            let name = required("charity", kind_name, &raw.charity)?;
+            let points = *required("points", kind_name, &raw.points)?;
+            if points <= 0 {
+                return Err(malformed(
+                    "`points` to donate must be a whole number above zero",
+                ));
+            }
+            EventKind::Donate {
+                charity: program
+                    .charity_names
+                    .id(name)
+                    .ok_or_else(|| unknown("charity", name, &program.charity_names))?,
+                points,
+            }
+        }
+        "subscribe" | "cancel" => {
+            let name = required("plan", kind_name, &raw.plan)?;
+            let plan = program
+                .membership_names
+                .id(name)
+                .ok_or_else(|| unknown("membership", name, &program.membership_names))?;
+            if kind_name == "subscribe" {
+                EventKind::Subscribe(plan)
+            } else {
+                EventKind::Cancel(plan)
+            }
+        }
+        "refer" => EventKind::Refer {
+            referee: required("referee", kind_name, &raw.referee)?.to_string(),
+        },
+        "set" => EventKind::Set {
+            birthday: birthday(&raw.birthday)?,
+            attributes: attributes(program, &raw.attributes)?,
+        },
+        "use" => {
+            let name = required("perk", kind_name, &raw.perk)?;
+            let perk = program
+                .perks
+                .iter()
+                .position(|p| p.name == name.as_ref())
+                .ok_or_else(|| Reject::UnknownName {
+                    kind: "perk",
+                    name: name.to_string(),
+                    suggestion: did_you_mean(name, program.perks.iter().map(|p| p.name.as_str()))
+                        .map(str::to_string),
+                })?;
+            EventKind::Use(perk as PerkId)
+        }
+        "tick" => EventKind::Tick,
+        other => {
+            let types = [
+                "enroll",
+                "purchase",
+                "refund",
+                "action",
+                "redeem",
+                "donate",
+                "subscribe",
+                "cancel",
+                "refer",
+                "set",
+                "use",
+                "tick",
+            ];
+            return Err(Reject::UnknownName {
+                kind: "event type",
+                name: other.to_string(),
+                suggestion: did_you_mean(other, types).map(str::to_string),
+            });
+        }
+    };
+    Ok(Event {
+        id: id.to_string(),
+        at,
+        member: member.to_string(),
+        kind,
+    })
+}

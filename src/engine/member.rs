@@ -1,0 +1,407 @@
+//! A member's state: balances by earn lot, counters for tiers, status of
+//! tiers and memberships, punch cards and limits used.
+//!
+//! Everything here is plain data sized when the member enrols, so that
+//! applying an event allocates nothing in the common case. It serialises
+//! to JSON for the ledger, which stores it as the member's snapshot.
+
+use serde::{Deserialize, Serialize};
+
+use crate::compile::{Cents, Measure, Points, Program, RewardId, TierId, Window};
+use crate::time::Time;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Member {
+    pub id: String,
+    pub enrolled_at: Time,
+    /// Month and day.
+    pub birthday: Option<(u32, u32)>,
+    /// Declared attributes the member has, as bits.
+    pub attributes: u64,
+    pub points: Lots,
+    /// Reward money, in cents.
+    pub money: Lots,
+    /// Rewards issued and not yet used.
+    pub rewards: Vec<HeldReward>,
+    pub totals: Totals,
+    pub tier: Option<TierId>,
+    pub tier_since: Time,
+    pub tiers: Vec<TierStatus>,
+    pub counters: Counters,
+    pub memberships: Vec<MembershipStatus>,
+    /// Per earn rule: punch card, spend so far, payouts due.
+    pub rules: Vec<RuleStatus>,
+    /// Per limit clause.
+    pub caps: Vec<CapUse>,
+    /// Per bonus: the chosen days used.
+    pub chosen: Vec<ChosenDays>,
+    /// Orders that carried an id, for refunds.
+    pub orders: Vec<Order>,
+    /// The last purchase, action or redemption: inactivity expiry counts
+    /// from here.
+    pub last_activity: Time,
+    pub next_birthday: Time,
+    pub next_conversion: Time,
+    pub next_tier_review: Time,
+}
+
+impl Member {
+    pub fn new(program: &Program, id: &str, at: Time) -> Member {
+        Member {
+            id: id.to_string(),
+            enrolled_at: at,
+            birthday: None,
+            attributes: 0,
+            points: Lots::default(),
+            money: Lots::default(),
+            rewards: Vec::new(),
+            totals: Totals::default(),
+            tier: None,
+            tier_since: at,
+            tiers: vec![TierStatus::default(); program.tiers.len()],
+            counters: Counters::new(at),
+            memberships: vec![MembershipStatus::default(); program.memberships.len()],
+            rules: vec![RuleStatus::default(); program.rules.len()],
+            caps: vec![CapUse::default(); program.cap_slots],
+            chosen: vec![ChosenDays::default(); program.bonuses.len()],
+            orders: Vec::new(),
+            last_activity: at,
+            next_birthday: Time::NEVER,
+            next_conversion: Time::NEVER,
+            next_tier_review: Time::NEVER,
+        }
+    }
+
+    pub fn has_attribute(&self, id: u16) -> bool {
+        id < 64 && self.attributes & (1 << id) != 0
+    }
+
+    pub fn order(&self, id: &str) -> Option<usize> {
+        self.orders.iter().position(|o| o.id == id)
+    }
+}
+
+/// Points or reward money in lots by the time they expire, oldest-
+/// expiring first. Spending takes from the front, so what is spent is
+/// always what would have expired first and balances never drift.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Lots {
+    pub lots: Vec<Lot>,
+    pub balance: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Lot {
+    pub earned_at: Time,
+    pub expires_at: Time,
+    pub amount: i64,
+}
+
+impl Lots {
+    /// Adds to the lot with the same expiry, else a new lot in order.
+    pub fn add(&mut self, earned_at: Time, expires_at: Time, amount: i64) {
+        if amount <= 0 {
+            return;
+        }
+        self.balance += amount;
+        let position = self.lots.partition_point(|lot| lot.expires_at < expires_at);
+        match self.lots.get_mut(position) {
+            Some(lot) if lot.expires_at == expires_at => lot.amount += amount,
+            _ => self.lots.insert(
+                position,
+                Lot {
+                    earned_at,
+                    expires_at,
+                    amount,
+                },
+            ),
+        }
+    }
+
+    /// Takes up to `amount`, oldest-expiring first; returns what it took.
+    pub fn take(&mut self, amount: i64) -> i64 {
+        let mut left = amount.min(self.balance).max(0);
+        let taken = left;
+        let mut emptied = 0;
+        for lot in self.lots.iter_mut() {
+            if left == 0 {
+                break;
+            }
+            let part = lot.amount.min(left);
+            lot.amount -= part;
+            left -= part;
+            if lot.amount == 0 {
+                emptied += 1;
+            }
+        }
+        self.lots.drain(..emptied);
+        self.balance -= taken;
+        taken
+    }
+
+    /// Removes the lots that expire at or before `at`; returns how much.
+    pub fn expire(&mut self, at: Time) -> i64 {
+        let due = self.lots.partition_point(|lot| lot.expires_at <= at);
+        let amount: i64 = self.lots.drain(..due).map(|lot| lot.amount).sum();
+        self.balance -= amount;
+        amount
+    }
+
+    /// Removes everything (expiry after inactivity).
+    pub fn expire_all(&mut self) -> i64 {
+        self.lots.clear();
+        std::mem::take(&mut self.balance)
+    }
+
+    pub fn next_expiry(&self) -> Time {
+        self.lots.first().map_or(Time::NEVER, |lot| lot.expires_at)
+    }
+}
+
+/// Running totals, which make conservation checkable:
+/// issued = redeemed + expired + donated + clawed back + balance.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    pub points_issued: Points,
+    pub points_redeemed: Points,
+    pub points_expired: Points,
+    pub points_donated: Points,
+    pub points_clawed_back: Points,
+    pub money_issued: Cents,
+    pub money_spent: Cents,
+    pub money_expired: Cents,
+    pub money_clawed_back: Cents,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldReward {
+    pub reward: RewardId,
+    pub issued_at: Time,
+    pub expires_at: Time,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierStatus {
+    /// Reached by qualification or kept from before.
+    pub held: bool,
+    pub reached_at: Time,
+    /// Status lasts until then even without qualifying.
+    pub kept_until: Time,
+}
+
+impl Default for TierStatus {
+    fn default() -> Self {
+        TierStatus {
+            held: false,
+            reached_at: Time::NEVER,
+            kept_until: Time(i64::MIN),
+        }
+    }
+}
+
+/// What tiers count: spend, points earned and visits, in the current
+/// calendar year, by month for rolling windows, and in total.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    pub year: i32,
+    pub this_year: Tally,
+    pub total: Tally,
+    /// The most recent months first, at most as many as the longest
+    /// rolling window.
+    pub months: Vec<(i64, Tally)>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    pub spend: Cents,
+    pub points: Points,
+    pub visits: i64,
+}
+
+impl Tally {
+    fn add(&mut self, other: Tally) {
+        self.spend += other.spend;
+        self.points += other.points;
+        self.visits += other.visits;
+    }
+
+    fn get(&self, measure: Measure) -> i64 {
+        match measure {
+            Measure::Spend => self.spend,
+            Measure::PointsEarned => self.points,
+            Measure::Visits => self.visits,
+        }
+    }
+}
+
+impl Counters {
+    fn new(at: Time) -> Counters {
+        Counters {
+            year: at.year(),
+            this_year: Tally::default(),
+            total: Tally::default(),
+            months: Vec::new(),
+        }
+    }
+
+    /// Starts a new calendar year when `at` is in one.
+    pub fn roll(&mut self, at: Time) {
+        let year = at.year();
+        if year != self.year {
+            self.year = year;
+            self.this_year = Tally::default();
+        }
+    }
+
+    /// Counts a change made at `at` (negative for refunds); `made_at` is
+    /// when the counted order happened, so a refund lowers the period the
+    /// order counted in.
+    pub fn add(&mut self, program: &Program, at: Time, made_at: Time, change: Tally) {
+        self.roll(at);
+        self.total.add(change);
+        if made_at.year() == self.year {
+            self.this_year.add(change);
+        }
+        if program.rolling_months > 0 {
+            let month = made_at.month_index();
+            let oldest = at.month_index() - i64::from(program.rolling_months) + 1;
+            match self.months.iter_mut().find(|(m, _)| *m == month) {
+                Some((_, tally)) => tally.add(change),
+                None if month >= oldest => {
+                    self.months.insert(0, (month, change));
+                    self.months.sort_by_key(|(m, _)| std::cmp::Reverse(*m));
+                }
+                None => {}
+            }
+            self.months.retain(|(m, _)| *m >= oldest);
+        }
+    }
+
+    pub fn measure(&self, measure: Measure, window: Window, at: Time) -> i64 {
+        match window {
+            Window::Total => self.total.get(measure),
+            Window::CalendarYear if at.year() == self.year => self.this_year.get(measure),
+            Window::CalendarYear => 0,
+            Window::LastMonths(n) => {
+                let oldest = at.month_index() - i64::from(n) + 1;
+                self.months
+                    .iter()
+                    .filter(|(m, _)| *m >= oldest && *m <= at.month_index())
+                    .map(|(_, tally)| tally.get(measure))
+                    .sum()
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MembershipState {
+    #[default]
+    None,
+    Trial,
+    Active,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembershipStatus {
+    pub state: MembershipState,
+    /// When the member last subscribed.
+    pub since: Time,
+    /// The end of the trial, or of the period paid for; the next fee is
+    /// due then unless cancelled. `NEVER` for free and lifetime plans.
+    pub until: Time,
+    pub cancelled: bool,
+    /// A trial is given once per member.
+    pub trial_used: bool,
+}
+
+impl Default for MembershipStatus {
+    fn default() -> Self {
+        MembershipStatus {
+            state: MembershipState::None,
+            since: Time::NEVER,
+            until: Time::NEVER,
+            cancelled: false,
+            trial_used: false,
+        }
+    }
+}
+
+impl MembershipStatus {
+    pub fn is_active(&self) -> bool {
+        self.state != MembershipState::None
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleStatus {
+    /// A punch card's stamps, spend in the period, or the remainder of
+    /// spend not yet worth a step (`$5 reward per $100 spent`).
+    pub counter: i64,
+    /// The period `counter` counts in, for `for spending $30 in a month`.
+    pub period: i64,
+    /// When a recurring rule next pays.
+    pub next_at: Time,
+    /// Saved up for `paid out every year`, in cents.
+    pub accrued: Cents,
+}
+
+impl Default for RuleStatus {
+    fn default() -> Self {
+        RuleStatus {
+            counter: 0,
+            period: i64::MIN,
+            next_at: Time::NEVER,
+            accrued: 0,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapUse {
+    pub period: i64,
+    pub used: i64,
+}
+
+impl Default for CapUse {
+    fn default() -> Self {
+        CapUse {
+            period: i64::MIN,
+            used: 0,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChosenDays {
+    pub period: i64,
+    pub used: u32,
+    /// The last day chosen (days since 1970).
+    pub day: i64,
+}
+
+impl Default for ChosenDays {
+    fn default() -> Self {
+        ChosenDays {
+            period: i64::MIN,
+            used: 0,
+            day: i64::MIN,
+        }
+    }
+}
+
+/// An order with an id: what it earned, so a refund claws back its share.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: String,
+    pub at: Time,
+    /// What the member paid, which refunds are measured against.
+    pub paid: Cents,
+    pub refunded: Cents,
+    pub points: Points,
+    pub points_clawed_back: Points,
+    pub money: Cents,
+    pub money_clawed_back: Cents,
+    /// The earn rule whose payout was saved up rather than issued.
+    pub accrued_rule: Option<u16>,
+}

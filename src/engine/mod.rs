@@ -1,0 +1,210 @@
+//! The engine: applies events to members as the program says, and runs
+//! the scheduled work that time brings due.
+//!
+//! `Engine::apply` takes one decoded event and either applies all of it,
+//! pushing its effects, or rejects it with a reason and changes nothing
+//! of the event's own. Time passing is not the event's: before a
+//! member's event, the work scheduled for that member up to the event's
+//! time runs (expiry, fees, monthly rewards, tier reviews, birthdays),
+//! and a `tick` runs it for every member.
+
+mod apply;
+mod effect;
+mod event;
+mod member;
+mod purchase;
+mod schedule;
+
+use std::collections::HashMap;
+
+pub use apply::Apply;
+pub use effect::{Cause, Effect, EffectKind, MemberIndex};
+pub use event::{Event, EventKind, Purchase, Reject, decode};
+pub use member::*;
+
+use crate::compile::{Action, Program, Scope, Trigger};
+use crate::time::Time;
+
+pub struct Engine<'p> {
+    program: &'p Program,
+    members: Vec<Member>,
+    index: HashMap<String, MemberIndex>,
+    /// The time of the latest event: no event may come before it.
+    clock: Time,
+    changed: Vec<bool>,
+    changed_list: Vec<MemberIndex>,
+}
+
+impl<'p> Engine<'p> {
+    pub fn new(program: &'p Program) -> Self {
+        Engine::restore(program, Vec::new(), Time(i64::MIN))
+    }
+
+    /// An engine over members loaded from a ledger.
+    pub fn restore(program: &'p Program, members: Vec<Member>, clock: Time) -> Self {
+        let index = members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.id.clone(), i as MemberIndex))
+            .collect();
+        let changed = vec![false; members.len()];
+        Engine {
+            program,
+            members,
+            index,
+            clock,
+            changed,
+            changed_list: Vec::new(),
+        }
+    }
+
+    pub fn program(&self) -> &'p Program {
+        self.program
+    }
+
+    pub fn clock(&self) -> Time {
+        self.clock
+    }
+
+    pub fn members(&self) -> &[Member] {
+        &self.members
+    }
+
+    pub fn member(&self, id: &str) -> Option<&Member> {
+        self.index.get(id).map(|&i| &self.members[i as usize])
+    }
+
+    pub fn member_at(&self, index: MemberIndex) -> &Member {
+        &self.members[index as usize]
+    }
+
+    /// The members changed since the last call, for the ledger to save.
+    pub fn take_changed(&mut self) -> Vec<MemberIndex> {
+        for &i in &self.changed_list {
+            self.changed[i as usize] = false;
+        }
+        std::mem::take(&mut self.changed_list)
+    }
+
+    fn mark(&mut self, i: MemberIndex) {
+        if !self.changed[i as usize] {
+            self.changed[i as usize] = true;
+            self.changed_list.push(i);
+        }
+    }
+
+    fn apply_to<'a>(&'a mut self, i: MemberIndex, out: &'a mut Vec<Effect>) -> Apply<'a> {
+        self.mark(i);
+        Apply {
+            program: self.program,
+            member: &mut self.members[i as usize],
+            index: i,
+            out,
+            scheduled: false,
+        }
+    }
+
+    fn index_of(&self, id: &str) -> Result<MemberIndex, Reject> {
+        self.index
+            .get(id)
+            .copied()
+            .ok_or_else(|| Reject::UnknownMember(id.to_string()))
+    }
+
+    /// Applies one event. On `Err` nothing of the event itself was
+    /// applied; scheduled work due by its time may have run (its effects
+    /// are in `out`, marked as scheduled).
+    pub fn apply(&mut self, event: &Event, out: &mut Vec<Effect>) -> Result<(), Reject> {
+        let at = event.at;
+        if at < self.clock {
+            return Err(Reject::OutOfOrder {
+                at,
+                clock: self.clock,
+            });
+        }
+        match &event.kind {
+            EventKind::Tick => {
+                for i in 0..self.members.len() as MemberIndex {
+                    if schedule::next_due(self.program, &self.members[i as usize]) <= at {
+                        self.apply_to(i, out).catch_up(at);
+                    }
+                }
+            }
+            EventKind::Enroll {
+                birthday,
+                attributes,
+            } => {
+                if self.index.contains_key(&event.member) {
+                    return Err(Reject::AlreadyEnrolled(event.member.clone()));
+                }
+                let i = self.members.len() as MemberIndex;
+                self.members
+                    .push(Member::new(self.program, &event.member, at));
+                self.changed.push(false);
+                self.index.insert(event.member.clone(), i);
+                let mut apply = self.apply_to(i, out);
+                apply.enroll(at, *birthday, attributes);
+                apply.catch_up(at);
+            }
+            EventKind::Refer { referee } => {
+                let i = self.index_of(&event.member)?;
+                let r = self.index_of(referee)?;
+                if i == r {
+                    return Err(Reject::SelfReferral);
+                }
+                self.apply_to(i, out).catch_up(at);
+                self.apply_to(r, out).catch_up(at);
+                self.apply_to(i, out).action(at, Action::Referral.id());
+                self.apply_to(r, out).action(at, Action::BeingReferred.id());
+            }
+            kind => {
+                let i = self.index_of(&event.member)?;
+                let mut apply = self.apply_to(i, out);
+                apply.catch_up(at);
+                let result = match kind {
+                    EventKind::Purchase(purchase) => apply.purchase(at, purchase),
+                    EventKind::Refund { order, amount } => apply.refund(at, order, *amount),
+                    EventKind::Action(action) => {
+                        apply.action(at, *action);
+                        Ok(())
+                    }
+                    EventKind::Redeem(reward) => apply.redeem(at, *reward),
+                    EventKind::Donate { charity, points } => apply.donate(at, *charity, *points),
+                    EventKind::Subscribe(plan) => apply.subscribe(at, *plan),
+                    EventKind::Cancel(plan) => apply.cancel(at, *plan),
+                    EventKind::Set {
+                        birthday,
+                        attributes,
+                    } => {
+                        apply.set(at, *birthday, attributes);
+                        Ok(())
+                    }
+                    EventKind::Use(perk) => apply.use_perk(at, *perk),
+                    EventKind::Enroll { .. } | EventKind::Tick | EventKind::Refer { .. } => Ok(()),
+                };
+                // Time has passed for the member even if the event is
+                // rejected: later events may not come before it.
+                self.clock = at;
+                return result;
+            }
+        }
+        self.clock = at;
+        Ok(())
+    }
+}
+
+impl Member {
+    /// Whether a rule standing in `scope` applies to the member now.
+    pub fn in_scope(&self, scope: Scope) -> bool {
+        match scope {
+            Scope::Program => true,
+            Scope::Tier(t) => self.tier == Some(t),
+            Scope::Membership(m) => self.memberships[usize::from(m)].is_active(),
+        }
+    }
+}
+
+/// Whether a rule is paid on a schedule rather than by an event.
+pub fn is_recurring(trigger: Trigger, paid_out_yearly: bool) -> bool {
+    paid_out_yearly || matches!(trigger, Trigger::Every(_) | Trigger::FirstDayOf(_))
+}

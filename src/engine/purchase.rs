@@ -1,0 +1,486 @@
+//! Purchases and refunds: the stacking rule of the README, applied in its
+//! order, and the proportional claw-back of what an order earned.
+
+use super::apply::Apply;
+use super::effect::{Cause, EffectKind};
+use super::event::{Purchase, Reject};
+use super::member::{Order, Tally};
+use crate::compile::{
+    Action, Benefit, BonusKind, Cents, Exclusions, PerkCost, RewardValue, Trigger,
+};
+use crate::decimal::Decimal;
+use crate::time::Time;
+
+const SCALE: i128 = Decimal::SCALE as i128;
+
+/// `percent` of `cents`, rounded down to a cent.
+pub fn percent_of(cents: Cents, percent: Decimal) -> Cents {
+    (i128::from(cents) * i128::from(percent.raw()) / (100 * SCALE)) as Cents
+}
+
+/// A spend rate as a fraction, to compare rates exactly.
+#[derive(Clone, Copy)]
+struct Rate {
+    rule: usize,
+    /// Earned per `per` cents (points, or cents of reward money), in
+    /// ten-thousandths.
+    earned: i128,
+    per: i128,
+}
+
+impl Rate {
+    fn beats(self, other: Option<Rate>) -> bool {
+        other.is_none_or(|o| self.earned * o.per > o.earned * self.per)
+    }
+}
+
+fn spend_of(purchase: &Purchase, paid: Cents, excluding: Exclusions) -> Cents {
+    let mut spend = paid;
+    if excluding.shipping {
+        spend -= purchase.shipping;
+    }
+    if excluding.tax {
+        spend -= purchase.tax;
+    }
+    if excluding.gift_cards {
+        spend -= purchase.gift_cards;
+    }
+    spend.max(0)
+}
+
+impl Apply<'_> {
+    pub fn purchase(&mut self, at: Time, p: &Purchase) -> Result<(), Reject> {
+        let program = self.program;
+        let money = |cents: Cents| {
+            format!(
+                "{}{}",
+                program.currency_sign,
+                Decimal::from_raw(cents * 100).display(2)
+            )
+        };
+
+        // Everything that can reject the purchase comes first.
+        if let Some(order) = &p.order
+            && self.member.order(order).is_some()
+        {
+            return Err(Reject::DuplicateOrder(order.clone()));
+        }
+        if p.rewards > self.member.money.balance {
+            return Err(Reject::InsufficientRewardMoney {
+                needed: money(p.rewards),
+                balance: money(self.member.money.balance),
+            });
+        }
+        // Discounts do not stack: the largest that matches applies.
+        let mut discount: Option<(usize, Decimal)> = None;
+        for (d, rule) in program.discounts.iter().enumerate() {
+            if self.matches(&rule.conditions, at, Some(p))
+                && discount.is_none_or(|(_, best)| rule.percent > best)
+            {
+                discount = Some((d, rule.percent));
+            }
+        }
+        let discount_cents = discount.map_or(0, |(_, percent)| percent_of(p.amount, percent));
+        // A held share off the next order is used on it.
+        let voucher = self.member.rewards.iter().position(|held| {
+            let reward = &program.rewards[usize::from(held.reward)];
+            matches!(reward.value, RewardValue::PercentOff(_))
+                && self.matches(&reward.conditions, at, Some(p))
+        });
+        let voucher_cents = voucher.map_or(0, |v| {
+            match program.rewards[usize::from(self.member.rewards[v].reward)].value {
+                RewardValue::PercentOff(percent) => percent_of(p.amount - discount_cents, percent),
+                RewardValue::Money(_) => 0,
+            }
+        });
+        let left = p.amount - discount_cents - voucher_cents;
+        if p.rewards > left {
+            return Err(Reject::RewardsExceedOrder {
+                used: money(p.rewards),
+                left: money(left),
+            });
+        }
+        let paid = left - p.rewards;
+
+        // From here on nothing fails.
+        if let Some((d, _)) = discount
+            && discount_cents > 0
+        {
+            self.effect(
+                at,
+                EffectKind::DiscountGiven,
+                0,
+                0,
+                discount_cents,
+                Cause::Discount(d as u16),
+            );
+        }
+        if let Some(v) = voucher {
+            let held = self.member.rewards.remove(v);
+            self.effect(
+                at,
+                EffectKind::RewardUsed,
+                0,
+                0,
+                voucher_cents,
+                Cause::Reward(held.reward),
+            );
+        }
+        if p.rewards > 0 {
+            self.member.money.take(p.rewards);
+            self.member.totals.money_spent += p.rewards;
+            self.effect(
+                at,
+                EffectKind::RewardMoneySpent,
+                0,
+                -p.rewards,
+                p.rewards,
+                Cause::None,
+            );
+        }
+
+        // 1. The best base rate, points and reward money apart.
+        let mut best_points: Option<Rate> = None;
+        let mut best_money: Option<Rate> = None;
+        for (i, rule) in program.rules.iter().enumerate() {
+            let rate = match (rule.benefit, rule.trigger) {
+                (Benefit::Points(n), Trigger::PerSpent(per)) => Rate {
+                    rule: i,
+                    earned: i128::from(n) * SCALE,
+                    per: i128::from(per),
+                },
+                (Benefit::Money(cents), Trigger::PerSpent(per)) => Rate {
+                    rule: i,
+                    earned: i128::from(cents) * SCALE,
+                    per: i128::from(per),
+                },
+                (Benefit::Back(percent), _) => Rate {
+                    rule: i,
+                    earned: i128::from(percent.raw()),
+                    per: 100,
+                },
+                _ => continue,
+            };
+            if !self.matches(&rule.conditions, at, Some(p)) || !self.room(&rule.caps, at).times {
+                continue;
+            }
+            let best = if matches!(rule.benefit, Benefit::Points(_)) {
+                &mut best_points
+            } else {
+                &mut best_money
+            };
+            if rate.beats(*best) {
+                *best = Some(rate);
+            }
+        }
+
+        let mut order_points = 0;
+        if let Some(rate) = best_points {
+            let rule = &program.rules[rate.rule];
+            let spend = spend_of(p, paid, rule.conditions.excluding);
+            let exact = i128::from(spend) * rate.earned / rate.per;
+            // 2. Multipliers, then 4. the rule's limits.
+            let (exact, bonuses) = self.multiply(at, p, exact, false);
+            let room = self.room(&rule.caps, at);
+            let points = ((exact / SCALE) as i64).min(room.points);
+            if points > 0 {
+                self.use_caps(&rule.caps, at, points, 0);
+                self.earn_points(
+                    at,
+                    points,
+                    Cause::Rule {
+                        rule: rate.rule as u16,
+                        bonuses,
+                    },
+                );
+                order_points += points;
+            }
+        }
+        // 3. Flat bonuses add.
+        for (b, bonus) in program.bonuses.iter().enumerate() {
+            let BonusKind::FlatPoints(n) = bonus.kind else {
+                continue;
+            };
+            if !self.bonus_applies(at, p, b) {
+                continue;
+            }
+            let room = self.room(&bonus.caps, at);
+            let points = n.min(room.points);
+            if room.times && points > 0 {
+                self.use_caps(&bonus.caps, at, points, 0);
+                self.earn_points(at, points, Cause::Bonus(b as u16));
+                order_points += points;
+            }
+        }
+
+        let mut order_money = 0;
+        let mut accrued_rule = None;
+        if let Some(rate) = best_money {
+            let rule = &program.rules[rate.rule];
+            let spend = spend_of(p, paid, rule.conditions.excluding);
+            let exact = match (rule.benefit, rule.trigger) {
+                // `$5 reward per $100 spent`: whole steps, the rest kept
+                // for the next purchase.
+                (Benefit::Money(cents), Trigger::PerSpent(per)) if per > 0 => {
+                    let status = &mut self.member.rules[rate.rule];
+                    let total = status.counter + spend;
+                    status.counter = total % per;
+                    i128::from(total / per) * i128::from(cents) * SCALE
+                }
+                _ => i128::from(spend) * rate.earned / rate.per,
+            };
+            let (exact, bonuses) = self.multiply(at, p, exact, true);
+            let room = self.room(&rule.caps, at);
+            let cents = ((exact / SCALE) as i64).min(room.money);
+            if cents > 0 {
+                self.use_caps(&rule.caps, at, 0, cents);
+                let cause = Cause::Rule {
+                    rule: rate.rule as u16,
+                    bonuses,
+                };
+                if rule.paid_out_yearly {
+                    self.member.rules[rate.rule].accrued += cents;
+                    self.effect(at, EffectKind::PayoutSaved, 0, 0, cents, cause);
+                    accrued_rule = Some(rate.rule as u16);
+                } else {
+                    self.issue_money(at, cents, cause);
+                }
+                order_money = cents;
+            }
+        }
+
+        if let Some(partner) = p
+            .partner
+            .filter(|&id| usize::from(id) < program.partners.len())
+        {
+            let earned = program.points_value(order_points) + order_money;
+            let funded = percent_of(earned, program.partners[usize::from(partner)].funds);
+            if funded > 0 {
+                self.effect(at, EffectKind::PartnerFunded, 0, 0, funded, Cause::None);
+            }
+        }
+
+        // Visits: `for visit` rules and punch cards.
+        self.action_rules(at, Action::Visit.id(), Some(p));
+        // `for spending $30 in a month`, once per period.
+        for (i, rule) in program.rules.iter().enumerate() {
+            let Trigger::Spending { cents, per } = rule.trigger else {
+                continue;
+            };
+            if !self.matches(&rule.conditions, at, Some(p)) {
+                continue;
+            }
+            let key = per.key(at);
+            let status = &mut self.member.rules[i];
+            if status.period != key {
+                status.period = key;
+                status.counter = 0;
+            }
+            let before = status.counter;
+            status.counter += spend_of(p, paid, rule.conditions.excluding);
+            if before < cents && status.counter >= cents {
+                self.give(at, i, true);
+            }
+        }
+        for (k, perk) in program.perks.iter().enumerate() {
+            if let Some((cost, PerkCost::Order)) = perk.cost
+                && self.matches(&perk.conditions, at, Some(p))
+            {
+                self.effect(at, EffectKind::PerkUsed, 0, 0, cost, Cause::Perk(k as u16));
+            }
+        }
+
+        self.member.counters.add(
+            program,
+            at,
+            at,
+            Tally {
+                spend: paid,
+                points: 0,
+                visits: 1,
+            },
+        );
+        if let Some(order) = &p.order {
+            self.member.orders.push(Order {
+                id: order.clone(),
+                at,
+                paid,
+                refunded: 0,
+                points: order_points,
+                points_clawed_back: 0,
+                money: order_money,
+                money_clawed_back: 0,
+                accrued_rule,
+            });
+        }
+        self.member.last_activity = at;
+        self.after_change(at);
+        Ok(())
+    }
+
+    /// Whether a bonus applies to this purchase, counting a chosen day
+    /// when it is one.
+    fn bonus_applies(&mut self, at: Time, p: &Purchase, b: usize) -> bool {
+        let bonus = &self.program.bonuses[b];
+        if !self.matches(&bonus.conditions, at, Some(p)) || !self.room(&bonus.caps, at).times {
+            return false;
+        }
+        let Some((count, per)) = bonus.conditions.chosen_days else {
+            return true;
+        };
+        let chosen = &mut self.member.chosen[b];
+        let key = per.key(at);
+        if chosen.period != key {
+            chosen.period = key;
+            chosen.used = 0;
+        }
+        if chosen.day == at.day() {
+            return true;
+        }
+        if chosen.used < count {
+            chosen.used += 1;
+            chosen.day = at.day();
+            return true;
+        }
+        false
+    }
+
+    /// Step 2 of the stacking rule: all matching multipliers multiply,
+    /// unless one is exclusive, when only the largest applies.
+    fn multiply(&mut self, at: Time, p: &Purchase, exact: i128, rewards: bool) -> (i128, u64) {
+        let program = self.program;
+        let mut applying: u64 = 0;
+        let mut exclusive = false;
+        for (b, bonus) in program.bonuses.iter().enumerate().take(64) {
+            let is_kind = match bonus.kind {
+                BonusKind::PointsMultiplier(_) => !rewards,
+                BonusKind::RewardsMultiplier(_) => rewards,
+                BonusKind::FlatPoints(_) => false,
+            };
+            if is_kind && self.bonus_applies(at, p, b) {
+                applying |= 1 << b;
+                exclusive |= bonus.exclusive;
+            }
+        }
+        let factor = |b: usize| match program.bonuses[b].kind {
+            BonusKind::PointsMultiplier(m) | BonusKind::RewardsMultiplier(m) => i128::from(m.raw()),
+            BonusKind::FlatPoints(_) => SCALE,
+        };
+        if exclusive {
+            let largest = (0..64)
+                .filter(|b| applying & (1 << b) != 0)
+                .max_by_key(|&b| (factor(b), std::cmp::Reverse(b)));
+            applying = largest.map_or(0, |b| 1 << b);
+        }
+        let mut total = exact;
+        for b in 0..program.bonuses.len().min(64) {
+            if applying & (1 << b) != 0 {
+                total = total * factor(b) / SCALE;
+                let caps = &program.bonuses[b].caps;
+                self.use_caps(caps, at, 0, 0);
+            }
+        }
+        (total, applying)
+    }
+
+    pub fn refund(&mut self, at: Time, order: &str, amount: Cents) -> Result<(), Reject> {
+        let program = self.program;
+        let money = |cents: Cents| {
+            format!(
+                "{}{}",
+                program.currency_sign,
+                Decimal::from_raw(cents * 100).display(2)
+            )
+        };
+        let o = self
+            .member
+            .order(order)
+            .ok_or_else(|| Reject::UnknownOrder(order.to_string()))?;
+        let record = &mut self.member.orders[o];
+        let left = record.paid - record.refunded;
+        if amount > left {
+            return Err(Reject::RefundTooLarge {
+                order: order.to_string(),
+                refund: money(amount),
+                left: money(left),
+            });
+        }
+        // What the order's refunded share earned, less what earlier
+        // refunds of it already took back: proportional, and never twice.
+        record.refunded += amount;
+        let share = |earned: i64| {
+            if record.paid == 0 {
+                0
+            } else {
+                (i128::from(earned) * i128::from(record.refunded) / i128::from(record.paid)) as i64
+            }
+        };
+        let points_due = share(record.points) - record.points_clawed_back;
+        let money_due = share(record.money) - record.money_clawed_back;
+        record.points_clawed_back += points_due;
+        record.money_clawed_back += money_due;
+        let (made_at, accrued_rule) = (record.at, record.accrued_rule);
+
+        let points = self.member.points.take(points_due);
+        self.member.totals.points_clawed_back += points;
+        if points > 0 {
+            self.effect(
+                at,
+                EffectKind::PointsClawedBack,
+                -points,
+                0,
+                0,
+                Cause::Refund,
+            );
+        }
+        let cents = match accrued_rule {
+            Some(rule) => {
+                let accrued = &mut self.member.rules[usize::from(rule)].accrued;
+                let taken = money_due.min(*accrued).max(0);
+                *accrued -= taken;
+                if taken > 0 {
+                    self.effect(at, EffectKind::PayoutSaved, 0, 0, -taken, Cause::Refund);
+                }
+                taken
+            }
+            None => {
+                let taken = self.member.money.take(money_due);
+                self.member.totals.money_clawed_back += taken;
+                if taken > 0 {
+                    self.effect(
+                        at,
+                        EffectKind::RewardMoneyClawedBack,
+                        0,
+                        -taken,
+                        0,
+                        Cause::Refund,
+                    );
+                }
+                taken
+            }
+        };
+        if points < points_due || cents < money_due {
+            let value = program.points_value(points_due - points) + (money_due - cents);
+            self.effect(
+                at,
+                EffectKind::ClawbackShortfall,
+                0,
+                0,
+                value,
+                Cause::Refund,
+            );
+        }
+        self.member.counters.add(
+            program,
+            at,
+            made_at,
+            Tally {
+                spend: -amount,
+                points: -points,
+                visits: 0,
+            },
+        );
+        self.after_change(at);
+        Ok(())
+    }
+}

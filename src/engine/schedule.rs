@@ -1,0 +1,300 @@
+//! Scheduled work: what time brings due for a member. Expiry of points
+//! and rewards, fees at renewal and at the end of a trial, recurring
+//! rewards and yearly payouts, birthdays, conversions on the first of the
+//! month, and tier reviews at the end of a qualification period.
+//!
+//! Work runs in time order; several things due at the same moment run in
+//! the order of `run_due`: expiry first (what has expired cannot be
+//! spent by anything due at the same time), then memberships, tiers,
+//! recurring rules, birthdays and conversions.
+
+use super::apply::{Apply, first_day_after};
+use super::effect::{Cause, EffectKind};
+use super::member::{Member, MembershipState};
+use crate::compile::{
+    Action, Every, KeptFor, PointsExpiry, Program, Qualification, Scope, Trigger,
+};
+use crate::time::Time;
+
+/// Enough for years of monthly work on a member who was idle; a guard
+/// against a schedule that fails to advance, never reached in practice.
+const MAX_STEPS: usize = 100_000;
+
+/// The earliest moment something is due for the member.
+pub fn next_due(program: &Program, m: &Member) -> Time {
+    let points = match program.points_expiry {
+        Some(PointsExpiry::AfterEarned(_)) => m.points.next_expiry(),
+        Some(PointsExpiry::Inactivity(period)) if m.points.balance > 0 => {
+            period.after(m.last_activity)
+        }
+        _ => Time::NEVER,
+    };
+    let mut due = points
+        .min(m.money.next_expiry())
+        .min(m.next_birthday)
+        .min(m.next_conversion)
+        .min(m.next_tier_review);
+    for reward in &m.rewards {
+        due = due.min(reward.expires_at);
+    }
+    for status in &m.memberships {
+        if status.is_active() {
+            due = due.min(status.until);
+        }
+    }
+    for status in &m.rules {
+        due = due.min(status.next_at);
+    }
+    due
+}
+
+fn next_period(at: Time, every: Every) -> Time {
+    match every {
+        Every::Day | Every::Order => at.add_days(1),
+        Every::Week => at.add_days(7),
+        Every::Month => at.add_months(1),
+        Every::Year | Every::Member => at.add_months(12),
+    }
+}
+
+impl Apply<'_> {
+    /// Runs everything due up to and including `until`.
+    pub fn catch_up(&mut self, until: Time) {
+        for _ in 0..MAX_STEPS {
+            let due = next_due(self.program, self.member);
+            if due > until {
+                break;
+            }
+            self.scheduled = true;
+            self.run_due(due);
+            self.scheduled = false;
+        }
+        self.member.counters.roll(until);
+    }
+
+    fn run_due(&mut self, at: Time) {
+        let program = self.program;
+        self.member.counters.roll(at);
+
+        let expired = match program.points_expiry {
+            Some(PointsExpiry::AfterEarned(_)) => self.member.points.expire(at),
+            Some(PointsExpiry::Inactivity(period))
+                if period.after(self.member.last_activity) <= at =>
+            {
+                self.member.points.expire_all()
+            }
+            _ => 0,
+        };
+        if expired > 0 {
+            self.member.totals.points_expired += expired;
+            self.effect(at, EffectKind::PointsExpired, -expired, 0, 0, Cause::Expiry);
+        }
+        let expired = self.member.money.expire(at);
+        if expired > 0 {
+            self.member.totals.money_expired += expired;
+            self.effect(
+                at,
+                EffectKind::RewardMoneyExpired,
+                0,
+                -expired,
+                0,
+                Cause::Expiry,
+            );
+        }
+        while let Some(r) = self.member.rewards.iter().position(|h| h.expires_at <= at) {
+            let held = self.member.rewards.remove(r);
+            self.effect(
+                at,
+                EffectKind::RewardExpired,
+                0,
+                0,
+                0,
+                Cause::Reward(held.reward),
+            );
+        }
+
+        for (plan, membership) in program.memberships.iter().enumerate() {
+            let status = self.member.memberships[plan];
+            if !status.is_active() || status.until > at {
+                continue;
+            }
+            let plan = plan as u16;
+            if status.cancelled {
+                self.end_membership(at, plan);
+                continue;
+            }
+            let Some((fee, kind)) = membership.fee else {
+                continue;
+            };
+            let status = &mut self.member.memberships[usize::from(plan)];
+            status.state = MembershipState::Active;
+            status.until = kind.period().map_or(Time::NEVER, |p| p.after(status.until));
+            self.effect(
+                at,
+                EffectKind::FeeCharged,
+                0,
+                0,
+                fee,
+                Cause::Membership(plan),
+            );
+        }
+
+        if self.member.next_tier_review <= at {
+            self.review_tiers(at);
+        }
+
+        for (i, rule) in program.rules.iter().enumerate() {
+            let next_at = self.member.rules[i].next_at;
+            if next_at > at {
+                continue;
+            }
+            let next = if rule.paid_out_yearly {
+                let accrued = std::mem::take(&mut self.member.rules[i].accrued);
+                let cause = Cause::Rule {
+                    rule: i as u16,
+                    bonuses: 0,
+                };
+                self.issue_money(at, accrued, cause);
+                next_at.add_months(12)
+            } else {
+                match rule.trigger {
+                    Trigger::Every(every) if self.member.in_scope(rule.conditions.scope) => {
+                        self.give(at, i, false);
+                        next_period(next_at, every)
+                    }
+                    Trigger::FirstDayOf(every) => {
+                        self.give(at, i, false);
+                        first_day_after(at, every)
+                    }
+                    // Left the tier or membership: starts again on return.
+                    _ => Time::NEVER,
+                }
+            };
+            self.member.rules[i].next_at = next;
+        }
+
+        if self.member.next_birthday <= at {
+            for (i, rule) in program.rules.iter().enumerate() {
+                if rule.trigger == Trigger::Action(Action::Birthday.id()) {
+                    self.give(at, i, false);
+                }
+            }
+            self.schedule_birthday(at.start_of_day().add_days(1));
+        }
+
+        if self.member.next_conversion <= at {
+            self.convert(at, true);
+            self.member.next_conversion = self.next_conversion_after(at);
+        }
+        self.after_change(at);
+    }
+
+    pub fn schedule_birthday(&mut self, from: Time) {
+        let has_rule = self
+            .program
+            .rules
+            .iter()
+            .any(|r| r.trigger == Trigger::Action(Action::Birthday.id()));
+        self.member.next_birthday = match self.member.birthday {
+            Some((month, day)) if has_rule => from
+                .start_of_day()
+                .next_anniversary_of(month, day)
+                .max(from),
+            _ => Time::NEVER,
+        };
+    }
+
+    pub fn next_conversion_after(&self, at: Time) -> Time {
+        self.program
+            .conversions
+            .iter()
+            .filter_map(|c| c.on_first_day_of)
+            .map(|every| first_day_after(at, every))
+            .min()
+            .unwrap_or(Time::NEVER)
+    }
+
+    /// Which tiers the member holds now, the highest of which is theirs;
+    /// rewards for tiers newly reached; when to look again.
+    pub fn review_tiers(&mut self, at: Time) {
+        let program = self.program;
+        if program.tiers.is_empty() {
+            return;
+        }
+        self.member.counters.roll(at);
+        let mut highest = None;
+        let mut reached: u64 = 0;
+        for (t, tier) in program.tiers.iter().enumerate() {
+            let qualifies = match tier.qualification {
+                Qualification::None => true,
+                Qualification::Attribute(a) => self.member.has_attribute(a),
+                Qualification::Threshold {
+                    measure,
+                    amount,
+                    window,
+                } => self.member.counters.measure(measure, window, at) >= amount,
+            };
+            let status = &mut self.member.tiers[t];
+            if qualifies {
+                match tier.kept {
+                    Some(KeptFor::Period(period)) if status.kept_until <= at => {
+                        status.kept_until = period.after(at);
+                    }
+                    Some(KeptFor::UntilEndOfNextYear) => {
+                        status.kept_until =
+                            status.kept_until.max(Time::from_date(at.year() + 2, 1, 1));
+                    }
+                    _ => {}
+                }
+            }
+            let held = qualifies || status.kept_until > at;
+            if held && !status.held {
+                status.reached_at = at;
+                if t < 64 {
+                    reached |= 1 << t;
+                }
+            }
+            status.held = held;
+            if held {
+                highest = Some(t as u16);
+            }
+        }
+        if highest != self.member.tier {
+            let from = self.member.tier;
+            self.member.tier = highest;
+            self.member.tier_since = at;
+            self.effect(
+                at,
+                EffectKind::TierChanged,
+                0,
+                0,
+                0,
+                Cause::Tier { from, to: highest },
+            );
+            if let Some(t) = highest {
+                self.start_scope(at, Scope::Tier(t));
+            }
+        }
+        for (i, rule) in program.rules.iter().enumerate() {
+            if let (Trigger::ReachingTier, Scope::Tier(t)) = (rule.trigger, rule.conditions.scope)
+                && t < 64
+                && reached & (1 << t) != 0
+            {
+                self.give(at, i, true);
+            }
+        }
+        let mut next = Time::NEVER;
+        if program.tiers_by_calendar_year {
+            next = next.min(at.next_year_start());
+        }
+        if program.rolling_months > 0 {
+            next = next.min(at.next_month_start());
+        }
+        for status in &self.member.tiers {
+            if status.kept_until > at {
+                next = next.min(status.kept_until);
+            }
+        }
+        self.member.next_tier_review = next;
+    }
+}

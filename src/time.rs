@@ -1,0 +1,304 @@
+//! Points in time for events and scheduled work, in whole seconds since
+//! 1970-01-01 UTC, with the calendar arithmetic a loyalty program needs:
+//! "12 months after", "the first day of each month", "the end of the
+//! next year", birthdays.
+//!
+//! A program's calendar is UTC: a day, month or year is a UTC one. The
+//! arithmetic is the proleptic Gregorian calendar (Howard Hinnant's
+//! `days_from_civil`), so no dependency is needed for it.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::check::DurationUnit;
+
+/// Seconds since 1970-01-01T00:00:00Z.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Time(pub i64);
+
+pub const DAY: i64 = 86_400;
+
+impl Time {
+    /// Later than any event: "not scheduled".
+    pub const NEVER: Time = Time(i64::MAX);
+
+    pub fn from_date(year: i32, month: u32, day: u32) -> Time {
+        Time(days_from_civil(year, month, day) * DAY)
+    }
+
+    /// Days since 1970-01-01.
+    pub fn day(self) -> i64 {
+        self.0.div_euclid(DAY)
+    }
+
+    pub fn date(self) -> (i32, u32, u32) {
+        civil_from_days(self.day())
+    }
+
+    pub fn year(self) -> i32 {
+        self.date().0
+    }
+
+    /// Months since year 0: a key that changes when the month does.
+    pub fn month_index(self) -> i64 {
+        let (y, m, _) = self.date();
+        i64::from(y) * 12 + i64::from(m) - 1
+    }
+
+    /// Weeks starting on Monday (1970-01-01 was a Thursday).
+    pub fn week_index(self) -> i64 {
+        (self.day() + 3).div_euclid(7)
+    }
+
+    pub fn start_of_day(self) -> Time {
+        Time(self.day() * DAY)
+    }
+
+    pub fn add_days(self, days: i64) -> Time {
+        Time(self.0.saturating_add(days.saturating_mul(DAY)))
+    }
+
+    /// The same time of day `months` later; the 31st becomes the last
+    /// day of a shorter month.
+    pub fn add_months(self, months: i64) -> Time {
+        if self == Time::NEVER {
+            return self;
+        }
+        let (y, m, d) = self.date();
+        let index = i64::from(y) * 12 + i64::from(m) - 1 + months;
+        let year = index.div_euclid(12) as i32;
+        let month = (index.rem_euclid(12) + 1) as u32;
+        let day = d.min(days_in_month(year, month));
+        Time(days_from_civil(year, month, day) * DAY + self.0.rem_euclid(DAY))
+    }
+
+    pub fn add(self, count: i64, unit: DurationUnit) -> Time {
+        match unit {
+            DurationUnit::Days => self.add_days(count),
+            DurationUnit::Weeks => self.add_days(count * 7),
+            DurationUnit::Months => self.add_months(count),
+            DurationUnit::Years => self.add_months(count * 12),
+        }
+    }
+
+    /// Midnight on the first day of the next month.
+    pub fn next_month_start(self) -> Time {
+        let (y, m, _) = self.date();
+        Time::from_date(y, m, 1).add_months(1)
+    }
+
+    /// Midnight on 1 January of the next year.
+    pub fn next_year_start(self) -> Time {
+        Time::from_date(self.year() + 1, 1, 1)
+    }
+
+    /// The first time at or after `self` that falls on `month`/`day`
+    /// (29 February is kept on 28 February in other years).
+    pub fn next_anniversary_of(self, month: u32, day: u32) -> Time {
+        let year = self.year();
+        for y in [year, year + 1, year + 2] {
+            let d = day.min(days_in_month(y, month));
+            let at = Time::from_date(y, month, d);
+            if at >= self {
+                return at;
+            }
+        }
+        Time::NEVER
+    }
+
+    /// Parses `2026-11-23`, `2026-11-23T10:15:00Z` or with an offset
+    /// (`+01:00`) or fractional seconds, which are dropped.
+    pub fn parse(text: &str) -> Option<Time> {
+        let bytes = text.as_bytes();
+        let (year, month, day) = parse_date(bytes.get(..10)?)?;
+        let midnight = days_from_civil(year, month, day) * DAY;
+        if bytes.len() == 10 {
+            return Some(Time(midnight));
+        }
+        if !matches!(bytes[10], b'T' | b't' | b' ') {
+            return None;
+        }
+        let rest = &bytes[11..];
+        let hour = two_digits(rest.get(0..2)?)?;
+        let minute = two_digits(rest.get(3..5)?)?;
+        let second = two_digits(rest.get(6..8)?)?;
+        if rest[2] != b':' || rest[5] != b':' || hour > 23 || minute > 59 || second > 60 {
+            return None;
+        }
+        let mut zone = &rest[8..];
+        if let Some(fraction) = zone.strip_prefix(b".") {
+            let digits = fraction.iter().take_while(|b| b.is_ascii_digit()).count();
+            if digits == 0 {
+                return None;
+            }
+            zone = &fraction[digits..];
+        }
+        let offset = match zone {
+            b"Z" | b"z" => 0,
+            [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+                let hours = two_digits(&[*h1, *h2])?;
+                let minutes = two_digits(&[*m1, *m2])?;
+                if hours > 23 || minutes > 59 {
+                    return None;
+                }
+                let seconds = i64::from(hours * 3600 + minutes * 60);
+                if *sign == b'+' { seconds } else { -seconds }
+            }
+            _ => return None,
+        };
+        let clock = i64::from(hour * 3600 + minute * 60 + second.min(59));
+        Some(Time(midnight + clock - offset))
+    }
+
+    /// `2026-11-23` at midnight, else `2026-11-23T10:15:00Z`.
+    pub fn rfc3339(self) -> String {
+        self.to_string()
+    }
+}
+
+impl fmt::Display for Time {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if *self == Time::NEVER {
+            return f.write_str("never");
+        }
+        let (y, m, d) = self.date();
+        let clock = self.0.rem_euclid(DAY);
+        if clock == 0 {
+            write!(f, "{y:04}-{m:02}-{d:02}")
+        } else {
+            let (h, min, s) = (clock / 3600, clock % 3600 / 60, clock % 60);
+            write!(f, "{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}Z")
+        }
+    }
+}
+
+/// `YYYY-MM-DD` as a valid calendar date.
+pub fn parse_date(bytes: &[u8]) -> Option<(i32, u32, u32)> {
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return None;
+    }
+    let year = two_digits(&bytes[0..2])? * 100 + two_digits(&bytes[2..4])?;
+    let month = two_digits(&bytes[5..7])?;
+    let day = two_digits(&bytes[8..10])?;
+    let year = year as i32;
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    Some((year, month, day))
+}
+
+fn two_digits(bytes: &[u8]) -> Option<u32> {
+    match bytes {
+        [a @ b'0'..=b'9', b @ b'0'..=b'9'] => Some(u32::from(a - b'0') * 10 + u32::from(b - b'0')),
+        _ => None,
+    }
+}
+
+pub fn days_in_month(year: i32, month: u32) -> u32 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+fn days_from_civil(year: i32, month: u32, day: u32) -> i64 {
+    let y = i64::from(year) - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(days: i64) -> (i32, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip_through_days() {
+        for days in -800_000..800_000 {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        assert_eq!(Time::from_date(1970, 1, 1), Time(0));
+        assert_eq!(Time::from_date(2000, 3, 1).date(), (2000, 3, 1));
+    }
+
+    #[test]
+    fn parses_dates_times_and_offsets() {
+        let midnight = Time::from_date(2026, 11, 23);
+        assert_eq!(Time::parse("2026-11-23"), Some(midnight));
+        assert_eq!(
+            Time::parse("2026-11-23T10:15:00Z"),
+            Some(Time(midnight.0 + 36_900))
+        );
+        assert_eq!(
+            Time::parse("2026-11-23T10:15:00.123+01:00"),
+            Some(Time(midnight.0 + 33_300))
+        );
+        assert_eq!(Time::parse("2026-02-30"), None);
+        assert_eq!(Time::parse("2026-11-23T25:00:00Z"), None);
+        assert_eq!(Time::parse("2026-11-23T10:15:00"), None);
+        assert_eq!(Time::parse("yesterday"), None);
+    }
+
+    #[test]
+    fn months_clamp_to_the_last_day() {
+        let jan31 = Time::from_date(2027, 1, 31);
+        assert_eq!(jan31.add_months(1), Time::from_date(2027, 2, 28));
+        assert_eq!(jan31.add_months(13), Time::from_date(2028, 2, 29));
+        assert_eq!(
+            Time::from_date(2026, 12, 15).next_month_start(),
+            Time::from_date(2027, 1, 1)
+        );
+        assert_eq!(
+            Time::from_date(2026, 12, 15).next_year_start(),
+            Time::from_date(2027, 1, 1)
+        );
+    }
+
+    #[test]
+    fn birthdays_on_29_february_fall_on_the_28th_in_other_years() {
+        let from = Time::from_date(2026, 1, 10);
+        assert_eq!(
+            from.next_anniversary_of(2, 29),
+            Time::from_date(2026, 2, 28)
+        );
+        assert_eq!(
+            Time::from_date(2026, 3, 1).next_anniversary_of(2, 29),
+            Time::from_date(2027, 2, 28)
+        );
+        assert_eq!(
+            Time::from_date(2027, 3, 1).next_anniversary_of(2, 29),
+            Time::from_date(2028, 2, 29)
+        );
+    }
+
+    #[test]
+    fn weeks_start_on_monday() {
+        // 2026-11-23 is a Monday, 2026-11-22 a Sunday.
+        let monday = Time::from_date(2026, 11, 23);
+        assert_eq!(monday.week_index(), monday.add_days(6).week_index());
+        assert_ne!(monday.week_index(), monday.add_days(-1).week_index());
+    }
+}
