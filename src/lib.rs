@@ -16,6 +16,9 @@ pub mod decimal;
 pub mod diagnostic;
 pub mod engine;
 pub mod format;
+pub mod ledger;
+pub mod replay;
+pub mod run;
 pub mod span;
 pub mod syntax;
 pub mod time;
@@ -33,4 +36,21 @@ pub fn analyze(source: &str) -> (ast::Program, Vec<Diagnostic>) {
     diagnostics.extend(check::check(&program, source, complete));
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end, d.severity));
     (program, diagnostics)
+}
+
+/// Why a program file cannot be run.
+#[derive(Debug)]
+pub enum LoadError {
+    /// It has errors; the diagnostics say which (warnings included).
+    Invalid(Vec<Diagnostic>),
+    Compile(compile::CompileError),
+}
+
+/// A program file's text, checked and compiled for running.
+pub fn load(source: &str) -> Result<compile::Program, LoadError> {
+    let (program, diagnostics) = analyze(source);
+    if diagnostics.iter().any(|d| d.is_error()) {
+        return Err(LoadError::Invalid(diagnostics));
+    }
+    compile::compile(&program).map_err(LoadError::Compile)
 }

@@ -405,3 +405,64 @@ pub struct Order {
     /// The earn rule whose payout was saved up rather than issued.
     pub accrued_rule: Option<u16>,
 }
+
+impl Member {
+    /// The member under a new version of the program. Names carry over:
+    /// tiers, memberships, held rewards by name, earn rules by their
+    /// text. Balances, lots, orders and counters are kept; limits used,
+    /// chosen days and the state of rules that changed start again.
+    pub fn migrate(self, old: &Program, new: &Program) -> Member {
+        let mut m = Member {
+            tiers: vec![TierStatus::default(); new.tiers.len()],
+            memberships: vec![MembershipStatus::default(); new.memberships.len()],
+            rules: vec![RuleStatus::default(); new.rules.len()],
+            caps: vec![CapUse::default(); new.cap_slots],
+            chosen: vec![ChosenDays::default(); new.bonuses.len()],
+            ..self.clone()
+        };
+        let tier = |t: TierId| new.tier_names.id(&old.tiers[usize::from(t)].name);
+        for (t, status) in self.tiers.iter().enumerate() {
+            if let Some(n) = tier(t as TierId) {
+                m.tiers[usize::from(n)] = *status;
+            }
+        }
+        m.tier = self.tier.and_then(tier);
+        for (p, status) in self.memberships.iter().enumerate() {
+            if let Some(n) = new.membership_names.id(&old.memberships[p].name) {
+                m.memberships[usize::from(n)] = *status;
+            }
+        }
+        for (r, status) in self.rules.iter().enumerate() {
+            if let Some(n) = new
+                .rules
+                .iter()
+                .position(|rule| rule.text == old.rules[r].text)
+            {
+                m.rules[n] = *status;
+            }
+        }
+        m.rewards = self
+            .rewards
+            .iter()
+            .filter_map(|held| {
+                let id = new
+                    .reward_names
+                    .id(&old.rewards[usize::from(held.reward)].name)?;
+                Some(HeldReward {
+                    reward: id,
+                    ..*held
+                })
+            })
+            .collect();
+        for order in &mut m.orders {
+            order.accrued_rule = order.accrued_rule.and_then(|r| {
+                let text = &old.rules[usize::from(r)].text;
+                new.rules
+                    .iter()
+                    .position(|rule| &rule.text == text)
+                    .map(|n| n as u16)
+            });
+        }
+        m
+    }
+}

@@ -58,6 +58,37 @@ impl<'p> Engine<'p> {
         }
     }
 
+    /// The same members under a new version of the program (see
+    /// [`Member::migrate`]); schedules are worked out afresh from now.
+    pub fn migrate<'n>(self, program: &'n Program) -> Engine<'n> {
+        let old = self.program;
+        let clock = self.clock;
+        let members = self
+            .members
+            .into_iter()
+            .map(|m| m.migrate(old, program))
+            .collect();
+        let mut engine = Engine::restore(program, members, clock);
+        let mut effects = Vec::new();
+        for i in 0..engine.members.len() as MemberIndex {
+            let mut apply = engine.apply_to(i, &mut effects);
+            apply.schedule_birthday(clock);
+            apply.member.next_conversion = apply.next_conversion_after(clock);
+            apply.member.next_tier_review = clock;
+            for (r, rule) in program.rules.iter().enumerate() {
+                if is_recurring(rule.trigger, rule.paid_out_yearly)
+                    && apply.member.rules[r].next_at == Time::NEVER
+                {
+                    let scope = rule.conditions.scope;
+                    if apply.member.in_scope(scope) {
+                        apply.start_scope(clock, scope);
+                    }
+                }
+            }
+        }
+        engine
+    }
+
     pub fn program(&self) -> &'p Program {
         self.program
     }
@@ -84,6 +115,13 @@ impl<'p> Engine<'p> {
             self.changed[i as usize] = false;
         }
         std::mem::take(&mut self.changed_list)
+    }
+
+    /// Marks every member as changed, for a full snapshot.
+    pub fn mark_all(&mut self) {
+        for i in 0..self.members.len() as MemberIndex {
+            self.mark(i);
+        }
     }
 
     fn mark(&mut self, i: MemberIndex) {
@@ -156,6 +194,8 @@ impl<'p> Engine<'p> {
                 self.apply_to(r, out).catch_up(at);
                 self.apply_to(i, out).action(at, Action::Referral.id());
                 self.apply_to(r, out).action(at, Action::BeingReferred.id());
+                self.apply_to(i, out).catch_up(at);
+                self.apply_to(r, out).catch_up(at);
             }
             kind => {
                 let i = self.index_of(&event.member)?;
@@ -182,6 +222,9 @@ impl<'p> Engine<'p> {
                     EventKind::Use(perk) => apply.use_perk(at, *perk),
                     EventKind::Enroll { .. } | EventKind::Tick | EventKind::Refer { .. } => Ok(()),
                 };
+                // What the event started and is due at once (a tier's
+                // monthly reward, a conversion) happens with it.
+                apply.catch_up(at);
                 // Time has passed for the member even if the event is
                 // rejected: later events may not come before it.
                 self.clock = at;

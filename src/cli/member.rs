@@ -1,0 +1,334 @@
+//! `loyalty member ID --ledger DB [--json]`: what a designer checks about
+//! one member.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use rusqlite::params;
+use serde_json::{Value, json};
+
+use crate::compile::{KeptFor, PointsExpiry, Program, Qualification, Window};
+use crate::decimal::Decimal;
+use crate::engine::{Member, MembershipState};
+use crate::ledger::Ledger;
+use crate::time::Time;
+
+/// How far ahead "expiring soon" looks.
+const SOON_DAYS: i64 = 90;
+const RECENT_ENTRIES: i64 = 20;
+
+pub fn run(id: &str, ledger_path: &Path, as_json: bool) -> Result<ExitCode, String> {
+    if !ledger_path.exists() {
+        return Err(format!("no ledger at {}", ledger_path.display()));
+    }
+    let ledger = Ledger::open(ledger_path).map_err(|e| e.to_string())?;
+    let source = ledger
+        .meta("program_source")
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| {
+            format!(
+                "ledger {} has no program yet: `loyalty run` it first",
+                ledger_path.display()
+            )
+        })?;
+    let program = crate::load(&source)
+        .map_err(|_| "the program stored in the ledger does not compile".to_string())?;
+    let engine = ledger.load(&program).map_err(|e| e.to_string())?;
+    let Some(member) = engine.member(id) else {
+        let names: Vec<&str> = engine.members().iter().map(|m| m.id.as_str()).collect();
+        let hint = crate::diagnostic::did_you_mean(id, names)
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        eprintln!("error: no member `{id}` in {}{hint}", ledger_path.display());
+        return Ok(ExitCode::from(1));
+    };
+    let state = describe(&program, member, engine.clock());
+    let entries = recent_entries(&ledger, id)?;
+    if as_json {
+        let mut state = state;
+        state["recent_entries"] = Value::Array(entries);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&state).map_err(|e| e.to_string())?
+        );
+    } else {
+        print!("{}", human(&state, &entries));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn money(program: &Program, cents: i64) -> String {
+    format!(
+        "{}{}",
+        program.currency_sign,
+        Decimal::from_raw(cents * 100).display(2)
+    )
+}
+
+fn count(n: i64) -> String {
+    Decimal::from_int(n).display(0)
+}
+
+/// Until when the member's tier lasts without anything more happening.
+fn tier_until(program: &Program, member: &Member, clock: Time) -> Option<Time> {
+    let t = member.tier?;
+    let status = &member.tiers[usize::from(t)];
+    let tier = &program.tiers[usize::from(t)];
+    let by_period = match tier.qualification {
+        Qualification::Threshold {
+            window: Window::CalendarYear,
+            ..
+        } => Some(clock.next_year_start()),
+        _ => None,
+    };
+    let kept = (status.kept_until > clock).then_some(status.kept_until);
+    match (kept, by_period, tier.kept) {
+        (Some(kept), _, Some(KeptFor::UntilEndOfNextYear | KeptFor::Period(_))) => Some(kept),
+        (_, by_period, _) => by_period,
+    }
+}
+
+pub fn describe(program: &Program, m: &Member, clock: Time) -> Value {
+    let tier = m.tier.map(|t| program.tiers[usize::from(t)].name.clone());
+    // The last moment of status is the day before it ends.
+    let until = tier_until(program, m, clock).map(|t| t.add_days(-1).to_string());
+    let memberships: Vec<Value> = program
+        .memberships
+        .iter()
+        .zip(&m.memberships)
+        .filter(|(_, s)| s.is_active())
+        .map(|(plan, s)| {
+            let state = match (s.state, s.cancelled) {
+                (MembershipState::Trial, false) => "free trial",
+                (_, true) => "cancelled",
+                _ => "active",
+            };
+            json!({
+                "plan": plan.name,
+                "state": state,
+                "since": s.since.to_string(),
+                "until": (s.until != Time::NEVER).then(|| s.until.to_string()),
+            })
+        })
+        .collect();
+    let punch_cards: Vec<Value> = program
+        .rules
+        .iter()
+        .zip(&m.rules)
+        .filter_map(|(rule, status)| match rule.trigger {
+            crate::compile::Trigger::EveryNth { nth, .. } => Some(json!({
+                "rule": rule.text,
+                "stamps": status.counter,
+                "of": nth,
+            })),
+            _ => None,
+        })
+        .collect();
+    let soon = clock.add_days(SOON_DAYS);
+    let expiring: Vec<Value> = match program.points_expiry {
+        Some(PointsExpiry::Inactivity(period)) if m.points.balance > 0 => {
+            let at = period.after(m.last_activity);
+            if at <= soon {
+                vec![
+                    json!({"points": m.points.balance, "on": at.to_string(), "unless_active": true}),
+                ]
+            } else {
+                Vec::new()
+            }
+        }
+        _ => m
+            .points
+            .lots
+            .iter()
+            .filter(|lot| lot.expires_at <= soon)
+            .map(|lot| json!({"points": lot.amount, "on": lot.expires_at.to_string()}))
+            .collect(),
+    };
+    let rewards: Vec<Value> = m
+        .rewards
+        .iter()
+        .map(|held| {
+            json!({
+                "reward": program.rewards[usize::from(held.reward)].name,
+                "issued": held.issued_at.to_string(),
+                "expires": (held.expires_at != Time::NEVER).then(|| held.expires_at.to_string()),
+            })
+        })
+        .collect();
+    let t = &m.totals;
+    json!({
+        "member": m.id,
+        "enrolled": m.enrolled_at.to_string(),
+        "as_of": clock.to_string(),
+        "points": m.points.balance,
+        "points_name": program.points_name,
+        "points_value": program.point_value.map(|_| money(program, program.points_value(m.points.balance))),
+        "reward_money": money(program, m.money.balance),
+        "tier": tier,
+        "tier_since": m.tier.map(|_| m.tier_since.to_string()),
+        "tier_until": until,
+        "spend_this_year": money(program, m.counters.measure(crate::compile::Measure::Spend, Window::CalendarYear, clock)),
+        "points_earned_this_year": m.counters.measure(crate::compile::Measure::PointsEarned, Window::CalendarYear, clock),
+        "memberships": memberships,
+        "punch_cards": punch_cards,
+        "rewards_held": rewards,
+        "points_expiring_soon": expiring,
+        "totals": {
+            "points_issued": t.points_issued,
+            "points_redeemed": t.points_redeemed,
+            "points_expired": t.points_expired,
+            "points_donated": t.points_donated,
+            "points_clawed_back": t.points_clawed_back,
+            "reward_money_issued": money(program, t.money_issued),
+            "reward_money_spent": money(program, t.money_spent),
+            "reward_money_expired": money(program, t.money_expired),
+            "reward_money_clawed_back": money(program, t.money_clawed_back),
+        },
+    })
+}
+
+fn recent_entries(ledger: &Ledger, id: &str) -> Result<Vec<Value>, String> {
+    let mut statement = ledger
+        .connection()
+        .prepare(
+            "SELECT at, kind, points, reward_money_cents, reason FROM ledger_entries
+             WHERE member = ?1 ORDER BY seq DESC LIMIT ?2",
+        )
+        .map_err(|e| e.to_string())?;
+    let rows = statement
+        .query_map(params![id, RECENT_ENTRIES], |row| {
+            Ok(json!({
+                "at": row.get::<_, String>(0)?,
+                "kind": row.get::<_, String>(1)?,
+                "points": row.get::<_, i64>(2)?,
+                "reward_money_cents": row.get::<_, i64>(3)?,
+                "reason": row.get::<_, String>(4)?,
+            }))
+        })
+        .map_err(|e| e.to_string())?;
+    let mut entries: Vec<Value> = rows.collect::<Result<_, _>>().map_err(|e| e.to_string())?;
+    entries.reverse();
+    Ok(entries)
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+fn human(s: &Value, entries: &[Value]) -> String {
+    let mut out = String::new();
+    let mut line = |l: String| {
+        out.push_str(&l);
+        out.push('\n');
+    };
+    line(format!(
+        "member {} (enrolled {}, as of {})",
+        text(&s["member"]),
+        text(&s["enrolled"]),
+        text(&s["as_of"])
+    ));
+    let worth = match &s["points_value"] {
+        Value::String(v) => format!(" (worth {v})"),
+        _ => String::new(),
+    };
+    line(format!(
+        "  balance:       {} {}{worth}; reward money {}",
+        count(s["points"].as_i64().unwrap_or(0)),
+        text(&s["points_name"]),
+        text(&s["reward_money"])
+    ));
+    match &s["tier"] {
+        Value::String(tier) => {
+            let until = match &s["tier_until"] {
+                Value::String(until) => format!(", until {until}"),
+                _ => ", while qualified".into(),
+            };
+            line(format!(
+                "  tier:          \"{tier}\" since {}{until}",
+                text(&s["tier_since"])
+            ));
+        }
+        _ => line("  tier:          none".into()),
+    }
+    line(format!(
+        "  this year:     {} spent, {} points earned",
+        text(&s["spend_this_year"]),
+        count(s["points_earned_this_year"].as_i64().unwrap_or(0))
+    ));
+    for m in s["memberships"].as_array().into_iter().flatten() {
+        let until = match &m["until"] {
+            Value::String(u) => format!(", until {u}"),
+            _ => String::new(),
+        };
+        line(format!(
+            "  membership:    \"{}\" {} since {}{until}",
+            text(&m["plan"]),
+            text(&m["state"]),
+            text(&m["since"])
+        ));
+    }
+    for card in s["punch_cards"].as_array().into_iter().flatten() {
+        line(format!(
+            "  punch card:    {} of {} stamps ({})",
+            card["stamps"],
+            card["of"],
+            text(&card["rule"])
+        ));
+    }
+    for held in s["rewards_held"].as_array().into_iter().flatten() {
+        let expires = match &held["expires"] {
+            Value::String(e) => format!(", expires {e}"),
+            _ => String::new(),
+        };
+        line(format!(
+            "  reward held:   \"{}\" issued {}{expires}",
+            text(&held["reward"]),
+            text(&held["issued"])
+        ));
+    }
+    for lot in s["points_expiring_soon"].as_array().into_iter().flatten() {
+        let unless = if lot["unless_active"].as_bool() == Some(true) {
+            " unless the member is active"
+        } else {
+            ""
+        };
+        line(format!(
+            "  expiring:      {} {} on {}{unless}",
+            count(lot["points"].as_i64().unwrap_or(0)),
+            text(&s["points_name"]),
+            text(&lot["on"])
+        ));
+    }
+    let t = &s["totals"];
+    line(format!(
+        "  points:        issued {}, redeemed {}, expired {}, donated {}, clawed back {}",
+        count(t["points_issued"].as_i64().unwrap_or(0)),
+        count(t["points_redeemed"].as_i64().unwrap_or(0)),
+        count(t["points_expired"].as_i64().unwrap_or(0)),
+        count(t["points_donated"].as_i64().unwrap_or(0)),
+        count(t["points_clawed_back"].as_i64().unwrap_or(0)),
+    ));
+    line(format!(
+        "  reward money:  issued {}, spent {}, expired {}, clawed back {}",
+        text(&t["reward_money_issued"]),
+        text(&t["reward_money_spent"]),
+        text(&t["reward_money_expired"]),
+        text(&t["reward_money_clawed_back"]),
+    ));
+    if !entries.is_empty() {
+        line("recent ledger entries:".into());
+        for e in entries {
+            line(format!(
+                "  {:<20} {:<24} {}",
+                text(&e["at"]),
+                text(&e["kind"]),
+                text(&e["reason"])
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,142 @@
+//! `loyalty run FILE --events EVENTS.jsonl | --orders ORDERS.csv [--ledger DB]
+//! [--effects OUT.jsonl] [--rejects OUT.jsonl] [--migrate]`
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use super::{exit, load_program, read};
+use crate::engine::Engine;
+use crate::ledger::{Binding, Ledger};
+use crate::replay::{Columns, read_orders};
+use crate::run::{Outputs, Runner, Summary};
+
+pub struct Args {
+    pub file: PathBuf,
+    pub events: Option<PathBuf>,
+    pub orders: Option<PathBuf>,
+    pub columns: Columns,
+    pub ledger: Option<PathBuf>,
+    pub effects: Option<PathBuf>,
+    pub rejects: Option<PathBuf>,
+    pub migrate: bool,
+}
+
+fn create(path: &Path) -> Result<BufWriter<File>, String> {
+    File::create(path)
+        .map(BufWriter::new)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+pub fn run(args: Args) -> Result<ExitCode, String> {
+    let source = read(&args.file)?;
+    let Some(program) = load_program(&args.file, &source) else {
+        return Ok(exit(false));
+    };
+    let mut ledger = match &args.ledger {
+        Some(path) => Some(Ledger::open(path).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let old_program;
+    let mut engine = match ledger.as_mut() {
+        None => Engine::new(&program),
+        Some(ledger) => match ledger
+            .bind_program(&program, &source, args.migrate)
+            .map_err(|e| e.to_string())?
+        {
+            Binding::New | Binding::Same => ledger.load(&program).map_err(|e| e.to_string())?,
+            Binding::Migrate { old_source } => {
+                old_program = crate::load(&old_source).map_err(|_| {
+                    "the program stored in the ledger no longer compiles".to_string()
+                })?;
+                let mut engine = ledger
+                    .load(&old_program)
+                    .map_err(|e| e.to_string())?
+                    .migrate(&program);
+                engine.mark_all();
+                // The new version and the members under it are stored
+                // together, or not at all.
+                let stored = ledger
+                    .begin()
+                    .and_then(|()| ledger.rebind_program(&program, &source))
+                    .and_then(|()| ledger.snapshot(&mut engine))
+                    .and_then(|()| ledger.commit());
+                stored.map_err(|e| e.to_string())?;
+                eprintln!("ledger continues with this version of the program");
+                engine
+            }
+        },
+    };
+
+    let mut effects_file = args.effects.as_deref().map(create).transpose()?;
+    let mut rejects_file = args.rejects.as_deref().map(create).transpose()?;
+    let outputs = Outputs {
+        effects: effects_file.as_mut().map(|f| f as &mut dyn Write),
+        rejects: rejects_file.as_mut().map(|f| f as &mut dyn Write),
+    };
+    let input = args
+        .events
+        .as_ref()
+        .or(args.orders.as_ref())
+        .ok_or("give the events to run: `--events EVENTS.jsonl` or `--orders ORDERS.csv`")?;
+    let source_name = input.display().to_string();
+    let mut runner = Runner::new(&mut engine, ledger.as_mut(), outputs, &source_name);
+
+    if let Some(path) = &args.events {
+        let reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
+            Box::new(BufReader::new(io::stdin()))
+        } else {
+            Box::new(BufReader::new(
+                File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+            ))
+        };
+        for (number, line) in reader.lines().enumerate() {
+            let line = line.map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            runner.line(number + 1, &line).map_err(|e| e.to_string())?;
+        }
+    } else if let Some(path) = &args.orders {
+        let file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let replay = read_orders(BufReader::new(file), &args.columns).map_err(|e| e.to_string())?;
+        for bad in &replay.bad_rows {
+            runner
+                .bad_input(bad.line, &bad.reason)
+                .map_err(|e| e.to_string())?;
+        }
+        for (line, event) in &replay.events {
+            runner.line(*line, event).map_err(|e| e.to_string())?;
+        }
+    }
+    let summary = runner.finish().map_err(|e| e.to_string())?;
+    report(&summary, &source_name);
+    Ok(exit(summary.rejected.is_empty()))
+}
+
+/// The summary on stderr: counts, then each rejected line.
+fn report(summary: &Summary, source: &str) {
+    let mut err = io::stderr().lock();
+    let _ = writeln!(
+        err,
+        "{source}: applied {} events ({} effects), {} duplicates skipped, {} rejected",
+        summary.applied,
+        summary.effects,
+        summary.duplicates,
+        summary.rejected.len()
+    );
+    const SHOWN: usize = 20;
+    for rejected in summary.rejected.iter().take(SHOWN) {
+        let id = rejected
+            .id
+            .as_deref()
+            .map(|id| format!(" (event `{id}`)"))
+            .unwrap_or_default();
+        let _ = writeln!(err, "  line {}{id}: {}", rejected.line, rejected.reason);
+    }
+    if summary.rejected.len() > SHOWN {
+        let _ = writeln!(
+            err,
+            "  ... and {} more (all in `--rejects FILE`)",
+            summary.rejected.len() - SHOWN
+        );
+    }
+}

@@ -1,0 +1,306 @@
+//! A run: event lines decoded, checked for duplicates, applied by the
+//! engine, their effects written to the ledger and to the effects file,
+//! bad lines to the rejects file. Shared by `loyalty run` with events or
+//! with an orders history.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Write};
+
+use serde_json::json;
+use thiserror::Error;
+
+use crate::engine::{Effect, Engine, Reject, decode};
+use crate::ledger::{Ledger, LedgerError, Seen};
+
+/// Events per transaction: large enough that committing costs little,
+/// small enough that a crash loses little work (it is redone on re-run).
+pub const BATCH: usize = 20_000;
+
+#[derive(Debug, Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("{what}: {source}")]
+    Io { what: String, source: io::Error },
+}
+
+/// Where a run writes besides the ledger.
+#[derive(Default)]
+pub struct Outputs<'a> {
+    pub effects: Option<&'a mut dyn Write>,
+    pub rejects: Option<&'a mut dyn Write>,
+}
+
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub applied: usize,
+    pub duplicates: usize,
+    pub rejected: Vec<Rejected>,
+    pub effects: usize,
+}
+
+#[derive(Debug)]
+pub struct Rejected {
+    pub line: usize,
+    pub id: Option<String>,
+    pub reason: String,
+}
+
+/// Ids seen in a run without a ledger.
+#[derive(Default)]
+struct SeenInMemory {
+    applied: HashSet<String>,
+    rejected: HashMap<String, Vec<String>>,
+}
+
+pub struct Runner<'e, 'p, 'l, 'o> {
+    pub engine: &'e mut Engine<'p>,
+    pub ledger: Option<&'l mut Ledger>,
+    pub outputs: Outputs<'o>,
+    /// The events' file, for rejects and the ledger.
+    pub source: String,
+    memory: SeenInMemory,
+    effects: Vec<Effect>,
+    pub summary: Summary,
+    in_batch: usize,
+}
+
+impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
+    pub fn new(
+        engine: &'e mut Engine<'p>,
+        ledger: Option<&'l mut Ledger>,
+        outputs: Outputs<'o>,
+        source: &str,
+    ) -> Self {
+        Runner {
+            engine,
+            ledger,
+            outputs,
+            source: source.to_string(),
+            memory: SeenInMemory::default(),
+            effects: Vec::new(),
+            summary: Summary::default(),
+            in_batch: 0,
+        }
+    }
+
+    fn io(&self, what: &str) -> impl Fn(io::Error) -> RunError + '_ {
+        let what = what.to_string();
+        move |source| RunError::Io {
+            what: what.clone(),
+            source,
+        }
+    }
+
+    /// One line of the events file (numbered from 1).
+    pub fn line(&mut self, number: usize, raw: &str) -> Result<(), RunError> {
+        let raw = raw.trim_end_matches(['\r', '\n']);
+        if raw.trim().is_empty() {
+            return Ok(());
+        }
+        if let Some(ledger) = self.ledger.as_deref_mut()
+            && self.in_batch == 0
+        {
+            ledger.begin()?;
+        }
+        let program = self.engine.program();
+        let event = match decode(program, raw) {
+            Ok(event) => event,
+            Err((id, reject)) => return self.reject(number, id.as_deref(), &reject, raw),
+        };
+        let seen = match self.ledger.as_deref() {
+            Some(ledger) => ledger.seen(&event.id, raw)?,
+            None => self.memory.seen(&event.id, raw),
+        };
+        match seen {
+            Seen::Applied => {
+                self.summary.duplicates += 1;
+                return self.write_reject(
+                    number,
+                    Some(&event.id),
+                    &Reject::Duplicate(event.id.clone()),
+                    raw,
+                );
+            }
+            Seen::Rejected => {
+                self.summary.duplicates += 1;
+                return self.write_reject(
+                    number,
+                    Some(&event.id),
+                    &Reject::DuplicateRejected(event.id.clone()),
+                    raw,
+                );
+            }
+            Seen::New => {}
+        }
+        self.effects.clear();
+        let result = self.engine.apply(&event, &mut self.effects);
+        let applied = result.is_ok();
+        // An event the engine saw is logged even when rejected: scheduled
+        // work its time brought due did happen, and a re-run must find
+        // the same state.
+        let event_seq = match self.ledger.as_deref_mut() {
+            Some(ledger) => ledger.log_event(&event.id, event.at, applied, raw)?,
+            None => {
+                self.memory.record(&event.id, applied, raw);
+                0
+            }
+        };
+        let effects = std::mem::take(&mut self.effects);
+        for effect in &effects {
+            self.write_effect(number, event_seq, &event.id, effect)?;
+        }
+        self.effects = effects;
+        match result {
+            Ok(()) => self.summary.applied += 1,
+            Err(reject) => self.reject(number, Some(&event.id), &reject, raw)?,
+        }
+        self.in_batch += 1;
+        if self.in_batch >= BATCH {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    /// A line of the input that could not become an event at all (a bad
+    /// row of an orders file).
+    pub fn bad_input(&mut self, line: usize, reason: &str) -> Result<(), RunError> {
+        let raw = format!("line {line} of {}", self.source);
+        self.reject(line, None, &Reject::Malformed(reason.to_string()), &raw)
+    }
+
+    fn write_effect(
+        &mut self,
+        line: usize,
+        event_seq: i64,
+        event_id: &str,
+        effect: &Effect,
+    ) -> Result<(), RunError> {
+        self.summary.effects += 1;
+        if self.ledger.is_none() && self.outputs.effects.is_none() {
+            return Ok(());
+        }
+        let program = self.engine.program();
+        let member = &self.engine.member_at(effect.member).id;
+        let reason = effect.describe(program);
+        if let Some(ledger) = self.ledger.as_deref_mut() {
+            ledger.log_entry(event_seq, event_id, effect, member, &reason)?;
+        }
+        if let Some(out) = self.outputs.effects.as_deref_mut() {
+            let cents = |c: i64| crate::decimal::Decimal::from_raw(c * 100).display(2);
+            let record = json!({
+                "event": event_id,
+                "line": line,
+                "member": member,
+                "at": effect.at.to_string(),
+                "kind": effect.kind.name(),
+                "points": effect.points,
+                "reward_money": cents(effect.money),
+                "value": cents(effect.value),
+                "scheduled": effect.scheduled,
+                "reason": reason,
+            });
+            writeln!(out, "{record}").map_err(|e| RunError::Io {
+                what: "writing effects".into(),
+                source: e,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn reject(
+        &mut self,
+        line: usize,
+        id: Option<&str>,
+        reject: &Reject,
+        raw: &str,
+    ) -> Result<(), RunError> {
+        self.summary.rejected.push(Rejected {
+            line,
+            id: id.map(str::to_string),
+            reason: reject.to_string(),
+        });
+        if let Some(ledger) = self.ledger.as_deref_mut() {
+            ledger.log_rejected(id, &self.source, line, &reject.to_string(), raw)?;
+        }
+        self.write_reject(line, id, reject, raw)
+    }
+
+    fn write_reject(
+        &mut self,
+        line: usize,
+        id: Option<&str>,
+        reject: &Reject,
+        raw: &str,
+    ) -> Result<(), RunError> {
+        if let Some(out) = self.outputs.rejects.as_deref_mut() {
+            let duplicate = matches!(reject, Reject::Duplicate(_) | Reject::DuplicateRejected(_));
+            let record = json!({
+                "line": line,
+                "id": id,
+                "duplicate": duplicate,
+                "reason": reject.to_string(),
+                "event": raw,
+            });
+            writeln!(out, "{record}").map_err(self.io("writing rejects"))?;
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), RunError> {
+        if let Some(ledger) = self.ledger.as_deref_mut() {
+            ledger.commit()?;
+        }
+        self.in_batch = 0;
+        Ok(())
+    }
+
+    /// Ends the run: the member snapshot, in the last transaction.
+    pub fn finish(mut self) -> Result<Summary, RunError> {
+        if let Some(ledger) = self.ledger.as_deref_mut() {
+            ledger.begin()?;
+            ledger.snapshot(self.engine)?;
+            ledger.commit()?;
+        }
+        for out in [
+            self.outputs.effects.as_deref_mut(),
+            self.outputs.rejects.as_deref_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            out.flush().map_err(|e| RunError::Io {
+                what: "writing output".into(),
+                source: e,
+            })?;
+        }
+        Ok(self.summary)
+    }
+}
+
+impl SeenInMemory {
+    fn seen(&self, id: &str, raw: &str) -> Seen {
+        if self.applied.contains(id) {
+            Seen::Applied
+        } else if self
+            .rejected
+            .get(id)
+            .is_some_and(|raws| raws.iter().any(|r| r == raw))
+        {
+            Seen::Rejected
+        } else {
+            Seen::New
+        }
+    }
+
+    fn record(&mut self, id: &str, applied: bool, raw: &str) {
+        if applied {
+            self.applied.insert(id.to_string());
+        } else {
+            self.rejected
+                .entry(id.to_string())
+                .or_default()
+                .push(raw.to_string());
+        }
+    }
+}
