@@ -7,14 +7,10 @@ use std::process::ExitCode;
 use rusqlite::params;
 use serde_json::{Value, json};
 
-use crate::compile::{KeptFor, PointsExpiry, Program, Qualification, Window};
 use crate::decimal::Decimal;
-use crate::engine::{Member, MembershipState};
+use crate::engine::summary;
 use crate::ledger::Ledger;
-use crate::time::Time;
 
-/// How far ahead "expiring soon" looks.
-const SOON_DAYS: i64 = 90;
 const RECENT_ENTRIES: i64 = 20;
 
 pub fn run(id: &str, ledger_path: &Path, as_json: bool) -> Result<ExitCode, String> {
@@ -42,7 +38,7 @@ pub fn run(id: &str, ledger_path: &Path, as_json: bool) -> Result<ExitCode, Stri
         eprintln!("error: no member `{id}` in {}{hint}", ledger_path.display());
         return Ok(ExitCode::from(1));
     };
-    let state = describe(&program, member, engine.clock());
+    let state = summary(&program, member, engine.clock());
     let entries = recent_entries(&ledger, id)?;
     if as_json {
         let mut state = state;
@@ -55,136 +51,6 @@ pub fn run(id: &str, ledger_path: &Path, as_json: bool) -> Result<ExitCode, Stri
         print!("{}", human(&state, &entries));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn money(program: &Program, cents: i64) -> String {
-    format!(
-        "{}{}",
-        program.currency_sign,
-        Decimal::from_raw(cents * 100).display(2)
-    )
-}
-
-fn count(n: i64) -> String {
-    Decimal::from_int(n).display(0)
-}
-
-/// Until when the member's tier lasts without anything more happening.
-fn tier_until(program: &Program, member: &Member, clock: Time) -> Option<Time> {
-    let t = member.tier?;
-    let status = &member.tiers[usize::from(t)];
-    let tier = &program.tiers[usize::from(t)];
-    let by_period = match tier.qualification {
-        Qualification::Threshold {
-            window: Window::CalendarYear,
-            ..
-        } => Some(clock.next_year_start()),
-        _ => None,
-    };
-    let kept = (status.kept_until > clock).then_some(status.kept_until);
-    match (kept, by_period, tier.kept) {
-        (Some(kept), _, Some(KeptFor::UntilEndOfNextYear | KeptFor::Period(_))) => Some(kept),
-        (_, by_period, _) => by_period,
-    }
-}
-
-pub fn describe(program: &Program, m: &Member, clock: Time) -> Value {
-    let tier = m.tier.map(|t| program.tiers[usize::from(t)].name.clone());
-    // The last moment of status is the day before it ends.
-    let until = tier_until(program, m, clock).map(|t| t.add_days(-1).to_string());
-    let memberships: Vec<Value> = program
-        .memberships
-        .iter()
-        .zip(&m.memberships)
-        .filter(|(_, s)| s.is_active())
-        .map(|(plan, s)| {
-            let state = match (s.state, s.cancelled) {
-                (MembershipState::Trial, false) => "free trial",
-                (_, true) => "cancelled",
-                _ => "active",
-            };
-            json!({
-                "plan": plan.name,
-                "state": state,
-                "since": s.since.to_string(),
-                "until": (s.until != Time::NEVER).then(|| s.until.to_string()),
-            })
-        })
-        .collect();
-    let punch_cards: Vec<Value> = program
-        .rules
-        .iter()
-        .zip(&m.rules)
-        .filter_map(|(rule, status)| match rule.trigger {
-            crate::compile::Trigger::EveryNth { nth, .. } => Some(json!({
-                "rule": rule.text,
-                "stamps": status.counter,
-                "of": nth,
-            })),
-            _ => None,
-        })
-        .collect();
-    let soon = clock.add_days(SOON_DAYS);
-    let expiring: Vec<Value> = match program.points_expiry {
-        Some(PointsExpiry::Inactivity(period)) if m.points.balance > 0 => {
-            let at = period.after(m.last_activity);
-            if at <= soon {
-                vec![
-                    json!({"points": m.points.balance, "on": at.to_string(), "unless_active": true}),
-                ]
-            } else {
-                Vec::new()
-            }
-        }
-        _ => m
-            .points
-            .lots
-            .iter()
-            .filter(|lot| lot.expires_at <= soon)
-            .map(|lot| json!({"points": lot.amount, "on": lot.expires_at.to_string()}))
-            .collect(),
-    };
-    let rewards: Vec<Value> = m
-        .rewards
-        .iter()
-        .map(|held| {
-            json!({
-                "reward": program.rewards[usize::from(held.reward)].name,
-                "issued": held.issued_at.to_string(),
-                "expires": (held.expires_at != Time::NEVER).then(|| held.expires_at.to_string()),
-            })
-        })
-        .collect();
-    let t = &m.totals;
-    json!({
-        "member": m.id,
-        "enrolled": m.enrolled_at.to_string(),
-        "as_of": clock.to_string(),
-        "points": m.points.balance,
-        "points_name": program.points_name,
-        "points_value": program.point_value.map(|_| money(program, program.points_value(m.points.balance))),
-        "reward_money": money(program, m.money.balance),
-        "tier": tier,
-        "tier_since": m.tier.map(|_| m.tier_since.to_string()),
-        "tier_until": until,
-        "spend_this_year": money(program, m.counters.measure(crate::compile::Measure::Spend, Window::CalendarYear, clock)),
-        "points_earned_this_year": m.counters.measure(crate::compile::Measure::PointsEarned, Window::CalendarYear, clock),
-        "memberships": memberships,
-        "punch_cards": punch_cards,
-        "rewards_held": rewards,
-        "points_expiring_soon": expiring,
-        "totals": {
-            "points_issued": t.points_issued,
-            "points_redeemed": t.points_redeemed,
-            "points_expired": t.points_expired,
-            "points_donated": t.points_donated,
-            "points_clawed_back": t.points_clawed_back,
-            "reward_money_issued": money(program, t.money_issued),
-            "reward_money_spent": money(program, t.money_spent),
-            "reward_money_expired": money(program, t.money_expired),
-            "reward_money_clawed_back": money(program, t.money_clawed_back),
-        },
-    })
 }
 
 fn recent_entries(ledger: &Ledger, id: &str) -> Result<Vec<Value>, String> {
@@ -209,6 +75,10 @@ fn recent_entries(ledger: &Ledger, id: &str) -> Result<Vec<Value>, String> {
     let mut entries: Vec<Value> = rows.collect::<Result<_, _>>().map_err(|e| e.to_string())?;
     entries.reverse();
     Ok(entries)
+}
+
+fn count(n: i64) -> String {
+    Decimal::from_int(n).display(0)
 }
 
 fn text(value: &Value) -> String {

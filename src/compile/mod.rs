@@ -411,6 +411,25 @@ impl Compiler {
                         cost = Some((cents(amount.value), per));
                     }
                 }
+                let perk = self.program.perks.len() as PerkId;
+                let recurring = match cost {
+                    Some((cents, PerkCost::Month)) => Some((cents, Trigger::Every(Every::Month))),
+                    Some((cents, PerkCost::Year)) => Some((cents, Trigger::Every(Every::Year))),
+                    Some((cents, PerkCost::Member)) => {
+                        Some((cents, Trigger::Action(Action::Joining.id())))
+                    }
+                    _ => None,
+                };
+                if let Some((cents, trigger)) = recurring {
+                    self.program.rules.push(EarnRule {
+                        text: text.clone(),
+                        benefit: Benefit::PerkCost { perk, cents },
+                        trigger,
+                        conditions,
+                        caps: Vec::new(),
+                        paid_out_yearly: false,
+                    });
+                }
                 self.program.perks.push(Perk {
                     name: name.node.clone(),
                     text,

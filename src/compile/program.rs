@@ -310,6 +310,12 @@ pub enum Benefit {
         charity: CharityId,
         cents: Cents,
     },
+    /// What a perk costs the brand per month, year or member: compiled
+    /// to a rule so that it recurs like one.
+    PerkCost {
+        perk: PerkId,
+        cents: Cents,
+    },
 }
 
 /// When an earn rule gives.

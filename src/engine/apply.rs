@@ -193,11 +193,8 @@ impl Apply<'_> {
             issued_at: at,
             expires_at,
         });
-        let value = match self.program.rewards[usize::from(reward)].value {
-            RewardValue::Money(cents) => cents,
-            RewardValue::PercentOff(_) => 0,
-        };
-        self.effect(at, EffectKind::RewardIssued, 0, 0, value, cause);
+        // Its value changes hands when it is used, not now.
+        self.effect(at, EffectKind::RewardIssued, 0, 0, 0, cause);
     }
 
     /// Gives what an event-less or action rule gives, within its limits.
@@ -239,6 +236,9 @@ impl Apply<'_> {
             Benefit::Donation { cents, .. } => {
                 self.use_caps(&r.caps, at, 0, cents);
                 self.effect(at, EffectKind::CharityDonation, 0, 0, cents, cause);
+            }
+            Benefit::PerkCost { perk, cents } => {
+                self.effect(at, EffectKind::PerkUsed, 0, 0, cents, Cause::Perk(perk));
             }
             // A share of spend needs a purchase.
             Benefit::Back(_) => {}

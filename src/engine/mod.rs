@@ -14,6 +14,7 @@ mod event;
 mod member;
 mod purchase;
 mod schedule;
+mod summary;
 
 use std::collections::HashMap;
 
@@ -21,6 +22,7 @@ pub use apply::Apply;
 pub use effect::{Cause, Effect, EffectKind, MemberIndex};
 pub use event::{Event, EventKind, Purchase, Reject, decode};
 pub use member::*;
+pub use summary::summary;
 
 use crate::compile::{Action, Program, Scope, Trigger};
 use crate::time::Time;

@@ -1,0 +1,140 @@
+//! A member's state as a designer reads it: balance and what it is
+//! worth, tier and until when, memberships, punch cards, rewards held,
+//! points expiring soon, and the running totals. Used by `loyalty member`
+//! and by the golden tests.
+
+use serde_json::{Value, json};
+
+use super::{Member, MembershipState};
+use crate::compile::{KeptFor, Measure, PointsExpiry, Program, Qualification, Trigger, Window};
+use crate::decimal::Decimal;
+use crate::time::Time;
+
+/// How far ahead "expiring soon" looks.
+const SOON_DAYS: i64 = 90;
+
+fn money(program: &Program, cents: i64) -> String {
+    format!(
+        "{}{}",
+        program.currency_sign,
+        Decimal::from_raw(cents * 100).display(2)
+    )
+}
+
+/// Until when the member's tier lasts without anything more happening.
+fn tier_until(program: &Program, member: &Member, clock: Time) -> Option<Time> {
+    let t = member.tier?;
+    let status = &member.tiers[usize::from(t)];
+    let tier = &program.tiers[usize::from(t)];
+    let by_period = match tier.qualification {
+        Qualification::Threshold {
+            window: Window::CalendarYear,
+            ..
+        } => Some(clock.next_year_start()),
+        _ => None,
+    };
+    let kept = (status.kept_until > clock).then_some(status.kept_until);
+    match (kept, by_period, tier.kept) {
+        (Some(kept), _, Some(KeptFor::UntilEndOfNextYear | KeptFor::Period(_))) => Some(kept),
+        (_, by_period, _) => by_period,
+    }
+}
+
+pub fn summary(program: &Program, m: &Member, clock: Time) -> Value {
+    let tier = m.tier.map(|t| program.tiers[usize::from(t)].name.clone());
+    // The last moment of status is the day before it ends.
+    let until = tier_until(program, m, clock).map(|t| t.add_days(-1).to_string());
+    let memberships: Vec<Value> = program
+        .memberships
+        .iter()
+        .zip(&m.memberships)
+        .filter(|(_, s)| s.is_active())
+        .map(|(plan, s)| {
+            let state = match (s.state, s.cancelled) {
+                (MembershipState::Trial, false) => "free trial",
+                (_, true) => "cancelled",
+                _ => "active",
+            };
+            json!({
+                "plan": plan.name,
+                "state": state,
+                "since": s.since.to_string(),
+                "until": (s.until != Time::NEVER).then(|| s.until.to_string()),
+            })
+        })
+        .collect();
+    let punch_cards: Vec<Value> = program
+        .rules
+        .iter()
+        .zip(&m.rules)
+        .filter_map(|(rule, status)| match rule.trigger {
+            Trigger::EveryNth { nth, .. } => Some(json!({
+                "rule": rule.text,
+                "stamps": status.counter,
+                "of": nth,
+            })),
+            _ => None,
+        })
+        .collect();
+    let soon = clock.add_days(SOON_DAYS);
+    let expiring: Vec<Value> = match program.points_expiry {
+        Some(PointsExpiry::Inactivity(period)) if m.points.balance > 0 => {
+            let at = period.after(m.last_activity);
+            if at <= soon {
+                vec![
+                    json!({"points": m.points.balance, "on": at.to_string(), "unless_active": true}),
+                ]
+            } else {
+                Vec::new()
+            }
+        }
+        _ => m
+            .points
+            .lots
+            .iter()
+            .filter(|lot| lot.expires_at <= soon)
+            .map(|lot| json!({"points": lot.amount, "on": lot.expires_at.to_string()}))
+            .collect(),
+    };
+    let rewards: Vec<Value> = m
+        .rewards
+        .iter()
+        .map(|held| {
+            json!({
+                "reward": program.rewards[usize::from(held.reward)].name,
+                "issued": held.issued_at.to_string(),
+                "expires": (held.expires_at != Time::NEVER).then(|| held.expires_at.to_string()),
+            })
+        })
+        .collect();
+    let t = &m.totals;
+    json!({
+        "member": m.id,
+        "enrolled": m.enrolled_at.to_string(),
+        "as_of": clock.to_string(),
+        "points": m.points.balance,
+        "points_name": program.points_name,
+        "points_value": program.point_value.map(|_| money(program, program.points_value(m.points.balance))),
+        "reward_money": money(program, m.money.balance),
+        "tier": tier,
+        "tier_since": m.tier.map(|_| m.tier_since.to_string()),
+        "tier_until": until,
+        "spend_this_year": money(program, m.counters.measure(Measure::Spend, Window::CalendarYear, clock)),
+        "points_earned_this_year": m.counters.measure(Measure::PointsEarned, Window::CalendarYear, clock),
+        "memberships": memberships,
+        "punch_cards": punch_cards,
+        "rewards_held": rewards,
+        "points_expiring_soon": expiring,
+        "totals": {
+            "points_issued": t.points_issued,
+            "points_redeemed": t.points_redeemed,
+            "points_expired": t.points_expired,
+            "points_donated": t.points_donated,
+            "points_clawed_back": t.points_clawed_back,
+            "reward_money_issued": money(program, t.money_issued),
+            "reward_money_spent": money(program, t.money_spent),
+            "reward_money_expired": money(program, t.money_expired),
+            "reward_money_clawed_back": money(program, t.money_clawed_back),
+        },
+    })
+}
