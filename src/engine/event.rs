@@ -78,7 +78,9 @@ pub struct Purchase {
 /// Why an event was not applied. Nothing of a rejected event is applied.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum Reject {
-    #[error("not a JSON object: {0}")]
+    #[error(
+        "not a JSON object ({0}): each line must be one event, `{{\"id\": ..., \"at\": ..., \"type\": ...}}`"
+    )]
     NotJson(String),
     #[error("{0}")]
     Malformed(String),
@@ -197,6 +199,53 @@ enum Amount<'a> {
     Number(serde_json::Number),
 }
 
+const FIELDS: &[&str] = &[
+    "id",
+    "at",
+    "type",
+    "member",
+    "amount",
+    "order",
+    "category",
+    "channel",
+    "payment_method",
+    "brand",
+    "partner",
+    "shipping",
+    "tax",
+    "gift_cards",
+    "rewards",
+    "chosen_day",
+    "action",
+    "reward",
+    "charity",
+    "points",
+    "plan",
+    "referee",
+    "perk",
+    "birthday",
+    "attributes",
+];
+
+/// serde's message, in the words of an event line.
+fn json_error(error: &serde_json::Error) -> Reject {
+    let message = error.to_string();
+    if let Some(rest) = message.strip_prefix("unknown field `")
+        && let Some((field, _)) = rest.split_once('`')
+    {
+        let hint = did_you_mean(field, FIELDS.iter().copied())
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        return Reject::Malformed(format!("unknown field `{field}`{hint}"));
+    }
+    if error.is_data() {
+        // A field of the wrong type: "invalid type: integer `5`, expected a string at line 1 column 40".
+        let message = message.split(" at line ").next().unwrap_or(&message);
+        return Reject::Malformed(format!("{message} (column {})", error.column()));
+    }
+    Reject::NotJson(format!("column {}", error.column()))
+}
+
 fn malformed(message: impl Into<String>) -> Reject {
     Reject::Malformed(message.into())
 }
@@ -285,8 +334,7 @@ fn optional_name(
 
 /// Decodes one line. `Err` carries the event id when the line had one.
 pub fn decode(program: &Program, line: &str) -> Result<Event, (Option<String>, Reject)> {
-    let raw: Raw =
-        serde_json::from_str(line).map_err(|e| (None, Reject::NotJson(e.to_string())))?;
+    let raw: Raw = serde_json::from_str(line).map_err(|e| (None, json_error(&e)))?;
     let id = raw.id.as_deref().map(str::to_string);
     decode_raw(program, &raw).map_err(|reject| (id, reject))
 }

@@ -1,0 +1,331 @@
+//! The SQLite ledger through the `loyalty` binary: exactly once across
+//! runs, rejects with line numbers, a crash at any moment, the member view,
+//! a program's new version.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use common::stream::{RICH_PROGRAM, Rng, stream};
+
+fn loyalty() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_loyalty"))
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("loyalty-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(program: &Path, events: &Path, ledger: &Path, extra: &[&str]) -> Output {
+    loyalty()
+        .arg("run")
+        .arg(program)
+        .arg("--events")
+        .arg(events)
+        .arg("--ledger")
+        .arg(ledger)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// Everything the ledger holds, as text, in a fixed order.
+fn dump(ledger: &Path) -> String {
+    let conn = rusqlite::Connection::open(ledger).unwrap();
+    let mut text = String::new();
+    for query in [
+        "SELECT seq, id, at, applied, raw FROM events ORDER BY seq",
+        "SELECT seq, event_seq, event_id, at, member, kind, points, reward_money_cents, value_cents, scheduled, reason FROM ledger_entries ORDER BY seq",
+        "SELECT id, enrolled_at, tier, points_balance, reward_money_cents, state FROM members ORDER BY id",
+        "SELECT member, kind, earned_at, expires_at, amount FROM earn_lots ORDER BY member, kind, expires_at, earned_at",
+        "SELECT id, line, reason, raw FROM rejected_events ORDER BY seq",
+        "SELECT key, value FROM meta ORDER BY key",
+    ] {
+        let mut statement = conn.prepare(query).unwrap();
+        let columns = statement.column_count();
+        let mut rows = statement.query([]).unwrap();
+        while let Some(row) = rows.next().unwrap() {
+            for c in 0..columns {
+                let value: rusqlite::types::Value = row.get(c).unwrap();
+                text.push_str(&format!("{value:?}|"));
+            }
+            text.push('\n');
+        }
+        text.push_str("--\n");
+    }
+    text
+}
+
+#[test]
+fn the_same_file_twice_changes_nothing_and_reports_every_event_as_duplicate() {
+    let dir = temp_dir("twice");
+    let ledger = dir.join("ledger.db");
+    let program = root().join("programs/dicks_scorecard.loy");
+    let events = root().join("examples/events/dicks_scorecard.jsonl");
+    let first = run(&program, &events, &ledger, &[]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let after_first = dump(&ledger);
+    let second = run(
+        &program,
+        &events,
+        &ledger,
+        &["--rejects", dir.join("rejects.jsonl").to_str().unwrap()],
+    );
+    assert!(second.status.success());
+    assert_eq!(dump(&ledger), after_first);
+    let stderr = String::from_utf8(second.stderr).unwrap();
+    assert!(
+        stderr.ends_with("applied 0 events (0 effects), 14 duplicates skipped, 0 rejected\n"),
+        "{stderr}"
+    );
+    let rejects = std::fs::read_to_string(dir.join("rejects.jsonl")).unwrap();
+    assert_eq!(rejects.lines().count(), 14);
+    assert!(rejects.lines().all(|l| l.contains(r#""duplicate":true"#)));
+}
+
+#[test]
+fn bad_lines_are_rejected_whole_with_their_line_and_reason_and_the_rest_applies() {
+    let dir = temp_dir("rejects");
+    let ledger = dir.join("ledger.db");
+    let events = dir.join("events.jsonl");
+    std::fs::write(
+        &events,
+        r#"{"id":"1","at":"2026-03-01","type":"enroll","member":"ana"}
+{"id":"2","at":"2026-03-02","type":"purchase","member":"ana","amount":"40.00","order":"A1"}
+this is not json
+{"id":"4","at":"2026-03-03","type":"purchase","member":"bob","amount":"10.00"}
+{"id":"5","at":"2026-03-04","type":"redeem","member":"ana","reward":"Tote bga"}
+{"id":"6","at":"2026-03-05","type":"redeem","member":"ana","reward":"Tote bag"}
+{"id":"7","at":"2026-03-01","type":"purchase","member":"ana","amount":"5.00"}
+{"id":"8","at":"2026-03-06","type":"refund","member":"ana","order":"A2","amount":"5.00"}
+{"id":"9","at":"2026-03-06","type":"refund","member":"ana","order":"A1","amount":"50.00"}
+{"id":"10","at":"2026-03-07","type":"purchase","member":"ana","amount":"12.345"}
+{"id":"11","at":"2026-03-07","type":"purchase","member":"ana","amont":"12.00"}
+{"id":"12","at":"2026-03-08","type":"purchase","member":"ana","amount":"260.00","order":"A3"}
+
+{"id":"14","at":"2026-03-09","type":"redeem","member":"ana","reward":"Tote bag"}
+"#,
+    )
+    .unwrap();
+    let program = dir.join("rich.loy");
+    std::fs::write(&program, RICH_PROGRAM).unwrap();
+    let rejects = dir.join("rejects.jsonl");
+    let output = run(
+        &program,
+        &events,
+        &ledger,
+        &["--rejects", rejects.to_str().unwrap()],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    insta::assert_snapshot!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .replace(dir.to_str().unwrap(), "DIR")
+    );
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&rejects)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let numbers: Vec<u64> = lines.iter().map(|l| l["line"].as_u64().unwrap()).collect();
+    assert_eq!(numbers, [3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    // Applied: 100 for joining, 40 for $40, 260 for $260 and 50 for an
+    // order over $150, less 300 for the tote bag.
+    let conn = rusqlite::Connection::open(&ledger).unwrap();
+    let balance: i64 = conn
+        .query_row(
+            "SELECT points_balance FROM members WHERE id = 'ana'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(balance, 100 + 40 + 260 + 50 - 300);
+    let sum: i64 = conn
+        .query_row(
+            "SELECT SUM(points) FROM ledger_entries WHERE member = 'ana'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(sum, balance, "the entries add up to the balance");
+}
+
+#[test]
+fn a_killed_run_and_a_re_run_leave_the_ledger_of_one_clean_run() {
+    let dir = temp_dir("crash");
+    let program = dir.join("rich.loy");
+    std::fs::write(&program, RICH_PROGRAM).unwrap();
+    let events = dir.join("events.jsonl");
+    std::fs::write(&events, stream(2_000, 60_000, 7).join("\n")).unwrap();
+
+    let clean = dir.join("clean.db");
+    let output = run(&program, &events, &clean, &[]);
+    assert!(output.status.code().is_some());
+    let expected = dump(&clean);
+
+    let crashed = dir.join("crashed.db");
+    let mut rng = Rng::new(42);
+    let mut kills = 0;
+    for _ in 0..6 {
+        let mut child = loyalty()
+            .arg("run")
+            .arg(&program)
+            .arg("--events")
+            .arg(&events)
+            .arg("--ledger")
+            .arg(&crashed)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50 + rng.below(1_500)));
+        if child.try_wait().unwrap().is_none() {
+            // SIGKILL: no chance to clean up.
+            child.kill().unwrap();
+            kills += 1;
+        }
+        child.wait().unwrap();
+    }
+    let output = run(&program, &events, &crashed, &[]);
+    assert!(output.status.code().is_some());
+    assert!(
+        kills > 0,
+        "no run was killed: the stream is too short for this machine"
+    );
+    assert_eq!(dump(&crashed), expected);
+}
+
+#[test]
+fn member_shows_what_a_designer_checks() {
+    let dir = temp_dir("member");
+    let ledger = dir.join("ledger.db");
+    let program = root().join("programs/cvs_extracare.loy");
+    let events = root().join("examples/events/cvs_extracare.jsonl");
+    assert!(run(&program, &events, &ledger, &[]).status.success());
+    let output = loyalty()
+        .args(["member", "erin", "--ledger"])
+        .arg(&ledger)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    insta::assert_snapshot!(String::from_utf8(output.stdout).unwrap());
+    let output = loyalty()
+        .args(["member", "erin", "--json", "--ledger"])
+        .arg(&ledger)
+        .output()
+        .unwrap();
+    let state: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(state["reward_money"], "$37.50");
+    assert_eq!(state["rewards_held"][0]["reward"], "Beauty gift");
+    let output = loyalty()
+        .args(["member", "eirn", "--ledger"])
+        .arg(&ledger)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("did you mean `erin`?")
+    );
+}
+
+#[test]
+fn a_new_program_version_is_refused_unless_migrated() {
+    let dir = temp_dir("migrate");
+    let ledger = dir.join("ledger.db");
+    let program = dir.join("program.loy");
+    let events = dir.join("events.jsonl");
+    std::fs::write(
+        &program,
+        "program \"Cafe\"\ncurrency USD\npoints are called \"points\", worth $1 per 100 points\nearn 1 point per $1 spent\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &events,
+        "{\"id\":\"1\",\"at\":\"2026-01-01\",\"type\":\"enroll\",\"member\":\"a\"}\n\
+         {\"id\":\"2\",\"at\":\"2026-01-02\",\"type\":\"purchase\",\"member\":\"a\",\"amount\":\"10\"}\n",
+    )
+    .unwrap();
+    assert!(run(&program, &events, &ledger, &[]).status.success());
+    std::fs::write(
+        &program,
+        "program \"Cafe\"\ncurrency USD\npoints are called \"points\", worth $1 per 100 points\nearn 2 points per $1 spent\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &events,
+        "{\"id\":\"3\",\"at\":\"2026-01-03\",\"type\":\"purchase\",\"member\":\"a\",\"amount\":\"10\"}\n",
+    )
+    .unwrap();
+    let refused = run(&program, &events, &ledger, &[]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8(refused.stderr)
+            .unwrap()
+            .contains("--migrate")
+    );
+    let migrated = run(&program, &events, &ledger, &["--migrate"]);
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+    let conn = rusqlite::Connection::open(&ledger).unwrap();
+    let balance: i64 = conn
+        .query_row(
+            "SELECT points_balance FROM members WHERE id = 'a'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    // 10 under the first version, 20 under the second.
+    assert_eq!(balance, 30);
+}
+
+#[test]
+fn an_orders_history_replays_as_enrolments_purchases_and_month_ends() {
+    let dir = temp_dir("orders");
+    let orders = dir.join("orders.csv");
+    std::fs::write(
+        &orders,
+        "customer_id,order_date,total\nc1,2026-11-10,150.00\nc2,2026-11-28,100\nc1,2026-11-29,$50.00\nc3,someday,5\n",
+    )
+    .unwrap();
+    let ledger = dir.join("ledger.db");
+    let output = loyalty()
+        .arg("run")
+        .arg(root().join("programs/kohls.loy"))
+        .arg("--orders")
+        .arg(&orders)
+        .arg("--ledger")
+        .arg(&ledger)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "the bad row is rejected");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("line 5: `someday` is not a date"),
+        "{stderr}"
+    );
+    let conn = rusqlite::Connection::open(&ledger).unwrap();
+    let money: i64 = conn
+        .query_row("SELECT SUM(reward_money_cents) FROM members", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    // c1: 150 + 50 × 3 (the bonus days) = 300 points; c2: 100 × 3 = 300. On
+    // 1 December each gets 3 × $5.
+    assert_eq!(money, 3000);
+}
