@@ -102,3 +102,49 @@ proptest! {
         analyze_and_format(&text);
     }
 }
+
+/// Pieces of event lines, so that random lines reach the engine.
+const EVENT_PIECES: &[&str] = &[
+    r#"{"id":"1","at":"2026-01-01","type":"enroll","member":"a"}"#,
+    r#"{"id":"2","at":"2026-01-02","type":"purchase","member":"a","amount":"10.00"}"#,
+    r#""amount":"#,
+    r#""-5""#,
+    "1e400",
+    r#""99999999999999999999""#,
+    r#""rewards":"5""#,
+    r#""type":"refund""#,
+    r#""type":"tick""#,
+    r#""at":"2026-02-30""#,
+    r#""at":"9999-12-31T23:59:59Z""#,
+    r#""points":-3"#,
+    r#""points":9223372036854775807"#,
+    r#""member":"a""#,
+    r#""order":"o""#,
+    ",",
+    "{",
+    "}",
+    "null",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// Whatever the event lines, the engine rejects or applies them, never
+    /// panics, and never leaves a negative balance.
+    #[test]
+    fn arbitrary_event_lines_never_panic(
+        lines in prop::collection::vec(prop::collection::vec(prop::sample::select(EVENT_PIECES), 0..8), 0..30),
+        program in 0usize..12,
+    ) {
+        let programs = corpus();
+        let program = loyalty::load(&programs[program % programs.len()]).unwrap();
+        let mut engine = loyalty::engine::Engine::new(&program);
+        let mut runner = loyalty::run::Runner::new(&mut engine, None, Default::default(), "fuzz");
+        for (n, pieces) in lines.iter().enumerate() {
+            runner.line(n + 1, &pieces.concat()).unwrap();
+        }
+        for member in runner.engine.members() {
+            prop_assert!(member.points.balance >= 0 && member.money.balance >= 0);
+        }
+    }
+}

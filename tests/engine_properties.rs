@@ -1,0 +1,262 @@
+//! Invariants of the engine on random event streams over random small
+//! programs: points and reward money are conserved for every member after
+//! every event, balances never go negative, a duplicate changes nothing,
+//! and the same stream always gives the same ledger.
+
+use loyalty::engine::{Engine, Member};
+use loyalty::run::{Outputs, Runner};
+use proptest::prelude::*;
+
+const HEADER: &str = r#"program "Random"
+currency USD
+points are called "points", worth $1 per 100 points
+categories shoes
+actions app_checkin
+charity "Fund", receives $1 per 100 points
+reward "Bag", costs 200 points, worth $3
+reward "Mug", worth $2
+"#;
+
+/// Lines a program may have; each is valid with the header and with any
+/// choice of the others. Alternatives are grouped: at most one of a group.
+const OPTIONAL: &[&[&str]] = &[
+    &[
+        "earn 1 point per $1 spent",
+        "earn 1 point per $1 spent, excluding shipping",
+    ],
+    &["earn 3 points per $2 spent, in category shoes, up to 400 points per day"],
+    &[
+        "earn 2% back",
+        "earn $5 reward per $100 spent",
+        "earn 10% back, paid out every year",
+    ],
+    &["earn 10 points for app_checkin, up to 20 points per day"],
+    &["earn 100 points for joining"],
+    &["earn 20 points for review, twice per month"],
+    &["earn reward \"Mug\" for every 3rd visit"],
+    &["earn $2 reward for birthday"],
+    &["bonus 2x points, in category shoes"],
+    &["bonus 3x points, on 1 chosen day per month, exclusive"],
+    &["bonus 25 points, on orders of $50 or more, twice per week"],
+    &[
+        "every 150 points become $2 reward",
+        "every 100 points become $1 reward, on the first day of each month",
+    ],
+    &[
+        "points expire 2 months after they are earned",
+        "points expire after 3 months without activity",
+    ],
+    &["rewards expire 30 days after they are issued"],
+    &[
+        "tier \"Base\"\ntier \"Top\", for $300 spent in a calendar year, kept for 2 months {\n  earn 2 points per $1 spent\n  earn $1 reward every month\n}",
+    ],
+    &[
+        "membership \"Club\", costs $3 per month, with a free trial of 14 days {\n  earn $1 reward every month\n  discount 5%\n}",
+    ],
+];
+
+fn program_text(choices: &[u8]) -> String {
+    let mut text = HEADER.to_string();
+    for (group, choice) in OPTIONAL.iter().zip(choices) {
+        // 0 leaves the group out; otherwise one of its lines.
+        if *choice != 0 {
+            text.push_str(group[usize::from(*choice - 1) % group.len()]);
+            text.push('\n');
+        }
+    }
+    text
+}
+
+#[derive(Clone, Debug)]
+struct Step {
+    kind: u8,
+    member: u8,
+    amount: u32,
+    hours: u16,
+    flag: bool,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    (0u8..14, 0u8..4, 0u32..40_000, 0u16..400, any::<bool>()).prop_map(
+        |(kind, member, amount, hours, flag)| Step {
+            kind,
+            member,
+            amount,
+            hours,
+            flag,
+        },
+    )
+}
+
+/// Event lines for the steps; about one in ten repeats an earlier line.
+fn lines(steps: &[Step]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut t: i64 = 1_767_225_600; // 2026-01-01
+    for (n, s) in steps.iter().enumerate() {
+        t += i64::from(s.hours) * 3600;
+        let at = format!("{}", loyalty::time::Time(t));
+        let m = s.member;
+        let cents = s.amount;
+        let money = format!("{}.{:02}", cents / 100, cents % 100);
+        let line = match s.kind {
+            0 => format!(
+                r#"{{"id":"e{n}","at":"{at}","type":"enroll","member":"m{m}","birthday":"1990-0{}-1{}"}}"#,
+                1 + m,
+                m
+            ),
+            1..=4 => {
+                let category = if s.flag { r#","category":"shoes""# } else { "" };
+                format!(
+                    r#"{{"id":"e{n}","at":"{at}","type":"purchase","member":"m{m}","amount":"{money}","order":"o{n}","shipping":"1.00","chosen_day":{}{category}}}"#,
+                    s.flag
+                )
+            }
+            5 => {
+                let order = steps[..n]
+                    .iter()
+                    .rposition(|p| (1..=4).contains(&p.kind) && p.member == m)
+                    .unwrap_or(0);
+                format!(
+                    r#"{{"id":"e{n}","at":"{at}","type":"refund","member":"m{m}","order":"o{order}","amount":"{}.{:02}"}}"#,
+                    cents / 400,
+                    cents % 100
+                )
+            }
+            6 => format!(
+                r#"{{"id":"e{n}","at":"{at}","type":"action","member":"m{m}","action":"{}"}}"#,
+                if s.flag { "review" } else { "app_checkin" }
+            ),
+            7 => format!(
+                r#"{{"id":"e{n}","at":"{at}","type":"redeem","member":"m{m}","reward":"{}"}}"#,
+                if s.flag { "Bag" } else { "Mug" }
+            ),
+            8 => format!(
+                r#"{{"id":"e{n}","at":"{at}","type":"donate","member":"m{m}","charity":"Fund","points":{}}}"#,
+                1 + cents % 300
+            ),
+            9 => format!(
+                r#"{{"id":"e{n}","at":"{at}","type":"{}","member":"m{m}","plan":"Club"}}"#,
+                if s.flag { "subscribe" } else { "cancel" }
+            ),
+            10 => format!(
+                r#"{{"id":"e{n}","at":"{at}","type":"purchase","member":"m{m}","amount":"{money}","rewards":"{}.00"}}"#,
+                cents % 7
+            ),
+            11 => format!(
+                r#"{{"id":"e{n}","at":"{at}","type":"refer","member":"m{m}","referee":"m{}"}}"#,
+                (m + 1) % 4
+            ),
+            12 => format!(r#"{{"id":"e{n}","at":"{at}","type":"tick"}}"#),
+            _ if !out.is_empty() => out[cents as usize % out.len()].clone(),
+            _ => format!(r#"{{"id":"e{n}","at":"{at}","type":"tick"}}"#),
+        };
+        out.push(line);
+    }
+    out
+}
+
+fn assert_conserved(member: &Member) {
+    let t = &member.totals;
+    assert!(member.points.balance >= 0, "negative points: {member:?}");
+    assert!(
+        member.money.balance >= 0,
+        "negative reward money: {member:?}"
+    );
+    assert_eq!(
+        t.points_issued,
+        t.points_redeemed
+            + t.points_expired
+            + t.points_donated
+            + t.points_clawed_back
+            + member.points.balance,
+        "points not conserved for {}",
+        member.id
+    );
+    assert_eq!(
+        t.money_issued,
+        t.money_spent + t.money_expired + t.money_clawed_back + member.money.balance,
+        "reward money not conserved for {}",
+        member.id
+    );
+    assert_eq!(
+        member.points.lots.iter().map(|l| l.amount).sum::<i64>(),
+        member.points.balance
+    );
+    assert_eq!(
+        member.money.lots.iter().map(|l| l.amount).sum::<i64>(),
+        member.money.balance
+    );
+}
+
+/// Runs the lines, checking the invariants after every one; returns the
+/// effects written and the members.
+fn run_checked(source: &str, lines: &[String]) -> (String, Vec<Member>) {
+    let program = loyalty::load(source).expect("a generated program is valid");
+    let mut engine = Engine::new(&program);
+    let mut effects: Vec<u8> = Vec::new();
+    {
+        let outputs = Outputs {
+            effects: Some(&mut effects),
+            rejects: None,
+        };
+        let mut runner = Runner::new(&mut engine, None, outputs, "random");
+        for (n, line) in lines.iter().enumerate() {
+            runner.line(n + 1, line).unwrap();
+            for member in runner.engine.members() {
+                assert_conserved(member);
+            }
+            // The same line again is a duplicate and changes nothing.
+            let before = runner.engine.members().to_vec();
+            runner.line(n + 1, line).unwrap();
+            assert_eq!(
+                runner.engine.members(),
+                &before[..],
+                "a duplicate changed state: {line}"
+            );
+        }
+        runner.finish().unwrap();
+    }
+    (
+        String::from_utf8(effects).unwrap(),
+        engine.members().to_vec(),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn conservation_no_negative_balance_duplicates_and_replay(
+        choices in proptest::collection::vec(0u8..4, OPTIONAL.len()),
+        steps in proptest::collection::vec(step(), 1..120),
+    ) {
+        let source = program_text(&choices);
+        let lines = lines(&steps);
+        let first = run_checked(&source, &lines);
+        let second = run_checked(&source, &lines);
+        prop_assert_eq!(first, second);
+    }
+}
+
+#[test]
+fn the_generated_programs_are_valid_and_the_streams_earn() {
+    for choice in 1..4 {
+        let source = program_text(&vec![choice; OPTIONAL.len()]);
+        let steps: Vec<Step> = (0..60)
+            .map(|i| Step {
+                kind: [0, 1, 2, 6, 7, 9, 12][i % 7],
+                member: (i % 3) as u8,
+                amount: 12_345 + i as u32,
+                hours: 50,
+                flag: i % 2 == 0,
+            })
+            .collect();
+        let (effects, members) = run_checked(&source, &lines(&steps));
+        assert_eq!(members.len(), 3);
+        assert!(
+            members.iter().all(|m| m.totals.points_issued > 0),
+            "{source}"
+        );
+        assert!(effects.contains("points_earned"));
+    }
+}
