@@ -15,6 +15,7 @@ pub mod compile;
 pub mod decimal;
 pub mod diagnostic;
 pub mod engine;
+pub mod fnv;
 pub mod format;
 pub mod ledger;
 pub mod replay;

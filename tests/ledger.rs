@@ -171,7 +171,10 @@ fn a_killed_run_and_a_re_run_leave_the_ledger_of_one_clean_run() {
     std::fs::write(&events, stream(2_000, 60_000, 7).join("\n")).unwrap();
 
     let clean = dir.join("clean.db");
+    let started = std::time::Instant::now();
     let output = run(&program, &events, &clean, &[]);
+    // Kills land between a tenth and nine tenths of a clean run's time.
+    let clean_run = started.elapsed().as_millis() as u64;
     assert!(output.status.code().is_some());
     let expected = dump(&clean);
 
@@ -189,7 +192,8 @@ fn a_killed_run_and_a_re_run_leave_the_ledger_of_one_clean_run() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(50 + rng.below(1_500)));
+        let delay = clean_run / 10 + rng.below(clean_run * 8 / 10 + 1);
+        std::thread::sleep(std::time::Duration::from_millis(delay));
         if child.try_wait().unwrap().is_none() {
             // SIGKILL: no chance to clean up.
             child.kill().unwrap();

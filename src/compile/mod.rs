@@ -60,14 +60,7 @@ pub fn compile(ast: &ast::Program) -> Result<Program, CompileError> {
 /// FNV-1a over the rules as written canonically: the same rules give the
 /// same hash whatever the comments and layout.
 fn fingerprint(texts: &[String]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for text in texts {
-        for byte in text.bytes().chain([b'\n']) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    hash
+    crate::fnv::hash(texts.join("\n").as_bytes())
 }
 
 struct Compiler {

@@ -17,6 +17,7 @@ mod schedule;
 mod summary;
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 pub use apply::Apply;
 pub use effect::{Cause, Effect, EffectKind, MemberIndex};
@@ -27,10 +28,12 @@ pub use summary::summary;
 use crate::compile::{Action, Program, Scope, Trigger};
 use crate::time::Time;
 
+type MemberIds = HashMap<String, MemberIndex, BuildHasherDefault<crate::fnv::Fnv>>;
+
 pub struct Engine<'p> {
     program: &'p Program,
     members: Vec<Member>,
-    index: HashMap<String, MemberIndex>,
+    index: MemberIds,
     /// The time of the latest event: no event may come before it.
     clock: Time,
     changed: Vec<bool>,
@@ -87,6 +90,7 @@ impl<'p> Engine<'p> {
                     }
                 }
             }
+            apply.member.due = schedule::next_due(program, apply.member);
         }
         engine
     }
@@ -165,7 +169,7 @@ impl<'p> Engine<'p> {
         match &event.kind {
             EventKind::Tick => {
                 for i in 0..self.members.len() as MemberIndex {
-                    if schedule::next_due(self.program, &self.members[i as usize]) <= at {
+                    if self.members[i as usize].due <= at {
                         self.apply_to(i, out).catch_up(at);
                     }
                 }
@@ -184,7 +188,7 @@ impl<'p> Engine<'p> {
                 self.index.insert(event.member.clone(), i);
                 let mut apply = self.apply_to(i, out);
                 apply.enroll(at, *birthday, attributes);
-                apply.catch_up(at);
+                apply.settle(at);
             }
             EventKind::Refer { referee } => {
                 let i = self.index_of(&event.member)?;
@@ -196,8 +200,8 @@ impl<'p> Engine<'p> {
                 self.apply_to(r, out).catch_up(at);
                 self.apply_to(i, out).action(at, Action::Referral.id());
                 self.apply_to(r, out).action(at, Action::BeingReferred.id());
-                self.apply_to(i, out).catch_up(at);
-                self.apply_to(r, out).catch_up(at);
+                self.apply_to(i, out).settle(at);
+                self.apply_to(r, out).settle(at);
             }
             kind => {
                 let i = self.index_of(&event.member)?;
@@ -226,7 +230,7 @@ impl<'p> Engine<'p> {
                 };
                 // What the event started and is due at once (a tier's
                 // monthly reward, a conversion) happens with it.
-                apply.catch_up(at);
+                apply.settle(at);
                 // Time has passed for the member even if the event is
                 // rejected: later events may not come before it.
                 self.clock = at;

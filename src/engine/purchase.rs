@@ -4,7 +4,7 @@
 use super::apply::Apply;
 use super::effect::{Cause, EffectKind};
 use super::event::{Purchase, Reject};
-use super::member::{Order, Tally};
+use super::member::{Order, Tally, order_key};
 use crate::compile::{
     Action, Benefit, BonusKind, Cents, Exclusions, PerkCost, RewardValue, Trigger,
 };
@@ -302,7 +302,7 @@ impl Apply<'_> {
         );
         if let Some(order) = &p.order {
             self.member.orders.push(Order {
-                id: order.clone(),
+                key: order_key(order),
                 at,
                 paid,
                 refunded: 0,

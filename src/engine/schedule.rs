@@ -58,18 +58,27 @@ fn next_period(at: Time, every: Every) -> Time {
 }
 
 impl Apply<'_> {
-    /// Runs everything due up to and including `until`.
+    /// Runs everything due up to and including `until`, trusting the
+    /// member's `due`.
     pub fn catch_up(&mut self, until: Time) {
         for _ in 0..MAX_STEPS {
-            let due = next_due(self.program, self.member);
+            let due = self.member.due;
             if due > until {
                 break;
             }
             self.scheduled = true;
             self.run_due(due);
             self.scheduled = false;
+            self.member.due = next_due(self.program, self.member);
         }
         self.member.counters.roll(until);
+    }
+
+    /// After a change: works out when work is next due, and runs what is
+    /// due already.
+    pub fn settle(&mut self, at: Time) {
+        self.member.due = next_due(self.program, self.member);
+        self.catch_up(at);
     }
 
     fn run_due(&mut self, at: Time) {
