@@ -11,17 +11,22 @@ use loyalty::run::{Outputs, Runner};
 #[path = "../tests/common/stream.rs"]
 mod stream;
 
-const EVENTS: usize = 1_000_000;
-const MEMBERS: usize = 100_000;
-
 fn engine(c: &mut Criterion) {
+    // `cargo test --all-targets` runs each benchmark once, without
+    // `--bench`, as a smoke test: a small stream is enough there.
+    let measuring = std::env::args().any(|a| a == "--bench");
+    let (members, events_count) = if measuring {
+        (100_000, 1_000_000)
+    } else {
+        (1_000, 10_000)
+    };
     let program = loyalty::load(stream::RICH_PROGRAM).unwrap();
-    let lines = stream::stream(MEMBERS, EVENTS, 1);
+    let lines = stream::stream(members, events_count, 1);
     let events: Vec<_> = lines.iter().map(|l| decode(&program, l).unwrap()).collect();
 
     let mut group = c.benchmark_group("engine");
     group.sample_size(10);
-    group.throughput(Throughput::Elements(EVENTS as u64));
+    group.throughput(Throughput::Elements(events_count as u64));
     group.bench_function("apply 1M decoded events in memory", |b| {
         let mut effects = Vec::with_capacity(64);
         b.iter_batched(

@@ -112,26 +112,14 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
             Some(ledger) => ledger.seen(&event.id, raw)?,
             None => self.memory.seen(&event.id, raw),
         };
-        match seen {
-            Seen::Applied => {
-                self.summary.duplicates += 1;
-                return self.write_reject(
-                    number,
-                    Some(&event.id),
-                    &Reject::Duplicate(event.id.clone()),
-                    raw,
-                );
-            }
-            Seen::Rejected => {
-                self.summary.duplicates += 1;
-                return self.write_reject(
-                    number,
-                    Some(&event.id),
-                    &Reject::DuplicateRejected(event.id.clone()),
-                    raw,
-                );
-            }
-            Seen::New => {}
+        let duplicate = match seen {
+            Seen::Applied => Some(Reject::Duplicate(event.id.clone())),
+            Seen::Rejected => Some(Reject::DuplicateRejected(event.id.clone())),
+            Seen::New => None,
+        };
+        if let Some(duplicate) = duplicate {
+            self.summary.duplicates += 1;
+            return self.write_reject(number, Some(&event.id), &duplicate, raw);
         }
         self.effects.clear();
         let result = self.engine.apply(&event, &mut self.effects);

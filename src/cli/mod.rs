@@ -55,37 +55,7 @@ enum Command {
     },
     /// Run a program on customer events (or an orders history), keeping
     /// members and their ledger in an SQLite file.
-    Run {
-        /// The program file.
-        file: PathBuf,
-        /// Events as JSON Lines, in time order; `-` reads standard input.
-        #[arg(long, conflicts_with = "orders", required_unless_present = "orders")]
-        events: Option<PathBuf>,
-        /// An orders history (CSV) to replay: customers enrol at their first order.
-        #[arg(long)]
-        orders: Option<PathBuf>,
-        /// The orders file's customer column (default: customer, customer_id, ...).
-        #[arg(long, requires = "orders")]
-        customer: Option<String>,
-        /// The orders file's date column (default: date, order_date, ...).
-        #[arg(long, requires = "orders")]
-        date: Option<String>,
-        /// The orders file's amount column (default: amount, total, ...).
-        #[arg(long, requires = "orders")]
-        amount: Option<String>,
-        /// The SQLite ledger; made if missing. Without it the run is in memory.
-        #[arg(long)]
-        ledger: Option<PathBuf>,
-        /// Write every effect as JSON Lines.
-        #[arg(long)]
-        effects: Option<PathBuf>,
-        /// Write every rejected or duplicate event as JSON Lines.
-        #[arg(long)]
-        rejects: Option<PathBuf>,
-        /// Continue a ledger written by another version of the program.
-        #[arg(long)]
-        migrate: bool,
-    },
+    Run(run::Args),
     /// Show one member: balance, tier, memberships, punch cards, expiring
     /// points and recent ledger entries.
     Member {
@@ -109,31 +79,7 @@ pub fn main() -> ExitCode {
         Command::Check { files, format } => check::run(&files, format),
         Command::Fmt { files, check } => fmt::run(&files, check),
         Command::Show { file, json } => show::run(&file, json),
-        Command::Run {
-            file,
-            events,
-            orders,
-            customer,
-            date,
-            amount,
-            ledger,
-            effects,
-            rejects,
-            migrate,
-        } => run::run(run::Args {
-            file,
-            events,
-            orders,
-            columns: crate::replay::Columns {
-                customer,
-                date,
-                amount,
-            },
-            ledger,
-            effects,
-            rejects,
-            migrate,
-        }),
+        Command::Run(args) => run::run(args),
         Command::Member { id, ledger, json } => member::run(&id, &ledger, json),
     };
     match result {

@@ -12,15 +12,37 @@ use crate::ledger::{Binding, Ledger};
 use crate::replay::{Columns, read_orders};
 use crate::run::{Outputs, Runner, Summary};
 
+#[derive(clap::Args)]
 pub struct Args {
-    pub file: PathBuf,
-    pub events: Option<PathBuf>,
-    pub orders: Option<PathBuf>,
-    pub columns: Columns,
-    pub ledger: Option<PathBuf>,
-    pub effects: Option<PathBuf>,
-    pub rejects: Option<PathBuf>,
-    pub migrate: bool,
+    /// The program file.
+    file: PathBuf,
+    /// Events as JSON Lines, in time order; `-` reads standard input.
+    #[arg(long, conflicts_with = "orders", required_unless_present = "orders")]
+    events: Option<PathBuf>,
+    /// An orders history (CSV) to replay: customers enrol at their first order.
+    #[arg(long)]
+    orders: Option<PathBuf>,
+    /// The orders file's customer column (default: customer, customer_id, ...).
+    #[arg(long, requires = "orders")]
+    customer: Option<String>,
+    /// The orders file's date column (default: date, order_date, ...).
+    #[arg(long, requires = "orders")]
+    date: Option<String>,
+    /// The orders file's amount column (default: amount, total, ...).
+    #[arg(long, requires = "orders")]
+    amount: Option<String>,
+    /// The SQLite ledger; made if missing. Without it the run is in memory.
+    #[arg(long)]
+    ledger: Option<PathBuf>,
+    /// Write every effect as JSON Lines.
+    #[arg(long)]
+    effects: Option<PathBuf>,
+    /// Write every rejected or duplicate event as JSON Lines.
+    #[arg(long)]
+    rejects: Option<PathBuf>,
+    /// Continue a ledger written by another version of the program.
+    #[arg(long)]
+    migrate: bool,
 }
 
 fn create(path: &Path) -> Result<BufWriter<File>, String> {
@@ -97,7 +119,12 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         }
     } else if let Some(path) = &args.orders {
         let file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let replay = read_orders(BufReader::new(file), &args.columns).map_err(|e| e.to_string())?;
+        let columns = Columns {
+            customer: args.customer.clone(),
+            date: args.date.clone(),
+            amount: args.amount.clone(),
+        };
+        let replay = read_orders(BufReader::new(file), &columns).map_err(|e| e.to_string())?;
         for bad in &replay.bad_rows {
             runner
                 .bad_input(bad.line, &bad.reason)
