@@ -84,14 +84,6 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
         }
     }
 
-    fn io(&self, what: &str) -> impl Fn(io::Error) -> RunError + '_ {
-        let what = what.to_string();
-        move |source| RunError::Io {
-            what: what.clone(),
-            source,
-        }
-    }
-
     /// One line of the events file (numbered from 1).
     pub fn line(&mut self, number: usize, raw: &str) -> Result<(), RunError> {
         let raw = raw.trim_end_matches(['\r', '\n']);
@@ -188,10 +180,7 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
                 "scheduled": effect.scheduled,
                 "reason": reason,
             });
-            writeln!(out, "{record}").map_err(|e| RunError::Io {
-                what: "writing effects".into(),
-                source: e,
-            })?;
+            writeln!(out, "{record}").map_err(io_error("writing effects"))?;
         }
         Ok(())
     }
@@ -230,7 +219,7 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
                 "reason": reject.to_string(),
                 "event": raw,
             });
-            writeln!(out, "{record}").map_err(self.io("writing rejects"))?;
+            writeln!(out, "{record}").map_err(io_error("writing rejects"))?;
         }
         Ok(())
     }
@@ -257,12 +246,16 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
         .into_iter()
         .flatten()
         {
-            out.flush().map_err(|e| RunError::Io {
-                what: "writing output".into(),
-                source: e,
-            })?;
+            out.flush().map_err(io_error("writing output"))?;
         }
         Ok(self.summary)
+    }
+}
+
+fn io_error(what: &'static str) -> impl Fn(io::Error) -> RunError {
+    move |source| RunError::Io {
+        what: what.to_string(),
+        source,
     }
 }
 
