@@ -1,6 +1,6 @@
 //! FNV-1a, the one non-cryptographic hash of the crate: for the member
 //! index (ids are short and come from the brand's own systems, so a keyed
-//! hash buys nothing and costs a tenth of a run), for order ids, and for a
+//! hash buys nothing and costs time on every event), for order ids, and for a
 //! program's fingerprint, which must be the same on every machine.
 
 use std::hash::Hasher;

@@ -167,7 +167,7 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
             ledger.log_entry(event_seq, event_id, effect, member, &reason)?;
         }
         if let Some(out) = self.outputs.effects.as_deref_mut() {
-            let cents = |c: i64| crate::decimal::Decimal::from_raw(c * 100).display(2);
+            let cents = crate::compile::cents_text;
             let record = json!({
                 "event": event_id,
                 "line": line,

@@ -153,11 +153,6 @@ impl Time {
         let clock = i64::from(hour * 3600 + minute * 60 + second.min(59));
         Some(Time(midnight + clock - offset))
     }
-
-    /// `2026-11-23` at midnight, else `2026-11-23T10:15:00Z`.
-    pub fn rfc3339(self) -> String {
-        self.to_string()
-    }
 }
 
 impl fmt::Display for Time {

@@ -260,3 +260,53 @@ fn the_generated_programs_are_valid_and_the_streams_earn() {
         assert!(effects.contains("points_earned"));
     }
 }
+
+/// Points earned by each purchase line, in order.
+fn earned(source: &str, events: &[&str]) -> Vec<i64> {
+    let lines: Vec<String> = events.iter().map(|e| e.to_string()).collect();
+    let (effects, _) = run_checked(source, &lines);
+    effects
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["kind"] == "points_earned")
+        .map(|e| e["points"].as_i64().unwrap())
+        .collect()
+}
+
+const SHOP: &str = "program \"Shop\"\ncurrency USD\npoints are called \"points\", worth $1 per 100 points\n\
+                    earn 1 point per $1 spent\n";
+
+#[test]
+fn a_limit_on_a_multiplier_caps_the_extra_it_brings() {
+    let source = format!("{SHOP}bonus 3x points, up to 100 points per day\n");
+    let points = earned(
+        &source,
+        &[
+            r#"{"id":"1","at":"2026-01-01","type":"enroll","member":"a"}"#,
+            r#"{"id":"2","at":"2026-01-01T10:00:00Z","type":"purchase","member":"a","amount":"80"}"#,
+            r#"{"id":"3","at":"2026-01-01T11:00:00Z","type":"purchase","member":"a","amount":"10"}"#,
+            r#"{"id":"4","at":"2026-01-02T10:00:00Z","type":"purchase","member":"a","amount":"10"}"#,
+        ],
+    );
+    // 80 × 3 would add 160: the day's limit lets 100 through; the day's
+    // second purchase gets no extra; the next day starts again (10 + 20).
+    assert_eq!(points, [180, 10, 30]);
+}
+
+#[test]
+fn a_multiplier_left_out_by_an_exclusive_one_keeps_its_chosen_day() {
+    let source = format!(
+        "{SHOP}bonus 5x points, between 2026-01-01 and 2026-01-01, exclusive\nbonus 2x points, on 1 chosen day per month\n"
+    );
+    let points = earned(
+        &source,
+        &[
+            r#"{"id":"1","at":"2026-01-01","type":"enroll","member":"a"}"#,
+            r#"{"id":"2","at":"2026-01-01T10:00:00Z","type":"purchase","member":"a","amount":"10","chosen_day":true}"#,
+            r#"{"id":"3","at":"2026-01-05T10:00:00Z","type":"purchase","member":"a","amount":"10","chosen_day":true}"#,
+        ],
+    );
+    // On the 1st the exclusive 5x wins, so the chosen day is not spent
+    // there; on the 5th it is.
+    assert_eq!(points, [50, 20]);
+}

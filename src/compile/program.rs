@@ -185,17 +185,6 @@ impl Every {
             Every::Member => 0,
         }
     }
-
-    pub fn word(self) -> &'static str {
-        match self {
-            Every::Order => "order",
-            Every::Day => "day",
-            Every::Week => "week",
-            Every::Month => "month",
-            Every::Year => "year",
-            Every::Member => "member",
-        }
-    }
 }
 
 /// Where a rule stands, which decides whom it applies to.
@@ -348,13 +337,6 @@ pub struct EarnRule {
     pub caps: Vec<Cap>,
     /// `paid out every year`: saved up, paid on each anniversary.
     pub paid_out_yearly: bool,
-}
-
-impl EarnRule {
-    /// Whether the rule competes for the best base rate of a purchase.
-    pub fn is_spend_rate(&self) -> bool {
-        matches!(self.trigger, Trigger::PerSpent(_)) || matches!(self.benefit, Benefit::Back(_))
-    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -525,7 +507,17 @@ pub struct Partner {
     pub funds: Decimal,
 }
 
+/// Cents as a decimal amount: `1250` is `12.50`.
+pub fn cents_text(cents: Cents) -> String {
+    Decimal::from_raw(cents * (Decimal::SCALE / 100)).display(2)
+}
+
 impl Program {
+    /// An amount with the program's currency sign: `$12.50`.
+    pub fn money(&self, cents: Cents) -> String {
+        format!("{}{}", self.currency_sign, cents_text(cents))
+    }
+
     /// What donating `points` to a charity gives it.
     pub fn donation_value(&self, charity: CharityId, points: Points) -> Cents {
         self.charities[usize::from(charity)]

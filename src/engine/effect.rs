@@ -126,10 +126,6 @@ pub enum Cause {
     Expiry,
 }
 
-fn money(cents: i64) -> String {
-    Decimal::from_raw(cents * (Decimal::SCALE / 100)).display(2)
-}
-
 fn tier_name(program: &Program, tier: Option<TierId>) -> String {
     tier.map_or("no tier".into(), |t| {
         format!("\"{}\"", program.tiers[usize::from(t)].name)
@@ -139,7 +135,6 @@ fn tier_name(program: &Program, tier: Option<TierId>) -> String {
 impl Effect {
     /// The reason in words, naming the rule as the program writes it.
     pub fn describe(&self, program: &Program) -> String {
-        let sign = &program.currency_sign;
         let points = |n: i64| {
             format!(
                 "{} {}",
@@ -147,7 +142,7 @@ impl Effect {
                 program.points_name
             )
         };
-        let amount = |cents: i64| format!("{sign}{}", money(cents));
+        let amount = |cents: i64| program.money(cents);
         let what = match self.kind {
             EffectKind::Enrolled => "enrolled".to_string(),
             EffectKind::PointsEarned => format!("earned {}", points(self.points)),

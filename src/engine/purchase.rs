@@ -6,7 +6,7 @@ use super::effect::{Cause, EffectKind};
 use super::event::{Purchase, Reject};
 use super::member::{Order, Tally, order_key};
 use crate::compile::{
-    Action, Benefit, BonusKind, Cents, Exclusions, PerkCost, RewardValue, Trigger,
+    Action, Benefit, BonusKind, Cents, Exclusions, PerkCost, Points, RewardValue, Trigger,
 };
 use crate::decimal::Decimal;
 use crate::time::Time;
@@ -51,13 +51,7 @@ fn spend_of(purchase: &Purchase, paid: Cents, excluding: Exclusions) -> Cents {
 impl Apply<'_> {
     pub fn purchase(&mut self, at: Time, p: &Purchase) -> Result<(), Reject> {
         let program = self.program;
-        let money = |cents: Cents| {
-            format!(
-                "{}{}",
-                program.currency_sign,
-                Decimal::from_raw(cents * 100).display(2)
-            )
-        };
+        let money = |cents: Cents| program.money(cents);
 
         // Everything that can reject the purchase comes first.
         if let Some(order) = &p.order
@@ -204,10 +198,9 @@ impl Apply<'_> {
             if !self.bonus_applies(at, p, b) {
                 continue;
             }
-            let room = self.room(&bonus.caps, at);
-            let points = n.min(room.points);
-            if room.times && points > 0 {
-                self.use_caps(&bonus.caps, at, points, 0);
+            let points = n.min(self.room(&bonus.caps, at).points);
+            if points > 0 {
+                self.use_bonus(at, b, points, 0);
                 self.earn_points(at, points, Cause::Bonus(b as u16));
                 order_points += points;
             }
@@ -318,9 +311,9 @@ impl Apply<'_> {
         Ok(())
     }
 
-    /// Whether a bonus applies to this purchase, counting a chosen day
-    /// when it is one.
-    fn bonus_applies(&mut self, at: Time, p: &Purchase, b: usize) -> bool {
+    /// Whether a bonus applies to this purchase: its conditions hold, its
+    /// limits have room, and a chosen day is left (or today is one).
+    fn bonus_applies(&self, at: Time, p: &Purchase, b: usize) -> bool {
         let bonus = &self.program.bonuses[b];
         if !self.matches(&bonus.conditions, at, Some(p)) || !self.room(&bonus.caps, at).times {
             return false;
@@ -328,25 +321,32 @@ impl Apply<'_> {
         let Some((count, per)) = bonus.conditions.chosen_days else {
             return true;
         };
-        let chosen = &mut self.member.chosen[b];
-        let key = per.key(at);
-        if chosen.period != key {
-            chosen.period = key;
-            chosen.used = 0;
+        let chosen = &self.member.chosen[b];
+        chosen.period != per.key(at) || chosen.day == at.day() || chosen.used < count
+    }
+
+    /// Counts a bonus that was applied: its limits, and today as a chosen
+    /// day if it needs one.
+    fn use_bonus(&mut self, at: Time, b: usize, points: Points, money: Cents) {
+        let bonus = &self.program.bonuses[b];
+        self.use_caps(&bonus.caps, at, points, money);
+        if let Some((_, per)) = bonus.conditions.chosen_days {
+            let chosen = &mut self.member.chosen[b];
+            let key = per.key(at);
+            if chosen.period != key {
+                chosen.period = key;
+                chosen.used = 0;
+            }
+            if chosen.day != at.day() {
+                chosen.used += 1;
+                chosen.day = at.day();
+            }
         }
-        if chosen.day == at.day() {
-            return true;
-        }
-        if chosen.used < count {
-            chosen.used += 1;
-            chosen.day = at.day();
-            return true;
-        }
-        false
     }
 
     /// Step 2 of the stacking rule: all matching multipliers multiply,
-    /// unless one is exclusive, when only the largest applies.
+    /// unless one is exclusive, when only the largest applies. A limit on
+    /// a multiplier caps the extra it brings.
     fn multiply(&mut self, at: Time, p: &Purchase, exact: i128, rewards: bool) -> (i128, u64) {
         let program = self.program;
         let mut applying: u64 = 0;
@@ -372,26 +372,30 @@ impl Apply<'_> {
                 .max_by_key(|&b| (factor(b), std::cmp::Reverse(b)));
             applying = largest.map_or(0, |b| 1 << b);
         }
+        let applied = (0..program.bonuses.len().min(64)).filter(|b| applying & (1 << b) != 0);
         let mut total = exact;
-        for b in 0..program.bonuses.len().min(64) {
-            if applying & (1 << b) != 0 {
-                total = total * factor(b) / SCALE;
-                let caps = &program.bonuses[b].caps;
-                self.use_caps(caps, at, 0, 0);
-            }
+        let mut room = i128::MAX;
+        for b in applied.clone() {
+            total = total * factor(b) / SCALE;
+            let left = self.room(&program.bonuses[b].caps, at);
+            room = room.min(
+                i128::from(if rewards { left.money } else { left.points }).saturating_mul(SCALE),
+            );
+        }
+        if total > exact {
+            total = exact + (total - exact).min(room);
+        }
+        let extra = ((total - exact).max(0) / SCALE) as i64;
+        for b in applied {
+            let (points, money) = if rewards { (0, extra) } else { (extra, 0) };
+            self.use_bonus(at, b, points, money);
         }
         (total, applying)
     }
 
     pub fn refund(&mut self, at: Time, order: &str, amount: Cents) -> Result<(), Reject> {
         let program = self.program;
-        let money = |cents: Cents| {
-            format!(
-                "{}{}",
-                program.currency_sign,
-                Decimal::from_raw(cents * 100).display(2)
-            )
-        };
+        let money = |cents: Cents| program.money(cents);
         let o = self
             .member
             .order(order)

@@ -7,19 +7,10 @@ use serde_json::{Value, json};
 
 use super::{Member, MembershipState};
 use crate::compile::{KeptFor, Measure, PointsExpiry, Program, Qualification, Trigger, Window};
-use crate::decimal::Decimal;
 use crate::time::Time;
 
 /// How far ahead "expiring soon" looks.
 const SOON_DAYS: i64 = 90;
-
-fn money(program: &Program, cents: i64) -> String {
-    format!(
-        "{}{}",
-        program.currency_sign,
-        Decimal::from_raw(cents * 100).display(2)
-    )
-}
 
 /// Until when the member's tier lasts without anything more happening.
 fn tier_until(program: &Program, member: &Member, clock: Time) -> Option<Time> {
@@ -114,12 +105,12 @@ pub fn summary(program: &Program, m: &Member, clock: Time) -> Value {
         "as_of": clock.to_string(),
         "points": m.points.balance,
         "points_name": program.points_name,
-        "points_value": program.point_value.map(|_| money(program, program.points_value(m.points.balance))),
-        "reward_money": money(program, m.money.balance),
+        "points_value": program.point_value.map(|_| program.money(program.points_value(m.points.balance))),
+        "reward_money": program.money(m.money.balance),
         "tier": tier,
         "tier_since": m.tier.map(|_| m.tier_since.to_string()),
         "tier_until": until,
-        "spend_this_year": money(program, m.counters.measure(Measure::Spend, Window::CalendarYear, clock)),
+        "spend_this_year": program.money(m.counters.measure(Measure::Spend, Window::CalendarYear, clock)),
         "points_earned_this_year": m.counters.measure(Measure::PointsEarned, Window::CalendarYear, clock),
         "memberships": memberships,
         "punch_cards": punch_cards,
@@ -131,10 +122,10 @@ pub fn summary(program: &Program, m: &Member, clock: Time) -> Value {
             "points_expired": t.points_expired,
             "points_donated": t.points_donated,
             "points_clawed_back": t.points_clawed_back,
-            "reward_money_issued": money(program, t.money_issued),
-            "reward_money_spent": money(program, t.money_spent),
-            "reward_money_expired": money(program, t.money_expired),
-            "reward_money_clawed_back": money(program, t.money_clawed_back),
+            "reward_money_issued": program.money(t.money_issued),
+            "reward_money_spent": program.money(t.money_spent),
+            "reward_money_expired": program.money(t.money_expired),
+            "reward_money_clawed_back": program.money(t.money_clawed_back),
         },
     })
 }

@@ -13,7 +13,6 @@
 //! at any moment leaves a ledger that the next run continues exactly.
 
 use std::collections::HashSet;
-use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -114,7 +113,6 @@ pub struct Ledger {
     /// Hashes of the ids in the log, to answer "seen before?" without a
     /// query for every new event; a hit is confirmed by a query.
     ids: HashSet<u64>,
-    hasher: std::hash::RandomState,
     next_seq: i64,
     in_transaction: bool,
 }
@@ -138,7 +136,6 @@ impl Ledger {
             conn,
             path: name.clone(),
             ids: HashSet::new(),
-            hasher: std::hash::RandomState::new(),
             next_seq: 1,
             in_transaction: false,
         };
@@ -180,9 +177,7 @@ impl Ledger {
     }
 
     fn hash(&self, id: &str) -> u64 {
-        let mut hasher = self.hasher.build_hasher();
-        hasher.write(id.as_bytes());
-        hasher.finish()
+        crate::fnv::hash(id.as_bytes())
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>, LedgerError> {
