@@ -162,11 +162,11 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
         }
         let program = self.engine.program();
         let member = &self.engine.member_at(effect.member).id;
-        let reason = effect.describe(program);
         if let Some(ledger) = self.ledger.as_deref_mut() {
-            ledger.log_entry(event_seq, event_id, effect, member, &reason)?;
+            ledger.log_entry(program, event_seq, effect, member)?;
         }
         if let Some(out) = self.outputs.effects.as_deref_mut() {
+            let reason = effect.describe(program);
             let cents = crate::compile::cents_text;
             let record = json!({
                 "event": event_id,

@@ -43,9 +43,10 @@ fn dump(ledger: &Path) -> String {
     let mut text = String::new();
     for query in [
         "SELECT seq, id, at, applied, raw FROM events ORDER BY seq",
-        "SELECT seq, event_seq, event_id, at, member, kind, points, reward_money_cents, value_cents, scheduled, reason FROM ledger_entries ORDER BY seq",
+        "SELECT seq, event_seq, event_id, at, member, kind, points, reward_money_cents, value_cents, scheduled, rule FROM ledger_entries_explained ORDER BY seq",
         "SELECT id, enrolled_at, tier, points_balance, reward_money_cents, state FROM members ORDER BY id",
         "SELECT member, kind, earned_at, expires_at, amount FROM earn_lots ORDER BY member, kind, expires_at, earned_at",
+        "SELECT id, text FROM rules ORDER BY id",
         "SELECT id, line, reason, raw FROM rejected_events ORDER BY seq",
         "SELECT key, value FROM meta ORDER BY key",
     ] {

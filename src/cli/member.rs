@@ -8,7 +8,7 @@ use rusqlite::params;
 use serde_json::{Value, json};
 
 use crate::decimal::Decimal;
-use crate::engine::summary;
+use crate::engine::{EffectKind, reason, summary, what};
 use crate::ledger::Ledger;
 
 const RECENT_ENTRIES: i64 = 20;
@@ -39,7 +39,7 @@ pub fn run(id: &str, ledger_path: &Path, as_json: bool) -> Result<ExitCode, Stri
         return Ok(ExitCode::from(1));
     };
     let state = summary(&program, member, engine.clock());
-    let entries = recent_entries(&ledger, id)?;
+    let entries = recent_entries(&ledger, &program, id)?;
     if as_json {
         let mut state = state;
         state["recent_entries"] = Value::Array(entries);
@@ -53,22 +53,34 @@ pub fn run(id: &str, ledger_path: &Path, as_json: bool) -> Result<ExitCode, Stri
     Ok(ExitCode::SUCCESS)
 }
 
-fn recent_entries(ledger: &Ledger, id: &str) -> Result<Vec<Value>, String> {
+fn recent_entries(
+    ledger: &Ledger,
+    program: &crate::compile::Program,
+    id: &str,
+) -> Result<Vec<Value>, String> {
     let mut statement = ledger
         .connection()
         .prepare(
-            "SELECT at, kind, points, reward_money_cents, reason FROM ledger_entries
-             WHERE member = ?1 ORDER BY seq DESC LIMIT ?2",
+            "SELECT e.at, e.kind, e.points, e.reward_money_cents, e.value_cents, r.text
+             FROM ledger_entries e LEFT JOIN rules r ON r.id = e.rule
+             WHERE e.member = ?1 ORDER BY e.seq DESC LIMIT ?2",
         )
         .map_err(|e| e.to_string())?;
     let rows = statement
         .query_map(params![id, RECENT_ENTRIES], |row| {
+            let kind: String = row.get(1)?;
+            let points: i64 = row.get(2)?;
+            let money: i64 = row.get(3)?;
+            let value: i64 = row.get(4)?;
+            let rule: Option<String> = row.get(5)?;
+            let what = EffectKind::from_name(&kind)
+                .map_or_else(|| kind.clone(), |k| what(program, k, points, money, value));
             Ok(json!({
                 "at": row.get::<_, String>(0)?,
-                "kind": row.get::<_, String>(1)?,
-                "points": row.get::<_, i64>(2)?,
-                "reward_money_cents": row.get::<_, i64>(3)?,
-                "reason": row.get::<_, String>(4)?,
+                "kind": kind,
+                "points": points,
+                "reward_money_cents": money,
+                "reason": reason(what, rule.as_deref().unwrap_or_default()),
             }))
         })
         .map_err(|e| e.to_string())?;

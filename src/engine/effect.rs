@@ -32,7 +32,7 @@ pub struct Effect {
     pub scheduled: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EffectKind {
     Enrolled,
@@ -67,6 +67,41 @@ pub enum EffectKind {
 }
 
 impl EffectKind {
+    /// The kind a ledger entry's `kind` column names.
+    pub fn from_name(name: &str) -> Option<EffectKind> {
+        use EffectKind::*;
+        [
+            Enrolled,
+            PointsEarned,
+            PointsRedeemed,
+            PointsExpired,
+            PointsDonated,
+            PointsClawedBack,
+            RewardMoneyIssued,
+            RewardMoneySpent,
+            RewardMoneyExpired,
+            RewardMoneyClawedBack,
+            PayoutSaved,
+            RewardIssued,
+            RewardUsed,
+            RewardExpired,
+            DiscountGiven,
+            PerkUsed,
+            CharityDonation,
+            PartnerFunded,
+            FeeCharged,
+            TrialStarted,
+            MembershipStarted,
+            MembershipCancelled,
+            MembershipEnded,
+            TierChanged,
+            AttributesChanged,
+            ClawbackShortfall,
+        ]
+        .into_iter()
+        .find(|kind| kind.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             EffectKind::Enrolled => "enrolled",
@@ -100,7 +135,7 @@ impl EffectKind {
 }
 
 /// What in the program caused an effect.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Cause {
     None,
     /// An earn rule, with the multipliers (bits of bonus ids) applied.
@@ -135,106 +170,126 @@ fn tier_name(program: &Program, tier: Option<TierId>) -> String {
 impl Effect {
     /// The reason in words, naming the rule as the program writes it.
     pub fn describe(&self, program: &Program) -> String {
-        let points = |n: i64| {
+        reason(self.what(program), &why(program, self.kind, self.cause))
+    }
+
+    /// What changed, in words: `earned 300 points`, `fee $5.00 charged`.
+    pub fn what(&self, program: &Program) -> String {
+        what(program, self.kind, self.points, self.money, self.value)
+    }
+}
+
+/// The two halves of a reason joined: what changed, and the rule why.
+pub fn reason(what: String, why: &str) -> String {
+    if why.is_empty() {
+        what
+    } else {
+        format!("{what}: {why}")
+    }
+}
+
+/// What changed, from an entry's kind and amounts (as the ledger stores
+/// them).
+pub fn what(program: &Program, kind: EffectKind, points: i64, money: i64, value: i64) -> String {
+    let in_points = |n: i64| {
+        format!(
+            "{} {}",
+            Decimal::from_int(n).display(0),
+            program.points_name
+        )
+    };
+    let amount = |cents: i64| program.money(cents);
+    match kind {
+        EffectKind::Enrolled => "enrolled".to_string(),
+        EffectKind::PointsEarned => format!("earned {}", in_points(points)),
+        EffectKind::PointsRedeemed => format!("redeemed {}", in_points(-points)),
+        EffectKind::PointsExpired => format!("{} expired", in_points(-points)),
+        EffectKind::PointsDonated => format!("donated {}", in_points(-points)),
+        EffectKind::PointsClawedBack => format!("{} clawed back", in_points(-points)),
+        EffectKind::RewardMoneyIssued => format!("{} reward issued", amount(money)),
+        EffectKind::RewardMoneySpent => format!("{} reward spent", amount(-money)),
+        EffectKind::RewardMoneyExpired => format!("{} reward expired", amount(-money)),
+        EffectKind::RewardMoneyClawedBack => {
+            format!("{} reward clawed back", amount(-money))
+        }
+        EffectKind::PayoutSaved => {
+            format!("{} saved for the yearly payout", amount(value))
+        }
+        EffectKind::RewardIssued => "reward issued".to_string(),
+        EffectKind::RewardUsed => format!("reward used, worth {}", amount(value)),
+        EffectKind::RewardExpired => "reward expired".to_string(),
+        EffectKind::DiscountGiven => format!("{} off", amount(value)),
+        EffectKind::PerkUsed => format!("perk used, costing {}", amount(value)),
+        EffectKind::CharityDonation => format!("{} donated", amount(value)),
+        EffectKind::PartnerFunded => format!("{} funded by the partner", amount(value)),
+        EffectKind::FeeCharged => format!("fee {} charged", amount(value)),
+        EffectKind::TrialStarted => "free trial started".to_string(),
+        EffectKind::MembershipStarted => "membership started".to_string(),
+        EffectKind::MembershipCancelled => {
+            "membership cancelled, ends when the period paid for ends".to_string()
+        }
+        EffectKind::MembershipEnded => "membership ended".to_string(),
+        EffectKind::TierChanged => "tier changed".to_string(),
+        EffectKind::AttributesChanged => "attributes changed".to_string(),
+        EffectKind::ClawbackShortfall => {
             format!(
-                "{} {}",
-                Decimal::from_int(n).display(0),
-                program.points_name
+                "could not claw back all the order earned, worth {}: already spent",
+                amount(value)
             )
-        };
-        let amount = |cents: i64| program.money(cents);
-        let what = match self.kind {
-            EffectKind::Enrolled => "enrolled".to_string(),
-            EffectKind::PointsEarned => format!("earned {}", points(self.points)),
-            EffectKind::PointsRedeemed => format!("redeemed {}", points(-self.points)),
-            EffectKind::PointsExpired => format!("{} expired", points(-self.points)),
-            EffectKind::PointsDonated => format!("donated {}", points(-self.points)),
-            EffectKind::PointsClawedBack => format!("{} clawed back", points(-self.points)),
-            EffectKind::RewardMoneyIssued => format!("{} reward issued", amount(self.money)),
-            EffectKind::RewardMoneySpent => format!("{} reward spent", amount(-self.money)),
-            EffectKind::RewardMoneyExpired => format!("{} reward expired", amount(-self.money)),
-            EffectKind::RewardMoneyClawedBack => {
-                format!("{} reward clawed back", amount(-self.money))
+        }
+    }
+}
+
+/// The rule that caused an effect of `kind`, as the program writes it;
+/// empty when no rule did (an enrolment).
+pub fn why(program: &Program, kind: EffectKind, cause: Cause) -> String {
+    match cause {
+        Cause::None => String::new(),
+        Cause::Rule { rule, bonuses } => {
+            let rule = &program.rules[usize::from(rule)];
+            let mut why = format!("rule \"{}\"", rule.text);
+            if let Benefit::Reward(reward) = rule.benefit {
+                why = format!("\"{}\" by {why}", program.rewards[usize::from(reward)].name);
             }
-            EffectKind::PayoutSaved => {
-                format!("{} saved for the yearly payout", amount(self.value))
-            }
-            EffectKind::RewardIssued => "reward issued".to_string(),
-            EffectKind::RewardUsed => format!("reward used, worth {}", amount(self.value)),
-            EffectKind::RewardExpired => "reward expired".to_string(),
-            EffectKind::DiscountGiven => format!("{} off", amount(self.value)),
-            EffectKind::PerkUsed => format!("perk used, costing {}", amount(self.value)),
-            EffectKind::CharityDonation => format!("{} donated", amount(self.value)),
-            EffectKind::PartnerFunded => format!("{} funded by the partner", amount(self.value)),
-            EffectKind::FeeCharged => format!("fee {} charged", amount(self.value)),
-            EffectKind::TrialStarted => "free trial started".to_string(),
-            EffectKind::MembershipStarted => "membership started".to_string(),
-            EffectKind::MembershipCancelled => {
-                "membership cancelled, ends when the period paid for ends".to_string()
-            }
-            EffectKind::MembershipEnded => "membership ended".to_string(),
-            EffectKind::TierChanged => "tier changed".to_string(),
-            EffectKind::AttributesChanged => "attributes changed".to_string(),
-            EffectKind::ClawbackShortfall => {
-                format!(
-                    "could not claw back all the order earned, worth {}: already spent",
-                    amount(self.value)
-                )
-            }
-        };
-        let why = match self.cause {
-            Cause::None => String::new(),
-            Cause::Rule { rule, bonuses } => {
-                let rule = &program.rules[usize::from(rule)];
-                let mut why = format!("rule \"{}\"", rule.text);
-                if let Benefit::Reward(reward) = rule.benefit {
-                    why = format!("\"{}\" by {why}", program.rewards[usize::from(reward)].name);
-                }
-                for (b, bonus) in program.bonuses.iter().enumerate() {
-                    if b < 64 && bonuses & (1 << b) != 0 {
-                        why.push_str(&format!(" x \"{}\"", bonus.text));
-                    }
-                }
-                why
-            }
-            Cause::Bonus(b) => format!("rule \"{}\"", program.bonuses[usize::from(b)].text),
-            Cause::Discount(d) => format!("rule \"{}\"", program.discounts[usize::from(d)].text),
-            Cause::Conversion(c) => {
-                let conversion = &program.conversions[usize::from(c)];
-                match conversion.into {
-                    ConversionInto::Money(_) => format!("rule \"{}\"", conversion.text),
-                    ConversionInto::Reward(r) => format!(
-                        "\"{}\" by rule \"{}\"",
-                        program.rewards[usize::from(r)].name,
-                        conversion.text
-                    ),
+            for (b, bonus) in program.bonuses.iter().enumerate() {
+                if b < 64 && bonuses & (1 << b) != 0 {
+                    why.push_str(&format!(" x \"{}\"", bonus.text));
                 }
             }
-            Cause::Reward(r) => format!("reward \"{}\"", program.rewards[usize::from(r)].name),
-            Cause::Charity(c) => format!("charity \"{}\"", program.charities[usize::from(c)].name),
-            Cause::Perk(p) => format!("rule \"{}\"", program.perks[usize::from(p)].text),
-            Cause::Membership(m) => format!(
-                "membership \"{}\"",
-                program.memberships[usize::from(m)].name
-            ),
-            Cause::Tier { from, to } => format!(
-                "from {} to {}",
-                tier_name(program, from),
-                tier_name(program, to)
-            ),
-            Cause::Refund => "refund".to_string(),
-            Cause::Expiry => {
-                let rule = match self.kind {
-                    EffectKind::PointsExpired => program.points_expiry_text.as_deref(),
-                    _ => program.reward_expiry_text.as_deref(),
-                };
-                rule.map_or("expiry".into(), |text| format!("rule \"{text}\""))
+            why
+        }
+        Cause::Bonus(b) => format!("rule \"{}\"", program.bonuses[usize::from(b)].text),
+        Cause::Discount(d) => format!("rule \"{}\"", program.discounts[usize::from(d)].text),
+        Cause::Conversion(c) => {
+            let conversion = &program.conversions[usize::from(c)];
+            match conversion.into {
+                ConversionInto::Money(_) => format!("rule \"{}\"", conversion.text),
+                ConversionInto::Reward(r) => format!(
+                    "\"{}\" by rule \"{}\"",
+                    program.rewards[usize::from(r)].name,
+                    conversion.text
+                ),
             }
-        };
-        if why.is_empty() {
-            what
-        } else {
-            format!("{what}: {why}")
+        }
+        Cause::Reward(r) => format!("reward \"{}\"", program.rewards[usize::from(r)].name),
+        Cause::Charity(c) => format!("charity \"{}\"", program.charities[usize::from(c)].name),
+        Cause::Perk(p) => format!("rule \"{}\"", program.perks[usize::from(p)].text),
+        Cause::Membership(m) => format!(
+            "membership \"{}\"",
+            program.memberships[usize::from(m)].name
+        ),
+        Cause::Tier { from, to } => format!(
+            "from {} to {}",
+            tier_name(program, from),
+            tier_name(program, to)
+        ),
+        Cause::Refund => "refund".to_string(),
+        Cause::Expiry => {
+            let rule = match kind {
+                EffectKind::PointsExpired => program.points_expiry_text.as_deref(),
+                _ => program.reward_expiry_text.as_deref(),
+            };
+            rule.map_or("expiry".into(), |text| format!("rule \"{text}\""))
         }
     }
 }

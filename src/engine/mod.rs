@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
 pub use apply::Apply;
-pub use effect::{Cause, Effect, EffectKind, MemberIndex};
+pub use effect::{Cause, Effect, EffectKind, MemberIndex, reason, what, why};
 pub use event::{Event, EventKind, Purchase, Reject, decode};
 pub use member::*;
 pub use summary::summary;

@@ -12,17 +12,19 @@
 //! again in memory (their entries are already stored), so a run killed
 //! at any moment leaves a ledger that the next run continues exactly.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use thiserror::Error;
 
 use crate::compile::Program;
-use crate::engine::{Effect, Engine, Member, decode};
+use crate::engine::{Cause, Effect, EffectKind, Engine, Member, decode, why};
+use crate::fnv::Fnv;
 use crate::time::Time;
 
-const SCHEMA_VERSION: &str = "1";
+const SCHEMA_VERSION: &str = "2";
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (
@@ -37,10 +39,13 @@ CREATE TABLE IF NOT EXISTS events (
     raw     TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_id ON events (id);
+CREATE TABLE IF NOT EXISTS rules (
+    id   INTEGER PRIMARY KEY,
+    text TEXT NOT NULL UNIQUE
+);
 CREATE TABLE IF NOT EXISTS ledger_entries (
     seq                INTEGER PRIMARY KEY,
     event_seq          INTEGER NOT NULL REFERENCES events (seq),
-    event_id           TEXT NOT NULL,
     at                 TEXT NOT NULL,
     member             TEXT NOT NULL,
     kind               TEXT NOT NULL,
@@ -48,9 +53,15 @@ CREATE TABLE IF NOT EXISTS ledger_entries (
     reward_money_cents INTEGER NOT NULL,
     value_cents        INTEGER NOT NULL,
     scheduled          INTEGER NOT NULL,
-    reason             TEXT NOT NULL
+    rule               INTEGER REFERENCES rules (id)
 );
 CREATE INDEX IF NOT EXISTS ledger_entries_by_member ON ledger_entries (member, seq);
+CREATE VIEW IF NOT EXISTS ledger_entries_explained AS
+    SELECT e.seq, e.event_seq, ev.id AS event_id, e.at, e.member, e.kind, e.points,
+           e.reward_money_cents, e.value_cents, e.scheduled, r.text AS rule
+    FROM ledger_entries e
+    JOIN events ev ON ev.seq = e.event_seq
+    LEFT JOIN rules r ON r.id = e.rule;
 CREATE TABLE IF NOT EXISTS rejected_events (
     seq    INTEGER PRIMARY KEY,
     id     TEXT,
@@ -113,6 +124,9 @@ pub struct Ledger {
     /// Hashes of the ids in the log, to answer "seen before?" without a
     /// query for every new event; a hit is confirmed by a query.
     ids: HashSet<u64>,
+    /// The `rules` row of each cause met so far, so that an entry stores
+    /// a number and the rule's text is written once.
+    rules: HashMap<(Cause, EffectKind), Option<i64>, BuildHasherDefault<Fnv>>,
     next_seq: i64,
     in_transaction: bool,
 }
@@ -131,11 +145,19 @@ impl Ledger {
             .map_err(sql)?;
         conn.pragma_update(None, "foreign_keys", "OFF")
             .map_err(sql)?;
+        // A large page cache and fewer checkpoints: a batch touches index
+        // pages all over the file, and each page is then written once
+        // per batch and once per checkpoint rather than many times.
+        conn.pragma_update(None, "cache_size", -131_072)
+            .map_err(sql)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 32_768)
+            .map_err(sql)?;
         conn.execute_batch(SCHEMA).map_err(sql)?;
         let mut ledger = Ledger {
             conn,
             path: name.clone(),
             ids: HashSet::new(),
+            rules: HashMap::default(),
             next_seq: 1,
             in_transaction: false,
         };
@@ -352,22 +374,21 @@ impl Ledger {
 
     pub fn log_entry(
         &mut self,
+        program: &Program,
         event_seq: i64,
-        event_id: &str,
         effect: &Effect,
         member: &str,
-        reason: &str,
     ) -> Result<(), LedgerError> {
+        let rule = self.rule_id(program, effect)?;
         self.conn
             .prepare_cached(
-                "INSERT INTO ledger_entries (event_seq, event_id, at, member, kind, points,
-                 reward_money_cents, value_cents, scheduled, reason)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO ledger_entries (event_seq, at, member, kind, points,
+                 reward_money_cents, value_cents, scheduled, rule)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )
             .and_then(|mut s| {
                 s.execute(params![
                     event_seq,
-                    event_id,
                     effect.at.to_string(),
                     member,
                     effect.kind.name(),
@@ -375,11 +396,37 @@ impl Ledger {
                     effect.money,
                     effect.value,
                     effect.scheduled,
-                    reason
+                    rule
                 ])
             })
             .map(|_| ())
             .map_err(|e| self.sql(e))
+    }
+
+    /// The `rules` row naming the rule behind an effect, made on first
+    /// use; `None` when no rule caused it.
+    fn rule_id(&mut self, program: &Program, effect: &Effect) -> Result<Option<i64>, LedgerError> {
+        let key = (effect.cause, effect.kind);
+        if let Some(id) = self.rules.get(&key) {
+            return Ok(*id);
+        }
+        let text = why(program, effect.kind, effect.cause);
+        let id = if text.is_empty() {
+            None
+        } else {
+            let id = self
+                .conn
+                .query_row(
+                    "INSERT INTO rules (text) VALUES (?1)
+                     ON CONFLICT (text) DO UPDATE SET text = excluded.text RETURNING id",
+                    [&text],
+                    |row| row.get(0),
+                )
+                .map_err(|e| self.sql(e))?;
+            Some(id)
+        };
+        self.rules.insert(key, id);
+        Ok(id)
     }
 
     pub fn log_rejected(
