@@ -9,6 +9,7 @@ mod fmt;
 mod member;
 mod run;
 mod show;
+mod simulate;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -65,6 +66,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Simulate a program's economics on a synthetic customer population:
+    /// summary.json, monthly.csv, charts and report.html in --out.
+    Simulate(simulate::SimulateArgs),
+    /// Simulate two programs on the same customers and random numbers and
+    /// compare them metric by metric.
+    Compare(simulate::CompareArgs),
+    /// Combine the folders of `simulate --shard` runs into the outputs of
+    /// one whole simulation.
+    Merge(simulate::MergeArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -81,6 +91,9 @@ pub fn main() -> ExitCode {
         Command::Show { file, json } => show::run(&file, json),
         Command::Run(args) => run::run(args),
         Command::Member { id, ledger, json } => member::run(&id, &ledger, json),
+        Command::Simulate(args) => simulate::simulate(args),
+        Command::Compare(args) => simulate::compare(args),
+        Command::Merge(args) => simulate::merge(args),
     };
     match result {
         Ok(code) => code,

@@ -76,6 +76,43 @@ impl Member {
         }
     }
 
+    /// Makes this member a new one enrolled at `at`, keeping the heap
+    /// blocks: the simulator reuses one member for every customer.
+    pub fn reset(&mut self, program: &Program, at: Time) {
+        self.id.clear();
+        self.enrolled_at = at;
+        self.birthday = None;
+        self.attributes = 0;
+        self.points.lots.clear();
+        self.points.balance = 0;
+        self.money.lots.clear();
+        self.money.balance = 0;
+        self.rewards.clear();
+        self.totals = Totals::default();
+        self.tier = None;
+        self.tier_since = at;
+        fill(&mut self.tiers, program.tiers.len(), TierStatus::default());
+        self.counters.reset(at);
+        fill(
+            &mut self.memberships,
+            program.memberships.len(),
+            MembershipStatus::default(),
+        );
+        fill(&mut self.rules, program.rules.len(), RuleStatus::default());
+        fill(&mut self.caps, program.cap_slots, CapUse::default());
+        fill(
+            &mut self.chosen,
+            program.bonuses.len(),
+            ChosenDays::default(),
+        );
+        self.orders.clear();
+        self.last_activity = at;
+        self.next_birthday = Time::NEVER;
+        self.next_conversion = Time::NEVER;
+        self.next_tier_review = Time::NEVER;
+        self.due = Time::NEVER;
+    }
+
     pub fn has_attribute(&self, id: u16) -> bool {
         id < 64 && self.attributes & (1 << id) != 0
     }
@@ -239,6 +276,12 @@ impl Tally {
     }
 }
 
+/// `n` copies of `x` in `v`'s heap block.
+fn fill<T: Clone>(v: &mut Vec<T>, n: usize, x: T) {
+    v.clear();
+    v.resize(n, x);
+}
+
 impl Counters {
     fn new(at: Time) -> Counters {
         Counters {
@@ -247,6 +290,13 @@ impl Counters {
             total: Tally::default(),
             months: Vec::new(),
         }
+    }
+
+    fn reset(&mut self, at: Time) {
+        self.year = at.year();
+        self.this_year = Tally::default();
+        self.total = Tally::default();
+        self.months.clear();
     }
 
     /// Starts a new calendar year when `at` is in one.

@@ -1,0 +1,212 @@
+//! Charts with plotters, as SVG (for the report) and PNG. The PNG text is
+//! drawn with a font bundled in the binary (DejaVu Sans, licence beside
+//! it), so it renders on a machine with no system fonts.
+
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::report::metrics::{Metric, Spread};
+
+static FONT: &[u8] = include_bytes!("DejaVuSans.ttf");
+static REGISTER: Once = Once::new();
+
+const SIZE: (u32, u32) = (900, 480);
+const COLOURS: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(255, 127, 14),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
+
+/// A chart: lines of metrics' monthly means, with the p5–p95 band
+/// shaded where `band` is set.
+pub struct Chart {
+    /// The file name without extension.
+    pub file: &'static str,
+    pub title: String,
+    pub unit: &'static str,
+    pub lines: Vec<Line>,
+}
+
+pub struct Line {
+    pub label: String,
+    pub values: Vec<Spread>,
+    pub band: bool,
+}
+
+/// The report's charts, from the metrics of a simulation.
+pub fn charts(metrics: &[Metric], currency: &str) -> Vec<Chart> {
+    let find = |name: &str| metrics.iter().find(|m| m.name == name);
+    let line = |name: &str, label: &str, band: bool| {
+        find(name).map(|m| Line {
+            label: label.to_string(),
+            values: m.monthly.clone(),
+            band,
+        })
+    };
+    let money: &'static str = if currency == "USD" { "$" } else { "money" };
+    let mut tiers: Vec<Line> = vec![line("members", "members", true)]
+        .into_iter()
+        .flatten()
+        .collect();
+    for m in metrics.iter().filter(|m| m.name.starts_with("tier:")) {
+        tiers.push(Line {
+            label: m.name.trim_start_matches("tier:").to_string(),
+            values: m.monthly.clone(),
+            band: false,
+        });
+    }
+    vec![
+        Chart {
+            file: "points",
+            title: "Points each month".into(),
+            unit: "points",
+            lines: [
+                line("points_issued", "issued", true),
+                line("points_redeemed", "redeemed", true),
+                line("points_expired", "expired", true),
+                line("points_outstanding", "outstanding (end of month)", true),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+        },
+        Chart {
+            file: "liability",
+            title: "Liability for outstanding points and reward money".into(),
+            unit: money,
+            lines: [line("liability", "liability", true)]
+                .into_iter()
+                .flatten()
+                .collect(),
+        },
+        Chart {
+            file: "tiers",
+            title: "Members by tier".into(),
+            unit: "members",
+            lines: tiers,
+        },
+        Chart {
+            file: "value",
+            title: "Incremental revenue against reward cost each month".into(),
+            unit: money,
+            lines: [
+                line("incremental_revenue", "incremental revenue", true),
+                line("reward_cost", "reward cost", true),
+                line("net_program_value", "net program value", true),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+        },
+        Chart {
+            file: "retention",
+            title: "Customers still active".into(),
+            unit: "customers",
+            lines: [
+                line("customers_active", "with the program", true),
+                line("customers_active_baseline", "without it", true),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+        },
+    ]
+}
+
+fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    root.fill(&WHITE).map_err(err)?;
+    let months = chart.lines.first().map_or(1, |l| l.values.len()).max(1);
+    let mut low = 0.0f64;
+    let mut high = 0.0f64;
+    for line in &chart.lines {
+        for v in &line.values {
+            low = low.min(v.p5).min(v.mean);
+            high = high.max(v.p95).max(v.mean);
+        }
+    }
+    if high - low < 1e-9 {
+        high = low + 1.0;
+    }
+    let pad = (high - low) * 0.05;
+    let mut c = ChartBuilder::on(&root)
+        .caption(&chart.title, ("sans-serif", 22))
+        .margin(14)
+        .x_label_area_size(40)
+        .y_label_area_size(80)
+        .build_cartesian_2d(1f64..months.max(2) as f64, (low - pad)..(high + pad))
+        .map_err(err)?;
+    c.configure_mesh()
+        .x_desc("month")
+        .y_desc(chart.unit)
+        .label_style(("sans-serif", 14))
+        .draw()
+        .map_err(err)?;
+    for (i, line) in chart.lines.iter().enumerate() {
+        let colour = COLOURS[i % COLOURS.len()];
+        let x = |m: usize| (m + 1) as f64;
+        if line.band {
+            let mut outline: Vec<(f64, f64)> = line
+                .values
+                .iter()
+                .enumerate()
+                .map(|(m, v)| (x(m), v.p95))
+                .collect();
+            outline.extend(
+                line.values
+                    .iter()
+                    .enumerate()
+                    .rev()
+                    .map(|(m, v)| (x(m), v.p5)),
+            );
+            c.draw_series(std::iter::once(Polygon::new(outline, colour.mix(0.18))))
+                .map_err(err)?;
+        }
+        c.draw_series(LineSeries::new(
+            line.values.iter().enumerate().map(|(m, v)| (x(m), v.mean)),
+            colour.stroke_width(2),
+        ))
+        .map_err(err)?
+        .label(&line.label)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+    }
+    c.configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)
+}
+
+fn register_font() {
+    REGISTER.call_once(|| {
+        // The bundled font is valid; should it not be, text is left out
+        // rather than the charts.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    });
+}
+
+/// The chart as SVG text.
+pub fn svg(chart: &Chart) -> Result<String, String> {
+    register_font();
+    let mut text = String::new();
+    draw(
+        SVGBackend::with_string(&mut text, SIZE).into_drawing_area(),
+        chart,
+    )?;
+    Ok(text)
+}
+
+/// Writes the chart as a PNG file.
+pub fn png(chart: &Chart, path: &Path) -> Result<(), String> {
+    register_font();
+    draw(BitMapBackend::new(path, SIZE).into_drawing_area(), chart)
+}

@@ -1,0 +1,160 @@
+//! `report.html`: one self-contained page (inline SVG and CSS, nothing
+//! fetched) with the headline table and every chart. Everything that
+//! comes from the program or the scenario is escaped.
+
+use crate::report::{Inputs, Metric, Spread};
+
+/// The headline table's rows: metric, label, how to show it.
+const HEADLINE: &[(&str, &str, Show)] = &[
+    ("net_program_value", "Net program value", Show::Money),
+    ("incremental_revenue", "Incremental revenue", Show::Money),
+    ("revenue", "Revenue with the program", Show::Money),
+    ("reward_cost", "Reward cost", Show::Money),
+    ("fee_revenue", "Fee revenue", Show::Money),
+    ("partner_funded", "Funded by partners", Show::Money),
+    ("charity_donations", "Charity donations", Show::Money),
+    ("liability", "Liability at the end", Show::Money),
+    ("reward_rate", "Reward cost per revenue", Show::Share),
+    ("members", "Members at the end", Show::Count),
+    ("enrollment_rate", "Enrollment rate", Show::Share),
+    ("points_issued", "Points issued", Show::Count),
+    ("points_redeemed", "Points redeemed", Show::Count),
+    ("redemption_rate", "Redemption rate", Show::Share),
+    ("breakage_rate", "Breakage rate", Show::Share),
+    (
+        "retention_rate",
+        "Customers still active at the end",
+        Show::Share,
+    ),
+    ("repeat_purchase_rate", "Repeat purchase rate", Show::Share),
+    ("aov", "Average order value", Show::Money),
+];
+
+#[derive(Clone, Copy)]
+enum Show {
+    Money,
+    Count,
+    Share,
+}
+
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn number(x: f64, show: Show) -> String {
+    let grouped = |x: f64, decimals: usize| {
+        let text = format!("{:.*}", decimals, x.abs());
+        let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+        let mut out = String::new();
+        for (i, c) in int.chars().enumerate() {
+            if i > 0 && (int.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        if !frac.is_empty() {
+            out.push('.');
+            out.push_str(frac);
+        }
+        if x < 0.0 && out.chars().any(|c| c.is_ascii_digit() && c != '0') {
+            out.insert(0, '−');
+        }
+        out
+    };
+    match show {
+        Show::Money => grouped(x, 2),
+        Show::Count => grouped(x, 0),
+        Show::Share => format!("{}%", grouped(x * 100.0, 1)),
+    }
+}
+
+fn cells(s: &Spread, show: Show) -> String {
+    format!(
+        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+        number(s.mean, show),
+        number(s.p5, show),
+        number(s.p50, show),
+        number(s.p95, show)
+    )
+}
+
+pub fn report(inputs: &Inputs, metrics: &[Metric], charts: &[(String, String)]) -> String {
+    let mut rows = String::new();
+    for (name, label, show) in HEADLINE {
+        if let Some(m) = metrics.iter().find(|m| m.name == *name) {
+            rows.push_str(&format!(
+                "<tr><th>{}</th>{}</tr>\n",
+                escape(label),
+                cells(&m.horizon, *show)
+            ));
+        }
+    }
+    for m in metrics.iter().filter(|m| m.name.starts_with("tier:")) {
+        rows.push_str(&format!(
+            "<tr><th>Members in tier {} at the end</th>{}</tr>\n",
+            escape(m.name.trim_start_matches("tier:")),
+            cells(&m.horizon, Show::Count)
+        ));
+    }
+    let mut figures = String::new();
+    for (title, svg) in charts {
+        // The SVG's own XML declaration is not wanted inside HTML.
+        let body = svg.find("<svg").map_or(svg.as_str(), |i| &svg[i..]);
+        figures.push_str(&format!(
+            "<figure>\n{body}\n<figcaption>{}</figcaption>\n</figure>\n",
+            escape(title)
+        ));
+    }
+    let name = escape(&inputs.program);
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{name}: simulated economics</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em auto; max-width: 960px; color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; }}
+th, td {{ padding: 0.3em 0.8em; border-bottom: 1px solid #ddd; text-align: right; }}
+th:first-child {{ text-align: left; font-weight: normal; }}
+thead th {{ font-weight: bold; }}
+figure {{ margin: 2em 0; }}
+figcaption {{ color: #555; }}
+</style>
+</head>
+<body>
+<h1 id="program">{name}</h1>
+<p>Simulated on {customers} customers over {months} months, {runs} runs (seed {seed}, from {start}),
+program file <code>{file}</code>. Money in {currency}. Each figure is over the whole horizon:
+the mean of the runs and their 5th, 50th and 95th percentiles.</p>
+<table id="headline">
+<thead><tr><th>Metric</th><th>Mean</th><th>p5</th><th>p50</th><th>p95</th></tr></thead>
+<tbody>
+{rows}</tbody>
+</table>
+{figures}<p>Incremental figures compare the program with the same customers, on the same
+random numbers, without it. How customers respond to the program is the scenario's
+<code>[behavior]</code>; its numbers and their sources are in the README.</p>
+</body>
+</html>
+"#,
+        customers = inputs.customers,
+        months = inputs.months,
+        runs = inputs.runs,
+        seed = inputs.seed,
+        start = escape(&inputs.start),
+        file = escape(&inputs.program_file),
+        currency = escape(&inputs.currency),
+    )
+}

@@ -1,0 +1,356 @@
+//! The metrics of DESIGN.md, worked out from each run's integer counts,
+//! then summarised over runs (mean, p5, p50, p95). Formulas are in the
+//! README ("Metrics"); a ratio whose denominator is 0 is 0.
+
+use crate::compile::Program;
+use crate::sim::{Field, RunTally, Scenario};
+
+/// How a metric adds up over the horizon.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Over {
+    /// A flow: the months' sum.
+    Sum,
+    /// A stock or a ratio: its value in the last month.
+    Last,
+}
+
+/// One metric for one run: a value per month and over the horizon.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    pub monthly: Vec<f64>,
+    pub horizon: f64,
+}
+
+/// Mean and percentiles over runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Spread {
+    pub mean: f64,
+    pub p5: f64,
+    pub p50: f64,
+    pub p95: f64,
+}
+
+/// One metric over all runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Metric {
+    pub name: String,
+    pub monthly: Vec<Spread>,
+    pub horizon: Spread,
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b == 0.0 { 0.0 } else { a / b }
+}
+
+fn money(cents: i64) -> f64 {
+    cents as f64 / 100.0
+}
+
+/// Every metric's series for one run, in a fixed order.
+pub fn run_series(
+    program: &Program,
+    scenario: &Scenario,
+    customers: u32,
+    run: &RunTally,
+) -> Vec<(String, Series)> {
+    let months = run.months;
+    let get = |f: Field| -> Vec<i64> { (0..months).map(|m| run.get(m, f)).collect() };
+    let cumulative = |f: Field| -> Vec<i64> {
+        get(f)
+            .iter()
+            .scan(0, |acc, x| {
+                *acc += x;
+                Some(*acc)
+            })
+            .collect()
+    };
+    let mut out: Vec<(String, Series)> = Vec::new();
+    let mut push = |name: &str, monthly: Vec<f64>, over: Over| {
+        let horizon = match over {
+            Over::Sum => monthly.iter().sum(),
+            Over::Last => monthly.last().copied().unwrap_or(0.0),
+        };
+        out.push((name.to_string(), Series { monthly, horizon }));
+    };
+    let count = |v: Vec<i64>| v.into_iter().map(|x| x as f64).collect::<Vec<f64>>();
+    let cash = |v: Vec<i64>| v.into_iter().map(money).collect::<Vec<f64>>();
+    let customers = f64::from(customers);
+    let margin = scenario.simulation.gross_margin.0;
+    let share = scenario.behavior.redemption_share.0;
+
+    let alive = get(Field::Alive);
+    let revenue = get(Field::Revenue);
+    let baseline = get(Field::BaselineRevenue);
+    let orders = get(Field::Orders);
+    let reward_cost: Vec<i64> = (0..months)
+        .map(|m| {
+            run.get(m, Field::Discounts)
+                + run.get(m, Field::RewardMoneySpent)
+                + run.get(m, Field::RewardsUsed)
+                + run.get(m, Field::CharityDonations)
+        })
+        .collect();
+    let incremental: Vec<i64> = (0..months).map(|m| revenue[m] - baseline[m]).collect();
+
+    push("customers_active", count(alive.clone()), Over::Last);
+    push(
+        "customers_active_baseline",
+        count(get(Field::BaselineAlive)),
+        Over::Last,
+    );
+    push("members", count(get(Field::Members)), Over::Last);
+    push("paid_members", count(get(Field::PaidMembers)), Over::Last);
+    push("new_members", count(get(Field::Enrollments)), Over::Sum);
+    push("orders", count(orders.clone()), Over::Sum);
+    push(
+        "orders_baseline",
+        count(get(Field::BaselineOrders)),
+        Over::Sum,
+    );
+    push("revenue", cash(revenue.clone()), Over::Sum);
+    push("revenue_baseline", cash(baseline.clone()), Over::Sum);
+    push("incremental_revenue", cash(incremental.clone()), Over::Sum);
+    push("points_issued", count(get(Field::PointsIssued)), Over::Sum);
+    push(
+        "points_redeemed",
+        count(get(Field::PointsRedeemed)),
+        Over::Sum,
+    );
+    push(
+        "points_expired",
+        count(get(Field::PointsExpired)),
+        Over::Sum,
+    );
+    push(
+        "points_donated",
+        count(get(Field::PointsDonated)),
+        Over::Sum,
+    );
+    push(
+        "points_outstanding",
+        count(get(Field::PointsOutstanding)),
+        Over::Last,
+    );
+    let liability: Vec<f64> = (0..months)
+        .map(|m| {
+            let points = program.points_value(run.get(m, Field::PointsOutstanding));
+            money(points) * share + money(run.get(m, Field::RewardMoneyOutstanding))
+        })
+        .collect();
+    push("liability", liability, Over::Last);
+    push(
+        "reward_money_issued",
+        cash(get(Field::RewardMoneyIssued)),
+        Over::Sum,
+    );
+    push("reward_cost", cash(reward_cost.clone()), Over::Sum);
+    push("discounts", cash(get(Field::Discounts)), Over::Sum);
+    push("perks_cost", cash(get(Field::PerksCost)), Over::Sum);
+    push("fee_revenue", cash(get(Field::Fees)), Over::Sum);
+    push("partner_funded", cash(get(Field::PartnerFunded)), Over::Sum);
+    push(
+        "charity_donations",
+        cash(get(Field::CharityDonations)),
+        Over::Sum,
+    );
+    let net: Vec<f64> = (0..months)
+        .map(|m| {
+            money(incremental[m]) * margin
+                + money(run.get(m, Field::Fees))
+                + money(run.get(m, Field::PartnerFunded))
+                - money(reward_cost[m])
+                - money(run.get(m, Field::PerksCost))
+        })
+        .collect();
+    push("net_program_value", net, Over::Sum);
+
+    // Ratios: their horizon value is worked out from the horizon's
+    // totals, not summed.
+    let mut ratios = |name: &str, monthly: Vec<f64>, horizon: f64| {
+        out.push((name.to_string(), Series { monthly, horizon }));
+    };
+    let before = |m: usize| {
+        if m == 0 {
+            customers
+        } else {
+            alive[m - 1] as f64
+        }
+    };
+    ratios(
+        "retention_rate",
+        (0..months)
+            .map(|m| ratio(alive[m] as f64, before(m)))
+            .collect(),
+        ratio(alive.last().copied().unwrap_or(0) as f64, customers),
+    );
+    let ordered = get(Field::Ordered);
+    let repeat = get(Field::Repeat);
+    let repeat_rate: Vec<f64> = (0..months)
+        .map(|m| ratio(repeat[m] as f64, ordered[m] as f64))
+        .collect();
+    let last_repeat = repeat_rate.last().copied().unwrap_or(0.0);
+    ratios("repeat_purchase_rate", repeat_rate, last_repeat);
+    ratios(
+        "aov",
+        (0..months)
+            .map(|m| ratio(money(revenue[m]), orders[m] as f64))
+            .collect(),
+        ratio(
+            money(revenue.iter().sum()),
+            orders.iter().sum::<i64>() as f64,
+        ),
+    );
+    let members = get(Field::Members);
+    let enrollment: Vec<f64> = members
+        .iter()
+        .map(|&n| ratio(n as f64, customers))
+        .collect();
+    let last_enrollment = enrollment.last().copied().unwrap_or(0.0);
+    ratios("enrollment_rate", enrollment, last_enrollment);
+    let issued = cumulative(Field::PointsIssued);
+    let redeemed = cumulative(Field::PointsRedeemed);
+    let expired = cumulative(Field::PointsExpired);
+    let abandoned = get(Field::PointsAbandoned);
+    let redemption: Vec<f64> = (0..months)
+        .map(|m| ratio(redeemed[m] as f64, issued[m] as f64))
+        .collect();
+    let last_redemption = redemption.last().copied().unwrap_or(0.0);
+    ratios("redemption_rate", redemption, last_redemption);
+    let breakage: Vec<f64> = (0..months)
+        .map(|m| ratio((expired[m] + abandoned[m]) as f64, issued[m] as f64))
+        .collect();
+    let last_breakage = breakage.last().copied().unwrap_or(0.0);
+    ratios("breakage_rate", breakage, last_breakage);
+    ratios(
+        "reward_rate",
+        (0..months)
+            .map(|m| ratio(reward_cost[m] as f64, revenue[m] as f64))
+            .collect(),
+        ratio(
+            reward_cost.iter().sum::<i64>() as f64,
+            revenue.iter().sum::<i64>() as f64,
+        ),
+    );
+    for (t, tier) in program.tiers.iter().enumerate() {
+        let monthly: Vec<f64> = (0..months).map(|m| run.tier(m, t) as f64).collect();
+        let last = monthly.last().copied().unwrap_or(0.0);
+        out.push((
+            format!("tier:{}", tier.name),
+            Series {
+                monthly,
+                horizon: last,
+            },
+        ));
+    }
+    out
+}
+
+/// Linear interpolation between the closest ranks (type 7).
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let h = (sorted.len() - 1) as f64 * q;
+    let lo = h.floor() as usize;
+    let hi = h.ceil() as usize;
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+pub fn spread(values: &[f64]) -> Spread {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mean = if values.is_empty() {
+        0.0
+    } else {
+        values.iter().sum::<f64>() / values.len() as f64
+    };
+    Spread {
+        mean,
+        p5: percentile(&sorted, 0.05),
+        p50: percentile(&sorted, 0.50),
+        p95: percentile(&sorted, 0.95),
+    }
+}
+
+/// Every metric over the runs (which come sorted by run number, so that
+/// sums are taken in one order).
+pub fn metrics(
+    program: &Program,
+    scenario: &Scenario,
+    customers: u32,
+    runs: &[RunTally],
+) -> Vec<Metric> {
+    let per_run: Vec<Vec<(String, Series)>> = runs
+        .iter()
+        .map(|run| run_series(program, scenario, customers, run))
+        .collect();
+    let Some(first) = per_run.first() else {
+        return Vec::new();
+    };
+    let months = runs[0].months;
+    first
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| {
+            let monthly = (0..months)
+                .map(|m| {
+                    let values: Vec<f64> = per_run.iter().map(|r| r[i].1.monthly[m]).collect();
+                    spread(&values)
+                })
+                .collect();
+            let horizon: Vec<f64> = per_run.iter().map(|r| r[i].1.horizon).collect();
+            Metric {
+                name: name.clone(),
+                monthly,
+                horizon: spread(&horizon),
+            }
+        })
+        .collect()
+}
+
+/// The paired difference B − A of each metric, run by run (both on the
+/// same customers), for `compare`.
+pub fn differences(
+    a: (&Program, &[RunTally]),
+    b: (&Program, &[RunTally]),
+    scenario: &Scenario,
+    customers: u32,
+) -> Vec<(String, Spread)> {
+    let per_run = |program: &Program, runs: &[RunTally]| -> Vec<Vec<(String, Series)>> {
+        runs.iter()
+            .map(|run| run_series(program, scenario, customers, run))
+            .collect()
+    };
+    let ra = per_run(a.0, a.1);
+    let rb = per_run(b.0, b.1);
+    let Some(first) = ra.first() else {
+        return Vec::new();
+    };
+    first
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (name, _))| {
+            let j = rb[0].iter().position(|(n, _)| n == name)?;
+            let values: Vec<f64> = ra
+                .iter()
+                .zip(&rb)
+                .map(|(x, y)| y[j].1.horizon - x[i].1.horizon)
+                .collect();
+            Some((name.clone(), spread(&values)))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_interpolate_between_ranks() {
+        let s = spread(&[4.0, 1.0, 3.0, 2.0, 5.0]);
+        assert_eq!(s.mean, 3.0);
+        assert_eq!(s.p50, 3.0);
+        assert!((s.p5 - 1.2).abs() < 1e-12);
+        assert!((s.p95 - 4.8).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,281 @@
+//! A simulation's output directory: `summary.json`, `monthly.csv`, the
+//! charts as SVG and PNG, `report.html`, and `runs.json` (each run's
+//! counts, which `merge` combines). Everything is worked out from the
+//! runs' integer counts, sorted by run number, so one machine, several
+//! threads or several shards merged write the same bytes.
+
+pub mod charts;
+mod html;
+pub mod metrics;
+
+use std::fs;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::compile::Program;
+use crate::sim::{Plan, RunTally, Scenario};
+pub use metrics::{Metric, Spread};
+
+/// What a simulation was asked to do, recorded in its outputs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Inputs {
+    pub program: String,
+    pub program_file: String,
+    pub program_hash: String,
+    pub currency: String,
+    pub customers: u32,
+    pub months: usize,
+    pub runs: u32,
+    pub seed: u64,
+    pub start: String,
+    pub scenario: Scenario,
+}
+
+/// `runs.json`: a shard's (or a whole simulation's) runs, with what
+/// `merge` needs to finish the job without the program file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunsFile {
+    pub inputs: Inputs,
+    pub shard: (u32, u32),
+    pub program_source: String,
+    pub runs: Vec<RunTally>,
+}
+
+impl Inputs {
+    pub fn new(program: &Program, file: &str, scenario: &Scenario, plan: Plan) -> Inputs {
+        Inputs {
+            program: program.name.clone(),
+            program_file: file.to_string(),
+            program_hash: format!("{:016x}", program.hash),
+            currency: program.currency.clone(),
+            customers: plan.customers,
+            months: plan.months,
+            runs: plan.runs,
+            seed: scenario.simulation.seed,
+            start: scenario.simulation.start.to_string(),
+            scenario: scenario.clone(),
+        }
+    }
+}
+
+/// Numbers in the files are rounded to 4 decimals: more is noise.
+fn round(x: f64) -> f64 {
+    let r = (x * 10_000.0).round() / 10_000.0;
+    if r == 0.0 { 0.0 } else { r }
+}
+
+fn spread_json(s: &Spread) -> Value {
+    json!({ "mean": round(s.mean), "p5": round(s.p5), "p50": round(s.p50), "p95": round(s.p95) })
+}
+
+pub fn summary_json(inputs: &Inputs, shard: (u32, u32), metrics: &[Metric]) -> String {
+    let mut all = Map::new();
+    for m in metrics {
+        all.insert(m.name.clone(), spread_json(&m.horizon));
+    }
+    let mut summary = json!({
+        "loyalty": env!("CARGO_PKG_VERSION"),
+        "inputs": inputs,
+        "metrics": all,
+    });
+    if shard.1 > 1 {
+        summary["shard"] = json!(format!("{}/{}", shard.0, shard.1));
+    }
+    let mut text = serde_json::to_string_pretty(&summary).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+pub fn monthly_csv(metrics: &[Metric]) -> String {
+    let mut out = String::from("month,metric,mean,p5,p50,p95\n");
+    let months = metrics.first().map_or(0, |m| m.monthly.len());
+    for month in 0..months {
+        for m in metrics {
+            let s = &m.monthly[month];
+            let name = if m.name.contains([',', '"']) {
+                format!("\"{}\"", m.name.replace('"', "\"\""))
+            } else {
+                m.name.clone()
+            };
+            out.push_str(&format!(
+                "{},{},{},{},{},{}\n",
+                month + 1,
+                name,
+                round(s.mean),
+                round(s.p5),
+                round(s.p50),
+                round(s.p95)
+            ));
+        }
+    }
+    out
+}
+
+/// Writes every output of a simulation (or of a merge) into `dir`.
+pub fn write(dir: &Path, program: &Program, runs_file: &RunsFile) -> Result<Vec<Metric>, String> {
+    fs::create_dir_all(dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+    let inputs = &runs_file.inputs;
+    let metrics = metrics::metrics(program, &inputs.scenario, inputs.customers, &runs_file.runs);
+    let put = |name: &str, text: &str| {
+        let path = dir.join(name);
+        fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    put(
+        "summary.json",
+        &summary_json(inputs, runs_file.shard, &metrics),
+    )?;
+    put("monthly.csv", &monthly_csv(&metrics))?;
+    let mut runs = serde_json::to_string(runs_file).map_err(|e| e.to_string())?;
+    runs.push('\n');
+    put("runs.json", &runs)?;
+    let charts = charts::charts(&metrics, &program.currency);
+    let mut svgs = Vec::new();
+    for chart in &charts {
+        let svg = charts::svg(chart)?;
+        put(&format!("{}.svg", chart.file), &svg)?;
+        charts::png(chart, &dir.join(format!("{}.png", chart.file)))?;
+        svgs.push((chart.title.clone(), svg));
+    }
+    put("report.html", &html::report(inputs, &metrics, &svgs))?;
+    Ok(metrics)
+}
+
+/// Reads the `runs.json` of each directory and puts the runs together as
+/// one simulation would have: same program, same inputs, every run once.
+pub fn merge(dirs: &[&Path]) -> Result<RunsFile, String> {
+    let mut merged: Option<RunsFile> = None;
+    for dir in dirs {
+        let path = dir.join("runs.json");
+        let text = fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let part: RunsFile = serde_json::from_str(&text)
+            .map_err(|e| format!("{} is not a simulation's runs.json: {e}", path.display()))?;
+        match &mut merged {
+            None => merged = Some(part),
+            Some(all) => {
+                if all.inputs != part.inputs || all.program_source != part.program_source {
+                    return Err(format!(
+                        "{} comes from another simulation (program, scenario or options differ)",
+                        dir.display()
+                    ));
+                }
+                all.runs.extend(part.runs);
+            }
+        }
+    }
+    let mut all = merged.ok_or("no directories to merge")?;
+    all.runs.sort_by_key(|r| r.run);
+    let expected = all.inputs.runs as usize;
+    if let Some(w) = all.runs.windows(2).find(|w| w[0].run == w[1].run) {
+        return Err(format!("run {} is in two of the directories", w[0].run));
+    }
+    if all.runs.len() != expected {
+        let have: std::collections::BTreeSet<u32> = all.runs.iter().map(|r| r.run).collect();
+        let missing: Vec<String> = (0..all.inputs.runs)
+            .filter(|r| !have.contains(r))
+            .take(10)
+            .map(|r| r.to_string())
+            .collect();
+        return Err(format!(
+            "{} of {expected} runs found; missing runs {}{}",
+            all.runs.len(),
+            missing.join(", "),
+            if expected - all.runs.len() > 10 {
+                ", ..."
+            } else {
+                ""
+            }
+        ));
+    }
+    all.shard = (1, 1);
+    Ok(all)
+}
+
+/// `compare`'s table in three forms.
+pub struct CompareTable {
+    pub text: String,
+    pub csv: String,
+    pub html: String,
+}
+
+/// Each metric over the horizon for A and B, and the paired difference
+/// B − A with its p5 and p95; first, which program is worth more.
+pub fn compare_table(
+    name_a: &str,
+    name_b: &str,
+    a: &[Metric],
+    b: &[Metric],
+    differences: &[(String, Spread)],
+) -> CompareTable {
+    let mut text = String::new();
+    let mut csv =
+        String::from("metric,a_mean,b_mean,difference_mean,difference_p5,difference_p95\n");
+    let mut rows = String::new();
+    if let Some((_, d)) = differences.iter().find(|(n, _)| n == "net_program_value") {
+        let (better, worse) = if d.mean >= 0.0 {
+            (name_b, name_a)
+        } else {
+            (name_a, name_b)
+        };
+        let sure = if d.p5 > 0.0 || d.p95 < 0.0 {
+            "in at least 95% of runs"
+        } else {
+            "but not in every run: the p5–p95 range of the difference includes 0"
+        };
+        text.push_str(&format!(
+            "\"{better}\" is worth more than \"{worse}\" (net program value, B − A: mean {:.2}, p5 {:.2}, p95 {:.2}), {sure}\n\n",
+            d.mean, d.p5, d.p95
+        ));
+    }
+    text.push_str(&format!(
+        "{:<28} {:>16} {:>16} {:>16} {:>16} {:>16}\n",
+        "metric", "A mean", "B mean", "B - A mean", "B - A p5", "B - A p95"
+    ));
+    for (name, d) in differences {
+        let (Some(ma), Some(mb)) = (
+            a.iter().find(|m| &m.name == name),
+            b.iter().find(|m| &m.name == name),
+        ) else {
+            continue;
+        };
+        text.push_str(&format!(
+            "{name:<28} {:>16.2} {:>16.2} {:>16.2} {:>16.2} {:>16.2}\n",
+            ma.horizon.mean, mb.horizon.mean, d.mean, d.p5, d.p95
+        ));
+        csv.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            name,
+            round(ma.horizon.mean),
+            round(mb.horizon.mean),
+            round(d.mean),
+            round(d.p5),
+            round(d.p95)
+        ));
+        rows.push_str(&format!(
+            "<tr><th>{}</th><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td></tr>\n",
+            html::escape(name),
+            ma.horizon.mean,
+            mb.horizon.mean,
+            d.mean,
+            d.p5,
+            d.p95
+        ));
+    }
+    let verdict = text.lines().next().unwrap_or_default().to_string();
+    let html = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{a} against {b}</title>\n\
+         <style>body {{ font-family: sans-serif; margin: 2em auto; max-width: 960px; }} \
+         th, td {{ padding: 0.3em 0.8em; border-bottom: 1px solid #ddd; text-align: right; }} \
+         th:first-child {{ text-align: left; }}</style>\n</head>\n<body>\n\
+         <h1>A: {a} against B: {b}</h1>\n<p id=\"verdict\">{verdict}</p>\n\
+         <p>Both programs ran on the same customers and random numbers; the difference is taken run by run. \
+         Each program's own report is in <a href=\"a/report.html\">a/</a> and <a href=\"b/report.html\">b/</a>.</p>\n\
+         <table id=\"compare\">\n<thead><tr><th>Metric</th><th>A mean</th><th>B mean</th><th>B − A mean</th><th>B − A p5</th><th>B − A p95</th></tr></thead>\n<tbody>\n{rows}</tbody>\n</table>\n</body>\n</html>\n",
+        a = html::escape(name_a),
+        b = html::escape(name_b),
+        verdict = html::escape(&verdict),
+    );
+    CompareTable { text, csv, html }
+}

@@ -1,0 +1,732 @@
+//! One synthetic customer over the horizon, twice: without the program
+//! (the baseline) and with it, on the same random numbers. With the
+//! program, the customer's member account is run by the engine's own
+//! `Apply`, the code that `loyalty run` uses, so a simulated member earns,
+//! redeems, expires and pays exactly as the program says.
+//!
+//! Purchases follow BG/NBD in continuous time: the waiting time to the
+//! next purchase is a standard exponential divided by the purchase rate,
+//! and a change of rate (a lift) rescales what is left of it, so the
+//! program and the baseline share their waiting times. Behaviour lifts
+//! are read from the member's state at each month start and after each
+//! purchase.
+
+use rand_distr::{Beta, Distribution, Gamma};
+
+use crate::compile::{
+    Action, ActionId, Fee, Measure, MembershipId, NameId, Points, Program, Qualification, RewardId,
+    TierId, Trigger, Window,
+};
+use crate::engine::{Apply, Effect, EffectKind, Member, MembershipState, Purchase};
+use crate::sim::rng::{Rng, Stream};
+use crate::sim::scenario::{Scenario, Segment};
+use crate::sim::tally::{Field, RunTally};
+use crate::time::Time;
+
+const DAY: i64 = 86_400;
+
+/// The program and the scenario, read once into what the customer loop
+/// needs: no names, no maps.
+pub struct Model<'p> {
+    pub program: &'p Program,
+    pub scenario: &'p Scenario,
+    pub months: usize,
+    start: Time,
+    /// Day (from the start) at which each month begins; one more for the
+    /// end of the horizon.
+    month_days: Vec<f64>,
+    month_times: Vec<Time>,
+    segments: Vec<SegmentModel>,
+    /// Rewards bought with points, cheapest first.
+    ladder: Vec<(Points, RewardId)>,
+    conversions: Vec<Points>,
+    /// Punch cards: (rule, stamps needed).
+    punch_cards: Vec<(usize, u32)>,
+    /// Actions that some rule rewards and that a member does by choice.
+    actions: Vec<ActionId>,
+    /// Tiers with a threshold: (tier, measure, amount, window).
+    thresholds: Vec<(TierId, Measure, i64, Window)>,
+    chosen_days: bool,
+    attributes: Vec<(NameId, bool)>,
+    partners: u64,
+    brands: u64,
+}
+
+struct SegmentModel {
+    /// Upper end of this segment's slice of [0, 1).
+    until: f64,
+    rate: Gamma<f64>,
+    dropout: Beta<f64>,
+    spend_rate: Gamma<f64>,
+    spend_shape: f64,
+    /// Days per BG/NBD time unit.
+    unit_days: f64,
+    categories: Vec<(f64, NameId)>,
+    channels: Vec<(f64, NameId)>,
+    payment_methods: Vec<(f64, NameId)>,
+}
+
+/// Why a scenario does not fit a program.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ModelError(pub String);
+
+impl<'p> Model<'p> {
+    pub fn new(
+        program: &'p Program,
+        scenario: &'p Scenario,
+        months: usize,
+    ) -> Result<Model<'p>, ModelError> {
+        let start = scenario.simulation.start.0;
+        let month_times: Vec<Time> = (0..=months as i64).map(|m| start.add_months(m)).collect();
+        let month_days = month_times
+            .iter()
+            .map(|t| ((t.0 - start.0) / DAY) as f64)
+            .collect();
+        let mut until = 0.0;
+        let mut segments = Vec::new();
+        for segment in &scenario.segments {
+            until += segment.share.0;
+            segments.push(SegmentModel::new(program, segment, until)?);
+        }
+        if let Some(last) = segments.last_mut() {
+            last.until = f64::INFINITY;
+        }
+        let mut ladder: Vec<(Points, RewardId)> = program
+            .rewards
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.cost.map(|c| (c, i as RewardId)))
+            .collect();
+        ladder.sort();
+        let mut actions = Vec::new();
+        let mut punch_cards = Vec::new();
+        for (i, rule) in program.rules.iter().enumerate() {
+            let action = match rule.trigger {
+                Trigger::Action(a) => a,
+                Trigger::EveryNth { nth, action } => {
+                    punch_cards.push((i, nth));
+                    action
+                }
+                _ => continue,
+            };
+            let automatic = [
+                Action::Joining,
+                Action::Birthday,
+                Action::Referral,
+                Action::BeingReferred,
+                Action::Visit,
+            ]
+            .iter()
+            .any(|a| a.id() == action);
+            if !automatic && !actions.contains(&action) {
+                actions.push(action);
+            }
+        }
+        let thresholds = program
+            .tiers
+            .iter()
+            .enumerate()
+            .filter_map(|(t, tier)| match tier.qualification {
+                Qualification::Threshold {
+                    measure,
+                    amount,
+                    window,
+                } => Some((t as TierId, measure, amount, window)),
+                _ => None,
+            })
+            .collect();
+        Ok(Model {
+            program,
+            scenario,
+            months,
+            start,
+            month_days,
+            month_times,
+            segments,
+            ladder,
+            conversions: program.conversions.iter().map(|c| c.points).collect(),
+            punch_cards,
+            actions,
+            thresholds,
+            chosen_days: program
+                .bonuses
+                .iter()
+                .any(|b| b.conditions.chosen_days.is_some()),
+            attributes: (0..program.attributes.len() as NameId)
+                .map(|a| (a, true))
+                .collect(),
+            partners: program.partners.len() as u64,
+            brands: program.brands.len() as u64,
+        })
+    }
+
+    fn time_at(&self, day: f64) -> Time {
+        Time(self.start.0 + (day * DAY as f64) as i64)
+    }
+}
+
+/// Shares of orders over names, as cumulative thresholds.
+fn mix(
+    kind: &str,
+    names: &crate::compile::Names,
+    given: &std::collections::BTreeMap<String, crate::sim::scenario::Probability>,
+    segment: &str,
+) -> Result<Vec<(f64, NameId)>, ModelError> {
+    let mut out = Vec::new();
+    let mut total = 0.0;
+    if given.is_empty() {
+        let share = 1.0 / (names.len() + 1) as f64;
+        for id in 0..names.len() as NameId {
+            total += share;
+            out.push((total, id));
+        }
+        return Ok(out);
+    }
+    for (name, share) in given {
+        let Some(id) = names.id(name) else {
+            let hint = crate::diagnostic::did_you_mean(name, names.iter())
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            return Err(ModelError(format!(
+                "segment \"{segment}\": the program has no {kind} `{name}`{hint}"
+            )));
+        };
+        total += share.0;
+        out.push((total, id));
+    }
+    if total > 1.0 + 1e-9 {
+        return Err(ModelError(format!(
+            "segment \"{segment}\": the {kind} shares add up to {total}, more than 1"
+        )));
+    }
+    Ok(out)
+}
+
+fn pick(mix: &[(f64, NameId)], u: f64) -> Option<NameId> {
+    mix.iter().find(|(until, _)| u < *until).map(|(_, id)| *id)
+}
+
+impl SegmentModel {
+    fn new(program: &Program, s: &Segment, until: f64) -> Result<SegmentModel, ModelError> {
+        let bad = |what: &str| ModelError(format!("segment \"{}\": {what}", s.name));
+        Ok(SegmentModel {
+            until,
+            rate: Gamma::new(s.purchase.r.0, 1.0 / s.purchase.alpha.0)
+                .map_err(|_| bad("r and alpha must be above 0"))?,
+            dropout: Beta::new(s.purchase.a.0, s.purchase.b.0)
+                .map_err(|_| bad("a and b must be above 0"))?,
+            spend_rate: Gamma::new(s.spend.q.0, 1.0 / s.spend.v.0)
+                .map_err(|_| bad("q and v must be above 0"))?,
+            spend_shape: s.spend.p.0,
+            unit_days: s.purchase.unit.days(),
+            categories: mix("category", &program.categories, &s.categories, &s.name)?,
+            channels: mix("channel", &program.channels, &s.channels, &s.name)?,
+            payment_methods: mix(
+                "payment method",
+                &program.payment_methods,
+                &s.payment_methods,
+                &s.name,
+            )?,
+        })
+    }
+}
+
+/// A customer's fixed traits, drawn the same way for both passes.
+struct Traits {
+    segment: usize,
+    /// Purchases per day while alive.
+    rate: f64,
+    dropout: f64,
+    /// Gamma-Gamma's ν: order values are Gamma(p, ν).
+    spend_rate: f64,
+}
+
+/// One order's draws: the same for both passes, whatever the program.
+struct OrderDraw {
+    cents: i64,
+    at_partner: Option<NameId>,
+    category: f64,
+    channel: f64,
+    payment: f64,
+    brand: f64,
+}
+
+/// What a thread reuses from customer to customer.
+pub struct Work {
+    member: Member,
+    effects: Vec<Effect>,
+}
+
+impl Work {
+    pub fn new(program: &Program) -> Work {
+        Work {
+            member: Member::new(program, "", Time(0)),
+            effects: Vec::with_capacity(64),
+        }
+    }
+}
+
+/// The program pass's state beside the member account.
+struct Customer {
+    alive: bool,
+    enrolled: bool,
+    orders: u32,
+    /// Day until which a demoted member spends less.
+    demoted_until: f64,
+    /// Month of the latest redemption.
+    redeemed_in: Option<usize>,
+}
+
+impl Model<'_> {
+    fn traits(&self, rng: &mut Rng) -> Traits {
+        let u = rng.uniform();
+        let segment = self.segments.iter().position(|s| u < s.until).unwrap_or(0);
+        let s = &self.segments[segment];
+        Traits {
+            segment,
+            rate: s.rate.sample(rng) / s.unit_days,
+            dropout: s.dropout.sample(rng),
+            spend_rate: s.spend_rate.sample(rng),
+        }
+    }
+
+    fn order(&self, traits: &Traits, rng: &mut Rng) -> OrderDraw {
+        let s = &self.segments[traits.segment];
+        let value = Gamma::new(s.spend_shape, 1.0 / traits.spend_rate.max(1e-9))
+            .map_or(0.0, |g| g.sample(rng));
+        let partner = rng.uniform();
+        let which_partner = rng.below(self.partners.max(1));
+        let at_partner = (self.partners > 0
+            && partner < self.scenario.segments[traits.segment].partner_orders.0)
+            .then_some(which_partner as NameId);
+        OrderDraw {
+            cents: ((value * 100.0).round() as i64).clamp(1, 10_000_000_000),
+            at_partner,
+            category: rng.uniform(),
+            channel: rng.uniform(),
+            payment: rng.uniform(),
+            brand: rng.uniform(),
+        }
+    }
+
+    /// Simulates customer `c` of run `run` into `tally`.
+    pub fn customer(&self, run: u32, c: u32, work: &mut Work, tally: &mut RunTally) {
+        let seed = self.scenario.simulation.seed;
+        let traits = self.traits(&mut Rng::new(seed, run, c, Stream::Traits));
+        self.baseline(run, c, &traits, tally);
+        self.with_program(run, c, &traits, work, tally);
+    }
+
+    fn baseline(&self, run: u32, c: u32, traits: &Traits, tally: &mut RunTally) {
+        let seed = self.scenario.simulation.seed;
+        let mut arrivals = Rng::new(seed, run, c, Stream::Arrivals);
+        let mut orders = Rng::new(seed, run, c, Stream::Orders);
+        let mut dropout = Rng::new(seed, run, c, Stream::Dropout);
+        let mut alive = true;
+        let mut day = 0.0;
+        let mut wait = arrivals.exponential();
+        for m in 0..self.months {
+            let end = self.month_days[m + 1];
+            while alive {
+                let next = day + wait / traits.rate;
+                if next >= end {
+                    wait -= (end - day) * traits.rate;
+                    day = end;
+                    break;
+                }
+                day = next;
+                wait = arrivals.exponential();
+                let order = self.order(traits, &mut orders);
+                if order.at_partner.is_none() {
+                    tally.add(m, Field::BaselineOrders, 1);
+                    tally.add(m, Field::BaselineRevenue, order.cents);
+                }
+                alive = !dropout.chance(traits.dropout);
+            }
+            if alive {
+                tally.add(m, Field::BaselineAlive, 1);
+            }
+        }
+    }
+
+    fn with_program(
+        &self,
+        run: u32,
+        c: u32,
+        traits: &Traits,
+        work: &mut Work,
+        tally: &mut RunTally,
+    ) {
+        let seed = self.scenario.simulation.seed;
+        let segment = &self.scenario.segments[traits.segment];
+        let mut arrivals = Rng::new(seed, run, c, Stream::Arrivals);
+        let mut orders = Rng::new(seed, run, c, Stream::Orders);
+        let mut dropout = Rng::new(seed, run, c, Stream::Dropout);
+        let mut choices = Rng::new(seed, run, c, Stream::Choices);
+        let mut customer = Customer {
+            alive: true,
+            enrolled: false,
+            orders: 0,
+            demoted_until: -1.0,
+            redeemed_in: None,
+        };
+        let mut day = 0.0;
+        let mut wait = arrivals.exponential();
+        for m in 0..self.months {
+            let month_start = self.month_times[m];
+            if customer.enrolled {
+                self.month_start(
+                    m,
+                    month_start,
+                    segment,
+                    &mut customer,
+                    &mut choices,
+                    work,
+                    tally,
+                );
+            }
+            let end = self.month_days[m + 1];
+            while customer.alive {
+                let rate = traits.rate * self.lift(&customer, work, m, self.time_at(day));
+                let next = day + wait / rate;
+                if next >= end {
+                    wait -= (end - day) * rate;
+                    day = end;
+                    break;
+                }
+                day = next;
+                wait = arrivals.exponential();
+                let order = self.order(traits, &mut orders);
+                let at = self.time_at(day).max(month_start);
+                if customer.orders == 0 && !customer.enrolled && choices.chance(segment.enroll.0) {
+                    self.enroll(at, m, segment, &mut customer, &mut choices, work, tally);
+                }
+                let mut cents = order.cents;
+                if day < customer.demoted_until {
+                    cents = ((cents as f64) * self.scenario.behavior.demotion_spend.factor())
+                        .round() as i64;
+                }
+                if order.at_partner.is_none() {
+                    tally.add(m, Field::Orders, 1);
+                    tally.add(m, Field::Revenue, cents);
+                }
+                if customer.enrolled {
+                    self.purchase(
+                        at,
+                        m,
+                        day,
+                        cents,
+                        &order,
+                        traits,
+                        segment,
+                        &mut customer,
+                        &mut choices,
+                        work,
+                        tally,
+                    );
+                }
+                customer.orders += 1;
+                if dropout.chance(traits.dropout) {
+                    customer.alive = false;
+                    if customer.enrolled {
+                        self.drop_out(at, m, work, tally);
+                    }
+                }
+            }
+            let month_end = Time(self.month_times[m + 1].0 - 1);
+            if customer.enrolled {
+                self.step(month_end, m, work, tally, |a| {
+                    a.catch_up(month_end);
+                });
+            }
+            self.stocks(m, &customer, work, tally);
+        }
+    }
+
+    /// Runs one change to the member as the engine does: scheduled work
+    /// up to `at` first, then the change, then what it brings due at
+    /// once; its effects are counted in month `m`.
+    fn step<R>(
+        &self,
+        at: Time,
+        m: usize,
+        work: &mut Work,
+        tally: &mut RunTally,
+        change: impl FnOnce(&mut Apply) -> R,
+    ) -> R {
+        let mut apply = Apply {
+            program: self.program,
+            member: &mut work.member,
+            index: 0,
+            out: &mut work.effects,
+            scheduled: false,
+        };
+        apply.catch_up(at);
+        let result = change(&mut apply);
+        apply.settle(at);
+        for effect in work.effects.drain(..) {
+            count(effect, m, tally);
+        }
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn enroll(
+        &self,
+        at: Time,
+        m: usize,
+        segment: &Segment,
+        customer: &mut Customer,
+        choices: &mut Rng,
+        work: &mut Work,
+        tally: &mut RunTally,
+    ) {
+        customer.enrolled = true;
+        work.member.reset(self.program, at);
+        let birthday = choices
+            .chance(segment.birthday.0)
+            .then(|| (1 + choices.below(12) as u32, 1 + choices.below(28) as u32));
+        let card = choices.chance(segment.card.0);
+        let attributes: &[(NameId, bool)] = if card { &self.attributes } else { &[] };
+        tally.add(m, Field::Enrollments, 1);
+        self.step(at, m, work, tally, |a| a.enroll(at, birthday, attributes));
+        for plan in 0..self.program.memberships.len() as MembershipId {
+            if choices.chance(segment.subscribe.0) {
+                let _ = self.step(at, m, work, tally, |a| a.subscribe(at, plan));
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn purchase(
+        &self,
+        at: Time,
+        m: usize,
+        day: f64,
+        cents: i64,
+        order: &OrderDraw,
+        traits: &Traits,
+        segment: &Segment,
+        customer: &mut Customer,
+        choices: &mut Rng,
+        work: &mut Work,
+        tally: &mut RunTally,
+    ) {
+        let balance = work.member.points.balance;
+        if let Some(&(_, reward)) = self.ladder.iter().rev().find(|(cost, _)| *cost <= balance)
+            && choices.chance(segment.redeem.0)
+            && self
+                .step(at, m, work, tally, |a| a.redeem(at, reward))
+                .is_ok()
+        {
+            customer.redeemed_in = Some(m);
+        }
+        let s = &self.segments[traits.segment];
+        let money = work.member.money.balance;
+        let purchase = Purchase {
+            amount: cents,
+            order: None,
+            category: pick(&s.categories, order.category),
+            channel: pick(&s.channels, order.channel),
+            payment_method: pick(&s.payment_methods, order.payment),
+            brand: (self.brands > 0).then_some((order.brand * self.brands as f64) as NameId),
+            partner: order.at_partner,
+            shipping: 0,
+            tax: 0,
+            gift_cards: 0,
+            rewards: if money > 0 && choices.chance(segment.use_reward_money.0) {
+                money.min(cents)
+            } else {
+                0
+            },
+            chosen_day: self.chosen_days && choices.chance(segment.chosen_day.0),
+        };
+        let tier_before = work.member.tier;
+        let _ = self.step(at, m, work, tally, |a| a.purchase(at, &purchase));
+        if tier_before > work.member.tier {
+            customer.demoted_until = day + 365.0;
+        }
+    }
+
+    /// A member who drops out stops paying for plans that renew.
+    fn drop_out(&self, at: Time, m: usize, work: &mut Work, tally: &mut RunTally) {
+        for plan in 0..self.program.memberships.len() as MembershipId {
+            let status = work.member.memberships[usize::from(plan)];
+            if status.is_active() && !status.cancelled && status.until != Time::NEVER {
+                let _ = self.step(at, m, work, tally, |a| a.cancel(at, plan));
+            }
+        }
+    }
+
+    /// A member's choices at a month's start: renewing paid plans that
+    /// end this month, donating, the rewarded actions, referring.
+    #[allow(clippy::too_many_arguments)]
+    fn month_start(
+        &self,
+        m: usize,
+        at: Time,
+        segment: &Segment,
+        customer: &mut Customer,
+        choices: &mut Rng,
+        work: &mut Work,
+        tally: &mut RunTally,
+    ) {
+        let behavior = &self.scenario.behavior;
+        let next_month = self.month_times[m + 1];
+        for (p, plan) in self.program.memberships.iter().enumerate() {
+            let status = work.member.memberships[p];
+            let renews_now = status.is_active()
+                && !status.cancelled
+                && status.until >= at
+                && status.until < next_month;
+            if !renews_now {
+                continue;
+            }
+            let yearly = |first: bool| {
+                if first {
+                    behavior.renewal_first_year.0
+                } else {
+                    behavior.renewal_later.0
+                }
+            };
+            let first_year = status.until.0 - status.since.0 <= 366 * DAY;
+            let renew = match (status.state, plan.fee) {
+                (MembershipState::Trial, _) => behavior.trial_conversion.0,
+                (_, Some((_, Fee::Monthly))) => yearly(first_year).powf(1.0 / 12.0),
+                _ => yearly(first_year),
+            };
+            if !choices.chance(renew) {
+                let _ = self.step(at, m, work, tally, |a| a.cancel(at, p as MembershipId));
+            }
+        }
+        if !customer.alive {
+            return;
+        }
+        let charities = self.program.charities.len() as u64;
+        let balance = work.member.points.balance;
+        if charities > 0 && balance > 0 && choices.chance(segment.donate.0 / 12.0) {
+            let charity = choices.below(charities) as u16;
+            let _ = self.step(at, m, work, tally, |a| a.donate(at, charity, balance));
+        }
+        for &action in &self.actions {
+            if choices.chance(segment.actions.0) {
+                self.step(at, m, work, tally, |a| a.action(at, action));
+            }
+        }
+        if choices.chance(segment.refer.0 / 12.0) {
+            self.step(at, m, work, tally, |a| a.action(at, Action::Referral.id()));
+        }
+    }
+
+    /// The purchase-rate multiplier the member's state brings.
+    fn lift(&self, customer: &Customer, work: &Work, m: usize, at: Time) -> f64 {
+        if !customer.enrolled {
+            return 1.0;
+        }
+        let b = &self.scenario.behavior;
+        let member = &work.member;
+        let mut lift = b.member_lift.factor();
+        if member.memberships.iter().any(|s| s.is_active())
+            && self.program.memberships.iter().any(|p| p.fee.is_some())
+        {
+            lift *= b.paid_member_lift.factor();
+        }
+        lift *= 1.0 + (b.goal_gradient.factor() - 1.0) * self.reward_progress(member);
+        lift *= 1.0 + (b.tier_pressure.factor() - 1.0) * self.tier_progress(member, at);
+        if customer.redeemed_in == Some(m) || (m > 0 && customer.redeemed_in == Some(m - 1)) {
+            lift *= b.after_redemption.factor();
+        }
+        if member
+            .points
+            .lots
+            .first()
+            .is_some_and(|lot| lot.expires_at.0 - at.0 <= 30 * DAY)
+        {
+            lift *= b.expiry_lift.factor();
+        }
+        lift
+    }
+
+    /// How close the member is to their next reward, 0 to 1.
+    fn reward_progress(&self, member: &Member) -> f64 {
+        let balance = member.points.balance;
+        let mut progress: f64 = 0.0;
+        if let Some(&(cost, _)) = self.ladder.iter().find(|(cost, _)| *cost > balance) {
+            progress = progress.max(balance as f64 / cost as f64);
+        }
+        for &points in &self.conversions {
+            if points > 0 {
+                progress = progress.max((balance % points) as f64 / points as f64);
+            }
+        }
+        for &(rule, nth) in &self.punch_cards {
+            if nth > 0 {
+                let stamps = member.rules[rule].counter.rem_euclid(i64::from(nth));
+                progress = progress.max(stamps as f64 / f64::from(nth));
+            }
+        }
+        progress
+    }
+
+    /// How close the member is to the next tier up, 0 to 1.
+    fn tier_progress(&self, member: &Member, at: Time) -> f64 {
+        let current = member.tier.map_or(-1, i32::from);
+        self.thresholds
+            .iter()
+            .find(|(tier, ..)| i32::from(*tier) > current)
+            .map_or(0.0, |&(_, measure, amount, window)| {
+                let have = member.counters.measure(measure, window, at);
+                (have as f64 / amount.max(1) as f64).clamp(0.0, 1.0)
+            })
+    }
+
+    fn stocks(&self, m: usize, customer: &Customer, work: &Work, tally: &mut RunTally) {
+        if customer.alive {
+            tally.add(m, Field::Alive, 1);
+        }
+        if customer.orders >= 1 {
+            tally.add(m, Field::Ordered, 1);
+        }
+        if customer.orders >= 2 {
+            tally.add(m, Field::Repeat, 1);
+        }
+        if !customer.enrolled {
+            return;
+        }
+        let member = &work.member;
+        tally.add(m, Field::Members, 1);
+        if member.memberships.iter().any(|s| s.is_active()) {
+            tally.add(m, Field::PaidMembers, 1);
+        }
+        if let Some(tier) = member.tier {
+            tally.add_tier(m, usize::from(tier), 1);
+        }
+        tally.add(m, Field::PointsOutstanding, member.points.balance);
+        if !customer.alive {
+            tally.add(m, Field::PointsAbandoned, member.points.balance);
+        }
+        tally.add(m, Field::RewardMoneyOutstanding, member.money.balance);
+    }
+}
+
+/// Adds an effect to the month's flows.
+fn count(effect: Effect, m: usize, tally: &mut RunTally) {
+    let (field, amount) = match effect.kind {
+        EffectKind::PointsEarned => (Field::PointsIssued, effect.points),
+        EffectKind::PointsRedeemed => (Field::PointsRedeemed, -effect.points),
+        EffectKind::PointsExpired => (Field::PointsExpired, -effect.points),
+        EffectKind::PointsDonated => (Field::PointsDonated, -effect.points),
+        EffectKind::PointsClawedBack => (Field::PointsClawedBack, -effect.points),
+        EffectKind::RewardMoneyIssued => (Field::RewardMoneyIssued, effect.money),
+        EffectKind::RewardMoneySpent => (Field::RewardMoneySpent, -effect.money),
+        EffectKind::RewardUsed => (Field::RewardsUsed, effect.value),
+        EffectKind::DiscountGiven => (Field::Discounts, effect.value),
+        EffectKind::PerkUsed => (Field::PerksCost, effect.value),
+        EffectKind::CharityDonation => (Field::CharityDonations, effect.value),
+        EffectKind::PartnerFunded => (Field::PartnerFunded, effect.value),
+        EffectKind::FeeCharged => (Field::Fees, effect.value),
+        _ => return,
+    };
+    tally.add(m, field, amount);
+}

@@ -1,0 +1,83 @@
+//! The simulator: a program run many times on a synthetic population
+//! (`scenario`), each customer beside their no-program twin on the same
+//! random numbers (`customer`), counted month by month in integers
+//! (`tally`). `report` turns the counts into metrics and files.
+
+mod customer;
+pub mod rng;
+pub mod scenario;
+pub mod tally;
+
+use rayon::prelude::*;
+
+pub use customer::{Model, ModelError, Work};
+pub use scenario::Scenario;
+pub use tally::{FIELDS, Field, RunTally};
+
+use crate::compile::Program;
+
+/// Customers simulated by one task; small enough to spread the work over
+/// threads, large enough that a task's counts cost little to add up.
+const CHUNK: u32 = 2_048;
+
+/// What to simulate, after the command line has overridden the
+/// scenario's `[simulation]` table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plan {
+    pub customers: u32,
+    pub months: usize,
+    pub runs: u32,
+    /// This machine's share of the runs: (k, n) runs the runs whose
+    /// number is k-1 modulo n.
+    pub shard: (u32, u32),
+}
+
+impl Plan {
+    /// The runs this shard does, in order.
+    pub fn runs(&self) -> impl Iterator<Item = u32> + '_ {
+        let (k, n) = self.shard;
+        (0..self.runs).filter(move |r| r % n == k - 1)
+    }
+}
+
+/// Runs the plan; `done` hears how many customers each finished task
+/// simulated (for a progress bar). The result is the same whatever the
+/// number of threads.
+pub fn simulate(
+    program: &Program,
+    scenario: &Scenario,
+    plan: Plan,
+    done: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<RunTally>, ModelError> {
+    let model = Model::new(program, scenario, plan.months)?;
+    let runs: Vec<u32> = plan.runs().collect();
+    let chunks = plan.customers.div_ceil(CHUNK);
+    let tiers = program.tiers.len();
+    Ok(runs
+        .par_iter()
+        .map(|&run| {
+            (0..chunks)
+                .into_par_iter()
+                .map_init(
+                    || Work::new(program),
+                    |work, chunk| {
+                        let mut tally = RunTally::new(run, plan.months, tiers);
+                        let first = chunk * CHUNK;
+                        let last = (first + CHUNK).min(plan.customers);
+                        for c in first..last {
+                            model.customer(run, c, work, &mut tally);
+                        }
+                        done(u64::from(last - first));
+                        tally
+                    },
+                )
+                .reduce(
+                    || RunTally::new(run, plan.months, tiers),
+                    |mut a, b| {
+                        a.absorb(&b);
+                        a
+                    },
+                )
+        })
+        .collect())
+}

@@ -1,0 +1,431 @@
+//! The scenario: who the customers are and how they respond to a
+//! program. Every number has a name and a default; the defaults, their
+//! sources and which are assumptions are listed in the README
+//! ("Scenario"). A file needs to say only what differs.
+//!
+//! Range checks happen while deserializing (the number types below), so
+//! that a bad value is reported by the TOML parser with its place in
+//! the file.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::span::Span;
+use crate::time::Time;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    #[serde(default)]
+    pub simulation: Simulation,
+    #[serde(default = "default_segments", rename = "segment")]
+    pub segments: Vec<Segment>,
+    #[serde(default)]
+    pub behavior: Behavior,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Simulation {
+    pub customers: Count,
+    pub months: Months,
+    pub runs: Count,
+    pub seed: u64,
+    /// The first day simulated (`YYYY-MM-DD`).
+    pub start: Date,
+    /// The share of revenue kept after the cost of goods, which turns
+    /// incremental revenue into incremental margin.
+    pub gross_margin: Probability,
+}
+
+impl Default for Simulation {
+    fn default() -> Self {
+        Simulation {
+            customers: Count(10_000),
+            months: Months(36),
+            runs: Count(100),
+            seed: 1,
+            start: Date(Time::from_date(2027, 1, 1)),
+            gross_margin: Probability(0.40),
+        }
+    }
+}
+
+/// A group of customers who buy alike.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Segment {
+    pub name: String,
+    /// The segment's share of the customers; shares add up to 1.
+    pub share: Probability,
+    pub purchase: Purchases,
+    pub spend: Spend,
+    /// Chance that a customer joins the program at their first order.
+    pub enroll: Probability,
+    /// Chance that a member takes each paid membership when joining.
+    pub subscribe: Probability,
+    /// Chance that a member has each attribute the program declares
+    /// (a co-branded credit card), from joining.
+    pub card: Probability,
+    /// Chance that a member who can afford a reward redeems it at an
+    /// order.
+    pub redeem: Probability,
+    /// Chance that a member spends the reward money they hold on an
+    /// order.
+    pub use_reward_money: Probability,
+    /// Chance that a member uses a chosen bonus day on an order when
+    /// one is left.
+    pub chosen_day: Probability,
+    /// Chance per year that a member donates their points to a charity
+    /// the program names.
+    pub donate: Probability,
+    /// Chance per month that a member does each action the program
+    /// rewards (a review, a newsletter sign-up, an app check-in).
+    pub actions: Probability,
+    /// Chance per year that a member refers a friend.
+    pub refer: Probability,
+    /// Chance that a member gives their birthday.
+    pub birthday: Probability,
+    /// Share of orders made at the program's partners.
+    pub partner_orders: Probability,
+    /// Share of orders in each category the program names; the rest are
+    /// in none. Unnamed: each category gets 1/(n+1).
+    pub categories: BTreeMap<String, Probability>,
+    /// The same for channels.
+    pub channels: BTreeMap<String, Probability>,
+    /// The same for payment methods.
+    pub payment_methods: BTreeMap<String, Probability>,
+}
+
+impl Default for Segment {
+    fn default() -> Self {
+        Segment {
+            name: "everyone".into(),
+            share: Probability(1.0),
+            purchase: Purchases::default(),
+            spend: Spend::default(),
+            enroll: Probability(0.30),
+            subscribe: Probability(0.20),
+            card: Probability(0.05),
+            redeem: Probability(0.50),
+            use_reward_money: Probability(0.90),
+            chosen_day: Probability(1.0),
+            donate: Probability(0.01),
+            actions: Probability(0.10),
+            refer: Probability(0.05),
+            birthday: Probability(0.60),
+            partner_orders: Probability(0.10),
+            categories: BTreeMap::new(),
+            channels: BTreeMap::new(),
+            payment_methods: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Scenario {
+            simulation: Simulation::default(),
+            segments: default_segments(),
+            behavior: Behavior::default(),
+        }
+    }
+}
+
+fn default_segments() -> Vec<Segment> {
+    vec![Segment::default()]
+}
+
+/// BG/NBD (Fader, Hardie & Lee 2005): while alive a customer buys at a
+/// Poisson rate λ ~ Gamma(r, alpha) per `unit`, and after each purchase
+/// drops out with probability p ~ Beta(a, b). Defaults: the CDNOW
+/// estimates of the paper, in weeks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Purchases {
+    pub r: Positive,
+    pub alpha: Positive,
+    pub a: Positive,
+    pub b: Positive,
+    pub unit: TimeUnit,
+}
+
+impl Default for Purchases {
+    fn default() -> Self {
+        Purchases {
+            r: Positive(0.243),
+            alpha: Positive(4.414),
+            a: Positive(0.793),
+            b: Positive(2.426),
+            unit: TimeUnit::Week,
+        }
+    }
+}
+
+/// Gamma-Gamma (Fader, Hardie & Lee 2005, "RFM and CLV"): an order's
+/// value is Gamma(p, ν) with ν ~ Gamma(q, v) per customer, in the
+/// program's currency. Defaults: the CDNOW estimates.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Spend {
+    pub p: Positive,
+    pub q: Positive,
+    pub v: Positive,
+}
+
+impl Default for Spend {
+    fn default() -> Self {
+        Spend {
+            p: Positive(6.25),
+            q: Positive(3.74),
+            v: Positive(15.44),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeUnit {
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+impl TimeUnit {
+    pub fn days(self) -> f64 {
+        match self {
+            TimeUnit::Day => 1.0,
+            TimeUnit::Week => 7.0,
+            TimeUnit::Month => 365.25 / 12.0,
+            TimeUnit::Year => 365.25,
+        }
+    }
+}
+
+/// How customers respond to the program. A multiplier of 1 (or 0)
+/// switches its effect off.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Behavior {
+    /// Purchase rate of members against non-members.
+    pub member_lift: Multiplier,
+    /// Purchase rate of paid members against non-members.
+    pub paid_member_lift: Multiplier,
+    /// Purchase rate at the last step before a reward (a punch card's
+    /// last stamp, points about to become a reward); it rises from 1 in
+    /// proportion to the progress.
+    pub goal_gradient: Multiplier,
+    /// The same before a tier's threshold.
+    pub tier_pressure: Multiplier,
+    /// Purchase rate in the month after a redemption.
+    pub after_redemption: Multiplier,
+    /// Order value in the year after losing a tier.
+    pub demotion_spend: Multiplier,
+    /// Purchase rate while points are due to expire within 30 days.
+    pub expiry_lift: Multiplier,
+    /// Chance that a free trial becomes paid.
+    pub trial_conversion: Probability,
+    /// Chance that a paid membership renews at the end of its first
+    /// year; monthly plans spread it over twelve renewals.
+    pub renewal_first_year: Probability,
+    /// The same in later years.
+    pub renewal_later: Probability,
+    /// The share of outstanding points expected to be redeemed, which
+    /// turns them into a liability.
+    pub redemption_share: Probability,
+}
+
+impl Default for Behavior {
+    fn default() -> Self {
+        Behavior {
+            member_lift: Multiplier(1.05),
+            paid_member_lift: Multiplier(1.12),
+            goal_gradient: Multiplier(1.25),
+            tier_pressure: Multiplier(1.25),
+            after_redemption: Multiplier(1.0),
+            demotion_spend: Multiplier(0.90),
+            expiry_lift: Multiplier(1.0),
+            trial_conversion: Probability(0.70),
+            renewal_first_year: Probability(0.93),
+            renewal_later: Probability(0.98),
+            redemption_share: Probability(0.70),
+        }
+    }
+}
+
+/// A number in [0, 1].
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Probability(pub f64);
+
+/// A number above 0.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Positive(pub f64);
+
+/// A factor of 0 or more; 0 counts as 1 (no effect).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Multiplier(pub f64);
+
+impl Multiplier {
+    pub fn factor(self) -> f64 {
+        if self.0 == 0.0 { 1.0 } else { self.0 }
+    }
+}
+
+/// A count of at least 1.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Count(pub u32);
+
+/// A horizon in months, 1 to 600.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Months(pub u32);
+
+/// A day, written `YYYY-MM-DD`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Date(pub Time);
+
+fn number<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Float(f64),
+        Int(i64),
+    }
+    Ok(match Number::deserialize(d)? {
+        Number::Float(x) => x,
+        Number::Int(n) => n as f64,
+    })
+}
+
+fn checked<E: de::Error>(x: f64, ok: bool, expected: &str) -> Result<f64, E> {
+    if ok && x.is_finite() {
+        Ok(x)
+    } else {
+        Err(E::custom(format!("{x} is not {expected}")))
+    }
+}
+
+impl<'de> Deserialize<'de> for Probability {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let x = number(d)?;
+        checked(x, (0.0..=1.0).contains(&x), "a share between 0 and 1").map(Probability)
+    }
+}
+
+impl<'de> Deserialize<'de> for Positive {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let x = number(d)?;
+        checked(x, x > 0.0, "a number above 0").map(Positive)
+    }
+}
+
+impl<'de> Deserialize<'de> for Multiplier {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let x = number(d)?;
+        checked(x, (0.0..=100.0).contains(&x), "a multiplier from 0 to 100").map(Multiplier)
+    }
+}
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = i64::deserialize(d)?;
+        u32::try_from(n)
+            .ok()
+            .filter(|&n| n >= 1)
+            .map(Count)
+            .ok_or_else(|| de::Error::custom(format!("{n} is not a count from 1 to 4294967295")))
+    }
+}
+
+impl<'de> Deserialize<'de> for Months {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = i64::deserialize(d)?;
+        u32::try_from(n)
+            .ok()
+            .filter(|n| (1..=600).contains(n))
+            .map(Months)
+            .ok_or_else(|| {
+                de::Error::custom(format!("{n} is not a number of months from 1 to 600"))
+            })
+    }
+}
+
+impl<'de> Deserialize<'de> for Date {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        crate::time::parse_date(text.as_bytes())
+            .map(|(y, m, day)| Date(Time::from_date(y, m, day)))
+            .ok_or_else(|| de::Error::custom(format!("`{text}` is not a date like 2027-01-01")))
+    }
+}
+
+impl Serialize for Date {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Scenario {
+    /// Reads a scenario file; a problem comes back as a diagnostic that
+    /// points at the key or value in the file.
+    pub fn parse(text: &str) -> Result<Scenario, Diagnostic> {
+        let scenario: Scenario = toml::from_str(text).map_err(|e| {
+            let span = e.span().unwrap_or(0..0);
+            scenario_problem(
+                e.message().to_string(),
+                Span::new(span.start, span.end),
+                "here",
+            )
+        })?;
+        let total: f64 = scenario.segments.iter().map(|s| s.share.0).sum();
+        if (total - 1.0).abs() > 1e-6 {
+            let at = text.find("share").unwrap_or(0);
+            return Err(scenario_problem(
+                format!("the segments' shares add up to {total}, not 1"),
+                Span::new(at, at + "share".len().min(text.len() - at)),
+                "each segment's share of the customers",
+            ));
+        }
+        if scenario.segments.is_empty() {
+            return Err(scenario_problem(
+                "a scenario needs at least one [[segment]]".into(),
+                Span::new(0, 0),
+                "no segment",
+            ));
+        }
+        Ok(scenario)
+    }
+
+    /// The scenario as TOML, for the record in `summary.json`.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_default()
+    }
+}
+
+fn scenario_problem(message: String, span: Span, label: &str) -> Diagnostic {
+    Diagnostic {
+        code: "loyalty::scenario",
+        severity: Severity::Error,
+        message,
+        span,
+        label: label.to_string(),
+        help: Some(
+            "the scenario's keys and defaults are listed in the README, under \"Scenario\"".into(),
+        ),
+    }
+}

@@ -1,0 +1,109 @@
+//! What one simulated run counts, month by month, in integers (cents,
+//! points, customers). Integers add up to the same total in any order,
+//! so threads and shards cannot change a result; metrics are worked out
+//! from these counts afterwards (`report::metrics`).
+
+use serde::{Deserialize, Serialize};
+
+/// The counts kept for each month. Flows are what happened in the
+/// month; stocks (marked) are the state at its end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(usize)]
+pub enum Field {
+    /// Stock: customers who have not dropped out (BG/NBD's "alive").
+    Alive,
+    /// Stock: members enrolled.
+    Members,
+    /// Stock: members with a paid membership (trial included).
+    PaidMembers,
+    Enrollments,
+    Orders,
+    /// Cents, order value before the program's discounts.
+    Revenue,
+    /// Stock: customers alive without the program.
+    BaselineAlive,
+    BaselineOrders,
+    BaselineRevenue,
+    PointsIssued,
+    PointsRedeemed,
+    PointsExpired,
+    PointsDonated,
+    PointsClawedBack,
+    /// Stock: points held by members.
+    PointsOutstanding,
+    /// Stock: points held by members who have dropped out, who will
+    /// never redeem them.
+    PointsAbandoned,
+    RewardMoneyIssued,
+    /// Stock: reward money held, in cents.
+    RewardMoneyOutstanding,
+    Discounts,
+    RewardMoneySpent,
+    /// Value of issued rewards used (a free item, % off an order).
+    RewardsUsed,
+    PerksCost,
+    Fees,
+    PartnerFunded,
+    CharityDonations,
+    /// Stock: customers with at least one order so far.
+    Ordered,
+    /// Stock: customers with two or more orders so far.
+    Repeat,
+}
+
+pub const FIELDS: usize = Field::Repeat as usize + 1;
+
+/// One run's counts: for each month the fields, then one count per tier
+/// (members in it at the month's end).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunTally {
+    pub run: u32,
+    pub months: usize,
+    pub tiers: usize,
+    pub values: Vec<i64>,
+}
+
+impl RunTally {
+    pub fn new(run: u32, months: usize, tiers: usize) -> RunTally {
+        RunTally {
+            run,
+            months,
+            tiers,
+            values: vec![0; months * (FIELDS + tiers)],
+        }
+    }
+
+    fn width(&self) -> usize {
+        FIELDS + self.tiers
+    }
+
+    pub fn get(&self, month: usize, field: Field) -> i64 {
+        self.values[month * self.width() + field as usize]
+    }
+
+    pub fn add(&mut self, month: usize, field: Field, amount: i64) {
+        let w = self.width();
+        self.values[month * w + field as usize] += amount;
+    }
+
+    pub fn tier(&self, month: usize, tier: usize) -> i64 {
+        self.values[month * self.width() + FIELDS + tier]
+    }
+
+    pub fn add_tier(&mut self, month: usize, tier: usize, amount: i64) {
+        let w = self.width();
+        self.values[month * w + FIELDS + tier] += amount;
+    }
+
+    /// Adds another part of the same run (customers counted elsewhere).
+    pub fn absorb(&mut self, other: &RunTally) {
+        for (a, b) in self.values.iter_mut().zip(&other.values) {
+            *a += b;
+        }
+    }
+
+    /// A flow summed over all months.
+    pub fn total(&self, field: Field) -> i64 {
+        (0..self.months).map(|m| self.get(m, field)).sum()
+    }
+}
