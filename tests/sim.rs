@@ -1,0 +1,530 @@
+//! The simulator: statistics against the model's own formulas, programs
+//! that must cost nothing or twice as much, byte-identical outputs
+//! whatever the threads or shards, scenario errors, and the report in a
+//! real browser.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use loyalty::report::metrics::metrics;
+use loyalty::sim::{self, Field, Plan, RunTally, Scenario};
+
+fn program(source: &str) -> loyalty::compile::Program {
+    match loyalty::load(source) {
+        Ok(p) => p,
+        Err(_) => panic!("test program does not load:\n{source}"),
+    }
+}
+
+fn run(
+    source: &str,
+    scenario: &Scenario,
+    customers: u32,
+    months: usize,
+    runs: u32,
+) -> Vec<RunTally> {
+    let plan = Plan {
+        customers,
+        months,
+        runs,
+        shard: (1, 1),
+    };
+    sim::simulate(&program(source), scenario, plan, &|_| {}).unwrap()
+}
+
+fn total(runs: &[RunTally], field: Field) -> i64 {
+    runs.iter().map(|r| r.total(field)).sum()
+}
+
+const ONE_POINT: &str = r#"program "One"
+currency USD
+points are called "points", worth $1 per 100 points
+earn 1 point per $1 spent
+"#;
+
+const TWO_POINTS: &str = r#"program "Two"
+currency USD
+points are called "points", worth $1 per 100 points
+earn 2 points per $1 spent
+"#;
+
+/// The same two with a reward, so that points cost something.
+const ONE_POINT_REWARD: &str = r#"program "One"
+currency USD
+points are called "points", worth $1 per 100 points
+earn 1 point per $1 spent
+every 500 points become $5 reward
+"#;
+
+const TWO_POINTS_REWARD: &str = r#"program "Two"
+currency USD
+points are called "points", worth $1 per 100 points
+earn 2 points per $1 spent
+every 500 points become $5 reward
+"#;
+
+/// Gauss's hypergeometric 2F1(a, b; c; z) by its series, for |z| < 1.
+fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> f64 {
+    let mut term = 1.0;
+    let mut sum = 1.0;
+    for n in 0..1_000_000 {
+        let n = n as f64;
+        term *= (a + n) * (b + n) / ((c + n) * (n + 1.0)) * z;
+        sum += term;
+        if term.abs() < 1e-14 * sum.abs() {
+            break;
+        }
+    }
+    sum
+}
+
+/// BG/NBD's expected purchases in (0, t] for a new customer (Fader,
+/// Hardie & Lee 2005, equation 9).
+fn bgnbd_expected(r: f64, alpha: f64, a: f64, b: f64, t: f64) -> f64 {
+    (a + b - 1.0) / (a - 1.0)
+        * (1.0 - (alpha / (alpha + t)).powf(r) * hyp2f1(r, b, a + b - 1.0, t / (alpha + t)))
+}
+
+#[test]
+fn the_baseline_buys_as_bgnbd_expects() {
+    // The default segment is the CDNOW estimates, in weeks.
+    let scenario = Scenario::default();
+    let p = &scenario.segments[0].purchase;
+    let customers = 20_000;
+    let runs = run(ONE_POINT, &scenario, customers, 24, 4);
+    let start = scenario.simulation.start.0;
+    let weeks = (start.add_months(24).0 - start.0) as f64 / 86_400.0 / 7.0;
+    let expected = bgnbd_expected(p.r.0, p.alpha.0, p.a.0, p.b.0, weeks);
+    let simulated =
+        total(&runs, Field::BaselineOrders) as f64 / (f64::from(customers) * runs.len() as f64);
+    // 80,000 customers: the mean's standard error is about 0.5% of it.
+    let error = (simulated - expected).abs() / expected;
+    assert!(
+        error < 0.02,
+        "simulated {simulated:.4} purchases per customer, BG/NBD expects {expected:.4}"
+    );
+}
+
+#[test]
+fn order_values_average_what_gamma_gamma_expects() {
+    let scenario = Scenario::default();
+    let s = &scenario.segments[0].spend;
+    let runs = run(ONE_POINT, &scenario, 20_000, 24, 2);
+    let aov = total(&runs, Field::BaselineRevenue) as f64
+        / 100.0
+        / total(&runs, Field::BaselineOrders) as f64;
+    // E[z] = p v / (q - 1) per customer; order-weighted, close to it.
+    let expected = s.p.0 * s.v.0 / (s.q.0 - 1.0);
+    assert!(
+        (aov - expected).abs() / expected < 0.05,
+        "average order {aov:.2}, Gamma-Gamma's mean {expected:.2}"
+    );
+}
+
+#[test]
+fn a_program_that_gives_nothing_costs_nothing() {
+    let nothing = "program \"Nothing\"\ncurrency USD\n";
+    let runs = run(nothing, &Scenario::default(), 3_000, 12, 3);
+    for field in [
+        Field::PointsIssued,
+        Field::RewardMoneyIssued,
+        Field::Discounts,
+        Field::RewardsUsed,
+        Field::PerksCost,
+        Field::Fees,
+        Field::CharityDonations,
+        Field::PointsOutstanding,
+    ] {
+        assert_eq!(total(&runs, field), 0, "{field:?}");
+    }
+    assert!(total(&runs, Field::Members) > 0, "customers still join");
+}
+
+#[test]
+fn doubling_the_earn_rate_doubles_the_points_issued() {
+    let scenario = Scenario::default();
+    let one = total(
+        &run(ONE_POINT, &scenario, 5_000, 12, 3),
+        Field::PointsIssued,
+    );
+    let two = total(
+        &run(TWO_POINTS, &scenario, 5_000, 12, 3),
+        Field::PointsIssued,
+    );
+    // Points are whole: 2 per $1 gives floor(2x) >= 2 floor(x) for an
+    // order of $x, at most one more point per order.
+    let ratio = two as f64 / one as f64;
+    assert!(one > 10_000, "{one}");
+    assert!((2.0..2.04).contains(&ratio), "{two} / {one} = {ratio}");
+}
+
+#[test]
+fn without_behaviour_effects_the_program_changes_no_purchase() {
+    // Lifts switched off (1): the customers buy exactly as without the
+    // program, on the same random numbers.
+    let mut scenario = Scenario::default();
+    let b = &mut scenario.behavior;
+    for m in [
+        &mut b.member_lift,
+        &mut b.paid_member_lift,
+        &mut b.goal_gradient,
+        &mut b.tier_pressure,
+        &mut b.after_redemption,
+        &mut b.demotion_spend,
+        &mut b.expiry_lift,
+    ] {
+        m.0 = 1.0;
+    }
+    let runs = run(ONE_POINT, &scenario, 3_000, 12, 2);
+    assert_eq!(
+        total(&runs, Field::Revenue),
+        total(&runs, Field::BaselineRevenue)
+    );
+    assert_eq!(
+        total(&runs, Field::Orders),
+        total(&runs, Field::BaselineOrders)
+    );
+    assert!(total(&runs, Field::PointsIssued) > 0);
+}
+
+#[test]
+fn a_small_run_is_stable() {
+    let source = std::fs::read_to_string("programs/kohls.loy").unwrap();
+    let program = program(&source);
+    let scenario = Scenario::default();
+    let runs = run(&source, &scenario, 500, 12, 3);
+    let summary: Vec<String> = metrics(&program, &scenario, 500, &runs)
+        .iter()
+        .map(|m| {
+            format!(
+                "{}: mean {:.2}, p5 {:.2}, p50 {:.2}, p95 {:.2}",
+                m.name, m.horizon.mean, m.horizon.p5, m.horizon.p50, m.horizon.p95
+            )
+        })
+        .collect();
+    insta::assert_snapshot!(summary.join("\n"));
+}
+
+fn loyalty() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_loyalty"))
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("loyalty-sim-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn simulate(program: &str, out: &Path, extra: &[&str], threads: &str) {
+    let status = loyalty()
+        .args([
+            "simulate",
+            program,
+            "--customers",
+            "3000",
+            "--runs",
+            "6",
+            "--months",
+            "18",
+        ])
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .env("RAYON_NUM_THREADS", threads)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+}
+
+fn same_files(a: &Path, b: &Path) {
+    for file in ["summary.json", "monthly.csv", "runs.json"] {
+        let x = std::fs::read(a.join(file)).unwrap();
+        let y = std::fs::read(b.join(file)).unwrap();
+        assert!(
+            x == y,
+            "{file} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}
+
+#[test]
+fn threads_and_shards_do_not_change_the_outputs() {
+    let dir = temp_dir("shards");
+    let program = "programs/cvs_extracare.loy";
+    simulate(program, &dir.join("one"), &[], "1");
+    simulate(program, &dir.join("two"), &[], "2");
+    same_files(&dir.join("one"), &dir.join("two"));
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        simulate(
+            program,
+            &dir.join(format!("s{k}")),
+            &["--shard", &shard],
+            "2",
+        );
+    }
+    let merged = loyalty()
+        .arg("merge")
+        .args((1..=3).map(|k| dir.join(format!("s{k}"))))
+        .arg("--out")
+        .arg(dir.join("merged"))
+        .output()
+        .unwrap();
+    assert!(
+        merged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
+    same_files(&dir.join("one"), &dir.join("merged"));
+    // A missing shard is named.
+    let partial = loyalty()
+        .args(["merge"])
+        .arg(dir.join("s1"))
+        .arg(dir.join("s3"))
+        .arg("--out")
+        .arg(dir.join("partial"))
+        .output()
+        .unwrap();
+    assert_eq!(partial.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&partial.stderr),
+        "error: 4 of 6 runs found; missing runs 1, 4\n"
+    );
+}
+
+#[test]
+fn every_program_writes_every_output() {
+    let dir = temp_dir("all");
+    for entry in std::fs::read_dir("programs").unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        let out = dir.join(&name);
+        let status = loyalty()
+            .arg("simulate")
+            .arg(&path)
+            .args([
+                "--customers",
+                "400",
+                "--runs",
+                "3",
+                "--months",
+                "13",
+                "--quiet",
+            ])
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            status.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        for file in [
+            "summary.json",
+            "monthly.csv",
+            "runs.json",
+            "report.html",
+            "points.svg",
+            "points.png",
+            "liability.svg",
+            "liability.png",
+            "tiers.svg",
+            "tiers.png",
+            "value.svg",
+            "value.png",
+            "retention.svg",
+            "retention.png",
+        ] {
+            let bytes = std::fs::read(out.join(file)).unwrap_or_default();
+            assert!(bytes.len() > 200, "{name}: {file} missing or empty");
+        }
+        let csv = std::fs::read_to_string(out.join("monthly.csv")).unwrap();
+        assert!(csv.starts_with("month,metric,mean,p5,p50,p95\n"));
+        assert!(csv.contains("\n13,net_program_value,"), "{name}");
+    }
+}
+
+#[test]
+fn compare_ranks_two_programs() {
+    let dir = temp_dir("compare");
+    std::fs::write(dir.join("one.loy"), ONE_POINT_REWARD).unwrap();
+    std::fs::write(dir.join("two.loy"), TWO_POINTS_REWARD).unwrap();
+    let output = loyalty()
+        .arg("compare")
+        .arg(dir.join("one.loy"))
+        .arg(dir.join("two.loy"))
+        .args([
+            "--customers",
+            "2000",
+            "--runs",
+            "5",
+            "--months",
+            "12",
+            "--quiet",
+        ])
+        .arg("--out")
+        .arg(dir.join("out"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    // Twice the points, the same customers: "One" costs less.
+    assert!(
+        text.starts_with("\"One\" is worth more than \"Two\""),
+        "{text}"
+    );
+    let points = text
+        .lines()
+        .find(|l| l.starts_with("points_issued "))
+        .unwrap();
+    let numbers: Vec<f64> = points
+        .split_whitespace()
+        .skip(1)
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert!(numbers[1] > 1.99 * numbers[0], "{points}");
+    assert!(dir.join("out/compare.html").exists());
+    assert!(dir.join("out/a/report.html").exists());
+}
+
+#[test]
+fn a_bad_scenario_points_at_the_key() {
+    let dir = temp_dir("scenario");
+    let scenario = dir.join("bad.toml");
+    std::fs::write(
+        &scenario,
+        "[simulation]\ncustomers = 1000\n\n[[segment]]\nname = \"all\"\nenrol = 0.3\n",
+    )
+    .unwrap();
+    let output = loyalty()
+        .args(["simulate", "programs/kohls.loy", "--scenario"])
+        .arg(&scenario)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr =
+        String::from_utf8_lossy(&output.stderr).replace(&*scenario.to_string_lossy(), "bad.toml");
+    insta::assert_snapshot!(stderr);
+    std::fs::write(&scenario, "[behavior]\ntrial_conversion = 1.7\n").unwrap();
+    let output = loyalty()
+        .args(["simulate", "programs/kohls.loy", "--scenario"])
+        .arg(&scenario)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .output()
+        .unwrap();
+    let stderr =
+        String::from_utf8_lossy(&output.stderr).replace(&*scenario.to_string_lossy(), "bad.toml");
+    insta::assert_snapshot!("out_of_range", stderr);
+}
+
+/// The report opened in a real headless browser: every chart and the
+/// headline table are in the page it renders, and the page asks for
+/// nothing over the network. CI installs Debian's `chromium`.
+#[test]
+fn the_report_renders_in_a_browser_without_the_network() {
+    let Some(browser) = ["chromium", "chromium-browser"].into_iter().find(|b| {
+        Command::new(b)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium must be installed in CI (.ci/run installs it)"
+        );
+        eprintln!("chromium not installed: the browser check is skipped outside CI");
+        return;
+    };
+    let dir = temp_dir("browser");
+    simulate("programs/dicks_scorecard.loy", &dir, &["--quiet"], "2");
+    let report = dir.join("report.html");
+    let html = std::fs::read_to_string(&report).unwrap();
+    // The SVG namespace is a name, not an address that is fetched.
+    let html = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+    for needle in [
+        "http:", "https:", "src=", "href=", "<link", "@import", "url(",
+    ] {
+        assert!(!html.contains(needle), "report.html refers out: {needle}");
+    }
+    // The browser's proxy is a listener of ours that writes down every
+    // request. Chromium asks Google's hosts for the time and for its own
+    // services whatever the page; anything else would be the page's.
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = proxy.local_addr().unwrap();
+    let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = requests.clone();
+    std::thread::spawn(move || {
+        for stream in proxy.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(1)));
+            let mut buffer = [0u8; 512];
+            let n = std::io::Read::read(&mut stream, &mut buffer).unwrap_or(0);
+            let text = String::from_utf8_lossy(&buffer[..n]);
+            seen.lock()
+                .unwrap()
+                .push(text.lines().next().unwrap_or_default().to_string());
+        }
+    });
+    let output = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-default-apps",
+            "--dump-dom",
+        ])
+        .arg(format!("--proxy-server=http://{address}"))
+        .arg("--proxy-bypass-list=<-loopback>")
+        .arg(format!("file://{}", report.display()))
+        .output()
+        .unwrap();
+    let chromium_own = |line: &str| {
+        line.split_whitespace().nth(1).is_some_and(|target| {
+            let host = target
+                .trim_start_matches("http://")
+                .split(['/', ':'])
+                .next()
+                .unwrap_or_default();
+            host.ends_with(".google.com")
+                || host.ends_with(".googleapis.com")
+                || host.ends_with(".gvt1.com")
+        })
+    };
+    let requests = requests.lock().unwrap().clone();
+    let page_requests: Vec<&String> = requests.iter().filter(|l| !chromium_own(l)).collect();
+    assert!(
+        page_requests.is_empty(),
+        "the report made network requests: {page_requests:?}"
+    );
+    let dom = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        dom.contains("id=\"headline\""),
+        "no headline table in the DOM"
+    );
+    assert!(
+        dom.contains("Dick's Sporting Goods ScoreCard")
+            || dom.contains("Dick&#39;s")
+            || dom.contains("ScoreCard")
+    );
+    assert_eq!(dom.matches("<svg").count(), 5, "five charts");
+    assert!(dom.contains("Net program value"));
+}
