@@ -435,10 +435,9 @@ impl Model<'_> {
                 }
             }
             let month_end = Time(self.month_times[m + 1].0 - 1);
-            if customer.enrolled {
-                self.step(month_end, m, work, tally, |a| {
-                    a.catch_up(month_end);
-                });
+            // Expiry, fees, monthly rewards: only when something is due.
+            if customer.enrolled && work.member.due <= month_end {
+                self.step(month_end, m, work, tally, |_| {});
             }
             self.stocks(m, &customer, work, tally);
         }
