@@ -528,3 +528,19 @@ fn the_report_renders_in_a_browser_without_the_network() {
     assert_eq!(dom.matches("<svg").count(), 5, "five charts");
     assert!(dom.contains("Net program value"));
 }
+
+#[test]
+fn the_readme_scenario_parses() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let blocks: Vec<&str> = readme
+        .split("```toml\n")
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap())
+        .collect();
+    assert!(!blocks.is_empty());
+    for block in blocks {
+        let scenario = Scenario::parse(block).unwrap_or_else(|d| panic!("{d}:\n{block}"));
+        assert_eq!(scenario.segments.len(), 2);
+        assert_eq!(scenario.behavior.goal_gradient.factor(), 1.0);
+    }
+}

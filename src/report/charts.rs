@@ -145,6 +145,7 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -> Resu
     c.configure_mesh()
         .x_desc("month")
         .y_desc(chart.unit)
+        .x_label_formatter(&|x| format!("{}", x.round() as i64))
         .label_style(("sans-serif", 14))
         .draw()
         .map_err(err)?;
