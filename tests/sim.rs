@@ -48,20 +48,8 @@ points are called "points", worth $1 per 100 points
 earn 2 points per $1 spent
 "#;
 
-/// The same two with a reward, so that points cost something.
-const ONE_POINT_REWARD: &str = r#"program "One"
-currency USD
-points are called "points", worth $1 per 100 points
-earn 1 point per $1 spent
-every 500 points become $5 reward
-"#;
-
-const TWO_POINTS_REWARD: &str = r#"program "Two"
-currency USD
-points are called "points", worth $1 per 100 points
-earn 2 points per $1 spent
-every 500 points become $5 reward
-"#;
+/// Added to the two, so that points cost something.
+const REWARD: &str = "every 500 points become $5 reward\n";
 
 /// Gauss's hypergeometric 2F1(a, b; c; z) by its series, for |z| < 1.
 fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> f64 {
@@ -355,8 +343,8 @@ fn every_program_writes_every_output() {
 #[test]
 fn compare_ranks_two_programs() {
     let dir = temp_dir("compare");
-    std::fs::write(dir.join("one.loy"), ONE_POINT_REWARD).unwrap();
-    std::fs::write(dir.join("two.loy"), TWO_POINTS_REWARD).unwrap();
+    std::fs::write(dir.join("one.loy"), format!("{ONE_POINT}{REWARD}")).unwrap();
+    std::fs::write(dir.join("two.loy"), format!("{TWO_POINTS}{REWARD}")).unwrap();
     let output = loyalty()
         .arg("compare")
         .arg(dir.join("one.loy"))

@@ -47,6 +47,9 @@ pub struct Model<'p> {
     /// Tiers with a threshold: (tier, measure, amount, window).
     thresholds: Vec<(TierId, Measure, i64, Window)>,
     chosen_days: bool,
+    /// Whether some membership has a fee, so that its members are paid
+    /// members.
+    paid_plans: bool,
     attributes: Vec<(NameId, bool)>,
     partners: u64,
     brands: u64,
@@ -153,6 +156,7 @@ impl<'p> Model<'p> {
                 .bonuses
                 .iter()
                 .any(|b| b.conditions.chosen_days.is_some()),
+            paid_plans: program.memberships.iter().any(|p| p.fee.is_some()),
             attributes: (0..program.attributes.len() as NameId)
                 .map(|a| (a, true))
                 .collect(),
@@ -238,8 +242,8 @@ struct Traits {
     /// Purchases per day while alive.
     rate: f64,
     dropout: f64,
-    /// Gamma-Gamma's ν: order values are Gamma(p, ν).
-    spend_rate: f64,
+    /// Order values: Gamma(p, ν) with the customer's ν.
+    spend: Option<Gamma<f64>>,
 }
 
 /// One order's draws: the same for both passes, whatever the program.
@@ -283,18 +287,19 @@ impl Model<'_> {
         let u = rng.uniform();
         let segment = self.segments.iter().position(|s| u < s.until).unwrap_or(0);
         let s = &self.segments[segment];
+        let rate = s.rate.sample(rng) / s.unit_days;
+        let dropout = s.dropout.sample(rng);
+        let nu: f64 = s.spend_rate.sample(rng);
         Traits {
             segment,
-            rate: s.rate.sample(rng) / s.unit_days,
-            dropout: s.dropout.sample(rng),
-            spend_rate: s.spend_rate.sample(rng),
+            rate,
+            dropout,
+            spend: Gamma::new(s.spend_shape, 1.0 / nu.max(1e-9)).ok(),
         }
     }
 
     fn order(&self, traits: &Traits, rng: &mut Rng) -> OrderDraw {
-        let s = &self.segments[traits.segment];
-        let value = Gamma::new(s.spend_shape, 1.0 / traits.spend_rate.max(1e-9))
-            .map_or(0.0, |g| g.sample(rng));
+        let value = traits.spend.map_or(0.0, |g| g.sample(rng));
         let partner = rng.uniform();
         let which_partner = rng.below(self.partners.max(1));
         let at_partner = (self.partners > 0
@@ -626,9 +631,7 @@ impl Model<'_> {
         let b = &self.scenario.behavior;
         let member = &work.member;
         let mut lift = b.member_lift.factor();
-        if member.memberships.iter().any(|s| s.is_active())
-            && self.program.memberships.iter().any(|p| p.fee.is_some())
-        {
+        if self.paid_plans && member.memberships.iter().any(|s| s.is_active()) {
             lift *= b.paid_member_lift.factor();
         }
         lift *= 1.0 + (b.goal_gradient.factor() - 1.0) * self.reward_progress(member);
