@@ -1,7 +1,8 @@
 //! Invariants of the engine on random event streams over random small
 //! programs: points and reward money are conserved for every member after
 //! every event, balances never go negative, a duplicate changes nothing,
-//! and the same stream always gives the same ledger.
+//! and the same stream always gives the same ledger; the simulator keeps
+//! the same books on random programs.
 
 use loyalty::engine::{Engine, Member};
 use loyalty::run::{Outputs, Runner};
@@ -309,4 +310,43 @@ fn a_multiplier_left_out_by_an_exclusive_one_keeps_its_chosen_day() {
     // On the 1st the exclusive 5x wins, so the chosen day is not spent
     // there; on the 5th it is.
     assert_eq!(points, [50, 20]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+    /// The simulator on random programs and propensities: it finishes,
+    /// and its counts keep the points' books: issued = redeemed +
+    /// expired + donated + clawed back + outstanding at the end.
+    #[test]
+    fn simulated_points_are_conserved(
+        choices in proptest::collection::vec(0u8..4, OPTIONAL.len()),
+        redeem in 0.0f64..=1.0,
+        subscribe in 0.0f64..=1.0,
+        donate in 0.0f64..=1.0,
+        seed in 0u64..1_000,
+    ) {
+        use loyalty::sim::{self, Field, Plan, Scenario};
+        let source = program_text(&choices);
+        let program = loyalty::load(&source).unwrap_or_else(|_| panic!("{source}"));
+        let mut scenario = Scenario::default();
+        scenario.simulation.seed = seed;
+        let segment = &mut scenario.segments[0];
+        segment.enroll.0 = 0.8;
+        segment.redeem.0 = redeem;
+        segment.subscribe.0 = subscribe;
+        segment.donate.0 = donate;
+        segment.actions.0 = 0.5;
+        let plan = Plan { customers: 300, months: 24, runs: 1, shard: (1, 1) };
+        let runs = sim::simulate(&program, &scenario, plan, &|_| {}).unwrap();
+        let run = &runs[0];
+        let outflow = run.total(Field::PointsRedeemed)
+            + run.total(Field::PointsExpired)
+            + run.total(Field::PointsDonated)
+            + run.total(Field::PointsClawedBack);
+        let outstanding = run.get(plan.months - 1, Field::PointsOutstanding);
+        prop_assert_eq!(run.total(Field::PointsIssued), outflow + outstanding, "{}", source);
+        prop_assert!(outstanding >= 0);
+        prop_assert!(run.get(plan.months - 1, Field::RewardMoneyOutstanding) >= 0);
+    }
 }
