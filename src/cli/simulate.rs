@@ -183,7 +183,7 @@ pub fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     bar.finish_and_clear();
     let file = args.file.display().to_string();
     let runs_file = RunsFile {
-        inputs: Inputs::new(&program, &file, &scenario, plan),
+        inputs: Inputs::new(&program, &file, &scenario),
         shard: plan.shard,
         program_source: source,
         runs,
@@ -247,7 +247,7 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, String> {
         ("b", &b, source_b, &args.b, runs_b),
     ] {
         let runs_file = RunsFile {
-            inputs: Inputs::new(program, &file.display().to_string(), &scenario, plan),
+            inputs: Inputs::new(program, &file.display().to_string(), &scenario),
             shard: plan.shard,
             program_source: source,
             runs,

@@ -32,106 +32,63 @@ pub struct Effect {
     pub scheduled: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EffectKind {
-    Enrolled,
-    PointsEarned,
-    PointsRedeemed,
-    PointsExpired,
-    PointsDonated,
-    PointsClawedBack,
-    RewardMoneyIssued,
-    RewardMoneySpent,
-    RewardMoneyExpired,
-    RewardMoneyClawedBack,
-    /// Saved up for a yearly payout.
-    PayoutSaved,
-    RewardIssued,
-    RewardUsed,
-    RewardExpired,
-    DiscountGiven,
-    PerkUsed,
-    CharityDonation,
-    PartnerFunded,
-    FeeCharged,
-    TrialStarted,
-    MembershipStarted,
-    MembershipCancelled,
-    MembershipEnded,
-    TierChanged,
-    AttributesChanged,
-    /// A refund could not take back all it should: the points or money
-    /// were already spent.
-    ClawbackShortfall,
+/// Declares the effect kinds once: the enum, the names the ledger's
+/// `kind` column and the effects file use, and the reverse look-up.
+macro_rules! effect_kinds {
+    ($($(#[$doc:meta])* $kind:ident => $name:literal,)*) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+        pub enum EffectKind {
+            $($(#[$doc])* #[serde(rename = $name)] $kind,)*
+        }
+
+        impl EffectKind {
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(EffectKind::$kind => $name,)*
+                }
+            }
+
+            /// The kind a ledger entry's `kind` column names.
+            pub fn from_name(name: &str) -> Option<EffectKind> {
+                match name {
+                    $($name => Some(EffectKind::$kind),)*
+                    _ => None,
+                }
+            }
+        }
+    };
 }
 
-impl EffectKind {
-    /// The kind a ledger entry's `kind` column names.
-    pub fn from_name(name: &str) -> Option<EffectKind> {
-        use EffectKind::*;
-        [
-            Enrolled,
-            PointsEarned,
-            PointsRedeemed,
-            PointsExpired,
-            PointsDonated,
-            PointsClawedBack,
-            RewardMoneyIssued,
-            RewardMoneySpent,
-            RewardMoneyExpired,
-            RewardMoneyClawedBack,
-            PayoutSaved,
-            RewardIssued,
-            RewardUsed,
-            RewardExpired,
-            DiscountGiven,
-            PerkUsed,
-            CharityDonation,
-            PartnerFunded,
-            FeeCharged,
-            TrialStarted,
-            MembershipStarted,
-            MembershipCancelled,
-            MembershipEnded,
-            TierChanged,
-            AttributesChanged,
-            ClawbackShortfall,
-        ]
-        .into_iter()
-        .find(|kind| kind.name() == name)
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            EffectKind::Enrolled => "enrolled",
-            EffectKind::PointsEarned => "points_earned",
-            EffectKind::PointsRedeemed => "points_redeemed",
-            EffectKind::PointsExpired => "points_expired",
-            EffectKind::PointsDonated => "points_donated",
-            EffectKind::PointsClawedBack => "points_clawed_back",
-            EffectKind::RewardMoneyIssued => "reward_money_issued",
-            EffectKind::RewardMoneySpent => "reward_money_spent",
-            EffectKind::RewardMoneyExpired => "reward_money_expired",
-            EffectKind::RewardMoneyClawedBack => "reward_money_clawed_back",
-            EffectKind::PayoutSaved => "payout_saved",
-            EffectKind::RewardIssued => "reward_issued",
-            EffectKind::RewardUsed => "reward_used",
-            EffectKind::RewardExpired => "reward_expired",
-            EffectKind::DiscountGiven => "discount_given",
-            EffectKind::PerkUsed => "perk_used",
-            EffectKind::CharityDonation => "charity_donation",
-            EffectKind::PartnerFunded => "partner_funded",
-            EffectKind::FeeCharged => "fee_charged",
-            EffectKind::TrialStarted => "trial_started",
-            EffectKind::MembershipStarted => "membership_started",
-            EffectKind::MembershipCancelled => "membership_cancelled",
-            EffectKind::MembershipEnded => "membership_ended",
-            EffectKind::TierChanged => "tier_changed",
-            EffectKind::AttributesChanged => "attributes_changed",
-            EffectKind::ClawbackShortfall => "clawback_shortfall",
-        }
-    }
+effect_kinds! {
+    Enrolled => "enrolled",
+    PointsEarned => "points_earned",
+    PointsRedeemed => "points_redeemed",
+    PointsExpired => "points_expired",
+    PointsDonated => "points_donated",
+    PointsClawedBack => "points_clawed_back",
+    RewardMoneyIssued => "reward_money_issued",
+    RewardMoneySpent => "reward_money_spent",
+    RewardMoneyExpired => "reward_money_expired",
+    RewardMoneyClawedBack => "reward_money_clawed_back",
+    /// Saved up for a yearly payout.
+    PayoutSaved => "payout_saved",
+    RewardIssued => "reward_issued",
+    RewardUsed => "reward_used",
+    RewardExpired => "reward_expired",
+    DiscountGiven => "discount_given",
+    PerkUsed => "perk_used",
+    CharityDonation => "charity_donation",
+    PartnerFunded => "partner_funded",
+    FeeCharged => "fee_charged",
+    TrialStarted => "trial_started",
+    MembershipStarted => "membership_started",
+    MembershipCancelled => "membership_cancelled",
+    MembershipEnded => "membership_ended",
+    TierChanged => "tier_changed",
+    AttributesChanged => "attributes_changed",
+    /// A refund could not take back all it should: the points or money
+    /// were already spent.
+    ClawbackShortfall => "clawback_shortfall",
 }
 
 /// What in the program caused an effect.

@@ -117,6 +117,7 @@ pub fn report(inputs: &Inputs, metrics: &[Metric], charts: &[(String, String)]) 
         ));
     }
     let name = escape(&inputs.program);
+    let simulation = &inputs.scenario.simulation;
     format!(
         r#"<!DOCTYPE html>
 <html lang="en">
@@ -149,11 +150,11 @@ random numbers, without it. How customers respond to the program is the scenario
 </body>
 </html>
 "#,
-        customers = inputs.customers,
-        months = inputs.months,
-        runs = inputs.runs,
-        seed = inputs.seed,
-        start = escape(&inputs.start),
+        customers = simulation.customers.0,
+        months = simulation.months.0,
+        runs = simulation.runs.0,
+        seed = simulation.seed,
+        start = simulation.start,
         file = escape(&inputs.program_file),
         currency = escape(&inputs.currency),
     )

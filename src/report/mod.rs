@@ -15,21 +15,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::compile::Program;
-use crate::sim::{Plan, RunTally, Scenario};
+use crate::sim::{RunTally, Scenario};
 pub use metrics::{Metric, Spread};
 
-/// What a simulation was asked to do, recorded in its outputs.
+/// What a simulation was asked to do, recorded in its outputs. The
+/// scenario's `[simulation]` table holds customers, months, runs, seed
+/// and start, with the command line's overrides applied.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Inputs {
     pub program: String,
     pub program_file: String,
     pub program_hash: String,
     pub currency: String,
-    pub customers: u32,
-    pub months: usize,
-    pub runs: u32,
-    pub seed: u64,
-    pub start: String,
     pub scenario: Scenario,
 }
 
@@ -44,17 +41,12 @@ pub struct RunsFile {
 }
 
 impl Inputs {
-    pub fn new(program: &Program, file: &str, scenario: &Scenario, plan: Plan) -> Inputs {
+    pub fn new(program: &Program, file: &str, scenario: &Scenario) -> Inputs {
         Inputs {
             program: program.name.clone(),
             program_file: file.to_string(),
             program_hash: format!("{:016x}", program.hash),
             currency: program.currency.clone(),
-            customers: plan.customers,
-            months: plan.months,
-            runs: plan.runs,
-            seed: scenario.simulation.seed,
-            start: scenario.simulation.start.to_string(),
             scenario: scenario.clone(),
         }
     }
@@ -117,7 +109,8 @@ pub fn monthly_csv(metrics: &[Metric]) -> String {
 pub fn write(dir: &Path, program: &Program, runs_file: &RunsFile) -> Result<Vec<Metric>, String> {
     fs::create_dir_all(dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
     let inputs = &runs_file.inputs;
-    let metrics = metrics::metrics(program, &inputs.scenario, inputs.customers, &runs_file.runs);
+    let customers = inputs.scenario.simulation.customers.0;
+    let metrics = metrics::metrics(program, &inputs.scenario, customers, &runs_file.runs);
     let put = |name: &str, text: &str| {
         let path = dir.join(name);
         fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
@@ -167,13 +160,14 @@ pub fn merge(dirs: &[&Path]) -> Result<RunsFile, String> {
     }
     let mut all = merged.ok_or("no directories to merge")?;
     all.runs.sort_by_key(|r| r.run);
-    let expected = all.inputs.runs as usize;
+    let runs = all.inputs.scenario.simulation.runs.0;
+    let expected = runs as usize;
     if let Some(w) = all.runs.windows(2).find(|w| w[0].run == w[1].run) {
         return Err(format!("run {} is in two of the directories", w[0].run));
     }
     if all.runs.len() != expected {
         let have: std::collections::BTreeSet<u32> = all.runs.iter().map(|r| r.run).collect();
-        let missing: Vec<String> = (0..all.inputs.runs)
+        let missing: Vec<String> = (0..runs)
             .filter(|r| !have.contains(r))
             .take(10)
             .map(|r| r.to_string())

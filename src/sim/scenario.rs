@@ -410,11 +410,6 @@ impl Scenario {
         }
         Ok(scenario)
     }
-
-    /// The scenario as TOML, for the record in `summary.json`.
-    pub fn to_toml(&self) -> String {
-        toml::to_string(self).unwrap_or_default()
-    }
 }
 
 fn scenario_problem(message: String, span: Span, label: &str) -> Diagnostic {
