@@ -18,6 +18,7 @@ pub mod engine;
 pub mod fnv;
 pub mod format;
 pub mod ledger;
+pub mod orders;
 pub mod replay;
 pub mod report;
 pub mod run;

@@ -321,7 +321,7 @@ fn an_orders_history_replays_as_enrolments_purchases_and_month_ends() {
     assert_eq!(output.status.code(), Some(1), "the bad row is rejected");
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(
-        stderr.contains("line 5: `someday` is not a date"),
+        stderr.contains("line 5: column 2 (order_date): `someday` is not a date"),
         "{stderr}"
     );
     let conn = rusqlite::Connection::open(&ledger).unwrap();

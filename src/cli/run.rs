@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use super::{exit, load_program, read};
 use crate::engine::Engine;
 use crate::ledger::{Binding, Ledger};
-use crate::replay::{Columns, read_orders};
+use crate::orders::{Columns, read_orders};
 use crate::run::{Outputs, Runner, Summary};
 
 #[derive(clap::Args)]
@@ -124,13 +124,13 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             date: args.date.clone(),
             amount: args.amount.clone(),
         };
-        let replay = read_orders(BufReader::new(file), &columns).map_err(|e| e.to_string())?;
-        for bad in &replay.bad_rows {
+        let read = read_orders(BufReader::new(file), &columns).map_err(|e| e.to_string())?;
+        for bad in &read.bad_rows {
             runner
-                .bad_input(bad.line, &bad.reason)
+                .bad_input(bad.line as usize, &bad.reason())
                 .map_err(|e| e.to_string())?;
         }
-        for (line, event) in &replay.events {
+        for (line, event) in &crate::replay::events(&read) {
             runner.line(*line, event).map_err(|e| e.to_string())?;
         }
     }
