@@ -9,6 +9,7 @@
 //! events (JSON Lines) ──engine::Engine──▶ effects ──ledger::Ledger──▶ SQLite
 //! ```
 
+pub mod calibrate;
 pub mod check;
 pub mod cli;
 pub mod compile;

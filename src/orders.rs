@@ -104,6 +104,8 @@ pub struct BadRow {
 pub enum Problem {
     Unreadable(String),
     NoCustomer,
+    NoDate,
+    NoAmount,
     NotADate(String),
     NotAnAmount(String),
     /// A refund or a correction, which is not an order.
@@ -116,6 +118,8 @@ impl Problem {
         match self {
             Problem::Unreadable(_) => "unreadable rows",
             Problem::NoCustomer => "rows without a customer",
+            Problem::NoDate => "rows without a date",
+            Problem::NoAmount => "rows without an amount",
             Problem::NotADate(_) => "dates that are not dates",
             Problem::NotAnAmount(_) => "amounts that are not amounts of money",
             Problem::NegativeAmount(_) => "negative amounts (refunds are not orders)",
@@ -128,6 +132,8 @@ impl fmt::Display for Problem {
         match self {
             Problem::Unreadable(why) => write!(f, "{why}"),
             Problem::NoCustomer => write!(f, "the customer is empty"),
+            Problem::NoDate => write!(f, "the date is empty"),
+            Problem::NoAmount => write!(f, "the amount is empty"),
             Problem::NotADate(text) => write!(
                 f,
                 "`{text}` is not a date (write dates like 2026-01-15, 20260115 or 15/01/2026)"
@@ -402,8 +408,15 @@ pub fn read_orders(input: impl Read, columns: &Columns) -> Result<Orders, Orders
             read.bad_rows.push(bad(customer, Problem::NoCustomer));
             continue;
         }
-        let written = parse_date(field(date_column));
-        let Some(written) = written else {
+        if field(date_column).is_empty() {
+            read.bad_rows.push(bad(date_column, Problem::NoDate));
+            continue;
+        }
+        if field(amount).is_empty() {
+            read.bad_rows.push(bad(amount, Problem::NoAmount));
+            continue;
+        }
+        let Some(written) = parse_date(field(date_column)) else {
             let text = field(date_column).to_string();
             read.bad_rows
                 .push(bad(date_column, Problem::NotADate(text)));

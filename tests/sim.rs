@@ -51,26 +51,13 @@ earn 2 points per $1 spent
 /// Added to the two, so that points cost something.
 const REWARD: &str = "every 500 points become $5 reward\n";
 
-/// Gauss's hypergeometric 2F1(a, b; c; z) by its series, for |z| < 1.
-fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> f64 {
-    let mut term = 1.0;
-    let mut sum = 1.0;
-    for n in 0..1_000_000 {
-        let n = n as f64;
-        term *= (a + n) * (b + n) / ((c + n) * (n + 1.0)) * z;
-        sum += term;
-        if term.abs() < 1e-14 * sum.abs() {
-            break;
-        }
-    }
-    sum
-}
-
 /// BG/NBD's expected purchases in (0, t] for a new customer (Fader,
-/// Hardie & Lee 2005, equation 9).
+/// Hardie & Lee 2005, equation 9): the conditional expectation of a
+/// customer seen for no time, which `calibrate` tests against mpmath.
 fn bgnbd_expected(r: f64, alpha: f64, a: f64, b: f64, t: f64) -> f64 {
-    (a + b - 1.0) / (a - 1.0)
-        * (1.0 - (alpha / (alpha + t)).powf(r) * hyp2f1(r, b, a + b - 1.0, t / (alpha + t)))
+    let model = loyalty::calibrate::bgnbd::BgNbd { r, alpha, a, b };
+    let new = loyalty::calibrate::bgnbd::Rfm { x: 0, t_x: 0, t: 0 };
+    model.expected_purchases(new, t)
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! unformatted file); 2 the command could not run (unreadable file, bad
 //! arguments).
 
+mod calibrate;
 mod check;
 mod fmt;
 mod member;
@@ -72,6 +73,9 @@ enum Command {
     /// Simulate two programs on the same customers and random numbers and
     /// compare them metric by metric.
     Compare(simulate::CompareArgs),
+    /// Fit the scenario's customers (BG/NBD purchases, Gamma-Gamma spend)
+    /// to a real orders history, with a holdout check.
+    Calibrate(calibrate::Args),
     /// Combine the folders of `simulate --shard` runs into the outputs of
     /// one whole simulation.
     Merge(simulate::MergeArgs),
@@ -94,6 +98,7 @@ pub fn main() -> ExitCode {
         Command::Simulate(args) => simulate::simulate(args),
         Command::Compare(args) => simulate::compare(args),
         Command::Merge(args) => simulate::merge(args),
+        Command::Calibrate(args) => calibrate::run(args),
     };
     match result {
         Ok(code) => code,
