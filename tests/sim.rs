@@ -507,10 +507,13 @@ fn the_readme_scenario_parses() {
         .skip(1)
         .map(|rest| rest.split("```").next().unwrap())
         .collect();
-    assert!(!blocks.is_empty());
-    for block in blocks {
-        let scenario = Scenario::parse(block).unwrap_or_else(|d| panic!("{d}:\n{block}"));
-        assert_eq!(scenario.segments.len(), 2);
-        assert_eq!(scenario.behavior.goal_gradient.factor(), 1.0);
-    }
+    // The scenario reference's example, then calibrate's output.
+    assert_eq!(blocks.len(), 2);
+    let parsed: Vec<Scenario> = blocks
+        .iter()
+        .map(|block| Scenario::parse(block).unwrap_or_else(|d| panic!("{d}:\n{block}")))
+        .collect();
+    assert_eq!(parsed[0].segments.len(), 2);
+    assert_eq!(parsed[0].behavior.goal_gradient.factor(), 1.0);
+    assert_eq!(parsed[1].segments[0].purchase.r.0, 0.242595);
 }
