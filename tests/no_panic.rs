@@ -1,6 +1,8 @@
 //! The parser, the checker and the formatter never panic, whatever the
 //! input: arbitrary text, and small random edits of the real programs
-//! (which reach much deeper into the grammar than random bytes do).
+//! (which reach much deeper into the grammar than random bytes do); the
+//! engine on random event lines; the orders reader and `calibrate` on
+//! random files.
 
 use proptest::prelude::*;
 
@@ -145,6 +147,109 @@ proptest! {
         }
         for member in runner.engine.members() {
             prop_assert!(member.points.balance >= 0 && member.money.balance >= 0);
+        }
+    }
+}
+
+/// Cells that orders exports contain, good and bad, so that random rows
+/// reach every branch of the date and amount readers and the fit.
+const ORDER_CELLS: &[&str] = &[
+    "a",
+    "b",
+    "c",
+    "",
+    "2026-01-15",
+    "2026-02-30",
+    "20260115",
+    "15/01/2026",
+    "01/15/2026",
+    "03/04/2026",
+    "15.01.2026",
+    "2026/01/15",
+    "0000-01-01",
+    "9999-12-31",
+    "2026-01-15T10:00:00Z",
+    "12.50",
+    "$12.50",
+    "12,50 kr",
+    "-4",
+    "(5)",
+    "1.234.567",
+    "1,2,3",
+    "0",
+    "0.001",
+    "é€",
+    "\"",
+    "99999999999999999999",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// Whatever an orders file holds, reading it and fitting it end in
+    /// orders and a fit, or in an error: never a panic. Random bytes reach
+    /// the CSV reader; rows of likely cells reach the fit.
+    #[test]
+    fn arbitrary_orders_files_never_panic(
+        bytes in prop::collection::vec(any::<u8>(), 0..300),
+        rows in prop::collection::vec(prop::collection::vec(prop::sample::select(ORDER_CELLS), 3), 0..60),
+        end in prop::option::of(0i64..60),
+        segments in 1usize..4,
+    ) {
+        use loyalty::calibrate::{Options, calibrate};
+        use loyalty::orders::{Columns, read_orders};
+        let options = Options {
+            calibration_end: end.map(|d| loyalty::time::Time::from_date(2026, 1, 1).add_days(d)),
+            segments,
+        };
+        if let Ok(read) = read_orders(bytes.as_slice(), &Columns::default()) {
+            let _ = calibrate(&read, &options);
+        }
+        let mut csv = String::from("customer,date,amount\n");
+        for row in &rows {
+            csv.push_str(&row.iter().map(|c| format!("\"{}\"", c.replace('"', "\"\""))).collect::<Vec<_>>().join(","));
+            csv.push('\n');
+        }
+        let read = match read_orders(csv.as_bytes(), &Columns::default()) {
+            Ok(read) => read,
+            Err(error) => {
+                prop_assert!(rows.is_empty(), "{}", error);
+                return Ok(());
+            }
+        };
+        prop_assert_eq!(read.rows, rows.len());
+        prop_assert_eq!(read.orders.len() + read.bad_rows.len(), rows.len());
+        let _ = calibrate(&read, &options);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    /// Small odd histories that pass the reader (a few customers, few
+    /// days, zero amounts, everything on one day) reach the optimizer:
+    /// it ends in a fit or an error, and a fit is finite and positive.
+    #[test]
+    fn odd_histories_fit_or_fail_cleanly(
+        orders in prop::collection::vec((0u32..25, 0i64..40, 0u32..5000), 0..400),
+        end in prop::option::of(0i64..40),
+    ) {
+        use loyalty::calibrate::{Options, calibrate};
+        use loyalty::orders::{Columns, read_orders};
+        let start = loyalty::time::Time::from_date(2026, 1, 1);
+        let mut csv = String::from("customer,date,amount\n");
+        for (customer, day, cents) in &orders {
+            csv.push_str(&format!("c{customer},{},{}.{:02}\n", start.add_days(*day), cents / 100, cents % 100));
+        }
+        let Ok(read) = read_orders(csv.as_bytes(), &Columns::default()) else {
+            prop_assert!(orders.is_empty());
+            return Ok(());
+        };
+        let options = Options { calibration_end: end.map(|d| start.add_days(d)), segments: 1 };
+        if let Ok(fit) = calibrate(&read, &options) {
+            for value in fit.segments[0].purchase.values.iter().chain(&fit.segments[0].spend.values) {
+                prop_assert!(value.is_finite() && *value > 0.0, "{:?}", fit.segments[0]);
+            }
         }
     }
 }
