@@ -24,7 +24,8 @@ use crate::engine::{Cause, Effect, EffectKind, Engine, Member, decode, why};
 use crate::fnv::Fnv;
 use crate::time::Time;
 
-const SCHEMA_VERSION: &str = "2";
+/// 3: member snapshots hold their small records as arrays.
+const SCHEMA_VERSION: &str = "3";
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (
@@ -103,7 +104,10 @@ pub enum LedgerError {
          or use a new ledger"
     )]
     ProgramChanged { path: String, stored: String },
-    #[error("ledger {path} was made by a newer `loyalty` (schema {found})")]
+    #[error(
+        "ledger {path} has schema {found} and this `loyalty` reads schema {SCHEMA_VERSION}: \
+         use the version that made it, or a new ledger"
+    )]
     Schema { path: String, found: String },
     #[error("ledger {path}: a member snapshot cannot be read: {message}")]
     Snapshot { path: String, message: String },
