@@ -14,7 +14,7 @@ use crate::ledger::{Ledger, LedgerError, Seen};
 
 /// Events per transaction: large enough that committing costs little,
 /// small enough that a crash loses little work (it is redone on re-run).
-pub const BATCH: usize = 20_000;
+pub const BATCH: usize = 100_000;
 
 #[derive(Debug, Error)]
 pub enum RunError {
