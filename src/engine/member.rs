@@ -396,10 +396,11 @@ impl Counters {
             Window::CalendarYear if at.year() == self.year => self.this_year.get(measure),
             Window::CalendarYear => 0,
             Window::LastMonths(n) => {
-                let oldest = at.month_index() - i64::from(n) + 1;
+                let now = at.month_index();
+                let oldest = now - i64::from(n) + 1;
                 self.months
                     .iter()
-                    .filter(|(m, _)| *m >= oldest && *m <= at.month_index())
+                    .filter(|(m, _)| *m >= oldest && *m <= now)
                     .map(|(_, tally)| tally.get(measure))
                     .sum()
             }
