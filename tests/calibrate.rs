@@ -282,6 +282,11 @@ fn bad_orders_files_get_errors_that_say_where_and_what() {
             &["--calibration-end", "2025-12-31"]
         )
     );
+    let two_orders = "customer,date,amount\na,2026-01-01,5\na,2026-02-01,5\n";
+    assert_eq!(
+        failure("zero", two_orders, &["--segments", "0"]),
+        "exit Some(1)\nerror: orders.csv: --segments must be from 1 to 10, not 0\n"
+    );
     insta::assert_snapshot!(
         "bad_calibration_end",
         failure(

@@ -36,7 +36,7 @@ pub const MAX_SEGMENTS: usize = 10;
 /// period, 0 to 6 and 7 or more, as in the papers.
 pub const FREQUENCY_BUCKETS: usize = 8;
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Options {
     /// The last day of the calibration period; later orders are the
     /// holdout. `None`: every order calibrates and there is no holdout.
@@ -140,8 +140,8 @@ pub struct Calibration {
 }
 
 pub fn calibrate(orders: &Orders, options: &Options) -> Result<Calibration, CalibrateError> {
-    let segments = options.segments.max(1);
-    if segments > MAX_SEGMENTS {
+    let segments = options.segments;
+    if !(1..=MAX_SEGMENTS).contains(&segments) {
         return Err(CalibrateError::Segments(segments));
     }
     if orders.orders.is_empty() {
