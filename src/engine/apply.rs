@@ -164,7 +164,7 @@ impl Apply<'_> {
         let expires_at = self.points_expire_at(at);
         self.member.points.add(at, expires_at, points);
         self.member.totals.points_issued += points;
-        self.member.counters.add(
+        self.member.count(
             self.program,
             at,
             at,
@@ -281,7 +281,9 @@ impl Apply<'_> {
 
     /// After anything that earns: tiers may change, points may convert.
     pub fn after_change(&mut self, at: Time) {
-        self.review_tiers(at);
+        if self.member.tiers_stale {
+            self.review_tiers(at);
+        }
         self.convert(at, false);
     }
 
@@ -345,6 +347,7 @@ impl Apply<'_> {
     }
 
     fn set_attributes(&mut self, attributes: &[(NameId, bool)]) {
+        self.member.tiers_stale |= !attributes.is_empty();
         for &(id, value) in attributes {
             if id < 64 {
                 if value {

@@ -68,6 +68,11 @@ pub struct Member {
     /// The earliest moment scheduled work is due, kept up to date by the
     /// engine after every change so that a `tick` skips idle members.
     pub due: Time,
+    /// What tiers depend on (counts, attributes) changed since the last
+    /// tier review; reviews also come due by time (`next_tier_review`).
+    /// Always false between events, so the snapshot need not keep it.
+    #[serde(skip)]
+    pub tiers_stale: bool,
 }
 
 impl Member {
@@ -95,6 +100,7 @@ impl Member {
             next_conversion: Time::NEVER,
             next_tier_review: Time::NEVER,
             due: Time::NEVER,
+            tiers_stale: false,
         }
     }
 
@@ -133,10 +139,18 @@ impl Member {
         self.next_conversion = Time::NEVER;
         self.next_tier_review = Time::NEVER;
         self.due = Time::NEVER;
+        self.tiers_stale = false;
     }
 
     pub fn has_attribute(&self, id: u16) -> bool {
         id < 64 && self.attributes & (1 << id) != 0
+    }
+
+    /// Counts spend, points or visits for tiers; the next change settles
+    /// the tiers again.
+    pub fn count(&mut self, program: &Program, at: Time, made_at: Time, change: Tally) {
+        self.counters.add(program, at, made_at, change);
+        self.tiers_stale = true;
     }
 
     pub fn order(&self, id: &str) -> Option<usize> {

@@ -283,7 +283,7 @@ impl Apply<'_> {
             }
         }
 
-        self.member.counters.add(
+        self.member.count(
             program,
             at,
             at,
@@ -474,7 +474,7 @@ impl Apply<'_> {
                 Cause::Refund,
             );
         }
-        self.member.counters.add(
+        self.member.count(
             program,
             at,
             made_at,

@@ -230,6 +230,7 @@ impl Apply<'_> {
         if program.tiers.is_empty() {
             return;
         }
+        self.member.tiers_stale = false;
         self.member.counters.roll(at);
         let mut highest = None;
         let mut reached: u64 = 0;
