@@ -203,7 +203,8 @@ fn parameters_are_recovered_from_orders_drawn_with_known_ones() {
 
 /// On drawn orders the model is right, so the holdout's predicted
 /// repeat transactions must match what happened: in total within 3%,
-/// and for the customers who bought once.
+/// and for the customers who bought once; and so must the expected
+/// order value of the customers who came back in both periods.
 #[test]
 fn the_holdout_prediction_matches_orders_drawn_from_the_model() {
     let csv = orders::orders_csv(orders::CDNOW, 20_000, 12, 78, 11);
@@ -221,6 +222,12 @@ fn the_holdout_prediction_matches_orders_drawn_from_the_model() {
     );
     let zero = holdout.rows[0];
     assert!((zero.predicted / zero.actual - 1.0).abs() < 0.1, "{zero:?}");
+    let spend = holdout.spend;
+    assert!(spend.customers > 1000, "{spend:?}");
+    assert!(
+        (spend.predicted / spend.actual - 1.0).abs() < 0.03,
+        "{spend:?}"
+    );
 }
 
 fn calibrate_file(name: &str, csv: &str, extra: &[&str]) -> Output {

@@ -18,8 +18,9 @@ pub struct Customer {
     pub repeat_value: f64,
     /// The value of the first transaction, which segments customers.
     pub first_value: f64,
-    /// Transactions after the calibration period.
+    /// Transactions after the calibration period, and their value.
     pub holdout: u32,
+    pub holdout_value: f64,
 }
 
 impl Customer {
@@ -111,6 +112,7 @@ pub fn history(orders: &[Order], calibration_end: Option<Time>) -> History {
             repeat_value: value(repeat_raw),
             first_value: value(first_raw),
             holdout: (transactions.len() - in_calibration) as u32,
+            holdout_value: value(transactions[in_calibration..].iter().map(|t| t.1).sum()),
         });
     }
     History {
@@ -166,6 +168,7 @@ mod tests {
         assert_eq!(a.first_value, 15.0);
         assert!((a.mean_repeat_value().unwrap() - 22.345).abs() < 1e-12);
         assert_eq!(a.holdout, 2);
+        assert_eq!(a.holdout_value, 27.48);
         let b = h.customers[1];
         assert_eq!(
             b.rfm,

@@ -114,6 +114,18 @@ pub struct HoldoutRow {
 pub struct Holdout {
     pub weeks: f64,
     pub rows: Vec<HoldoutRow>,
+    /// The spend model's check: for the customers who came back in both
+    /// periods, the mean of their expected order values (given their
+    /// repeat orders in the calibration period) against the mean value
+    /// of their holdout transactions.
+    pub spend: SpendCheck,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SpendCheck {
+    pub customers: usize,
+    pub predicted: f64,
+    pub actual: f64,
 }
 
 impl Holdout {
@@ -177,16 +189,29 @@ pub fn calibrate(orders: &Orders, options: &Options) -> Result<Calibration, Cali
                 predicted: 0.0,
             })
             .collect();
+        let mut spend = SpendCheck::default();
         for ((_, members), fit) in groups.iter().zip(&fits) {
-            let model = fit.bgnbd();
+            let (purchases, values) = (fit.bgnbd(), fit.gamma_gamma());
             for customer in members {
                 let row = &mut rows[(customer.rfm.x as usize).min(FREQUENCY_BUCKETS - 1)];
                 row.customers += 1;
                 row.actual += f64::from(customer.holdout);
-                row.predicted += model.expected_purchases(customer.rfm, weeks);
+                row.predicted += purchases.expected_purchases(customer.rfm, weeks);
+                if let Some(mean) = customer.mean_repeat_value()
+                    && mean > 0.0
+                    && customer.holdout > 0
+                {
+                    spend.customers += 1;
+                    spend.predicted += values.expected_order_value(customer.rfm.x, mean);
+                    spend.actual += customer.holdout_value / f64::from(customer.holdout);
+                }
             }
         }
-        Holdout { weeks, rows }
+        if spend.customers > 0 {
+            spend.predicted /= spend.customers as f64;
+            spend.actual /= spend.customers as f64;
+        }
+        Holdout { weeks, rows, spend }
     });
     let zero_value_repeaters = history
         .customers

@@ -146,6 +146,16 @@ fn summary(calibration: &Calibration, source: &Source) -> Vec<String> {
             actual,
             (predicted - actual) / actual.max(1.0) * 100.0,
         ));
+        let spend = holdout.spend;
+        if spend.customers > 0 {
+            lines.push(format!(
+                "Holdout order value of the {} who came back in both periods: {:.2} expected, {:.2} on average ({:+.1}%).",
+                plural(spend.customers, "customer", "customers"),
+                spend.predicted,
+                spend.actual,
+                (spend.predicted - spend.actual) / spend.actual * 100.0,
+            ));
+        }
     }
     lines
 }
