@@ -159,13 +159,13 @@ pub fn calibrate(orders: &Orders, options: &Options) -> Result<Calibration, Cali
     if orders.orders.is_empty() {
         return Err(CalibrateError::NoOrders { rows: orders.rows });
     }
-    let first = orders.orders.iter().map(|o| o.at.start_of_day()).min();
-    if let (Some(end), Some(first)) = (options.calibration_end, first)
-        && end.day() < first.day()
-    {
-        return Err(CalibrateError::EndBeforeFirstOrder { end, first });
-    }
     let history = history::history(&orders.orders, options.calibration_end);
+    if history.calibration_end < history.first_day {
+        return Err(CalibrateError::EndBeforeFirstOrder {
+            end: history.calibration_end,
+            first: history.first_day,
+        });
+    }
     let repeat = history.customers.iter().filter(|c| c.rfm.x > 0).count();
     if repeat == 0 {
         return Err(CalibrateError::NoRepeatCustomers {

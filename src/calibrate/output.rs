@@ -26,15 +26,7 @@ pub fn significant(x: f64, digits: usize) -> String {
 
 /// 12,345 for counts in sentences.
 fn count(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    crate::decimal::Decimal::from_int(n as i64).display(0)
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
@@ -184,8 +176,6 @@ pub fn scenario_toml(calibration: &Calibration, source: &Source) -> String {
         shares[last] = ((1.0 - others) * 1e6).round() / 1e6;
     }
     for (segment, share) in calibration.segments.iter().zip(shares) {
-        let m = segment.bgnbd();
-        let g = segment.gamma_gamma();
         let _ = write!(
             out,
             "\n[[segment]]\nname = {}\nshare = {share}\n",
@@ -194,22 +184,25 @@ pub fn scenario_toml(calibration: &Calibration, source: &Source) -> String {
         let _ = writeln!(out, "# BG/NBD: {}", parameters(&segment.purchase));
         let _ = writeln!(
             out,
-            "purchase = {{ r = {}, alpha = {}, a = {}, b = {}, unit = \"week\" }}",
-            significant(m.r, 6),
-            significant(m.alpha, 6),
-            significant(m.a, 6),
-            significant(m.b, 6),
+            "purchase = {}",
+            inline_table(&segment.purchase, ", unit = \"week\"")
         );
         let _ = writeln!(out, "# Gamma-Gamma: {}", parameters(&segment.spend));
-        let _ = writeln!(
-            out,
-            "spend = {{ p = {}, q = {}, v = {} }}",
-            significant(g.p, 6),
-            significant(g.q, 6),
-            significant(g.v, 6),
-        );
+        let _ = writeln!(out, "spend = {}", inline_table(&segment.spend, ""));
     }
     out
+}
+
+/// `{ r = 0.242595, alpha = 4.41360, ... }`: the fitted values to six
+/// significant digits, under the names the scenario reads.
+fn inline_table(estimate: &Estimate, rest: &str) -> String {
+    let values: Vec<String> = estimate
+        .names
+        .iter()
+        .zip(&estimate.values)
+        .map(|(name, value)| format!("{name} = {}", significant(*value, 6)))
+        .collect();
+    format!("{{ {}{rest} }}", values.join(", "))
 }
 
 fn bucket(frequency: usize) -> String {

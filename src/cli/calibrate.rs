@@ -82,11 +82,11 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let report = output::report(&calibration, &source);
     match &args.out {
         Some(out) => {
-            write_whole(out, &scenario)?;
+            super::write_atomically(out, &scenario)?;
             let mut written = vec![out.display().to_string()];
             if let Some(holdout) = &calibration.holdout {
                 let table = out.with_extension("holdout.csv");
-                write_whole(&table, &output::holdout_csv(holdout))?;
+                super::write_atomically(&table, &output::holdout_csv(holdout))?;
                 written.push(table.display().to_string());
             }
             print!("{report}");
@@ -98,15 +98,4 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Writes a file whole or not at all: to a temporary file beside it,
-/// then renamed over it.
-fn write_whole(path: &std::path::Path, text: &str) -> Result<(), String> {
-    let fail = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(".partial");
-    let temporary = PathBuf::from(temporary);
-    std::fs::write(&temporary, text).map_err(fail)?;
-    std::fs::rename(&temporary, path).map_err(fail)
 }

@@ -39,7 +39,7 @@ pub fn run(paths: &[PathBuf], check_only: bool) -> Result<ExitCode, String> {
             println!("{name}");
             all_good = false;
         } else {
-            write_atomically(&path, &text)?;
+            super::write_atomically(&path, &text)?;
         }
     }
     Ok(exit(all_good))
@@ -60,15 +60,4 @@ fn formatted(source: &str, name: &str) -> Result<Option<String>, String> {
              please report this with the file"
         )),
     }
-}
-
-/// Writes beside the file and renames over it, so that a crash leaves
-/// either the old file or the new one, never half of one.
-fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(".fmt-tmp");
-    let temporary = PathBuf::from(temporary);
-    std::fs::write(&temporary, text)
-        .map_err(|e| format!("cannot write {}: {e}", temporary.display()))?;
-    std::fs::rename(&temporary, path).map_err(|e| format!("cannot replace {}: {e}", path.display()))
 }

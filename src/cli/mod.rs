@@ -172,3 +172,14 @@ fn load_program(path: &Path, source: &str) -> Option<crate::compile::Program> {
         }
     }
 }
+
+/// Writes beside the file and renames over it, so that a crash leaves
+/// either the old file or the new one, never half of one.
+pub(crate) fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".partial");
+    let temporary = PathBuf::from(temporary);
+    std::fs::write(&temporary, text)
+        .map_err(|e| format!("cannot write {}: {e}", temporary.display()))?;
+    std::fs::rename(&temporary, path).map_err(|e| format!("cannot replace {}: {e}", path.display()))
+}
