@@ -100,7 +100,7 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
             Ok(event) => event,
             Err((id, reject)) => return self.reject(number, id.as_deref(), &reject, raw),
         };
-        let seen = match self.ledger.as_deref() {
+        let seen = match self.ledger.as_deref_mut() {
             Some(ledger) => ledger.seen(&event.id, raw)?,
             None => self.memory.seen(&event.id, raw),
         };

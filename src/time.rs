@@ -171,6 +171,39 @@ impl fmt::Display for Time {
     }
 }
 
+impl Time {
+    /// Appends the time as `Display` shows it, without the formatting
+    /// machinery: the ledger writes one or two for every entry.
+    pub fn write_to(self, out: &mut String) {
+        let (y, m, d) = self.date();
+        if self == Time::NEVER || !(0..=9999).contains(&y) {
+            use fmt::Write;
+            let _ = write!(out, "{self}");
+            return;
+        }
+        let digits = |out: &mut String, n: u32, width: u32| {
+            for place in (0..width).rev() {
+                out.push(char::from(b'0' + (n / 10u32.pow(place) % 10) as u8));
+            }
+        };
+        digits(out, y as u32, 4);
+        out.push('-');
+        digits(out, m, 2);
+        out.push('-');
+        digits(out, d, 2);
+        let clock = self.0.rem_euclid(DAY) as u32;
+        if clock != 0 {
+            out.push('T');
+            digits(out, clock / 3600, 2);
+            out.push(':');
+            digits(out, clock % 3600 / 60, 2);
+            out.push(':');
+            digits(out, clock % 60, 2);
+            out.push('Z');
+        }
+    }
+}
+
 /// `YYYY-MM-DD` as a valid calendar date.
 pub fn parse_date(bytes: &[u8]) -> Option<(i32, u32, u32)> {
     if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
@@ -228,6 +261,29 @@ fn civil_from_days(days: i64) -> (i32, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_to_shows_what_display_shows() {
+        let mut text = String::new();
+        let mut t: i64 = 12_345;
+        for _ in 0..100_000 {
+            t = t.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            for time in [
+                Time(t),
+                Time(t % 400_000_000_000),
+                Time(t % 4_000_000_000 / DAY * DAY),
+            ] {
+                text.clear();
+                time.write_to(&mut text);
+                assert_eq!(text, time.to_string());
+            }
+        }
+        for time in [Time::NEVER, Time(i64::MIN), Time(0), Time(-1)] {
+            text.clear();
+            time.write_to(&mut text);
+            assert_eq!(text, time.to_string());
+        }
+    }
 
     #[test]
     fn dates_round_trip_through_days() {

@@ -4,20 +4,19 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use rusqlite::params;
 use serde_json::{Value, json};
 
 use crate::decimal::Decimal;
-use crate::engine::{EffectKind, reason, summary, what};
+use crate::engine::{EffectKind, MemberIndex, reason, summary, what};
 use crate::ledger::Ledger;
 
-const RECENT_ENTRIES: i64 = 20;
+const RECENT_ENTRIES: usize = 20;
 
 pub fn run(id: &str, ledger_path: &Path, as_json: bool) -> Result<ExitCode, String> {
     if !ledger_path.exists() {
         return Err(format!("no ledger at {}", ledger_path.display()));
     }
-    let ledger = Ledger::open(ledger_path).map_err(|e| e.to_string())?;
+    let mut ledger = Ledger::open(ledger_path).map_err(|e| e.to_string())?;
     let source = ledger
         .meta("program_source")
         .map_err(|e| e.to_string())?
@@ -30,7 +29,7 @@ pub fn run(id: &str, ledger_path: &Path, as_json: bool) -> Result<ExitCode, Stri
     let program = crate::load(&source)
         .map_err(|_| "the program stored in the ledger does not compile".to_string())?;
     let engine = ledger.load(&program).map_err(|e| e.to_string())?;
-    let Some(member) = engine.member(id) else {
+    let Some(index) = engine.member_index(id) else {
         let names: Vec<&str> = engine.members().iter().map(|m| m.id.as_str()).collect();
         let hint = crate::diagnostic::did_you_mean(id, names)
             .map(|s| format!(" (did you mean `{s}`?)"))
@@ -38,8 +37,8 @@ pub fn run(id: &str, ledger_path: &Path, as_json: bool) -> Result<ExitCode, Stri
         eprintln!("error: no member `{id}` in {}{hint}", ledger_path.display());
         return Ok(ExitCode::from(1));
     };
-    let state = summary(&program, member, engine.clock());
-    let entries = recent_entries(&ledger, &program, id)?;
+    let state = summary(&program, engine.member_at(index), engine.clock());
+    let entries = recent_entries(&ledger, &program, index)?;
     if as_json {
         let mut state = state;
         state["recent_entries"] = Value::Array(entries);
@@ -56,35 +55,26 @@ pub fn run(id: &str, ledger_path: &Path, as_json: bool) -> Result<ExitCode, Stri
 fn recent_entries(
     ledger: &Ledger,
     program: &crate::compile::Program,
-    id: &str,
+    member: MemberIndex,
 ) -> Result<Vec<Value>, String> {
-    let mut statement = ledger
-        .connection()
-        .prepare(
-            "SELECT e.at, e.kind, e.points, e.reward_money_cents, e.value_cents, r.text
-             FROM ledger_entries e LEFT JOIN rules r ON r.id = e.rule
-             WHERE e.member = ?1 ORDER BY e.seq DESC LIMIT ?2",
-        )
-        .map_err(|e| e.to_string())?;
-    let rows = statement
-        .query_map(params![id, RECENT_ENTRIES], |row| {
-            let kind: String = row.get(1)?;
-            let points: i64 = row.get(2)?;
-            let money: i64 = row.get(3)?;
-            let value: i64 = row.get(4)?;
-            let rule: Option<String> = row.get(5)?;
-            let what = EffectKind::from_name(&kind)
-                .map_or_else(|| kind.clone(), |k| what(program, k, points, money, value));
-            Ok(json!({
-                "at": row.get::<_, String>(0)?,
-                "kind": kind,
-                "points": points,
-                "reward_money_cents": money,
-                "reason": reason(what, rule.as_deref().unwrap_or_default()),
-            }))
+    let mut entries: Vec<Value> = ledger
+        .recent_entries(member, RECENT_ENTRIES)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|entry| {
+            let what = EffectKind::from_name(&entry.kind).map_or_else(
+                || entry.kind.clone(),
+                |k| what(program, k, entry.points, entry.money, entry.value),
+            );
+            json!({
+                "at": entry.at,
+                "kind": entry.kind,
+                "points": entry.points,
+                "reward_money_cents": entry.money,
+                "reason": reason(what, entry.rule.as_deref().unwrap_or_default()),
+            })
         })
-        .map_err(|e| e.to_string())?;
-    let mut entries: Vec<Value> = rows.collect::<Result<_, _>>().map_err(|e| e.to_string())?;
+        .collect();
     entries.reverse();
     Ok(entries)
 }

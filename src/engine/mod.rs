@@ -111,6 +111,10 @@ impl<'p> Engine<'p> {
         self.index.get(id).map(|&i| &self.members[i as usize])
     }
 
+    pub fn member_index(&self, id: &str) -> Option<MemberIndex> {
+        self.index.get(id).copied()
+    }
+
     pub fn member_at(&self, index: MemberIndex) -> &Member {
         &self.members[index as usize]
     }

@@ -5,27 +5,41 @@
 //! Exactly once: an event is applied in the same transaction that logs
 //! its id, so after a crash either both are there or neither. Events are
 //! committed in batches; a crash loses at most the open batch, which a
-//! re-run applies again (its events are not in the log).
+//! re-run applies again (its events are not in the log). While a batch is
+//! open its rows are written by another thread (`writer`).
+//!
+//! Nothing is indexed beyond the tables' own keys, since an index on a
+//! busy ledger costs more than all the rest of the writing: event ids are
+//! looked up in memory (hashes of every logged id, confirmed by the
+//! event's row), and each entry links to the same member's previous one,
+//! so a member's recent entries are a walk back from the member's last.
 //!
 //! The member snapshot is written when a run ends. On opening, members
 //! are read from the snapshot and the events logged after it are applied
 //! again in memory (their entries are already stored), so a run killed
 //! at any moment leaves a ledger that the next run continues exactly.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension};
 use thiserror::Error;
 
 use crate::compile::Program;
-use crate::engine::{Cause, Effect, EffectKind, Engine, Member, decode, why};
+use crate::engine::{Cause, Effect, EffectKind, Engine, Lots, Member, MemberIndex, decode, why};
 use crate::fnv::Fnv;
 use crate::time::Time;
 
-/// 3: member snapshots hold their small records as arrays.
-const SCHEMA_VERSION: &str = "3";
+mod writer;
+
+use writer::{
+    EntryRow, EventRow, MemberRow, RejectedRow, Rows, SET_META, StoredEvent, Transaction,
+};
+
+/// 4: no indexes; entries link to the member's previous entry; a
+/// member's lots are JSON in its row; the snapshot is binary.
+const SCHEMA_VERSION: &str = "4";
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (
@@ -39,13 +53,13 @@ CREATE TABLE IF NOT EXISTS events (
     applied INTEGER NOT NULL,
     raw     TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_by_id ON events (id);
 CREATE TABLE IF NOT EXISTS rules (
     id   INTEGER PRIMARY KEY,
     text TEXT NOT NULL UNIQUE
 );
 CREATE TABLE IF NOT EXISTS ledger_entries (
     seq                INTEGER PRIMARY KEY,
+    previous_seq       INTEGER REFERENCES ledger_entries (seq),
     event_seq          INTEGER NOT NULL REFERENCES events (seq),
     at                 TEXT NOT NULL,
     member             TEXT NOT NULL,
@@ -56,7 +70,6 @@ CREATE TABLE IF NOT EXISTS ledger_entries (
     scheduled          INTEGER NOT NULL,
     rule               INTEGER REFERENCES rules (id)
 );
-CREATE INDEX IF NOT EXISTS ledger_entries_by_member ON ledger_entries (member, seq);
 CREATE VIEW IF NOT EXISTS ledger_entries_explained AS
     SELECT e.seq, e.event_seq, ev.id AS event_id, e.at, e.member, e.kind, e.points,
            e.reward_money_cents, e.value_cents, e.scheduled, r.text AS rule
@@ -78,16 +91,18 @@ CREATE TABLE IF NOT EXISTS members (
     tier               TEXT,
     points_balance     INTEGER NOT NULL,
     reward_money_cents INTEGER NOT NULL,
-    state              TEXT NOT NULL
+    points_lots        TEXT NOT NULL,
+    reward_money_lots  TEXT NOT NULL,
+    last_entry_seq     INTEGER REFERENCES ledger_entries (seq),
+    state              BLOB NOT NULL
 );
-CREATE TABLE IF NOT EXISTS earn_lots (
-    member     TEXT NOT NULL,
-    kind       TEXT NOT NULL,
-    earned_at  TEXT NOT NULL,
-    expires_at TEXT,
-    amount     INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS earn_lots_by_member ON earn_lots (member);
+CREATE VIEW IF NOT EXISTS earn_lots AS
+    SELECT m.id AS member, 'points' AS kind, l.value ->> 0 AS earned_at,
+           l.value ->> 1 AS expires_at, l.value ->> 2 AS amount
+    FROM members m, json_each(m.points_lots) l
+    UNION ALL
+    SELECT m.id, 'reward_money_cents', l.value ->> 0, l.value ->> 1, l.value ->> 2
+    FROM members m, json_each(m.reward_money_lots) l;
 ";
 
 #[derive(Debug, Error)]
@@ -111,6 +126,8 @@ pub enum LedgerError {
     Schema { path: String, found: String },
     #[error("ledger {path}: a member snapshot cannot be read: {message}")]
     Snapshot { path: String, message: String },
+    #[error("ledger {path}: the writing stopped before the batch was committed")]
+    WriterStopped { path: String },
 }
 
 /// What happened to an event id already in the log.
@@ -122,17 +139,59 @@ pub enum Seen {
     Rejected,
 }
 
+/// A ledger entry as `loyalty member` shows it.
+#[derive(Debug)]
+pub struct StoredEntry {
+    pub at: String,
+    pub kind: String,
+    pub points: i64,
+    pub money: i64,
+    pub value: i64,
+    pub rule: Option<String>,
+}
+
+/// The events logged under one id hash: nearly always one.
+enum Seqs {
+    One(i64),
+    Many(Vec<i64>),
+}
+
+impl Seqs {
+    fn push(&mut self, seq: i64) {
+        match self {
+            Seqs::One(first) => *self = Seqs::Many(vec![*first, seq]),
+            Seqs::Many(seqs) => seqs.push(seq),
+        }
+    }
+
+    fn to_vec(&self) -> Vec<i64> {
+        match self {
+            Seqs::One(seq) => vec![*seq],
+            Seqs::Many(seqs) => seqs.clone(),
+        }
+    }
+}
+
+type ByHash<V> = HashMap<u64, V, BuildHasherDefault<Fnv>>;
+
 pub struct Ledger {
-    conn: Connection,
+    /// The connection; while a batch is open its writer thread holds it.
+    conn: Option<Connection>,
+    transaction: Option<Transaction>,
     path: String,
-    /// Hashes of the ids in the log, to answer "seen before?" without a
-    /// query for every new event; a hit is confirmed by a query.
-    ids: HashSet<u64>,
+    /// The events logged under each id's hash, to answer "seen before?"
+    /// without a query for every new event; a hit is confirmed by the
+    /// events' rows.
+    ids: ByHash<Seqs>,
     /// The `rules` row of each cause met so far, so that an entry stores
     /// a number and the rule's text is written once.
     rules: HashMap<(Cause, EffectKind), Option<i64>, BuildHasherDefault<Fnv>>,
+    rule_ids: HashMap<String, i64>,
+    next_rule: i64,
     next_seq: i64,
-    in_transaction: bool,
+    next_entry_seq: i64,
+    /// Each member's latest entry (0: none yet), by the engine's index.
+    last_entry: Vec<i64>,
 }
 
 impl Ledger {
@@ -149,50 +208,87 @@ impl Ledger {
             .map_err(sql)?;
         conn.pragma_update(None, "foreign_keys", "OFF")
             .map_err(sql)?;
-        // A large page cache and fewer checkpoints: a batch touches index
+        // A large page cache and fewer checkpoints: a snapshot touches
         // pages all over the file, and each page is then written once
         // per batch and once per checkpoint rather than many times.
         conn.pragma_update(None, "cache_size", -131_072)
             .map_err(sql)?;
         conn.pragma_update(None, "wal_autocheckpoint", 32_768)
             .map_err(sql)?;
-        conn.execute_batch(SCHEMA).map_err(sql)?;
-        let mut ledger = Ledger {
-            conn,
-            path: name.clone(),
-            ids: HashSet::new(),
-            rules: HashMap::default(),
-            next_seq: 1,
-            in_transaction: false,
-        };
-        if let Some(found) = ledger.meta("schema_version")?
-            && found != SCHEMA_VERSION
-        {
-            return Err(LedgerError::Schema {
-                path: ledger.path.clone(),
-                found,
-            });
-        }
-        ledger.set_meta("schema_version", SCHEMA_VERSION)?;
-        let ids: Vec<String> = {
-            let mut statement = ledger.conn.prepare("SELECT id FROM events").map_err(sql)?;
-            statement
-                .query_map([], |row| row.get(0))
-                .map_err(sql)?
-                .collect::<Result<_, _>>()
-                .map_err(sql)?
-        };
-        for id in &ids {
-            let hash = ledger.hash(id);
-            ledger.ids.insert(hash);
-        }
-        ledger.next_seq = ledger
-            .conn
-            .query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM events", [], |row| {
-                row.get(0)
+        let found: Option<String> = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |row| row.get(0),
+            )
+            .optional()
+            .or_else(|e| match e {
+                // A new file has no `meta` yet.
+                rusqlite::Error::SqliteFailure(_, Some(ref m)) if m.contains("no such table") => {
+                    Ok(None)
+                }
+                e => Err(e),
             })
             .map_err(sql)?;
-        Ok(ledger)
+        if let Some(found) = found
+            && found != SCHEMA_VERSION
+        {
+            return Err(LedgerError::Schema { path: name, found });
+        }
+        conn.execute_batch(SCHEMA).map_err(sql)?;
+        conn.execute(SET_META, ["schema_version", SCHEMA_VERSION])
+            .map_err(sql)?;
+
+        let mut ids = ByHash::default();
+        let mut next_seq = 1;
+        {
+            let mut statement = conn.prepare("SELECT seq, id FROM events").map_err(sql)?;
+            let mut rows = statement.query([]).map_err(sql)?;
+            while let Some(row) = rows.next().map_err(sql)? {
+                let seq: i64 = row.get(0).map_err(sql)?;
+                let id = row
+                    .get_ref(1)
+                    .map_err(sql)?
+                    .as_bytes()
+                    .map_err(|e| sql(e.into()))?;
+                remember(&mut ids, crate::fnv::hash(id), seq);
+                next_seq = next_seq.max(seq + 1);
+            }
+        }
+        let next_entry_seq = conn
+            .query_row(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM ledger_entries",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(sql)?;
+        let mut rule_ids = HashMap::new();
+        let mut next_rule = 1;
+        {
+            let mut statement = conn.prepare("SELECT id, text FROM rules").map_err(sql)?;
+            let rows = statement
+                .query_map([], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+                })
+                .map_err(sql)?;
+            for row in rows {
+                let (id, text) = row.map_err(sql)?;
+                next_rule = next_rule.max(id + 1);
+                rule_ids.insert(text, id);
+            }
+        }
+        Ok(Ledger {
+            conn: Some(conn),
+            transaction: None,
+            path: name,
+            ids,
+            rules: HashMap::default(),
+            rule_ids,
+            next_rule,
+            next_seq,
+            next_entry_seq,
+            last_entry: Vec::new(),
+        })
     }
 
     fn sql(&self, source: rusqlite::Error) -> LedgerError {
@@ -202,12 +298,17 @@ impl Ledger {
         }
     }
 
-    fn hash(&self, id: &str) -> u64 {
-        crate::fnv::hash(id.as_bytes())
+    /// The connection, between batches.
+    fn conn(&self) -> Result<&Connection, LedgerError> {
+        self.conn
+            .as_ref()
+            .ok_or_else(|| LedgerError::WriterStopped {
+                path: self.path.clone(),
+            })
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>, LedgerError> {
-        self.conn
+        self.conn()?
             .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
                 row.get(0)
             })
@@ -215,13 +316,14 @@ impl Ledger {
             .map_err(|e| self.sql(e))
     }
 
-    fn set_meta(&self, key: &str, value: &str) -> Result<(), LedgerError> {
-        self.conn
-            .execute(
-                "INSERT INTO meta (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [key, value],
-            )
+    fn set_meta(&mut self, key: &'static str, value: &str) -> Result<(), LedgerError> {
+        if let Some(transaction) = self.transaction.as_mut() {
+            let value = transaction.rows.text(value);
+            transaction.rows.meta.push((key, value));
+            return Ok(());
+        }
+        self.conn()?
+            .execute(SET_META, [key, value])
             .map(|_| ())
             .map_err(|e| self.sql(e))
     }
@@ -259,30 +361,35 @@ impl Ledger {
         self.set_meta("program_hash", &format!("{:016x}", program.hash))?;
         self.set_meta("program_name", &program.name)?;
         self.set_meta("program_source", source)?;
-        self.set_meta("snapshot_seq", &(self.next_seq - 1).to_string())
+        self.set_meta("snapshot_seq", &(self.next_seq - 1).to_string())?;
+        self.set_meta("snapshot_entry_seq", &(self.next_entry_seq - 1).to_string())
     }
 
     /// The engine as the ledger leaves it: the snapshot, then the events
     /// logged after it applied again in memory.
-    pub fn load<'p>(&self, program: &'p Program) -> Result<Engine<'p>, LedgerError> {
+    pub fn load<'p>(&mut self, program: &'p Program) -> Result<Engine<'p>, LedgerError> {
         let sql = |e| self.sql(e);
+        let conn = self.conn()?;
         let mut members = Vec::new();
+        let mut last_entry = Vec::new();
         {
-            let mut statement = self
-                .conn
-                .prepare("SELECT state FROM members ORDER BY rowid")
+            let mut statement = conn
+                .prepare("SELECT state, last_entry_seq FROM members ORDER BY rowid")
                 .map_err(sql)?;
-            let rows = statement
-                .query_map([], |row| row.get::<_, String>(0))
-                .map_err(sql)?;
-            for state in rows {
-                let state = state.map_err(sql)?;
+            let mut rows = statement.query([]).map_err(sql)?;
+            while let Some(row) = rows.next().map_err(sql)? {
+                let state = row
+                    .get_ref(0)
+                    .map_err(sql)?
+                    .as_blob()
+                    .map_err(|e| sql(e.into()))?;
                 let member: Member =
-                    serde_json::from_str(&state).map_err(|e| LedgerError::Snapshot {
+                    postcard::from_bytes(state).map_err(|e| LedgerError::Snapshot {
                         path: self.path.clone(),
                         message: e.to_string(),
                     })?;
                 members.push(member);
+                last_entry.push(row.get::<_, Option<i64>>(1).map_err(sql)?.unwrap_or(0));
             }
         }
         let clock = self
@@ -294,62 +401,136 @@ impl Ledger {
             .meta("snapshot_seq")?
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
-        let mut statement = self
-            .conn
-            .prepare("SELECT raw FROM events WHERE seq > ?1 ORDER BY seq")
-            .map_err(sql)?;
-        let rows = statement
-            .query_map([snapshot_seq], |row| row.get::<_, String>(0))
-            .map_err(sql)?;
-        let mut effects = Vec::new();
-        for raw in rows {
-            let raw = raw.map_err(sql)?;
-            if let Ok(event) = decode(program, &raw) {
-                effects.clear();
-                // The outcome is in the log already; only the state is
-                // wanted.
-                let _ = engine.apply(&event, &mut effects);
+        let snapshot_entry_seq: i64 = self
+            .meta("snapshot_entry_seq")?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        {
+            let mut statement = conn
+                .prepare("SELECT raw FROM events WHERE seq > ?1 ORDER BY seq")
+                .map_err(sql)?;
+            let mut rows = statement.query([snapshot_seq]).map_err(sql)?;
+            let mut effects = Vec::new();
+            while let Some(row) = rows.next().map_err(sql)? {
+                let raw = row
+                    .get_ref(0)
+                    .map_err(sql)?
+                    .as_str()
+                    .map_err(|e| sql(e.into()))?;
+                if let Ok(event) = decode(program, raw) {
+                    effects.clear();
+                    // The outcome is in the log already; only the state
+                    // is wanted.
+                    let _ = engine.apply(&event, &mut effects);
+                }
             }
         }
+        // Entries made after the snapshot are each member's latest.
+        last_entry.resize(engine.members().len(), 0);
+        let mut statement = conn
+            .prepare("SELECT member, MAX(seq) FROM ledger_entries WHERE seq > ?1 GROUP BY member")
+            .map_err(sql)?;
+        let mut rows = statement.query([snapshot_entry_seq]).map_err(sql)?;
+        while let Some(row) = rows.next().map_err(sql)? {
+            let member = row
+                .get_ref(0)
+                .map_err(sql)?
+                .as_str()
+                .map_err(|e| sql(e.into()))?;
+            if let Some(index) = engine.member_index(member) {
+                last_entry[index as usize] = row.get(1).map_err(sql)?;
+            }
+        }
+        drop(rows);
+        drop(statement);
+        self.last_entry = last_entry;
         Ok(engine)
     }
 
-    pub fn seen(&self, id: &str, raw: &str) -> Result<Seen, LedgerError> {
-        if !self.ids.contains(&self.hash(id)) {
+    pub fn seen(&mut self, id: &str, raw: &str) -> Result<Seen, LedgerError> {
+        let Some(seqs) = self.ids.get(&crate::fnv::hash(id.as_bytes())) else {
             return Ok(Seen::New);
-        }
-        let mut statement = self
-            .conn
-            .prepare_cached("SELECT applied, raw FROM events WHERE id = ?1")
-            .map_err(|e| self.sql(e))?;
-        let rows: Vec<(bool, String)> = statement
-            .query_map([id], |row| Ok((row.get(0)?, row.get(1)?)))
-            .map_err(|e| self.sql(e))?
-            .collect::<Result<_, _>>()
-            .map_err(|e| self.sql(e))?;
-        if rows.iter().any(|(applied, _)| *applied) {
+        };
+        let seqs = seqs.to_vec();
+        let logged: Vec<StoredEvent> = self
+            .stored_events(seqs)?
+            .into_iter()
+            .filter(|event| event.id == id)
+            .collect();
+        if logged.iter().any(|event| event.applied) {
             Ok(Seen::Applied)
-        } else if rows.iter().any(|(_, r)| r == raw) {
+        } else if logged.iter().any(|event| event.raw == raw) {
             Ok(Seen::Rejected)
         } else {
             Ok(Seen::New)
         }
     }
 
+    fn stored_events(&mut self, seqs: Vec<i64>) -> Result<Vec<StoredEvent>, LedgerError> {
+        if let Some(transaction) = self.transaction.as_mut() {
+            return match transaction.events(seqs) {
+                Some(found) => found.map_err(|e| self.sql(e)),
+                None => Err(self.stop()),
+            };
+        }
+        let conn = self.conn()?;
+        conn.prepare_cached("SELECT id, applied, raw FROM events WHERE seq = ?1")
+            .and_then(|mut statement| writer::stored_events(&mut statement, &seqs))
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Opens a transaction (a batch), unless one is open.
     pub fn begin(&mut self) -> Result<(), LedgerError> {
-        if !self.in_transaction {
-            self.conn
-                .execute_batch("BEGIN IMMEDIATE")
-                .map_err(|e| self.sql(e))?;
-            self.in_transaction = true;
+        if self.transaction.is_none() {
+            let conn = self.conn.take().ok_or_else(|| LedgerError::WriterStopped {
+                path: self.path.clone(),
+            })?;
+            self.transaction = Some(Transaction::begin(conn));
         }
         Ok(())
     }
 
+    /// Commits the open transaction, once everything in it is written.
     pub fn commit(&mut self) -> Result<(), LedgerError> {
-        if self.in_transaction {
-            self.conn.execute_batch("COMMIT").map_err(|e| self.sql(e))?;
-            self.in_transaction = false;
+        match self.transaction.take() {
+            Some(transaction) => {
+                let (conn, result) = transaction.end();
+                self.conn = Some(conn);
+                result.map_err(|e| self.sql(e))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// The writer has stopped on an error: the transaction is over and
+    /// this is why.
+    fn stop(&mut self) -> LedgerError {
+        match self.commit() {
+            Err(error) => error,
+            Ok(()) => LedgerError::WriterStopped {
+                path: self.path.clone(),
+            },
+        }
+    }
+
+    /// The open transaction's buffer (opening one if none is).
+    fn rows(&mut self) -> Result<&mut Rows, LedgerError> {
+        self.begin()?;
+        match self.transaction.as_mut() {
+            Some(transaction) => Ok(&mut transaction.rows),
+            None => Err(LedgerError::WriterStopped {
+                path: self.path.clone(),
+            }),
+        }
+    }
+
+    /// Hands a full buffer to the writer.
+    fn rows_written(&mut self) -> Result<(), LedgerError> {
+        if let Some(transaction) = self.transaction.as_mut()
+            && transaction.rows.is_full()
+            && !transaction.send()
+        {
+            return Err(self.stop());
         }
         Ok(())
     }
@@ -364,15 +545,18 @@ impl Ledger {
         raw: &str,
     ) -> Result<i64, LedgerError> {
         let seq = self.next_seq;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO events (seq, id, at, applied, raw) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )
-            .and_then(|mut s| s.execute(params![seq, id, at.to_string(), applied, raw]))
-            .map_err(|e| self.sql(e))?;
+        let rows = self.rows()?;
+        let row = EventRow {
+            seq,
+            id: rows.text(id),
+            at,
+            applied,
+            raw: rows.text(raw),
+        };
+        rows.events.push(row);
         self.next_seq += 1;
-        let hash = self.hash(id);
-        self.ids.insert(hash);
+        remember(&mut self.ids, crate::fnv::hash(id.as_bytes()), seq);
+        self.rows_written()?;
         Ok(seq)
     }
 
@@ -384,27 +568,29 @@ impl Ledger {
         member: &str,
     ) -> Result<(), LedgerError> {
         let rule = self.rule_id(program, effect)?;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO ledger_entries (event_seq, at, member, kind, points,
-                 reward_money_cents, value_cents, scheduled, rule)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    event_seq,
-                    effect.at.to_string(),
-                    member,
-                    effect.kind.name(),
-                    effect.points,
-                    effect.money,
-                    effect.value,
-                    effect.scheduled,
-                    rule
-                ])
-            })
-            .map(|_| ())
-            .map_err(|e| self.sql(e))
+        let seq = self.next_entry_seq;
+        let index = effect.member as usize;
+        if self.last_entry.len() <= index {
+            self.last_entry.resize(index + 1, 0);
+        }
+        let previous = std::mem::replace(&mut self.last_entry[index], seq);
+        let rows = self.rows()?;
+        let row = EntryRow {
+            seq,
+            previous_seq: (previous != 0).then_some(previous),
+            event_seq,
+            at: effect.at,
+            member: rows.text(member),
+            kind: effect.kind,
+            points: effect.points,
+            money: effect.money,
+            value: effect.value,
+            scheduled: effect.scheduled,
+            rule,
+        };
+        rows.entries.push(row);
+        self.next_entry_seq += 1;
+        self.rows_written()
     }
 
     /// The `rules` row naming the rule behind an effect, made on first
@@ -417,16 +603,15 @@ impl Ledger {
         let text = why(program, effect.kind, effect.cause);
         let id = if text.is_empty() {
             None
+        } else if let Some(&id) = self.rule_ids.get(&text) {
+            Some(id)
         } else {
-            let id = self
-                .conn
-                .query_row(
-                    "INSERT INTO rules (text) VALUES (?1)
-                     ON CONFLICT (text) DO UPDATE SET text = excluded.text RETURNING id",
-                    [&text],
-                    |row| row.get(0),
-                )
-                .map_err(|e| self.sql(e))?;
+            let id = self.next_rule;
+            let rows = self.rows()?;
+            let row = (id, rows.text(&text));
+            rows.rules.push(row);
+            self.next_rule += 1;
+            self.rule_ids.insert(text, id);
             Some(id)
         };
         self.rules.insert(key, id);
@@ -441,11 +626,16 @@ impl Ledger {
         reason: &str,
         raw: &str,
     ) -> Result<(), LedgerError> {
-        self.conn
-            .prepare_cached("INSERT OR IGNORE INTO rejected_events (id, source, line, reason, raw) VALUES (?1, ?2, ?3, ?4, ?5)")
-            .and_then(|mut s| s.execute(params![id, source, line as i64, reason, raw]))
-            .map(|_| ())
-            .map_err(|e| self.sql(e))
+        let rows = self.rows()?;
+        let row = RejectedRow {
+            id: id.map(|id| rows.text(id)),
+            source: rows.text(source),
+            line: line as i64,
+            reason: rows.text(reason),
+            raw: rows.text(raw),
+        };
+        rows.rejected.push(row);
+        self.rows_written()
     }
 
     /// Writes the members changed since the last snapshot, inside the
@@ -454,69 +644,106 @@ impl Ledger {
         let program = engine.program();
         for index in engine.take_changed() {
             let member = engine.member_at(index);
-            let state = serde_json::to_string(member).map_err(|e| LedgerError::Snapshot {
+            let last_entry = self.last_entry.get(index as usize).copied();
+            let rows = self.rows()?;
+            let state = rows.blob(|bytes| postcard::to_extend(member, bytes));
+            let state = state.map_err(|e| LedgerError::Snapshot {
                 path: self.path.clone(),
                 message: e.to_string(),
             })?;
-            let tier = member
-                .tier
-                .map(|t| program.tiers[usize::from(t)].name.clone());
-            let sql = |e| self.sql(e);
-            self.conn
-                .prepare_cached(
-                    "INSERT INTO members (id, enrolled_at, tier, points_balance, reward_money_cents, state)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                     ON CONFLICT (id) DO UPDATE SET enrolled_at = excluded.enrolled_at, tier = excluded.tier,
-                     points_balance = excluded.points_balance,
-                     reward_money_cents = excluded.reward_money_cents, state = excluded.state",
-                )
-                .and_then(|mut s| {
-                    s.execute(params![
-                        member.id,
-                        member.enrolled_at.to_string(),
-                        tier,
-                        member.points.balance,
-                        member.money.balance,
-                        state
-                    ])
-                })
-                .map_err(sql)?;
-            self.conn
-                .prepare_cached("DELETE FROM earn_lots WHERE member = ?1")
-                .and_then(|mut s| s.execute([&member.id]))
-                .map_err(sql)?;
-            let mut insert = self
-                .conn
-                .prepare_cached(
-                    "INSERT INTO earn_lots (member, kind, earned_at, expires_at, amount) VALUES (?1, ?2, ?3, ?4, ?5)",
-                )
-                .map_err(sql)?;
-            for (kind, lots) in [
-                ("points", &member.points),
-                ("reward_money_cents", &member.money),
-            ] {
-                for lot in &lots.lots {
-                    let expires =
-                        (lot.expires_at != Time::NEVER).then(|| lot.expires_at.to_string());
-                    insert
-                        .execute(params![
-                            member.id,
-                            kind,
-                            lot.earned_at.to_string(),
-                            expires,
-                            lot.amount
-                        ])
-                        .map_err(sql)?;
-                }
-            }
+            let rows = self.rows()?;
+            let row = MemberRow {
+                id: rows.text(&member.id),
+                enrolled_at: member.enrolled_at,
+                tier: member
+                    .tier
+                    .map(|t| rows.text(&program.tiers[usize::from(t)].name)),
+                points: member.points.balance,
+                money: member.money.balance,
+                points_lots: rows.text_with(|text| lots_json(&member.points, text)),
+                money_lots: rows.text_with(|text| lots_json(&member.money, text)),
+                last_entry_seq: last_entry.filter(|&seq| seq != 0),
+                state,
+            };
+            rows.members.push(row);
+            self.rows_written()?;
         }
         self.set_meta("snapshot_seq", &(self.next_seq - 1).to_string())?;
+        self.set_meta("snapshot_entry_seq", &(self.next_entry_seq - 1).to_string())?;
         self.set_meta("clock", &engine.clock().0.to_string())
     }
 
-    pub fn connection(&self) -> &Connection {
-        &self.conn
+    /// A member's latest entries, newest first, following each entry's
+    /// link to the one before.
+    pub fn recent_entries(
+        &self,
+        member: MemberIndex,
+        limit: usize,
+    ) -> Result<Vec<StoredEntry>, LedgerError> {
+        let sql = |e| self.sql(e);
+        let mut statement = self
+            .conn()?
+            .prepare(
+                "SELECT e.at, e.kind, e.points, e.reward_money_cents, e.value_cents, r.text,
+                        e.previous_seq
+                 FROM ledger_entries e LEFT JOIN rules r ON r.id = e.rule
+                 WHERE e.seq = ?1",
+            )
+            .map_err(sql)?;
+        let mut entries = Vec::new();
+        let mut next = self.last_entry.get(member as usize).copied().unwrap_or(0);
+        while next != 0 && entries.len() < limit {
+            let found = statement
+                .query_row([next], |row| {
+                    Ok((
+                        StoredEntry {
+                            at: row.get(0)?,
+                            kind: row.get(1)?,
+                            points: row.get(2)?,
+                            money: row.get(3)?,
+                            value: row.get(4)?,
+                            rule: row.get(5)?,
+                        },
+                        row.get::<_, Option<i64>>(6)?,
+                    ))
+                })
+                .optional()
+                .map_err(sql)?;
+            let Some((entry, previous)) = found else {
+                break;
+            };
+            entries.push(entry);
+            next = previous.unwrap_or(0);
+        }
+        Ok(entries)
     }
+}
+
+/// A member's lots as the `earn_lots` view reads them:
+/// `[[earned_at, expires_at or null, amount], ...]`.
+fn lots_json(lots: &Lots, text: &mut String) {
+    use std::fmt::Write;
+    text.push('[');
+    for (n, lot) in lots.lots.iter().enumerate() {
+        text.push_str(if n == 0 { "[\"" } else { ",[\"" });
+        lot.earned_at.write_to(text);
+        if lot.expires_at == Time::NEVER {
+            text.push_str("\",null,");
+        } else {
+            text.push_str("\",\"");
+            lot.expires_at.write_to(text);
+            text.push_str("\",");
+        }
+        let _ = write!(text, "{}", lot.amount);
+        text.push(']');
+    }
+    text.push(']');
+}
+
+fn remember(ids: &mut ByHash<Seqs>, hash: u64, seq: i64) {
+    ids.entry(hash)
+        .and_modify(|seqs| seqs.push(seq))
+        .or_insert(Seqs::One(seq));
 }
 
 /// How a program relates to the ledger it runs against.
@@ -528,4 +755,44 @@ pub enum Binding {
     Migrate {
         old_source: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events_stored(path: &Path) -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM events", [], |row| row.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_batch_is_kept_when_committed_and_rolled_back_when_dropped() {
+        let dir = std::env::temp_dir().join(format!("loyalty-ledger-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("ledger.db");
+        let mut ledger = Ledger::open(&path).unwrap();
+        ledger.begin().unwrap();
+        ledger.log_event("a", Time(0), true, "{}").unwrap();
+        ledger.commit().unwrap();
+        ledger.begin().unwrap();
+        ledger.log_event("b", Time(1), true, "{}").unwrap();
+        // A run that stops half-way: nothing of the open batch stays.
+        drop(ledger);
+        assert_eq!(events_stored(&path), 1);
+
+        let mut ledger = Ledger::open(&path).unwrap();
+        assert_eq!(ledger.seen("a", "{}").unwrap(), Seen::Applied);
+        assert_eq!(ledger.seen("b", "{}").unwrap(), Seen::New);
+        // Within a batch, ids logged a moment ago are found too.
+        ledger.begin().unwrap();
+        ledger.log_event("c", Time(2), false, "{\"x\":1}").unwrap();
+        assert_eq!(ledger.seen("c", "{\"x\":1}").unwrap(), Seen::Rejected);
+        assert_eq!(ledger.seen("c", "{\"x\":2}").unwrap(), Seen::New);
+        ledger.commit().unwrap();
+        assert_eq!(events_stored(&path), 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

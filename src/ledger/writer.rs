@@ -1,0 +1,421 @@
+//! The ledger's writer: while a transaction is open, the rows of a run go
+//! to a thread that owns the SQLite connection and writes them, so the
+//! engine applies the next events on one core while SQLite stores the
+//! last ones on the other.
+//!
+//! The thread writes every row in the order it was sent, in the one
+//! transaction it opened, and commits when the transaction ends; a crash
+//! at any moment leaves the transaction not committed, as if the writing
+//! had happened in line. Rows travel in buffers that come back to be
+//! filled again, so a run allocates nothing per event for its rows.
+
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, Statement, params};
+
+use crate::engine::EffectKind;
+use crate::time::Time;
+
+/// A piece of a buffer's text.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Text(usize, usize);
+
+/// A piece of a buffer's bytes.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Blob(usize, usize);
+
+#[derive(Default)]
+pub(super) struct Rows {
+    text: String,
+    bytes: Vec<u8>,
+    pub events: Vec<EventRow>,
+    pub entries: Vec<EntryRow>,
+    pub rejected: Vec<RejectedRow>,
+    pub rules: Vec<(i64, Text)>,
+    pub members: Vec<MemberRow>,
+    pub meta: Vec<(&'static str, Text)>,
+}
+
+pub(super) struct EventRow {
+    pub seq: i64,
+    pub id: Text,
+    pub at: Time,
+    pub applied: bool,
+    pub raw: Text,
+}
+
+pub(super) struct EntryRow {
+    pub seq: i64,
+    pub previous_seq: Option<i64>,
+    pub event_seq: i64,
+    pub at: Time,
+    pub member: Text,
+    pub kind: EffectKind,
+    pub points: i64,
+    pub money: i64,
+    pub value: i64,
+    pub scheduled: bool,
+    pub rule: Option<i64>,
+}
+
+pub(super) struct RejectedRow {
+    pub id: Option<Text>,
+    pub source: Text,
+    pub line: i64,
+    pub reason: Text,
+    pub raw: Text,
+}
+
+pub(super) struct MemberRow {
+    pub id: Text,
+    pub enrolled_at: Time,
+    pub tier: Option<Text>,
+    pub points: i64,
+    pub money: i64,
+    pub points_lots: Text,
+    pub money_lots: Text,
+    pub last_entry_seq: Option<i64>,
+    pub state: Blob,
+}
+
+impl Rows {
+    pub fn text(&mut self, text: &str) -> Text {
+        let start = self.text.len();
+        self.text.push_str(text);
+        Text(start, self.text.len())
+    }
+
+    /// Text written in place rather than copied.
+    pub fn text_with(&mut self, write: impl FnOnce(&mut String)) -> Text {
+        let start = self.text.len();
+        write(&mut self.text);
+        Text(start, self.text.len())
+    }
+
+    /// Bytes written in place by `write`, which takes the buffer and
+    /// gives it back.
+    pub fn blob<E>(
+        &mut self,
+        write: impl FnOnce(Vec<u8>) -> Result<Vec<u8>, E>,
+    ) -> Result<Blob, E> {
+        let start = self.bytes.len();
+        self.bytes = write(std::mem::take(&mut self.bytes))?;
+        Ok(Blob(start, self.bytes.len()))
+    }
+
+    fn get(&self, text: Text) -> &str {
+        &self.text[text.0..text.1]
+    }
+
+    fn bytes(&self, blob: Blob) -> &[u8] {
+        &self.bytes[blob.0..blob.1]
+    }
+
+    /// Whether the buffer is worth sending.
+    pub fn is_full(&self) -> bool {
+        self.text.len() + self.bytes.len() >= 1 << 20
+            || self.entries.len() >= 8192
+            || self.events.len() >= 4096
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+            && self.bytes.is_empty()
+            && self.events.is_empty()
+            && self.entries.is_empty()
+            && self.members.is_empty()
+            && self.meta.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.bytes.clear();
+        self.events.clear();
+        self.entries.clear();
+        self.rejected.clear();
+        self.rules.clear();
+        self.members.clear();
+        self.meta.clear();
+    }
+}
+
+/// A logged event as the ledger holds it.
+pub(super) struct StoredEvent {
+    pub id: String,
+    pub applied: bool,
+    pub raw: String,
+}
+
+enum Command {
+    Rows(Box<Rows>),
+    /// The logged events with these sequence numbers, as the open
+    /// transaction sees them.
+    Events {
+        seqs: Vec<i64>,
+        reply: SyncSender<rusqlite::Result<Vec<StoredEvent>>>,
+    },
+    /// Everything is sent: commit. A transaction whose sender goes away
+    /// without this (a run that failed half-way through an event) is
+    /// rolled back.
+    Commit,
+}
+
+/// An open transaction: its writer thread and the buffer being filled.
+pub(super) struct Transaction {
+    pub rows: Box<Rows>,
+    /// Both `Some` until the transaction ends or is dropped.
+    commands: Option<SyncSender<Command>>,
+    thread: Option<JoinHandle<(Connection, rusqlite::Result<()>)>>,
+    spare: Receiver<Box<Rows>>,
+}
+
+/// Buffers in flight: enough to keep both threads busy, few enough that
+/// a slow disk holds the engine back rather than filling memory.
+const IN_FLIGHT: usize = 4;
+
+impl Transaction {
+    /// Begins a transaction on `conn`, which the writer thread holds
+    /// until [`Transaction::end`].
+    pub fn begin(conn: Connection) -> Transaction {
+        let (commands, received) = sync_channel(IN_FLIGHT);
+        let (give_back, spare) = sync_channel(IN_FLIGHT + 1);
+        let thread = std::thread::spawn(move || {
+            let result = write(&conn, &received, &give_back);
+            if result.is_err() {
+                let _ = conn.execute_batch("ROLLBACK");
+                // Let the engine's thread finish sending; what it sends
+                // is not written.
+                for _ in received {}
+            }
+            (conn, result)
+        });
+        Transaction {
+            rows: Box::default(),
+            commands: Some(commands),
+            thread: Some(thread),
+            spare,
+        }
+    }
+
+    /// Sends the buffer being filled to the writer. `false` when the
+    /// writer has stopped on an error ([`Transaction::end`] tells it).
+    pub fn send(&mut self) -> bool {
+        if self.rows.is_empty() {
+            return true;
+        }
+        let fresh = self.spare.try_recv().unwrap_or_default();
+        let full = std::mem::replace(&mut self.rows, fresh);
+        self.command(Command::Rows(full))
+    }
+
+    fn command(&self, command: Command) -> bool {
+        self.commands
+            .as_ref()
+            .is_some_and(|commands| commands.send(command).is_ok())
+    }
+
+    /// The stored events with these sequence numbers, including those of
+    /// this transaction; `None` when the writer has stopped.
+    pub fn events(&mut self, seqs: Vec<i64>) -> Option<rusqlite::Result<Vec<StoredEvent>>> {
+        if !self.send() {
+            return None;
+        }
+        let (reply, answer) = sync_channel(1);
+        if !self.command(Command::Events { seqs, reply }) {
+            return None;
+        }
+        answer.recv().ok()
+    }
+
+    /// Sends what is left, waits for the writer and commits (or, if the
+    /// writer failed, rolls back). Gives the connection back with the
+    /// outcome.
+    pub fn end(mut self) -> (Connection, rusqlite::Result<()>) {
+        if self.send() {
+            self.command(Command::Commit);
+        }
+        self.commands = None;
+        let joined = self.thread.take().map(JoinHandle::join);
+        match joined {
+            Some(Ok(ended)) => ended,
+            // The writer cannot panic on rows (SQLite reports errors as
+            // values), but if it did, the process cannot go on safely.
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => unreachable!("a transaction ends once"),
+        }
+    }
+}
+
+impl Drop for Transaction {
+    /// A transaction dropped before it ends is rolled back, and the
+    /// ledger is free again when this returns.
+    fn drop(&mut self) {
+        self.commands = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The writer thread: one transaction, every row in order, then commit
+/// when told to.
+fn write(
+    conn: &Connection,
+    received: &Receiver<Command>,
+    give_back: &SyncSender<Box<Rows>>,
+) -> rusqlite::Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let mut statements = Statements::prepare(conn)?;
+    let mut time = String::with_capacity(32);
+    for command in received {
+        match command {
+            Command::Rows(mut rows) => {
+                statements.write(&rows, &mut time)?;
+                rows.clear();
+                let _ = give_back.try_send(rows);
+            }
+            Command::Events { seqs, reply } => {
+                let _ = reply.send(statements.events(&seqs));
+            }
+            Command::Commit => {
+                drop(statements);
+                return conn.execute_batch("COMMIT");
+            }
+        }
+    }
+    drop(statements);
+    conn.execute_batch("ROLLBACK")
+}
+
+struct Statements<'c> {
+    event: Statement<'c>,
+    entry: Statement<'c>,
+    rejected: Statement<'c>,
+    rule: Statement<'c>,
+    member: Statement<'c>,
+    meta: Statement<'c>,
+    stored_event: Statement<'c>,
+}
+
+/// Sets `meta.key` to a value, whichever connection writes it.
+pub(super) const SET_META: &str = "INSERT INTO meta (key, value) VALUES (?1, ?2)
+     ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
+impl<'c> Statements<'c> {
+    fn prepare(conn: &'c Connection) -> rusqlite::Result<Statements<'c>> {
+        Ok(Statements {
+            event: conn
+                .prepare("INSERT INTO events (seq, id, at, applied, raw) VALUES (?1, ?2, ?3, ?4, ?5)")?,
+            entry: conn.prepare(
+                "INSERT INTO ledger_entries (seq, previous_seq, event_seq, at, member, kind, points,
+                 reward_money_cents, value_cents, scheduled, rule)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?,
+            rejected: conn.prepare(
+                "INSERT OR IGNORE INTO rejected_events (id, source, line, reason, raw)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?,
+            rule: conn.prepare("INSERT INTO rules (id, text) VALUES (?1, ?2)")?,
+            member: conn.prepare(
+                "INSERT INTO members (id, enrolled_at, tier, points_balance, reward_money_cents,
+                 points_lots, reward_money_lots, last_entry_seq, state)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (id) DO UPDATE SET enrolled_at = excluded.enrolled_at,
+                 tier = excluded.tier, points_balance = excluded.points_balance,
+                 reward_money_cents = excluded.reward_money_cents,
+                 points_lots = excluded.points_lots, reward_money_lots = excluded.reward_money_lots,
+                 last_entry_seq = excluded.last_entry_seq, state = excluded.state",
+            )?,
+            meta: conn.prepare(SET_META)?,
+            stored_event: conn.prepare("SELECT id, applied, raw FROM events WHERE seq = ?1")?,
+        })
+    }
+
+    fn write(&mut self, rows: &Rows, time: &mut String) -> rusqlite::Result<()> {
+        for &(id, text) in &rows.rules {
+            self.rule.execute(params![id, rows.get(text)])?;
+        }
+        for event in &rows.events {
+            self.event.execute(params![
+                event.seq,
+                rows.get(event.id),
+                stamp(time, event.at),
+                event.applied,
+                rows.get(event.raw)
+            ])?;
+        }
+        for entry in &rows.entries {
+            self.entry.execute(params![
+                entry.seq,
+                entry.previous_seq,
+                entry.event_seq,
+                stamp(time, entry.at),
+                rows.get(entry.member),
+                entry.kind.name(),
+                entry.points,
+                entry.money,
+                entry.value,
+                entry.scheduled,
+                entry.rule
+            ])?;
+        }
+        for rejected in &rows.rejected {
+            self.rejected.execute(params![
+                rejected.id.map(|id| rows.get(id)),
+                rows.get(rejected.source),
+                rejected.line,
+                rows.get(rejected.reason),
+                rows.get(rejected.raw)
+            ])?;
+        }
+        for member in &rows.members {
+            self.member.execute(params![
+                rows.get(member.id),
+                stamp(time, member.enrolled_at),
+                member.tier.map(|t| rows.get(t)),
+                member.points,
+                member.money,
+                rows.get(member.points_lots),
+                rows.get(member.money_lots),
+                member.last_entry_seq,
+                rows.bytes(member.state)
+            ])?;
+        }
+        for &(key, value) in &rows.meta {
+            self.meta.execute(params![key, rows.get(value)])?;
+        }
+        Ok(())
+    }
+
+    fn events(&mut self, seqs: &[i64]) -> rusqlite::Result<Vec<StoredEvent>> {
+        stored_events(&mut self.stored_event, seqs)
+    }
+}
+
+/// A time as the ledger's text columns hold it, written into `buffer`.
+fn stamp(buffer: &mut String, time: Time) -> &str {
+    buffer.clear();
+    time.write_to(buffer);
+    buffer
+}
+
+/// The events with these sequence numbers, through `SELECT id, applied,
+/// raw FROM events WHERE seq = ?1`.
+pub(super) fn stored_events(
+    statement: &mut Statement,
+    seqs: &[i64],
+) -> rusqlite::Result<Vec<StoredEvent>> {
+    let mut found = Vec::new();
+    for &seq in seqs {
+        let mut rows = statement.query([seq])?;
+        if let Some(row) = rows.next()? {
+            found.push(StoredEvent {
+                id: row.get(0)?,
+                applied: row.get(1)?,
+                raw: row.get(2)?,
+            });
+        }
+    }
+    Ok(found)
+}
