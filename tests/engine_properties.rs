@@ -58,10 +58,13 @@ const OPTIONAL: &[&[&str]] = &[
 
 fn program_text(choices: &[u8]) -> String {
     let mut text = HEADER.to_string();
-    for (group, choice) in OPTIONAL.iter().zip(choices) {
-        // 0 leaves the group out; otherwise one of its lines.
-        if *choice != 0 {
-            text.push_str(group[usize::from(*choice - 1) % group.len()]);
+    for (n, (group, choice)) in OPTIONAL.iter().zip(choices).enumerate() {
+        // 0 leaves the group out; otherwise one of its lines. Points per
+        // spend are always earned, or no member could afford "Bag" and
+        // the program would not check.
+        let choice = if n == 0 { (*choice).max(1) } else { *choice };
+        if choice != 0 {
+            text.push_str(group[usize::from(choice - 1) % group.len()]);
             text.push('\n');
         }
     }
