@@ -16,6 +16,7 @@ pub mod compile;
 pub mod decimal;
 pub mod diagnostic;
 pub mod engine;
+pub mod event_ids;
 pub mod fnv;
 pub mod format;
 pub mod ledger;

@@ -3,13 +3,14 @@
 //! bad lines to the rejects file. Shared by `loyalty run` with events or
 //! with an orders history.
 
-use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
+use std::ops::Range;
 
 use serde_json::json;
 use thiserror::Error;
 
 use crate::engine::{Effect, Engine, Reject, decode};
+use crate::event_ids::EventIds;
 use crate::ledger::{Ledger, LedgerError, Seen};
 
 /// Events per transaction: large enough that committing costs little,
@@ -46,11 +47,14 @@ pub struct Rejected {
     pub reason: String,
 }
 
-/// Ids seen in a run without a ledger.
+/// Ids seen in a run without a ledger: each logged event's id, and the
+/// line of a rejected one, in one text.
 #[derive(Default)]
 struct SeenInMemory {
-    applied: HashSet<String>,
-    rejected: HashMap<String, Vec<String>>,
+    ids: EventIds,
+    text: String,
+    /// Where each event's id and, if rejected, its line are in `text`.
+    logged: Vec<(Range<usize>, Option<Range<usize>>)>,
 }
 
 pub struct Runner<'e, 'p, 'l, 'o> {
@@ -105,8 +109,8 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
             None => self.memory.seen(&event.id, raw),
         };
         let duplicate = match seen {
-            Seen::Applied => Some(Reject::Duplicate(event.id.clone())),
-            Seen::Rejected => Some(Reject::DuplicateRejected(event.id.clone())),
+            Seen::Applied => Some(Reject::Duplicate(event.id.to_string())),
+            Seen::Rejected => Some(Reject::DuplicateRejected(event.id.to_string())),
             Seen::New => None,
         };
         if let Some(duplicate) = duplicate {
@@ -261,27 +265,29 @@ fn io_error(what: &'static str) -> impl Fn(io::Error) -> RunError {
 
 impl SeenInMemory {
     fn seen(&self, id: &str, raw: &str) -> Seen {
-        if self.applied.contains(id) {
-            Seen::Applied
-        } else if self
-            .rejected
-            .get(id)
-            .is_some_and(|raws| raws.iter().any(|r| r == raw))
-        {
-            Seen::Rejected
-        } else {
-            Seen::New
+        let mut rejected = false;
+        for position in self.ids.positions(id) {
+            let (logged_id, logged_raw) = &self.logged[position as usize];
+            if self.text[logged_id.clone()] != *id {
+                continue;
+            }
+            match logged_raw {
+                None => return Seen::Applied,
+                Some(line) => rejected |= self.text[line.clone()] == *raw,
+            }
         }
+        if rejected { Seen::Rejected } else { Seen::New }
     }
 
     fn record(&mut self, id: &str, applied: bool, raw: &str) {
-        if applied {
-            self.applied.insert(id.to_string());
-        } else {
-            self.rejected
-                .entry(id.to_string())
-                .or_default()
-                .push(raw.to_string());
-        }
+        let mut push = |text: &str| {
+            let start = self.text.len();
+            self.text.push_str(text);
+            start..self.text.len()
+        };
+        let id_range = push(id);
+        let raw_range = (!applied).then(|| push(raw));
+        self.ids.add(id.as_bytes(), self.logged.len() as i64);
+        self.logged.push((id_range, raw_range));
     }
 }

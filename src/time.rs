@@ -235,17 +235,43 @@ pub fn days_in_month(year: i32, month: u32) -> u32 {
     }
 }
 
-fn days_from_civil(year: i32, month: u32, day: u32) -> i64 {
-    let y = i64::from(year) - i64::from(month <= 2);
+const fn days_from_civil(year: i32, month: u32, day: u32) -> i64 {
+    let y = year as i64 - (month <= 2) as i64;
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let m = month as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day as i64 - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
 }
 
+/// The dates of the days from 1970 to 2100, worked out when compiling:
+/// the engine asks for the year and month of a time many times per
+/// event, and a look-up in the few entries near the events' time is
+/// faster than the arithmetic.
+static CALENDAR: [u32; CALENDAR_DAYS] = calendar();
+
+const CALENDAR_DAYS: usize = days_from_civil(2100, 1, 1) as usize;
+
+const fn calendar() -> [u32; CALENDAR_DAYS] {
+    let mut table = [0; CALENDAR_DAYS];
+    let mut day = 0;
+    while day < CALENDAR_DAYS {
+        let (y, m, d) = compute_civil_from_days(day as i64);
+        table[day] = (y as u32) << 16 | m << 8 | d;
+        day += 1;
+    }
+    table
+}
+
 fn civil_from_days(days: i64) -> (i32, u32, u32) {
+    match usize::try_from(days).ok().and_then(|d| CALENDAR.get(d)) {
+        Some(&packed) => ((packed >> 16) as i32, packed >> 8 & 0xff, packed & 0xff),
+        None => compute_civil_from_days(days),
+    }
+}
+
+const fn compute_civil_from_days(days: i64) -> (i32, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -254,7 +280,7 @@ fn civil_from_days(days: i64) -> (i32, u32, u32) {
     let mp = (5 * doy + 2) / 153;
     let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
+    let year = (yoe + era * 400 + (month <= 2) as i64) as i32;
     (year, month, day)
 }
 
@@ -283,6 +309,14 @@ mod tests {
             time.write_to(&mut text);
             assert_eq!(text, time.to_string());
         }
+    }
+
+    #[test]
+    fn the_calendar_table_agrees_with_the_arithmetic() {
+        for days in -1000..CALENDAR_DAYS as i64 + 1000 {
+            assert_eq!(civil_from_days(days), compute_civil_from_days(days));
+        }
+        assert_eq!(civil_from_days(CALENDAR_DAYS as i64 - 1), (2099, 12, 31));
     }
 
     #[test]

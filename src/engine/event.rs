@@ -14,25 +14,26 @@ use crate::decimal::Decimal;
 use crate::diagnostic::did_you_mean;
 use crate::time::{Time, parse_date};
 
-/// One event, decoded.
+/// One event, decoded. Its text borrows from the line where it can, so
+/// that decoding allocates nothing for most events.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Event {
-    pub id: String,
+pub struct Event<'a> {
+    pub id: Cow<'a, str>,
     pub at: Time,
     /// Empty for `tick`.
-    pub member: String,
-    pub kind: EventKind,
+    pub member: Cow<'a, str>,
+    pub kind: EventKind<'a>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum EventKind {
+pub enum EventKind<'a> {
     Enroll {
         birthday: Option<(u32, u32)>,
         attributes: Vec<(NameId, bool)>,
     },
-    Purchase(Purchase),
+    Purchase(Purchase<'a>),
     Refund {
-        order: String,
+        order: Cow<'a, str>,
         amount: Cents,
     },
     Action(ActionId),
@@ -44,7 +45,7 @@ pub enum EventKind {
     Subscribe(MembershipId),
     Cancel(MembershipId),
     Refer {
-        referee: String,
+        referee: Cow<'a, str>,
     },
     Set {
         birthday: Option<(u32, u32)>,
@@ -56,11 +57,11 @@ pub enum EventKind {
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Purchase {
+pub struct Purchase<'a> {
     /// The order's price before the program's discounts, including
     /// shipping and tax.
     pub amount: Cents,
-    pub order: Option<String>,
+    pub order: Option<Cow<'a, str>>,
     pub category: Option<NameId>,
     pub channel: Option<NameId>,
     pub payment_method: Option<NameId>,
@@ -333,16 +334,16 @@ fn optional_name(
 }
 
 /// Decodes one line. `Err` carries the event id when the line had one.
-pub fn decode(program: &Program, line: &str) -> Result<Event, (Option<String>, Reject)> {
-    let raw: Raw = serde_json::from_str(line).map_err(|e| (None, json_error(&e)))?;
+pub fn decode<'a>(program: &Program, line: &'a str) -> Result<Event<'a>, (Option<String>, Reject)> {
+    let raw: Raw<'a> = serde_json::from_str(line).map_err(|e| (None, json_error(&e)))?;
     let id = raw.id.as_deref().map(str::to_string);
-    decode_raw(program, &raw).map_err(|reject| (id, reject))
+    decode_raw(program, raw).map_err(|reject| (id, reject))
 }
 
-fn decode_raw(program: &Program, raw: &Raw) -> Result<Event, Reject> {
+fn decode_raw<'a>(program: &Program, mut raw: Raw<'a>) -> Result<Event<'a>, Reject> {
     let id = raw
         .id
-        .as_deref()
+        .take()
         .filter(|id| !id.is_empty())
         .ok_or_else(|| malformed("an event needs an `id`"))?;
     let kind_name = raw
@@ -358,7 +359,7 @@ fn decode_raw(program: &Program, raw: &Raw) -> Result<Event, Reject> {
             "`at` is not a date or an RFC 3339 time: `{at_text}`"
         ))
     })?;
-    let member = raw.member.as_deref().unwrap_or_default();
+    let member = raw.member.take().unwrap_or_default();
     if kind_name != "tick" && member.is_empty() {
         return Err(malformed(format!("a `{kind_name}` event needs `member`")));
     }
@@ -374,7 +375,7 @@ fn decode_raw(program: &Program, raw: &Raw) -> Result<Event, Reject> {
             };
             let purchase = Purchase {
                 amount,
-                order: raw.order.as_deref().map(str::to_string),
+                order: raw.order.take(),
                 category: optional_name("category", &raw.category, &program.categories, false)?,
                 channel: optional_name("channel", &raw.channel, &program.channels, false)?,
                 payment_method: optional_name(
@@ -399,8 +400,8 @@ fn decode_raw(program: &Program, raw: &Raw) -> Result<Event, Reject> {
             EventKind::Purchase(purchase)
         }
         "refund" => EventKind::Refund {
-            order: required("order", kind_name, &raw.order)?.to_string(),
             amount: cents("amount", required("amount", kind_name, &raw.amount)?)?,
+            order: required("order", kind_name, &raw.order.take())?.clone(),
         },
         "action" => {
             let name = required("action", kind_name, &raw.action)?;
@@ -462,7 +463,7 @@ fn decode_raw(program: &Program, raw: &Raw) -> Result<Event, Reject> {
             }
         }
         "refer" => EventKind::Refer {
-            referee: required("referee", kind_name, &raw.referee)?.to_string(),
+            referee: required("referee", kind_name, &raw.referee.take())?.clone(),
         },
         "set" => EventKind::Set {
             birthday: birthday(&raw.birthday)?,
@@ -506,9 +507,9 @@ fn decode_raw(program: &Program, raw: &Raw) -> Result<Event, Reject> {
         }
     };
     Ok(Event {
-        id: id.to_string(),
+        id,
         at,
-        member: member.to_string(),
+        member,
         kind,
     })
 }

@@ -12,12 +12,10 @@ mod apply;
 mod effect;
 mod event;
 mod member;
+mod member_ids;
 mod purchase;
 mod schedule;
 mod summary;
-
-use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 
 pub use apply::Apply;
 pub use effect::{Cause, Effect, EffectKind, MemberIndex, reason, what, why};
@@ -27,8 +25,7 @@ pub use summary::summary;
 
 use crate::compile::{Action, Program, Scope, Trigger};
 use crate::time::Time;
-
-type MemberIds = HashMap<String, MemberIndex, BuildHasherDefault<crate::fnv::Fnv>>;
+use member_ids::MemberIds;
 
 pub struct Engine<'p> {
     program: &'p Program,
@@ -50,7 +47,7 @@ impl<'p> Engine<'p> {
         let index = members
             .iter()
             .enumerate()
-            .map(|(i, m)| (m.id.clone(), i as MemberIndex))
+            .map(|(i, m)| (m.id.as_str(), i as MemberIndex))
             .collect();
         let changed = vec![false; members.len()];
         Engine {
@@ -108,11 +105,11 @@ impl<'p> Engine<'p> {
     }
 
     pub fn member(&self, id: &str) -> Option<&Member> {
-        self.index.get(id).map(|&i| &self.members[i as usize])
+        self.index.get(id).map(|i| &self.members[i as usize])
     }
 
     pub fn member_index(&self, id: &str) -> Option<MemberIndex> {
-        self.index.get(id).copied()
+        self.index.get(id)
     }
 
     pub fn member_at(&self, index: MemberIndex) -> &Member {
@@ -155,7 +152,6 @@ impl<'p> Engine<'p> {
     fn index_of(&self, id: &str) -> Result<MemberIndex, Reject> {
         self.index
             .get(id)
-            .copied()
             .ok_or_else(|| Reject::UnknownMember(id.to_string()))
     }
 
@@ -182,14 +178,14 @@ impl<'p> Engine<'p> {
                 birthday,
                 attributes,
             } => {
-                if self.index.contains_key(&event.member) {
-                    return Err(Reject::AlreadyEnrolled(event.member.clone()));
+                if self.index.contains(&event.member) {
+                    return Err(Reject::AlreadyEnrolled(event.member.to_string()));
                 }
                 let i = self.members.len() as MemberIndex;
                 self.members
                     .push(Member::new(self.program, &event.member, at));
                 self.changed.push(false);
-                self.index.insert(event.member.clone(), i);
+                self.index.insert(&event.member, i);
                 let mut apply = self.apply_to(i, out);
                 apply.enroll(at, *birthday, attributes);
                 apply.settle(at);

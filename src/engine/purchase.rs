@@ -57,7 +57,7 @@ impl Apply<'_> {
         if let Some(order) = &p.order
             && self.member.order(order).is_some()
         {
-            return Err(Reject::DuplicateOrder(order.clone()));
+            return Err(Reject::DuplicateOrder(order.to_string()));
         }
         if p.rewards > self.member.money.balance {
             return Err(Reject::InsufficientRewardMoney {

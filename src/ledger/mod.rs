@@ -28,6 +28,7 @@ use thiserror::Error;
 
 use crate::compile::Program;
 use crate::engine::{Cause, Effect, EffectKind, Engine, Lots, Member, MemberIndex, decode, why};
+use crate::event_ids::EventIds;
 use crate::fnv::Fnv;
 use crate::time::Time;
 
@@ -150,39 +151,13 @@ pub struct StoredEntry {
     pub rule: Option<String>,
 }
 
-/// The events logged under one id hash: nearly always one.
-enum Seqs {
-    One(i64),
-    Many(Vec<i64>),
-}
-
-impl Seqs {
-    fn push(&mut self, seq: i64) {
-        match self {
-            Seqs::One(first) => *self = Seqs::Many(vec![*first, seq]),
-            Seqs::Many(seqs) => seqs.push(seq),
-        }
-    }
-
-    fn to_vec(&self) -> Vec<i64> {
-        match self {
-            Seqs::One(seq) => vec![*seq],
-            Seqs::Many(seqs) => seqs.clone(),
-        }
-    }
-}
-
-type ByHash<V> = HashMap<u64, V, BuildHasherDefault<Fnv>>;
-
 pub struct Ledger {
     /// The connection; while a batch is open its writer thread holds it.
     conn: Option<Connection>,
     transaction: Option<Transaction>,
     path: String,
-    /// The events logged under each id's hash, to answer "seen before?"
-    /// without a query for every new event; a hit is confirmed by the
-    /// events' rows.
-    ids: ByHash<Seqs>,
+    /// The logged events' ids, by hash; a hit is confirmed by the row.
+    ids: EventIds,
     /// The `rules` row of each cause met so far, so that an entry stores
     /// a number and the rule's text is written once.
     rules: HashMap<(Cause, EffectKind), Option<i64>, BuildHasherDefault<Fnv>>,
@@ -239,7 +214,7 @@ impl Ledger {
         conn.execute(SET_META, ["schema_version", SCHEMA_VERSION])
             .map_err(sql)?;
 
-        let mut ids = ByHash::default();
+        let mut ids = EventIds::default();
         let mut next_seq = 1;
         {
             let mut statement = conn.prepare("SELECT seq, id FROM events").map_err(sql)?;
@@ -251,7 +226,7 @@ impl Ledger {
                     .map_err(sql)?
                     .as_bytes()
                     .map_err(|e| sql(e.into()))?;
-                remember(&mut ids, crate::fnv::hash(id), seq);
+                ids.add(id, seq);
                 next_seq = next_seq.max(seq + 1);
             }
         }
@@ -448,10 +423,10 @@ impl Ledger {
     }
 
     pub fn seen(&mut self, id: &str, raw: &str) -> Result<Seen, LedgerError> {
-        let Some(seqs) = self.ids.get(&crate::fnv::hash(id.as_bytes())) else {
+        let seqs: Vec<i64> = self.ids.positions(id).collect();
+        if seqs.is_empty() {
             return Ok(Seen::New);
-        };
-        let seqs = seqs.to_vec();
+        }
         let logged: Vec<StoredEvent> = self
             .stored_events(seqs)?
             .into_iter()
@@ -555,7 +530,7 @@ impl Ledger {
         };
         rows.events.push(row);
         self.next_seq += 1;
-        remember(&mut self.ids, crate::fnv::hash(id.as_bytes()), seq);
+        self.ids.add(id.as_bytes(), seq);
         self.rows_written()?;
         Ok(seq)
     }
@@ -738,12 +713,6 @@ fn lots_json(lots: &Lots, text: &mut String) {
         text.push(']');
     }
     text.push(']');
-}
-
-fn remember(ids: &mut ByHash<Seqs>, hash: u64, seq: i64) {
-    ids.entry(hash)
-        .and_modify(|seqs| seqs.push(seq))
-        .or_insert(Seqs::One(seq));
 }
 
 /// How a program relates to the ledger it runs against.

@@ -1,0 +1,57 @@
+//! Event ids seen so far, found by a hash of the id. Exactly once asks
+//! "seen before?" of every event, and a set of the ids themselves would
+//! allocate for each one. A hit tells where the id was logged, to be
+//! confirmed against the id stored there, since hashes can collide.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::hash::BuildHasherDefault;
+
+use crate::fnv::{Fnv, hash};
+
+type ByHash<V> = HashMap<u64, V, BuildHasherDefault<Fnv>>;
+
+#[derive(Default)]
+pub struct EventIds {
+    /// Where each id hash was first logged.
+    first: ByHash<i64>,
+    /// Where it was logged again: an id rejected and sent again, or
+    /// another id with the same hash. Rare, so kept apart.
+    more: ByHash<Vec<i64>>,
+}
+
+impl EventIds {
+    pub fn add(&mut self, id: &[u8], position: i64) {
+        let hash = hash(id);
+        match self.first.entry(hash) {
+            Entry::Occupied(_) => self.more.entry(hash).or_default().push(position),
+            Entry::Vacant(first) => {
+                first.insert(position);
+            }
+        }
+    }
+
+    /// Where an id with the same hash as `id` was logged, first first.
+    pub fn positions(&self, id: &str) -> impl Iterator<Item = i64> + '_ {
+        let hash = hash(id.as_bytes());
+        let first = self.first.get(&hash).copied();
+        let more = self.more.get(&hash).into_iter().flatten().copied();
+        first.into_iter().chain(more)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_position_of_an_id_is_found() {
+        let mut ids = EventIds::default();
+        ids.add(b"a", 1);
+        ids.add(b"b", 2);
+        ids.add(b"a", 3);
+        assert_eq!(ids.positions("a").collect::<Vec<_>>(), [1, 3]);
+        assert_eq!(ids.positions("b").collect::<Vec<_>>(), [2]);
+        assert_eq!(ids.positions("c").count(), 0);
+    }
+}
