@@ -230,7 +230,7 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
 
     fn commit(&mut self) -> Result<(), RunError> {
         if let Some(ledger) = self.ledger.as_deref_mut() {
-            ledger.commit()?;
+            ledger.commit_in_background()?;
         }
         self.in_batch = 0;
         Ok(())
@@ -242,6 +242,7 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
             ledger.begin()?;
             ledger.snapshot(self.engine)?;
             ledger.commit()?;
+            ledger.close()?;
         }
         for out in [
             self.outputs.effects.as_deref_mut(),

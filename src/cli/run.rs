@@ -113,9 +113,17 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
                 File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
             ))
         };
-        for (number, line) in reader.lines().enumerate() {
-            let line = line.map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            runner.line(number + 1, &line).map_err(|e| e.to_string())?;
+        let mut reader = reader;
+        let mut line = String::new();
+        for number in 1.. {
+            line.clear();
+            let read = reader
+                .read_line(&mut line)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            if read == 0 {
+                break;
+            }
+            runner.line(number, &line).map_err(|e| e.to_string())?;
         }
     } else if let Some(path) = &args.orders {
         let file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;

@@ -34,9 +34,7 @@ use crate::time::Time;
 
 mod writer;
 
-use writer::{
-    EntryRow, EventRow, MemberRow, RejectedRow, Rows, SET_META, StoredEvent, Transaction,
-};
+use writer::{EntryRow, EventRow, MemberRow, RejectedRow, Rows, SET_META, StoredEvent, Writer};
 
 /// 4: no indexes; entries link to the member's previous entry; a
 /// member's lots are JSON in its row; the snapshot is binary.
@@ -152,9 +150,9 @@ pub struct StoredEntry {
 }
 
 pub struct Ledger {
-    /// The connection; while a batch is open its writer thread holds it.
+    /// The connection; while the writer runs, its thread holds it.
     conn: Option<Connection>,
-    transaction: Option<Transaction>,
+    writer: Option<Writer>,
     path: String,
     /// The logged events' ids, by hash; a hit is confirmed by the row.
     ids: EventIds,
@@ -254,7 +252,7 @@ impl Ledger {
         }
         Ok(Ledger {
             conn: Some(conn),
-            transaction: None,
+            writer: None,
             path: name,
             ids,
             rules: HashMap::default(),
@@ -273,7 +271,7 @@ impl Ledger {
         }
     }
 
-    /// The connection, between batches.
+    /// The connection, when the writer is not running.
     fn conn(&self) -> Result<&Connection, LedgerError> {
         self.conn
             .as_ref()
@@ -292,9 +290,10 @@ impl Ledger {
     }
 
     fn set_meta(&mut self, key: &'static str, value: &str) -> Result<(), LedgerError> {
-        if let Some(transaction) = self.transaction.as_mut() {
-            let value = transaction.rows.text(value);
-            transaction.rows.meta.push((key, value));
+        if let Some(writer) = self.writer.as_mut() {
+            writer.begin();
+            let value = writer.rows.text(value);
+            writer.rows.meta.push((key, value));
             return Ok(());
         }
         self.conn()?
@@ -442,8 +441,8 @@ impl Ledger {
     }
 
     fn stored_events(&mut self, seqs: Vec<i64>) -> Result<Vec<StoredEvent>, LedgerError> {
-        if let Some(transaction) = self.transaction.as_mut() {
-            return match transaction.events(seqs) {
+        if let Some(writer) = self.writer.as_mut() {
+            return match writer.events(seqs) {
                 Some(found) => found.map_err(|e| self.sql(e)),
                 None => Err(self.stop()),
             };
@@ -454,22 +453,44 @@ impl Ledger {
             .map_err(|e| self.sql(e))
     }
 
-    /// Opens a transaction (a batch), unless one is open.
+    /// Opens a transaction (a batch), unless one is open; the writer
+    /// thread starts with the first.
     pub fn begin(&mut self) -> Result<(), LedgerError> {
-        if self.transaction.is_none() {
+        if self.writer.is_none() {
             let conn = self.conn.take().ok_or_else(|| LedgerError::WriterStopped {
                 path: self.path.clone(),
             })?;
-            self.transaction = Some(Transaction::begin(conn));
+            self.writer = Some(Writer::start(conn));
         }
-        Ok(())
+        let begun = self.writer.as_mut().is_some_and(Writer::begin);
+        if begun { Ok(()) } else { Err(self.stop()) }
     }
 
-    /// Commits the open transaction, once everything in it is written.
+    /// Commits the open transaction and returns once it is durable.
     pub fn commit(&mut self) -> Result<(), LedgerError> {
-        match self.transaction.take() {
-            Some(transaction) => {
-                let (conn, result) = transaction.end();
+        self.end_transaction(true)
+    }
+
+    /// Commits the open transaction and returns at once: the engine goes
+    /// on while SQLite commits. An error shows at the next call.
+    pub fn commit_in_background(&mut self) -> Result<(), LedgerError> {
+        self.end_transaction(false)
+    }
+
+    fn end_transaction(&mut self, wait: bool) -> Result<(), LedgerError> {
+        let committed = self
+            .writer
+            .as_mut()
+            .is_none_or(|writer| writer.commit(wait));
+        if committed { Ok(()) } else { Err(self.stop()) }
+    }
+
+    /// Stops the writer, if it runs, and takes the connection back; a
+    /// transaction still open is rolled back.
+    pub fn close(&mut self) -> Result<(), LedgerError> {
+        match self.writer.take() {
+            Some(writer) => {
+                let (conn, result) = writer.stop();
                 self.conn = Some(conn);
                 result.map_err(|e| self.sql(e))
             }
@@ -477,10 +498,9 @@ impl Ledger {
         }
     }
 
-    /// The writer has stopped on an error: the transaction is over and
-    /// this is why.
+    /// The writer has stopped on an error: this is the error.
     fn stop(&mut self) -> LedgerError {
-        match self.commit() {
+        match self.close() {
             Err(error) => error,
             Ok(()) => LedgerError::WriterStopped {
                 path: self.path.clone(),
@@ -491,8 +511,8 @@ impl Ledger {
     /// The open transaction's buffer (opening one if none is).
     fn rows(&mut self) -> Result<&mut Rows, LedgerError> {
         self.begin()?;
-        match self.transaction.as_mut() {
-            Some(transaction) => Ok(&mut transaction.rows),
+        match self.writer.as_mut() {
+            Some(writer) => Ok(&mut writer.rows),
             None => Err(LedgerError::WriterStopped {
                 path: self.path.clone(),
             }),
@@ -501,9 +521,9 @@ impl Ledger {
 
     /// Hands a full buffer to the writer.
     fn rows_written(&mut self) -> Result<(), LedgerError> {
-        if let Some(transaction) = self.transaction.as_mut()
-            && transaction.rows.is_full()
-            && !transaction.send()
+        if let Some(writer) = self.writer.as_mut()
+            && writer.rows.is_full()
+            && !writer.send()
         {
             return Err(self.stop());
         }

@@ -1,13 +1,13 @@
-//! The ledger's writer: while a transaction is open, the rows of a run go
-//! to a thread that owns the SQLite connection and writes them, so the
-//! engine applies the next events on one core while SQLite stores the
+//! The ledger's writer: during a run, the rows go to a thread that owns
+//! the SQLite connection and writes them, so the engine applies the next
+//! events on one core while SQLite stores, commits and checkpoints the
 //! last ones on the other.
 //!
-//! The thread writes every row in the order it was sent, in the one
-//! transaction it opened, and commits when the transaction ends; a crash
-//! at any moment leaves the transaction not committed, as if the writing
-//! had happened in line. Rows travel in buffers that come back to be
-//! filled again, so a run allocates nothing per event for its rows.
+//! The thread carries out every command in the order it was sent (begin,
+//! rows, commit), so the ledger goes through the same transactions as if
+//! the writing had happened in line, and a crash at any moment leaves
+//! the last one not committed. Rows travel in buffers that come back to
+//! be filled again, so a run allocates nothing per event for its rows.
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
@@ -148,6 +148,7 @@ pub(super) struct StoredEvent {
 }
 
 enum Command {
+    Begin,
     Rows(Box<Rows>),
     /// The logged events with these sequence numbers, as the open
     /// transaction sees them.
@@ -155,33 +156,34 @@ enum Command {
         seqs: Vec<i64>,
         reply: SyncSender<rusqlite::Result<Vec<StoredEvent>>>,
     },
-    /// Everything is sent: commit. A transaction whose sender goes away
-    /// without this (a run that failed half-way through an event) is
-    /// rolled back.
-    Commit,
+    /// Everything of the transaction is sent: commit, and say so when
+    /// asked. A transaction still open when the writer stops (a run that
+    /// failed half-way through an event) is rolled back.
+    Commit(Option<SyncSender<()>>),
 }
 
-/// An open transaction: its writer thread and the buffer being filled.
-pub(super) struct Transaction {
+/// The writer thread, which holds the connection while it runs, and the
+/// buffer being filled.
+pub(super) struct Writer {
     pub rows: Box<Rows>,
-    /// Both `Some` until the transaction ends or is dropped.
+    /// Both `Some` until the writer stops.
     commands: Option<SyncSender<Command>>,
     thread: Option<JoinHandle<(Connection, rusqlite::Result<()>)>>,
     spare: Receiver<Box<Rows>>,
+    in_transaction: bool,
 }
 
-/// Buffers in flight: enough to keep both threads busy, few enough that
-/// a slow disk holds the engine back rather than filling memory.
-const IN_FLIGHT: usize = 4;
+/// Buffers in flight: enough that the engine goes on while SQLite
+/// commits and checkpoints, few enough that a slow disk holds the engine
+/// back rather than filling memory (each is at most about 1 MB).
+const IN_FLIGHT: usize = 64;
 
-impl Transaction {
-    /// Begins a transaction on `conn`, which the writer thread holds
-    /// until [`Transaction::end`].
-    pub fn begin(conn: Connection) -> Transaction {
+impl Writer {
+    pub fn start(conn: Connection) -> Writer {
         let (commands, received) = sync_channel(IN_FLIGHT);
         let (give_back, spare) = sync_channel(IN_FLIGHT + 1);
         let thread = std::thread::spawn(move || {
-            let result = write(&conn, &received, &give_back);
+            let result = serve(&conn, &received, &give_back);
             if result.is_err() {
                 let _ = conn.execute_batch("ROLLBACK");
                 // Let the engine's thread finish sending; what it sends
@@ -190,16 +192,27 @@ impl Transaction {
             }
             (conn, result)
         });
-        Transaction {
+        Writer {
             rows: Box::default(),
             commands: Some(commands),
             thread: Some(thread),
             spare,
+            in_transaction: false,
         }
     }
 
-    /// Sends the buffer being filled to the writer. `false` when the
-    /// writer has stopped on an error ([`Transaction::end`] tells it).
+    /// Opens a transaction unless one is open. `false` when the writer
+    /// has stopped on an error ([`Writer::stop`] tells which).
+    pub fn begin(&mut self) -> bool {
+        if self.in_transaction {
+            return true;
+        }
+        self.in_transaction = true;
+        self.command(Command::Begin)
+    }
+
+    /// Sends the buffer being filled to the writer; `false` when it has
+    /// stopped.
     pub fn send(&mut self) -> bool {
         if self.rows.is_empty() {
             return true;
@@ -216,7 +229,7 @@ impl Transaction {
     }
 
     /// The stored events with these sequence numbers, including those of
-    /// this transaction; `None` when the writer has stopped.
+    /// the open transaction; `None` when the writer has stopped.
     pub fn events(&mut self, seqs: Vec<i64>) -> Option<rusqlite::Result<Vec<StoredEvent>>> {
         if !self.send() {
             return None;
@@ -228,27 +241,42 @@ impl Transaction {
         answer.recv().ok()
     }
 
-    /// Sends what is left, waits for the writer and commits (or, if the
-    /// writer failed, rolls back). Gives the connection back with the
-    /// outcome.
-    pub fn end(mut self) -> (Connection, rusqlite::Result<()>) {
-        if self.send() {
-            self.command(Command::Commit);
+    /// Commits the open transaction once everything sent is written.
+    /// With `wait`, returns when it is durable; otherwise at once, and
+    /// the engine goes on while SQLite commits. `false` when the writer
+    /// has stopped.
+    pub fn commit(&mut self, wait: bool) -> bool {
+        if !self.in_transaction {
+            return true;
         }
+        self.in_transaction = false;
+        if !self.send() {
+            return false;
+        }
+        if !wait {
+            return self.command(Command::Commit(None));
+        }
+        let (reply, answer) = sync_channel(1);
+        self.command(Command::Commit(Some(reply))) && answer.recv().is_ok()
+    }
+
+    /// Stops the writer, rolling back a transaction still open, and gives
+    /// the connection back with the first error the writer met.
+    pub fn stop(mut self) -> (Connection, rusqlite::Result<()>) {
         self.commands = None;
         let joined = self.thread.take().map(JoinHandle::join);
         match joined {
-            Some(Ok(ended)) => ended,
+            Some(Ok(stopped)) => stopped,
             // The writer cannot panic on rows (SQLite reports errors as
             // values), but if it did, the process cannot go on safely.
             Some(Err(panic)) => std::panic::resume_unwind(panic),
-            None => unreachable!("a transaction ends once"),
+            None => unreachable!("a writer stops once"),
         }
     }
 }
 
-impl Drop for Transaction {
-    /// A transaction dropped before it ends is rolled back, and the
+impl Drop for Writer {
+    /// A writer dropped with a transaction open rolls it back, and the
     /// ledger is free again when this returns.
     fn drop(&mut self) {
         self.commands = None;
@@ -258,18 +286,22 @@ impl Drop for Transaction {
     }
 }
 
-/// The writer thread: one transaction, every row in order, then commit
-/// when told to.
-fn write(
+/// The writer thread: every command in order, on statements prepared
+/// once.
+fn serve(
     conn: &Connection,
     received: &Receiver<Command>,
     give_back: &SyncSender<Box<Rows>>,
 ) -> rusqlite::Result<()> {
-    conn.execute_batch("BEGIN IMMEDIATE")?;
     let mut statements = Statements::prepare(conn)?;
     let mut time = String::with_capacity(32);
+    let mut open = false;
     for command in received {
         match command {
+            Command::Begin => {
+                conn.execute_batch("BEGIN IMMEDIATE")?;
+                open = true;
+            }
             Command::Rows(mut rows) => {
                 statements.write(&rows, &mut time)?;
                 rows.clear();
@@ -278,14 +310,19 @@ fn write(
             Command::Events { seqs, reply } => {
                 let _ = reply.send(statements.events(&seqs));
             }
-            Command::Commit => {
-                drop(statements);
-                return conn.execute_batch("COMMIT");
+            Command::Commit(reply) => {
+                conn.execute_batch("COMMIT")?;
+                open = false;
+                if let Some(reply) = reply {
+                    let _ = reply.send(());
+                }
             }
         }
     }
-    drop(statements);
-    conn.execute_batch("ROLLBACK")
+    if open {
+        conn.execute_batch("ROLLBACK")?;
+    }
+    Ok(())
 }
 
 struct Statements<'c> {
