@@ -11,6 +11,39 @@ use crate::fnv::{Fnv, hash};
 
 type ByHash<V> = HashMap<u64, V, BuildHasherDefault<Fnv>>;
 
+/// What happened to an event id seen before.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seen {
+    New,
+    Applied,
+    /// Rejected before with the very same line.
+    Rejected,
+}
+
+impl Seen {
+    /// The verdict on `id` sent as `line`, from the events logged where
+    /// its hash was found: `(id, applied, line)` of each.
+    pub fn of<'a>(
+        logged: impl IntoIterator<Item = (&'a str, bool, &'a str)>,
+        id: &str,
+        line: &str,
+    ) -> Seen {
+        let mut seen = Seen::New;
+        for (logged_id, applied, logged_line) in logged {
+            if logged_id != id {
+                continue;
+            }
+            if applied {
+                return Seen::Applied;
+            }
+            if logged_line == line {
+                seen = Seen::Rejected;
+            }
+        }
+        seen
+    }
+}
+
 #[derive(Default)]
 pub struct EventIds {
     /// Where each id hash was first logged.
@@ -43,6 +76,16 @@ impl EventIds {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_id_applied_once_is_applied_and_a_rejected_one_only_with_its_line() {
+        let logged = [("a", false, "{1}"), ("b", true, "{2}"), ("a", true, "{3}")];
+        assert_eq!(Seen::of(logged, "a", "{9}"), Seen::Applied);
+        assert_eq!(Seen::of(logged, "b", "{9}"), Seen::Applied);
+        assert_eq!(Seen::of(logged[..1].to_vec(), "a", "{1}"), Seen::Rejected);
+        assert_eq!(Seen::of(logged[..1].to_vec(), "a", "{2}"), Seen::New);
+        assert_eq!(Seen::of(logged, "c", "{1}"), Seen::New);
+    }
 
     #[test]
     fn every_position_of_an_id_is_found() {

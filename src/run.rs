@@ -266,18 +266,12 @@ fn io_error(what: &'static str) -> impl Fn(io::Error) -> RunError {
 
 impl SeenInMemory {
     fn seen(&self, id: &str, raw: &str) -> Seen {
-        let mut rejected = false;
-        for position in self.ids.positions(id) {
+        let logged = self.ids.positions(id).map(|position| {
             let (logged_id, logged_raw) = &self.logged[position as usize];
-            if self.text[logged_id.clone()] != *id {
-                continue;
-            }
-            match logged_raw {
-                None => return Seen::Applied,
-                Some(line) => rejected |= self.text[line.clone()] == *raw,
-            }
-        }
-        if rejected { Seen::Rejected } else { Seen::New }
+            let line = logged_raw.clone().map_or("", |line| &self.text[line]);
+            (&self.text[logged_id.clone()], logged_raw.is_none(), line)
+        });
+        Seen::of(logged, id, raw)
     }
 
     fn record(&mut self, id: &str, applied: bool, raw: &str) {

@@ -5,8 +5,8 @@
 //! Exactly once: an event is applied in the same transaction that logs
 //! its id, so after a crash either both are there or neither. Events are
 //! committed in batches; a crash loses at most the open batch, which a
-//! re-run applies again (its events are not in the log). While a batch is
-//! open its rows are written by another thread (`writer`).
+//! re-run applies again (its events are not in the log). During a run
+//! the rows are written by another thread (`writer`).
 //!
 //! Nothing is indexed beyond the tables' own keys, since an index on a
 //! busy ledger costs more than all the rest of the writing: event ids are
@@ -29,6 +29,7 @@ use thiserror::Error;
 use crate::compile::Program;
 use crate::engine::{Cause, Effect, EffectKind, Engine, Lots, Member, MemberIndex, decode, why};
 use crate::event_ids::EventIds;
+pub use crate::event_ids::Seen;
 use crate::fnv::Fnv;
 use crate::time::Time;
 
@@ -127,15 +128,6 @@ pub enum LedgerError {
     Snapshot { path: String, message: String },
     #[error("ledger {path}: the writing stopped before the batch was committed")]
     WriterStopped { path: String },
-}
-
-/// What happened to an event id already in the log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Seen {
-    New,
-    Applied,
-    /// Rejected before with the very same line.
-    Rejected,
 }
 
 /// A ledger entry as `loyalty member` shows it.
@@ -271,7 +263,8 @@ impl Ledger {
         }
     }
 
-    /// The connection, when the writer is not running.
+    /// The connection, when the writer is not running (it runs from a
+    /// run's first batch to its end).
     fn conn(&self) -> Result<&Connection, LedgerError> {
         self.conn
             .as_ref()
@@ -426,18 +419,14 @@ impl Ledger {
         if seqs.is_empty() {
             return Ok(Seen::New);
         }
-        let logged: Vec<StoredEvent> = self
-            .stored_events(seqs)?
-            .into_iter()
-            .filter(|event| event.id == id)
-            .collect();
-        if logged.iter().any(|event| event.applied) {
-            Ok(Seen::Applied)
-        } else if logged.iter().any(|event| event.raw == raw) {
-            Ok(Seen::Rejected)
-        } else {
-            Ok(Seen::New)
-        }
+        let logged = self.stored_events(seqs)?;
+        Ok(Seen::of(
+            logged
+                .iter()
+                .map(|e| (e.id.as_str(), e.applied, e.raw.as_str())),
+            id,
+            raw,
+        ))
     }
 
     fn stored_events(&mut self, seqs: Vec<i64>) -> Result<Vec<StoredEvent>, LedgerError> {
