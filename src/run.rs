@@ -196,14 +196,15 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
         reject: &Reject,
         raw: &str,
     ) -> Result<(), RunError> {
+        let reason = reject.to_string();
+        if let Some(ledger) = self.ledger.as_deref_mut() {
+            ledger.log_rejected(id, &self.source, line, &reason, raw)?;
+        }
         self.summary.rejected.push(Rejected {
             line,
             id: id.map(str::to_string),
-            reason: reject.to_string(),
+            reason,
         });
-        if let Some(ledger) = self.ledger.as_deref_mut() {
-            ledger.log_rejected(id, &self.source, line, &reject.to_string(), raw)?;
-        }
         self.write_reject(line, id, reject, raw)
     }
 

@@ -375,27 +375,25 @@ fn a_bad_scenario_points_at_the_key() {
         "[simulation]\ncustomers = 1000\n\n[[segment]]\nname = \"all\"\nenrol = 0.3\n",
     )
     .unwrap();
-    let output = loyalty()
-        .args(["simulate", "programs/kohls.loy", "--scenario"])
-        .arg(&scenario)
-        .arg("--out")
-        .arg(dir.join("out"))
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr =
-        String::from_utf8_lossy(&output.stderr).replace(&*scenario.to_string_lossy(), "bad.toml");
+    // Simulates with the scenario; the exit code and what it printed.
+    let simulate = || {
+        let output = loyalty()
+            .args(["simulate", "programs/kohls.loy", "--scenario"])
+            .arg(&scenario)
+            .arg("--out")
+            .arg(dir.join("out"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr)
+            .replace(&*scenario.to_string_lossy(), "bad.toml");
+        (output.status.code(), stderr)
+    };
+    let (code, stderr) = simulate();
+    assert_eq!(code, Some(1));
     insta::assert_snapshot!(stderr);
     std::fs::write(&scenario, "[behavior]\ntrial_conversion = 1.7\n").unwrap();
-    let output = loyalty()
-        .args(["simulate", "programs/kohls.loy", "--scenario"])
-        .arg(&scenario)
-        .arg("--out")
-        .arg(dir.join("out"))
-        .output()
-        .unwrap();
-    let stderr =
-        String::from_utf8_lossy(&output.stderr).replace(&*scenario.to_string_lossy(), "bad.toml");
+    let (code, stderr) = simulate();
+    assert_eq!(code, Some(1));
     insta::assert_snapshot!("out_of_range", stderr);
 }
 

@@ -128,6 +128,10 @@ pub enum LedgerError {
     Snapshot { path: String, message: String },
     #[error("ledger {path}: the writing stopped before the batch was committed")]
     WriterStopped { path: String },
+    /// A read between the first batch of a run and its end: a bug in
+    /// `loyalty`, not in the input.
+    #[error("ledger {path} was read while this run was writing it")]
+    Busy { path: String },
 }
 
 /// A ledger entry as `loyalty member` shows it.
@@ -180,21 +184,26 @@ impl Ledger {
             .map_err(sql)?;
         conn.pragma_update(None, "wal_autocheckpoint", 32_768)
             .map_err(sql)?;
-        let found: Option<String> = conn
+        // The version is read before the schema is applied: this
+        // version's tables must not be added to another version's file.
+        let has_meta: bool = conn
             .query_row(
+                "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(sql)?;
+        let found: Option<String> = if has_meta {
+            conn.query_row(
                 "SELECT value FROM meta WHERE key = 'schema_version'",
                 [],
                 |row| row.get(0),
             )
             .optional()
-            .or_else(|e| match e {
-                // A new file has no `meta` yet.
-                rusqlite::Error::SqliteFailure(_, Some(ref m)) if m.contains("no such table") => {
-                    Ok(None)
-                }
-                e => Err(e),
-            })
-            .map_err(sql)?;
+            .map_err(sql)?
+        } else {
+            None
+        };
         if let Some(found) = found
             && found != SCHEMA_VERSION
         {
@@ -437,7 +446,7 @@ impl Ledger {
             };
         }
         let conn = self.conn()?;
-        conn.prepare_cached("SELECT id, applied, raw FROM events WHERE seq = ?1")
+        conn.prepare_cached(writer::STORED_EVENT)
             .and_then(|mut statement| writer::stored_events(&mut statement, &seqs))
             .map_err(|e| self.sql(e))
     }
@@ -744,6 +753,32 @@ mod tests {
             .unwrap()
             .query_row("SELECT COUNT(*) FROM events", [], |row| row.get(0))
             .unwrap()
+    }
+
+    #[test]
+    fn a_ledger_of_another_schema_is_refused_and_left_as_it_was() {
+        let dir =
+            std::env::temp_dir().join(format!("loyalty-ledger-schema-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 INSERT INTO meta VALUES ('schema_version', '3');",
+            )
+            .unwrap();
+        let Err(error) = Ledger::open(&path) else {
+            panic!("a schema-3 ledger was opened");
+        };
+        assert!(matches!(error, LedgerError::Schema { ref found, .. } if found == "3"));
+        let tables: i64 = Connection::open(&path)
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM sqlite_master", [], |row| row.get(0))
+            .unwrap();
+        // `meta` and its key's index: nothing of schema 4 was added.
+        assert_eq!(tables, 2);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -365,7 +365,7 @@ impl<'c> Statements<'c> {
                  last_entry_seq = excluded.last_entry_seq, state = excluded.state",
             )?,
             meta: conn.prepare(SET_META)?,
-            stored_event: conn.prepare("SELECT id, applied, raw FROM events WHERE seq = ?1")?,
+            stored_event: conn.prepare(STORED_EVENT)?,
         })
     }
 
@@ -437,8 +437,10 @@ fn stamp(buffer: &mut String, time: Time) -> &str {
     buffer
 }
 
-/// The events with these sequence numbers, through `SELECT id, applied,
-/// raw FROM events WHERE seq = ?1`.
+/// One logged event, by sequence number, whichever connection reads it.
+pub(super) const STORED_EVENT: &str = "SELECT id, applied, raw FROM events WHERE seq = ?1";
+
+/// The events with these sequence numbers, through [`STORED_EVENT`].
 pub(super) fn stored_events(
     statement: &mut Statement,
     seqs: &[i64],
