@@ -1,12 +1,13 @@
 //! Engine throughput on a generated stream of 1,000,000 events over
 //! 100,000 members (`tests/common/stream.rs`, the rich test program):
-//! applying decoded events in memory, decoding and applying (a run with no
+//! applying decoded events in memory (in batches on both cores, as a run
+//! does, and one at a time on one), decoding and applying (a run with no
 //! ledger), and a run into the SQLite ledger. Figures are in the README.
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use loyalty::engine::{Engine, decode};
 use loyalty::ledger::Ledger;
-use loyalty::run::{Outputs, Runner};
+use loyalty::run::{LINES_AHEAD, Outputs, Runner};
 
 #[path = "../tests/common/stream.rs"]
 mod stream;
@@ -27,7 +28,23 @@ fn engine(c: &mut Criterion) {
     let mut group = c.benchmark_group("engine");
     group.sample_size(10);
     group.throughput(Throughput::Elements(events_count as u64));
-    group.bench_function("apply 1M decoded events in memory", |b| {
+    group.bench_function("apply 1M decoded events in memory, in batches", |b| {
+        let mut effects = Vec::with_capacity(1 << 16);
+        let mut outcomes = Vec::with_capacity(LINES_AHEAD);
+        b.iter_batched(
+            || Engine::new(&program),
+            |mut engine| {
+                for batch in events.chunks(LINES_AHEAD) {
+                    effects.clear();
+                    outcomes.clear();
+                    engine.apply_batch(batch, &mut effects, &mut outcomes);
+                }
+                engine
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.bench_function("apply 1M decoded events in memory, one at a time", |b| {
         let mut effects = Vec::with_capacity(64);
         b.iter_batched(
             || Engine::new(&program),

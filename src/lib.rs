@@ -21,6 +21,7 @@ pub mod fnv;
 pub mod format;
 pub mod ledger;
 pub mod orders;
+pub mod prefetch;
 pub mod replay;
 pub mod report;
 pub mod run;

@@ -3,19 +3,26 @@
 //! bad lines to the rejects file. Shared by `loyalty run` with events or
 //! with an orders history.
 
+use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
 use std::io::{self, Write};
 use std::ops::Range;
 
 use serde_json::json;
 use thiserror::Error;
 
-use crate::engine::{Effect, Engine, Reject, decode};
+use crate::engine::{Effect, Engine, Event, Outcome, Reject, decode};
 use crate::event_ids::EventIds;
+use crate::fnv::{self, Fnv};
 use crate::ledger::{Ledger, LedgerError, Seen};
 
 /// Events per transaction: large enough that committing costs little,
 /// small enough that a crash loses little work (it is redone on re-run).
 pub const BATCH: usize = 100_000;
+
+/// Lines read before the engine applies them, as one batch on both cores
+/// (`Engine::apply_batch`).
+pub const LINES_AHEAD: usize = 4096;
 
 #[derive(Debug, Error)]
 pub enum RunError {
@@ -64,9 +71,24 @@ pub struct Runner<'e, 'p, 'l, 'o> {
     /// The events' file, for rejects and the ledger.
     pub source: String,
     memory: SeenInMemory,
+    /// Lines read and not yet applied: their text, and each one's number
+    /// and place in it.
+    pending_text: String,
+    pending: Vec<(usize, Range<usize>)>,
     effects: Vec<Effect>,
+    outcomes: Vec<Outcome>,
     pub summary: Summary,
     in_batch: usize,
+}
+
+/// Events about to be applied together, with their lines, and the hashes
+/// of their ids: an event whose id may be among them waits until they are
+/// applied, to be checked as a duplicate against what became of them.
+#[derive(Default)]
+struct Segment<'t> {
+    events: Vec<Event<'t>>,
+    lines: Vec<(usize, &'t str)>,
+    ids: HashSet<u64, BuildHasherDefault<Fnv>>,
 }
 
 impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
@@ -82,66 +104,140 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
             outputs,
             source: source.to_string(),
             memory: SeenInMemory::default(),
+            pending_text: String::new(),
+            pending: Vec::new(),
             effects: Vec::new(),
+            outcomes: Vec::new(),
             summary: Summary::default(),
             in_batch: 0,
         }
     }
 
-    /// One line of the events file (numbered from 1).
+    /// One line of the events file (numbered from 1). Lines are applied
+    /// in batches: [`Runner::flush`] applies those read so far.
     pub fn line(&mut self, number: usize, raw: &str) -> Result<(), RunError> {
         let raw = raw.trim_end_matches(['\r', '\n']);
         if raw.trim().is_empty() {
             return Ok(());
         }
+        let start = self.pending_text.len();
+        self.pending_text.push_str(raw);
+        self.pending.push((number, start..self.pending_text.len()));
+        if self.pending.len() >= LINES_AHEAD {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Applies the lines read so far, in order: each is decoded, checked
+    /// for a duplicate id, and applied with the others of its batch.
+    /// Lines that reach no engine (malformed, duplicates) end a batch, so
+    /// that everything is written in the order of the lines.
+    pub fn flush(&mut self) -> Result<(), RunError> {
+        let text = std::mem::take(&mut self.pending_text);
+        let pending = std::mem::take(&mut self.pending);
+        let program = self.engine.program();
+        let mut segment = Segment::default();
+        for &(number, ref range) in &pending {
+            let raw = &text[range.clone()];
+            let event = match decode(program, raw) {
+                Ok(event) => event,
+                Err((id, reject)) => {
+                    self.apply_segment(&mut segment)?;
+                    self.begin()?;
+                    self.reject(number, id.as_deref(), &reject, raw)?;
+                    continue;
+                }
+            };
+            let id_hash = fnv::hash(event.id.as_bytes());
+            if segment.ids.contains(&id_hash) {
+                self.apply_segment(&mut segment)?;
+            }
+            let seen = match self.ledger.as_deref_mut() {
+                Some(ledger) => ledger.seen(&event.id, raw)?,
+                None => self.memory.seen(&event.id, raw),
+            };
+            let duplicate = match seen {
+                Seen::Applied => Reject::Duplicate(event.id.to_string()),
+                Seen::Rejected => Reject::DuplicateRejected(event.id.to_string()),
+                Seen::New => {
+                    segment.ids.insert(id_hash);
+                    segment.events.push(event);
+                    segment.lines.push((number, raw));
+                    continue;
+                }
+            };
+            self.apply_segment(&mut segment)?;
+            self.summary.duplicates += 1;
+            self.write_reject(number, Some(&event.id), &duplicate, raw)?;
+        }
+        self.apply_segment(&mut segment)?;
+        drop(segment);
+        self.pending_text = text;
+        self.pending_text.clear();
+        self.pending = pending;
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// Applies a segment's events on the engine, then logs each with its
+    /// effects or its reject, in order.
+    fn apply_segment(&mut self, segment: &mut Segment) -> Result<(), RunError> {
+        if segment.events.is_empty() {
+            return Ok(());
+        }
+        let mut effects = std::mem::take(&mut self.effects);
+        let mut outcomes = std::mem::take(&mut self.outcomes);
+        effects.clear();
+        outcomes.clear();
+        self.engine
+            .apply_batch(&segment.events, &mut effects, &mut outcomes);
+        let mut start = 0;
+        for ((event, &(number, raw)), outcome) in segment
+            .events
+            .iter()
+            .zip(&segment.lines)
+            .zip(outcomes.drain(..))
+        {
+            self.begin()?;
+            let applied = outcome.result.is_ok();
+            // An event the engine saw is logged even when rejected:
+            // scheduled work its time brought due did happen, and a
+            // re-run must find the same state.
+            let event_seq = match self.ledger.as_deref_mut() {
+                Some(ledger) => ledger.log_event(&event.id, event.at, applied, raw)?,
+                None => {
+                    self.memory.record(&event.id, applied, raw);
+                    0
+                }
+            };
+            for effect in &effects[start..outcome.effects_end] {
+                self.write_effect(number, event_seq, &event.id, effect)?;
+            }
+            start = outcome.effects_end;
+            match outcome.result {
+                Ok(()) => self.summary.applied += 1,
+                Err(reject) => self.reject(number, Some(&event.id), &reject, raw)?,
+            }
+            self.in_batch += 1;
+            if self.in_batch >= BATCH {
+                self.commit()?;
+            }
+        }
+        self.effects = effects;
+        self.outcomes = outcomes;
+        segment.events.clear();
+        segment.lines.clear();
+        segment.ids.clear();
+        Ok(())
+    }
+
+    /// Opens the ledger's transaction for the next events, unless open.
+    fn begin(&mut self) -> Result<(), RunError> {
         if let Some(ledger) = self.ledger.as_deref_mut()
             && self.in_batch == 0
         {
             ledger.begin()?;
-        }
-        let program = self.engine.program();
-        let event = match decode(program, raw) {
-            Ok(event) => event,
-            Err((id, reject)) => return self.reject(number, id.as_deref(), &reject, raw),
-        };
-        let seen = match self.ledger.as_deref_mut() {
-            Some(ledger) => ledger.seen(&event.id, raw)?,
-            None => self.memory.seen(&event.id, raw),
-        };
-        let duplicate = match seen {
-            Seen::Applied => Some(Reject::Duplicate(event.id.to_string())),
-            Seen::Rejected => Some(Reject::DuplicateRejected(event.id.to_string())),
-            Seen::New => None,
-        };
-        if let Some(duplicate) = duplicate {
-            self.summary.duplicates += 1;
-            return self.write_reject(number, Some(&event.id), &duplicate, raw);
-        }
-        self.effects.clear();
-        let result = self.engine.apply(&event, &mut self.effects);
-        let applied = result.is_ok();
-        // An event the engine saw is logged even when rejected: scheduled
-        // work its time brought due did happen, and a re-run must find
-        // the same state.
-        let event_seq = match self.ledger.as_deref_mut() {
-            Some(ledger) => ledger.log_event(&event.id, event.at, applied, raw)?,
-            None => {
-                self.memory.record(&event.id, applied, raw);
-                0
-            }
-        };
-        let effects = std::mem::take(&mut self.effects);
-        for effect in &effects {
-            self.write_effect(number, event_seq, &event.id, effect)?;
-        }
-        self.effects = effects;
-        match result {
-            Ok(()) => self.summary.applied += 1,
-            Err(reject) => self.reject(number, Some(&event.id), &reject, raw)?,
-        }
-        self.in_batch += 1;
-        if self.in_batch >= BATCH {
-            self.commit()?;
         }
         Ok(())
     }
@@ -149,6 +245,8 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
     /// A line of the input that could not become an event at all (a bad
     /// row of an orders file).
     pub fn bad_input(&mut self, line: usize, reason: &str) -> Result<(), RunError> {
+        self.flush()?;
+        self.begin()?;
         let raw = format!("line {line} of {}", self.source);
         self.reject(line, None, &Reject::Malformed(reason.to_string()), &raw)
     }
@@ -239,6 +337,7 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
 
     /// Ends the run: the member snapshot, in the last transaction.
     pub fn finish(mut self) -> Result<Summary, RunError> {
+        self.flush()?;
         if let Some(ledger) = self.ledger.as_deref_mut() {
             ledger.begin()?;
             ledger.snapshot(self.engine)?;

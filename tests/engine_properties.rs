@@ -4,7 +4,7 @@
 //! and the same stream always gives the same ledger; the simulator keeps
 //! the same books on random programs.
 
-use loyalty::engine::{Engine, Member};
+use loyalty::engine::{Effect, Engine, Member, Reject, decode};
 use loyalty::run::{Outputs, Runner};
 use proptest::prelude::*;
 
@@ -80,20 +80,26 @@ struct Step {
     flag: bool,
 }
 
-fn step() -> impl Strategy<Value = Step> {
-    (0u8..14, 0u8..4, 0u32..40_000, 0u16..400, any::<bool>()).prop_map(
-        |(kind, member, amount, hours, flag)| Step {
+fn step(members: u8) -> impl Strategy<Value = Step> {
+    (
+        0u8..14,
+        0u8..members,
+        0u32..40_000,
+        0u16..400,
+        any::<bool>(),
+    )
+        .prop_map(|(kind, member, amount, hours, flag)| Step {
             kind,
             member,
             amount,
             hours,
             flag,
-        },
-    )
+        })
 }
 
-/// Event lines for the steps; about one in ten repeats an earlier line.
-fn lines(steps: &[Step]) -> Vec<String> {
+/// Event lines for the steps over `members` members; about one in ten
+/// repeats an earlier line.
+fn lines(steps: &[Step], members: u8) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut t: i64 = 1_767_225_600; // 2026-01-01
     for (n, s) in steps.iter().enumerate() {
@@ -148,7 +154,7 @@ fn lines(steps: &[Step]) -> Vec<String> {
             ),
             11 => format!(
                 r#"{{"id":"e{n}","at":"{at}","type":"refer","member":"m{m}","referee":"m{}"}}"#,
-                (m + 1) % 4
+                (m + 1) % members
             ),
             12 => format!(r#"{{"id":"e{n}","at":"{at}","type":"tick"}}"#),
             _ if !out.is_empty() => out[cents as usize % out.len()].clone(),
@@ -206,12 +212,14 @@ fn run_checked(source: &str, lines: &[String]) -> (String, Vec<Member>) {
         let mut runner = Runner::new(&mut engine, None, outputs, "random");
         for (n, line) in lines.iter().enumerate() {
             runner.line(n + 1, line).unwrap();
+            runner.flush().unwrap();
             for member in runner.engine.members() {
                 assert_conserved(member);
             }
             // The same line again is a duplicate and changes nothing.
             let before = runner.engine.members().to_vec();
             runner.line(n + 1, line).unwrap();
+            runner.flush().unwrap();
             assert_eq!(
                 runner.engine.members(),
                 &before[..],
@@ -232,13 +240,71 @@ proptest! {
     #[test]
     fn conservation_no_negative_balance_duplicates_and_replay(
         choices in proptest::collection::vec(0u8..4, OPTIONAL.len()),
-        steps in proptest::collection::vec(step(), 1..120),
+        steps in proptest::collection::vec(step(4), 1..120),
     ) {
         let source = program_text(&choices);
-        let lines = lines(&steps);
+        let lines = lines(&steps, 4);
         let first = run_checked(&source, &lines);
         let second = run_checked(&source, &lines);
         prop_assert_eq!(first, second);
+    }
+}
+
+/// Applies the lines one by one, and in batches of `size`; returns the
+/// effects, results and members of each way.
+#[allow(clippy::type_complexity)]
+fn one_by_one_and_in_batches(
+    source: &str,
+    lines: &[String],
+    size: usize,
+) -> [(Vec<Effect>, Vec<Result<(), Reject>>, Vec<Member>); 2] {
+    let program = loyalty::load(source).expect("a generated program is valid");
+    let events: Vec<_> = lines
+        .iter()
+        .filter_map(|l| decode(&program, l).ok())
+        .collect();
+    let mut engine = Engine::new(&program);
+    let (mut effects, mut results) = (Vec::new(), Vec::new());
+    for event in &events {
+        results.push(engine.apply(event, &mut effects));
+    }
+    let one_by_one = (effects, results, engine.members().to_vec());
+
+    let mut engine = Engine::new(&program);
+    let (mut effects, mut outcomes) = (Vec::new(), Vec::new());
+    for batch in events.chunks(size) {
+        engine.apply_batch(batch, &mut effects, &mut outcomes);
+    }
+    let mut start = 0;
+    for outcome in &outcomes {
+        assert!(outcome.effects_end >= start && outcome.effects_end <= effects.len());
+        start = outcome.effects_end;
+    }
+    assert_eq!(start, effects.len());
+    let results = outcomes.into_iter().map(|o| o.result).collect();
+    [one_by_one, (effects, results, engine.members().to_vec())]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Batches share members out between two shards by chunks of 32, so
+    /// 70 members and more exercise both shards and the putting back in
+    /// order of their effects.
+    #[test]
+    fn a_batch_applies_exactly_as_one_event_at_a_time(
+        choices in proptest::collection::vec(0u8..4, OPTIONAL.len()),
+        steps in proptest::collection::vec(step(100), 1..400),
+        size in 1usize..300,
+    ) {
+        let source = program_text(&choices);
+        // Most members enrol first, so that both shards have members.
+        let mut all: Vec<String> = (0..70)
+            .map(|m| format!(r#"{{"id":"first{m}","at":"2025-12-31","type":"enroll","member":"m{m}"}}"#))
+            .collect();
+        all.extend(lines(&steps, 100));
+        let [one_by_one, batched] = one_by_one_and_in_batches(&source, &all, size);
+        prop_assert_eq!(one_by_one, batched);
     }
 }
 
@@ -255,7 +321,7 @@ fn the_generated_programs_are_valid_and_the_streams_earn() {
                 flag: i % 2 == 0,
             })
             .collect();
-        let (effects, members) = run_checked(&source, &lines(&steps));
+        let (effects, members) = run_checked(&source, &lines(&steps, 4));
         assert_eq!(members.len(), 3);
         assert!(
             members.iter().all(|m| m.totals.points_issued > 0),

@@ -145,6 +145,7 @@ proptest! {
         for (n, pieces) in lines.iter().enumerate() {
             runner.line(n + 1, &pieces.concat()).unwrap();
         }
+        runner.flush().unwrap();
         for member in runner.engine.members() {
             prop_assert!(member.points.balance >= 0 && member.money.balance >= 0);
         }

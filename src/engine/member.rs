@@ -11,6 +11,7 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::compile::{Cents, Measure, Points, Program, RewardId, TierId, Window};
+use crate::prefetch::prefetch;
 use crate::time::Time;
 
 /// Serialises a record as an array of its fields in order, and reads it
@@ -151,6 +152,28 @@ impl Member {
     pub fn count(&mut self, program: &Program, at: Time, made_at: Time, change: Tally) {
         self.counters.add(program, at, made_at, change);
         self.tiers_stale = true;
+    }
+
+    /// Starts loading the member's record (see [`crate::prefetch`]).
+    pub fn prefetch_record(&self) {
+        let start = (self as *const Member).cast::<u8>();
+        for line in (0..size_of::<Member>()).step_by(64) {
+            prefetch(start.wrapping_add(line));
+        }
+    }
+
+    /// Starts loading the first line of each of the member's parts that
+    /// an event reads; the record itself must be loaded by now.
+    pub fn prefetch_parts(&self) {
+        prefetch(self.points.lots.as_ptr());
+        prefetch(self.money.lots.as_ptr());
+        prefetch(self.rewards.as_ptr());
+        prefetch(self.tiers.as_ptr());
+        prefetch(self.counters.months.as_ptr());
+        prefetch(self.memberships.as_ptr());
+        prefetch(self.rules.as_ptr());
+        prefetch(self.caps.as_ptr());
+        prefetch(self.orders.as_ptr());
     }
 
     pub fn order(&self, id: &str) -> Option<usize> {

@@ -9,6 +9,7 @@
 //! and a `tick` runs it for every member.
 
 mod apply;
+mod batch;
 mod effect;
 mod event;
 mod member;
@@ -18,6 +19,7 @@ mod schedule;
 mod summary;
 
 pub use apply::Apply;
+pub use batch::Outcome;
 pub use effect::{Cause, Effect, EffectKind, MemberIndex, reason, what, why};
 pub use event::{Event, EventKind, Purchase, Reject, decode};
 pub use member::*;
@@ -35,6 +37,9 @@ pub struct Engine<'p> {
     clock: Time,
     changed: Vec<bool>,
     changed_list: Vec<MemberIndex>,
+    /// Buffers of `apply_batch` and `tick`, reused.
+    plan: Vec<batch::Planned>,
+    shards: [batch::ShardWork; 2],
 }
 
 impl<'p> Engine<'p> {
@@ -57,6 +62,8 @@ impl<'p> Engine<'p> {
             clock,
             changed,
             changed_list: Vec::new(),
+            plan: Vec::new(),
+            shards: Default::default(),
         }
     }
 
@@ -174,21 +181,14 @@ impl<'p> Engine<'p> {
                     }
                 }
             }
-            EventKind::Enroll {
-                birthday,
-                attributes,
-            } => {
+            EventKind::Enroll { .. } => {
                 if self.index.contains(&event.member) {
                     return Err(Reject::AlreadyEnrolled(event.member.to_string()));
                 }
-                let i = self.members.len() as MemberIndex;
-                self.members
-                    .push(Member::new(self.program, &event.member, at));
-                self.changed.push(false);
-                self.index.insert(&event.member, i);
-                let mut apply = self.apply_to(i, out);
-                apply.enroll(at, *birthday, attributes);
-                apply.settle(at);
+                let i = self.add_member(&event.member, at);
+                let result = apply_member_event(&mut self.apply_to(i, out), event);
+                self.clock = at;
+                return result;
             }
             EventKind::Refer { referee } => {
                 let i = self.index_of(&event.member)?;
@@ -203,34 +203,9 @@ impl<'p> Engine<'p> {
                 self.apply_to(i, out).settle(at);
                 self.apply_to(r, out).settle(at);
             }
-            kind => {
+            _ => {
                 let i = self.index_of(&event.member)?;
-                let mut apply = self.apply_to(i, out);
-                apply.catch_up(at);
-                let result = match kind {
-                    EventKind::Purchase(purchase) => apply.purchase(at, purchase),
-                    EventKind::Refund { order, amount } => apply.refund(at, order, *amount),
-                    EventKind::Action(action) => {
-                        apply.action(at, *action);
-                        Ok(())
-                    }
-                    EventKind::Redeem(reward) => apply.redeem(at, *reward),
-                    EventKind::Donate { charity, points } => apply.donate(at, *charity, *points),
-                    EventKind::Subscribe(plan) => apply.subscribe(at, *plan),
-                    EventKind::Cancel(plan) => apply.cancel(at, *plan),
-                    EventKind::Set {
-                        birthday,
-                        attributes,
-                    } => {
-                        apply.set(at, *birthday, attributes);
-                        Ok(())
-                    }
-                    EventKind::Use(perk) => apply.use_perk(at, *perk),
-                    EventKind::Enroll { .. } | EventKind::Tick | EventKind::Refer { .. } => Ok(()),
-                };
-                // What the event started and is due at once (a tier's
-                // monthly reward, a conversion) happens with it.
-                apply.settle(at);
+                let result = apply_member_event(&mut self.apply_to(i, out), event);
                 // Time has passed for the member even if the event is
                 // rejected: later events may not come before it.
                 self.clock = at;
@@ -240,6 +215,57 @@ impl<'p> Engine<'p> {
         self.clock = at;
         Ok(())
     }
+
+    /// A new member in the table, not yet enrolled by the program.
+    fn add_member(&mut self, id: &str, at: Time) -> MemberIndex {
+        let i = self.members.len() as MemberIndex;
+        self.members.push(Member::new(self.program, id, at));
+        self.changed.push(false);
+        self.index.insert(id, i);
+        i
+    }
+}
+
+/// Applies an event to its member (any event but `tick` and `refer`,
+/// which are the engine's): the scheduled work due by its time first,
+/// then the event, then what it brought due at once.
+fn apply_member_event(apply: &mut Apply, event: &Event) -> Result<(), Reject> {
+    let at = event.at;
+    if let EventKind::Enroll {
+        birthday,
+        attributes,
+    } = &event.kind
+    {
+        apply.enroll(at, *birthday, attributes);
+        apply.settle(at);
+        return Ok(());
+    }
+    apply.catch_up(at);
+    let result = match &event.kind {
+        EventKind::Purchase(purchase) => apply.purchase(at, purchase),
+        EventKind::Refund { order, amount } => apply.refund(at, order, *amount),
+        EventKind::Action(action) => {
+            apply.action(at, *action);
+            Ok(())
+        }
+        EventKind::Redeem(reward) => apply.redeem(at, *reward),
+        EventKind::Donate { charity, points } => apply.donate(at, *charity, *points),
+        EventKind::Subscribe(plan) => apply.subscribe(at, *plan),
+        EventKind::Cancel(plan) => apply.cancel(at, *plan),
+        EventKind::Set {
+            birthday,
+            attributes,
+        } => {
+            apply.set(at, *birthday, attributes);
+            Ok(())
+        }
+        EventKind::Use(perk) => apply.use_perk(at, *perk),
+        EventKind::Enroll { .. } | EventKind::Tick | EventKind::Refer { .. } => Ok(()),
+    };
+    // What the event started and is due at once (a tier's monthly
+    // reward, a conversion) happens with it.
+    apply.settle(at);
+    result
 }
 
 impl Member {

@@ -1,0 +1,304 @@
+//! Applying many events at once on both cores, with exactly the outcome
+//! of applying them one by one.
+//!
+//! Members are independent of each other except in a `refer`, so a
+//! batch's member events are shared between two shards by member (chunks
+//! of `CHUNK` members, alternately), each applying its own events in
+//! order. What decides an event's fate before it reaches its member (time
+//! order, unknown member, enrolling twice) is settled first, in order, on
+//! one thread; afterwards the effects are put back in event order. A
+//! `tick` works on both shards' members at once, and its effects come in
+//! member order; a `refer` runs alone, between the shards' work. Which
+//! shard a member belongs to depends only on its index, so the outcome is
+//! the same whatever the number of threads.
+
+use super::apply::Apply;
+use super::effect::{Effect, MemberIndex};
+use super::event::{Event, EventKind, Reject};
+use super::member::Member;
+use super::{Engine, apply_member_event};
+use crate::compile::Program;
+use crate::time::Time;
+
+/// Members per chunk: shard 0 has chunks 0, 2, 4 ..., shard 1 has 1, 3,
+/// 5 ... Small enough that random members share out evenly, large
+/// enough that the list of a shard's chunks stays short.
+const CHUNK: usize = 32;
+
+/// How many events ahead a member's slot in the id table is asked for:
+/// enough for the wait to end before the event comes up.
+const AHEAD: usize = 16;
+
+/// How many of a shard's events ahead a member's parts are asked for
+/// (and its record twice as far).
+const MEMBER_AHEAD: usize = 4;
+
+/// What one event of a batch came to.
+#[derive(Debug, PartialEq)]
+pub struct Outcome {
+    /// Where the event's effects end in the batch's effects; they start
+    /// where the previous event's end.
+    pub effects_end: usize,
+    /// On `Err`, nothing of the event itself was applied (effects of
+    /// scheduled work its time brought due may be there).
+    pub result: Result<(), Reject>,
+}
+
+/// An event's fate once settled in order: rejected before reaching a
+/// member, or to be applied to one.
+pub(super) enum Planned {
+    Rejected(Reject),
+    Member(MemberIndex),
+}
+
+/// A shard's output, kept between batches so that its buffers are reused.
+#[derive(Default)]
+pub(super) struct ShardWork {
+    effects: Vec<Effect>,
+    /// Per event applied: where its effects end, and the result.
+    done: Vec<(usize, Result<(), Reject>)>,
+    /// For a tick: where each chunk's effects end, and the members whose
+    /// scheduled work ran.
+    chunk_ends: Vec<usize>,
+    touched: Vec<MemberIndex>,
+    /// The events of the batch for this shard, and their members.
+    mine: Vec<(usize, MemberIndex)>,
+}
+
+impl ShardWork {
+    fn clear(&mut self) {
+        self.effects.clear();
+        self.done.clear();
+        self.chunk_ends.clear();
+        self.touched.clear();
+        self.mine.clear();
+    }
+}
+
+fn shard_of(member: MemberIndex) -> usize {
+    (member as usize / CHUNK) % 2
+}
+
+/// The members as two shards of alternate chunks.
+fn split(members: &mut [Member]) -> [Vec<&mut [Member]>; 2] {
+    let mut shards = [Vec::new(), Vec::new()];
+    for (c, chunk) in members.chunks_mut(CHUNK).enumerate() {
+        shards[c % 2].push(chunk);
+    }
+    shards
+}
+
+fn member_of<'m>(chunks: &'m mut [&mut [Member]], member: MemberIndex) -> &'m mut Member {
+    let i = member as usize;
+    &mut chunks[i / CHUNK / 2][i % CHUNK]
+}
+
+impl Engine<'_> {
+    /// Applies `events` in order, as [`Engine::apply`] would one by one,
+    /// appending their effects to `out` and one outcome per event to
+    /// `outcomes`.
+    pub fn apply_batch(
+        &mut self,
+        events: &[Event],
+        out: &mut Vec<Effect>,
+        outcomes: &mut Vec<Outcome>,
+    ) {
+        let mut plan = std::mem::take(&mut self.plan);
+        let mut start = 0;
+        for (n, event) in events.iter().enumerate() {
+            if let Some(ahead) = events.get(n + AHEAD) {
+                self.index.prefetch(&ahead.member);
+            }
+            if matches!(event.kind, EventKind::Tick | EventKind::Refer { .. }) {
+                self.apply_planned(&events[start..n], &mut plan, out, outcomes);
+                let result = match event.kind {
+                    EventKind::Tick if event.at >= self.clock => {
+                        self.tick(event.at, out);
+                        self.clock = event.at;
+                        Ok(())
+                    }
+                    _ => self.apply(event, out),
+                };
+                outcomes.push(Outcome {
+                    effects_end: out.len(),
+                    result,
+                });
+                start = n + 1;
+            } else {
+                plan.push(self.plan_event(event));
+            }
+        }
+        self.apply_planned(&events[start..], &mut plan, out, outcomes);
+        self.plan = plan;
+    }
+
+    /// Settles what can be settled before the event reaches its member,
+    /// as `apply` does, enrolling a new member into the table.
+    fn plan_event(&mut self, event: &Event) -> Planned {
+        let at = event.at;
+        if at < self.clock {
+            return Planned::Rejected(Reject::OutOfOrder {
+                at,
+                clock: self.clock,
+            });
+        }
+        let member = match &event.kind {
+            EventKind::Enroll { .. } => {
+                if self.index.contains(&event.member) {
+                    return Planned::Rejected(Reject::AlreadyEnrolled(event.member.to_string()));
+                }
+                self.add_member(&event.member, at)
+            }
+            _ => match self.index_of(&event.member) {
+                Ok(i) => i,
+                Err(reject) => return Planned::Rejected(reject),
+            },
+        };
+        self.mark(member);
+        self.clock = at;
+        Planned::Member(member)
+    }
+
+    /// Applies the planned member events on both shards, then puts their
+    /// effects and outcomes in event order.
+    fn apply_planned(
+        &mut self,
+        events: &[Event],
+        plan: &mut Vec<Planned>,
+        out: &mut Vec<Effect>,
+        outcomes: &mut Vec<Outcome>,
+    ) {
+        if plan.is_empty() {
+            return;
+        }
+        let program = self.program;
+        let [work0, work1] = &mut self.shards;
+        work0.clear();
+        work1.clear();
+        let [mut chunks0, mut chunks1] = split(&mut self.members);
+        let plan_ref = &plan[..];
+        rayon::join(
+            || apply_shard(program, &mut chunks0, 0, events, plan_ref, work0),
+            || apply_shard(program, &mut chunks1, 1, events, plan_ref, work1),
+        );
+        let mut next = [0, 0];
+        let mut effects_start = [0, 0];
+        for planned in plan.drain(..) {
+            let result = match planned {
+                Planned::Rejected(reject) => Err(reject),
+                Planned::Member(member) => {
+                    let s = shard_of(member);
+                    let work = &mut self.shards[s];
+                    let (end, result) = std::mem::replace(&mut work.done[next[s]], (0, Ok(())));
+                    next[s] += 1;
+                    out.extend_from_slice(&work.effects[effects_start[s]..end]);
+                    effects_start[s] = end;
+                    result
+                }
+            };
+            outcomes.push(Outcome {
+                effects_end: out.len(),
+                result,
+            });
+        }
+    }
+
+    /// Runs every member's scheduled work due by `at`, both shards at
+    /// once; effects come in member order, as `apply` gives them.
+    fn tick(&mut self, at: Time, out: &mut Vec<Effect>) {
+        let program = self.program;
+        let [work0, work1] = &mut self.shards;
+        work0.clear();
+        work1.clear();
+        let [mut chunks0, mut chunks1] = split(&mut self.members);
+        rayon::join(
+            || tick_shard(program, &mut chunks0, 0, at, work0),
+            || tick_shard(program, &mut chunks1, 1, at, work1),
+        );
+        let chunks = self.members.len().div_ceil(CHUNK);
+        let mut effects_start = [0, 0];
+        for c in 0..chunks {
+            let work = &self.shards[c % 2];
+            let end = work.chunk_ends[c / 2];
+            out.extend_from_slice(&work.effects[effects_start[c % 2]..end]);
+            effects_start[c % 2] = end;
+        }
+        for s in 0..2 {
+            for k in 0..self.shards[s].touched.len() {
+                let member = self.shards[s].touched[k];
+                self.mark(member);
+            }
+        }
+    }
+}
+
+fn apply_shard(
+    program: &Program,
+    chunks: &mut [&mut [Member]],
+    shard: usize,
+    events: &[Event],
+    plan: &[Planned],
+    work: &mut ShardWork,
+) {
+    work.mine.extend(
+        plan.iter()
+            .enumerate()
+            .filter_map(|(n, planned)| match *planned {
+                Planned::Member(index) if shard_of(index) == shard => Some((n, index)),
+                _ => None,
+            }),
+    );
+    for k in 0..work.mine.len() {
+        // The member's record is asked for some events ahead, and what
+        // it points to (lots, orders, rule states) once it is there.
+        if let Some(&(_, ahead)) = work.mine.get(k + 2 * MEMBER_AHEAD) {
+            member_of(chunks, ahead).prefetch_record();
+        }
+        if let Some(&(_, ahead)) = work.mine.get(k + MEMBER_AHEAD) {
+            member_of(chunks, ahead).prefetch_parts();
+        }
+        let (n, index) = work.mine[k];
+        let mut apply = Apply {
+            program,
+            member: member_of(chunks, index),
+            index,
+            out: &mut work.effects,
+            scheduled: false,
+        };
+        let result = apply_member_event(&mut apply, &events[n]);
+        work.done.push((work.effects.len(), result));
+    }
+}
+
+fn tick_shard(
+    program: &Program,
+    chunks: &mut [&mut [Member]],
+    shard: usize,
+    at: Time,
+    work: &mut ShardWork,
+) {
+    for (k, chunk) in chunks.iter_mut().enumerate() {
+        let first = (2 * k + shard) * CHUNK;
+        for j in 0..chunk.len() {
+            if let Some(ahead) = chunk.get(j + MEMBER_AHEAD)
+                && ahead.due <= at
+            {
+                ahead.prefetch_parts();
+            }
+            if chunk[j].due > at {
+                continue;
+            }
+            let index = (first + j) as MemberIndex;
+            work.touched.push(index);
+            Apply {
+                program,
+                member: &mut chunk[j],
+                index,
+                out: &mut work.effects,
+                scheduled: false,
+            }
+            .catch_up(at);
+        }
+        work.chunk_ends.push(work.effects.len());
+    }
+}
