@@ -8,6 +8,7 @@ use std::hash::BuildHasherDefault;
 use std::io::{self, Write};
 use std::ops::Range;
 
+use rayon::prelude::*;
 use serde_json::json;
 use thiserror::Error;
 
@@ -23,6 +24,10 @@ pub const BATCH: usize = 100_000;
 /// Lines read before the engine applies them, as one batch on both cores
 /// (`Engine::apply_batch`).
 pub const LINES_AHEAD: usize = 4096;
+
+/// How many lines ahead an event id's place among the ids seen is asked
+/// for (see [`crate::prefetch`]).
+const IDS_AHEAD: usize = 16;
 
 #[derive(Debug, Error)]
 pub enum RunError {
@@ -137,10 +142,18 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
         let text = std::mem::take(&mut self.pending_text);
         let pending = std::mem::take(&mut self.pending);
         let program = self.engine.program();
+        // Lines decode independently: on both cores.
+        let mut decoded: Vec<_> = pending
+            .par_iter()
+            .map(|(_, range)| Some(decode(program, &text[range.clone()])))
+            .collect();
         let mut segment = Segment::default();
-        for &(number, ref range) in &pending {
+        for (k, &(number, ref range)) in pending.iter().enumerate() {
+            if let Some(Some(Ok(ahead))) = decoded.get(k + IDS_AHEAD) {
+                self.prefetch_seen(&ahead.id);
+            }
             let raw = &text[range.clone()];
-            let event = match decode(program, raw) {
+            let event = match decoded[k].take().expect("each line is taken once") {
                 Ok(event) => event,
                 Err((id, reject)) => {
                     self.apply_segment(&mut segment)?;
@@ -193,12 +206,16 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
         self.engine
             .apply_batch(&segment.events, &mut effects, &mut outcomes);
         let mut start = 0;
-        for ((event, &(number, raw)), outcome) in segment
+        for (k, ((event, &(number, raw)), outcome)) in segment
             .events
             .iter()
             .zip(&segment.lines)
             .zip(outcomes.drain(..))
+            .enumerate()
         {
+            if let Some(ahead) = segment.events.get(k + IDS_AHEAD) {
+                self.prefetch_seen(&ahead.id);
+            }
             self.begin()?;
             let applied = outcome.result.is_ok();
             // An event the engine saw is logged even when rejected:
@@ -230,6 +247,14 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
         segment.lines.clear();
         segment.ids.clear();
         Ok(())
+    }
+
+    /// Starts loading where the id would be found, a few lines ahead.
+    fn prefetch_seen(&self, id: &str) {
+        match self.ledger.as_deref() {
+            Some(ledger) => ledger.prefetch_seen(id),
+            None => self.memory.ids.prefetch(id),
+        }
     }
 
     /// Opens the ledger's transaction for the next events, unless open.

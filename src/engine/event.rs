@@ -149,48 +149,56 @@ fn suggest(suggestion: &Option<String>) -> String {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text")]
     id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text")]
     at: Option<Cow<'a, str>>,
-    #[serde(rename = "type", borrow)]
+    #[serde(rename = "type", borrow, default, deserialize_with = "text")]
     kind: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text")]
     member: Option<Cow<'a, str>>,
     amount: Option<Amount<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text")]
     order: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text")]
     category: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text")]
     channel: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text")]
     payment_method: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text")]
     brand: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text")]
     partner: Option<Cow<'a, str>>,
     shipping: Option<Amount<'a>>,
     tax: Option<Amount<'a>>,
     gift_cards: Option<Amount<'a>>,
     rewards: Option<Amount<'a>>,
     chosen_day: Option<bool>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text")]
     action: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text")]
     reward: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text")]
     charity: Option<Cow<'a, str>>,
     points: Option<i64>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text")]
     plan: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text")]
     referee: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text")]
     perk: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text")]
     birthday: Option<Cow<'a, str>>,
     attributes: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A text field that borrows from the line unless it has escapes: serde
+/// borrows a `Cow` only when it is not inside an `Option`.
+fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    #[derive(Deserialize)]
+    struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+    Ok(Option::<Text<'de>>::deserialize(d)?.map(|t| t.0))
 }
 
 #[derive(Deserialize)]
@@ -512,4 +520,31 @@ fn decode_raw<'a>(program: &Program, mut raw: Raw<'a>) -> Result<Event<'a>, Reje
         member,
         kind,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Decoding allocates nothing for text without escapes; with escapes
+    /// the text is still read right.
+    #[test]
+    fn text_is_borrowed_from_the_line_unless_escaped() {
+        let program = crate::load(
+            "program \"P\"\ncurrency USD\npoints are called \"points\"\nearn 1 point per $1 spent\n",
+        )
+        .unwrap();
+        let line = r#"{"id":"e1","at":"2026-01-01","type":"purchase","member":"m1","amount":"12.00","order":"o1"}"#;
+        let event = decode(&program, line).unwrap();
+        assert!(matches!(event.id, Cow::Borrowed("e1")));
+        assert!(matches!(event.member, Cow::Borrowed("m1")));
+        let EventKind::Purchase(purchase) = &event.kind else {
+            panic!("a purchase: {event:?}");
+        };
+        assert!(matches!(purchase.order, Some(Cow::Borrowed("o1"))));
+
+        let escaped = line.replace(r#""m1""#, r#""m\u0031\"""#);
+        let event = decode(&program, &escaped).unwrap();
+        assert!(matches!(&event.member, Cow::Owned(m) if m == "m1\""));
+    }
 }

@@ -423,6 +423,11 @@ impl Ledger {
         Ok(engine)
     }
 
+    /// Starts loading where `seen` will look for the id.
+    pub fn prefetch_seen(&self, id: &str) {
+        self.ids.prefetch(id);
+    }
+
     pub fn seen(&mut self, id: &str, raw: &str) -> Result<Seen, LedgerError> {
         let seqs: Vec<i64> = self.ids.positions(id).collect();
         if seqs.is_empty() {
