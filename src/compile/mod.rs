@@ -33,6 +33,9 @@ pub fn compile(ast: &ast::Program) -> Result<Program, CompileError> {
     compiler.statements(&ast.items, Scope::Program)?;
     let mut program = compiler.program;
     program.hash = fingerprint(&compiler.texts);
+    program.scheduled_rules = (0..program.rules.len())
+        .filter(|&r| program.rules[r].is_scheduled())
+        .collect();
     program.tiers_by_calendar_year = program.tiers.iter().any(|t| {
         matches!(
             t.qualification,
@@ -103,6 +106,7 @@ impl Default for Compiler {
                 reward_expiry_text: None,
                 reward_expiry: None,
                 cap_slots: 0,
+                scheduled_rules: Vec::new(),
                 tiers_by_calendar_year: false,
                 rolling_months: 0,
                 hash: 0,

@@ -65,6 +65,9 @@ pub struct Program {
     pub reward_expiry: Option<Period>,
     /// How many limit counters a member needs: one per limit clause.
     pub cap_slots: usize,
+    /// The rules that pay on a schedule, the only ones scheduled work
+    /// looks at.
+    pub scheduled_rules: Vec<usize>,
     /// Whether some tier counts a calendar year or a rolling window.
     pub tiers_by_calendar_year: bool,
     /// The longest rolling qualification window, in months.
@@ -337,6 +340,13 @@ pub struct EarnRule {
     pub caps: Vec<Cap>,
     /// `paid out every year`: saved up, paid on each anniversary.
     pub paid_out_yearly: bool,
+}
+
+impl EarnRule {
+    /// Whether the rule pays on a schedule rather than on an event.
+    pub fn is_scheduled(&self) -> bool {
+        self.paid_out_yearly || matches!(self.trigger, Trigger::Every(_) | Trigger::FirstDayOf(_))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

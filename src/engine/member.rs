@@ -78,8 +78,16 @@ pub struct Member {
 
 impl Member {
     pub fn new(program: &Program, id: &str, at: Time) -> Member {
+        let mut member = Member::placeholder(at);
+        member.reset(program, at);
+        member.id.push_str(id);
+        member
+    }
+
+    /// A member with nothing allocated, to be replaced by a real one.
+    pub fn placeholder(at: Time) -> Member {
         Member {
-            id: id.to_string(),
+            id: String::new(),
             enrolled_at: at,
             birthday: None,
             attributes: 0,
@@ -89,12 +97,12 @@ impl Member {
             totals: Totals::default(),
             tier: None,
             tier_since: at,
-            tiers: vec![TierStatus::default(); program.tiers.len()],
+            tiers: Vec::new(),
             counters: Counters::new(at),
-            memberships: vec![MembershipStatus::default(); program.memberships.len()],
-            rules: vec![RuleStatus::default(); program.rules.len()],
-            caps: vec![CapUse::default(); program.cap_slots],
-            chosen: vec![ChosenDays::default(); program.bonuses.len()],
+            memberships: Vec::new(),
+            rules: Vec::new(),
+            caps: Vec::new(),
+            chosen: Vec::new(),
             orders: Vec::new(),
             last_activity: at,
             next_birthday: Time::NEVER,

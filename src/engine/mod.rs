@@ -25,7 +25,7 @@ pub use event::{Event, EventKind, Purchase, Reject, decode};
 pub use member::*;
 pub use summary::summary;
 
-use crate::compile::{Action, Program, Scope, Trigger};
+use crate::compile::{Action, Program, Scope};
 use crate::time::Time;
 use member_ids::MemberIds;
 
@@ -85,9 +85,7 @@ impl<'p> Engine<'p> {
             apply.member.next_conversion = apply.next_conversion_after(clock);
             apply.member.next_tier_review = clock;
             for (r, rule) in program.rules.iter().enumerate() {
-                if is_recurring(rule.trigger, rule.paid_out_yearly)
-                    && apply.member.rules[r].next_at == Time::NEVER
-                {
+                if rule.is_scheduled() && apply.member.rules[r].next_at == Time::NEVER {
                     let scope = rule.conditions.scope;
                     if apply.member.in_scope(scope) {
                         apply.start_scope(clock, scope);
@@ -216,10 +214,11 @@ impl<'p> Engine<'p> {
         Ok(())
     }
 
-    /// A new member in the table, not yet enrolled by the program.
+    /// A place in the table for a new member, whom the `enroll` event
+    /// then makes (on a shard's thread, in a batch).
     fn add_member(&mut self, id: &str, at: Time) -> MemberIndex {
         let i = self.members.len() as MemberIndex;
-        self.members.push(Member::new(self.program, id, at));
+        self.members.push(Member::placeholder(at));
         self.changed.push(false);
         self.index.insert(id, i);
         i
@@ -236,6 +235,7 @@ fn apply_member_event(apply: &mut Apply, event: &Event) -> Result<(), Reject> {
         attributes,
     } = &event.kind
     {
+        *apply.member = Member::new(apply.program, &event.member, at);
         apply.enroll(at, *birthday, attributes);
         apply.settle(at);
         return Ok(());
@@ -277,9 +277,4 @@ impl Member {
             Scope::Membership(m) => self.memberships[usize::from(m)].is_active(),
         }
     }
-}
-
-/// Whether a rule is paid on a schedule rather than by an event.
-pub fn is_recurring(trigger: Trigger, paid_out_yearly: bool) -> bool {
-    paid_out_yearly || matches!(trigger, Trigger::Every(_) | Trigger::FirstDayOf(_))
 }

@@ -42,8 +42,8 @@ pub fn next_due(program: &Program, m: &Member) -> Time {
             due = due.min(status.until);
         }
     }
-    for status in &m.rules {
-        due = due.min(status.next_at);
+    for &r in &program.scheduled_rules {
+        due = due.min(m.rules[r].next_at);
     }
     due
 }
@@ -152,7 +152,8 @@ impl Apply<'_> {
             self.review_tiers(at);
         }
 
-        for (i, rule) in program.rules.iter().enumerate() {
+        for &i in &program.scheduled_rules {
+            let rule = &program.rules[i];
             let next_at = self.member.rules[i].next_at;
             if next_at > at {
                 continue;
