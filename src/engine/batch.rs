@@ -25,6 +25,10 @@ use crate::time::Time;
 /// enough that the list of a shard's chunks stays short.
 const CHUNK: usize = 32;
 
+/// An event's fate once settled in order: the member it goes to, or why
+/// it is rejected before reaching one.
+pub(super) type Planned = Result<MemberIndex, Reject>;
+
 /// How many events ahead a member's slot in the id table is asked for:
 /// enough for the wait to end before the event comes up.
 const AHEAD: usize = 16;
@@ -42,13 +46,6 @@ pub struct Outcome {
     /// On `Err`, nothing of the event itself was applied (effects of
     /// scheduled work its time brought due may be there).
     pub result: Result<(), Reject>,
-}
-
-/// An event's fate once settled in order: rejected before reaching a
-/// member, or to be applied to one.
-pub(super) enum Planned {
-    Rejected(Reject),
-    Member(MemberIndex),
 }
 
 /// A shard's output, kept between batches so that its buffers are reused.
@@ -112,11 +109,7 @@ impl Engine<'_> {
             if matches!(event.kind, EventKind::Tick | EventKind::Refer { .. }) {
                 self.apply_planned(&events[start..n], &mut plan, out, outcomes);
                 let result = match event.kind {
-                    EventKind::Tick if event.at >= self.clock => {
-                        self.tick(event.at, out);
-                        self.clock = event.at;
-                        Ok(())
-                    }
+                    EventKind::Tick => self.tick(event.at, out),
                     _ => self.apply(event, out),
                 };
                 outcomes.push(Outcome {
@@ -125,38 +118,11 @@ impl Engine<'_> {
                 });
                 start = n + 1;
             } else {
-                plan.push(self.plan_event(event));
+                plan.push(self.member_for(event));
             }
         }
         self.apply_planned(&events[start..], &mut plan, out, outcomes);
         self.plan = plan;
-    }
-
-    /// Settles what can be settled before the event reaches its member,
-    /// as `apply` does, enrolling a new member into the table.
-    fn plan_event(&mut self, event: &Event) -> Planned {
-        let at = event.at;
-        if at < self.clock {
-            return Planned::Rejected(Reject::OutOfOrder {
-                at,
-                clock: self.clock,
-            });
-        }
-        let member = match &event.kind {
-            EventKind::Enroll { .. } => {
-                if self.index.contains(&event.member) {
-                    return Planned::Rejected(Reject::AlreadyEnrolled(event.member.to_string()));
-                }
-                self.add_member(&event.member, at)
-            }
-            _ => match self.index_of(&event.member) {
-                Ok(i) => i,
-                Err(reject) => return Planned::Rejected(reject),
-            },
-        };
-        self.mark(member);
-        self.clock = at;
-        Planned::Member(member)
     }
 
     /// Applies the planned member events on both shards, then puts their
@@ -181,21 +147,18 @@ impl Engine<'_> {
             || apply_shard(program, &mut chunks0, 0, events, plan_ref, work0),
             || apply_shard(program, &mut chunks1, 1, events, plan_ref, work1),
         );
-        let mut next = [0, 0];
+        let [work0, work1] = &mut self.shards;
+        let mut done = [work0.done.drain(..), work1.done.drain(..)];
+        let effects = [&work0.effects, &work1.effects];
         let mut effects_start = [0, 0];
         for planned in plan.drain(..) {
-            let result = match planned {
-                Planned::Rejected(reject) => Err(reject),
-                Planned::Member(member) => {
-                    let s = shard_of(member);
-                    let work = &mut self.shards[s];
-                    let (end, result) = std::mem::replace(&mut work.done[next[s]], (0, Ok(())));
-                    next[s] += 1;
-                    out.extend_from_slice(&work.effects[effects_start[s]..end]);
-                    effects_start[s] = end;
-                    result
-                }
-            };
+            let result = planned.and_then(|member| {
+                let s = shard_of(member);
+                let (end, result) = done[s].next().expect("each shard applied its events");
+                out.extend_from_slice(&effects[s][effects_start[s]..end]);
+                effects_start[s] = end;
+                result
+            });
             outcomes.push(Outcome {
                 effects_end: out.len(),
                 result,
@@ -205,7 +168,8 @@ impl Engine<'_> {
 
     /// Runs every member's scheduled work due by `at`, both shards at
     /// once; effects come in member order, as `apply` gives them.
-    fn tick(&mut self, at: Time, out: &mut Vec<Effect>) {
+    fn tick(&mut self, at: Time, out: &mut Vec<Effect>) -> Result<(), Reject> {
+        self.check_order(at)?;
         let program = self.program;
         let [work0, work1] = &mut self.shards;
         work0.clear();
@@ -224,11 +188,14 @@ impl Engine<'_> {
             effects_start[c % 2] = end;
         }
         for s in 0..2 {
-            for k in 0..self.shards[s].touched.len() {
-                let member = self.shards[s].touched[k];
+            let touched = std::mem::take(&mut self.shards[s].touched);
+            for &member in &touched {
                 self.mark(member);
             }
+            self.shards[s].touched = touched;
         }
+        self.clock = at;
+        Ok(())
     }
 }
 
@@ -244,7 +211,7 @@ fn apply_shard(
         plan.iter()
             .enumerate()
             .filter_map(|(n, planned)| match *planned {
-                Planned::Member(index) if shard_of(index) == shard => Some((n, index)),
+                Ok(index) if shard_of(index) == shard => Some((n, index)),
                 _ => None,
             }),
     );

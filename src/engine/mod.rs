@@ -165,30 +165,17 @@ impl<'p> Engine<'p> {
     /// are in `out`, marked as scheduled).
     pub fn apply(&mut self, event: &Event, out: &mut Vec<Effect>) -> Result<(), Reject> {
         let at = event.at;
-        if at < self.clock {
-            return Err(Reject::OutOfOrder {
-                at,
-                clock: self.clock,
-            });
-        }
         match &event.kind {
             EventKind::Tick => {
+                self.check_order(at)?;
                 for i in 0..self.members.len() as MemberIndex {
                     if self.members[i as usize].due <= at {
                         self.apply_to(i, out).catch_up(at);
                     }
                 }
             }
-            EventKind::Enroll { .. } => {
-                if self.index.contains(&event.member) {
-                    return Err(Reject::AlreadyEnrolled(event.member.to_string()));
-                }
-                let i = self.add_member(&event.member, at);
-                let result = apply_member_event(&mut self.apply_to(i, out), event);
-                self.clock = at;
-                return result;
-            }
             EventKind::Refer { referee } => {
+                self.check_order(at)?;
                 let i = self.index_of(&event.member)?;
                 let r = self.index_of(referee)?;
                 if i == r {
@@ -202,16 +189,42 @@ impl<'p> Engine<'p> {
                 self.apply_to(r, out).settle(at);
             }
             _ => {
-                let i = self.index_of(&event.member)?;
-                let result = apply_member_event(&mut self.apply_to(i, out), event);
-                // Time has passed for the member even if the event is
-                // rejected: later events may not come before it.
-                self.clock = at;
-                return result;
+                let i = self.member_for(event)?;
+                return apply_member_event(&mut self.apply_to(i, out), event);
             }
         }
         self.clock = at;
         Ok(())
+    }
+
+    fn check_order(&self, at: Time) -> Result<(), Reject> {
+        if at < self.clock {
+            return Err(Reject::OutOfOrder {
+                at,
+                clock: self.clock,
+            });
+        }
+        Ok(())
+    }
+
+    /// The member a member event goes to, a new one for `enroll`, unless
+    /// the event is rejected before reaching it. Time has passed once it
+    /// reaches its member, even if it is then rejected: later events may
+    /// not come before it.
+    fn member_for(&mut self, event: &Event) -> Result<MemberIndex, Reject> {
+        self.check_order(event.at)?;
+        let i = match &event.kind {
+            EventKind::Enroll { .. } => {
+                if self.index.contains(&event.member) {
+                    return Err(Reject::AlreadyEnrolled(event.member.to_string()));
+                }
+                self.add_member(&event.member, event.at)
+            }
+            _ => self.index_of(&event.member)?,
+        };
+        self.mark(i);
+        self.clock = event.at;
+        Ok(i)
     }
 
     /// A place in the table for a new member, whom the `enroll` event
