@@ -62,12 +62,6 @@ const EMPTY: i64 = i64::MIN;
 impl EventIds {
     pub fn add(&mut self, id: &[u8], position: i64) {
         let hash = hash(id);
-        if let Some(s) = self.slot(hash)
-            && self.slots[s].1 != EMPTY
-        {
-            self.more.entry(hash).or_default().push(position);
-            return;
-        }
         if (self.len + 1) * 2 > self.slots.len() {
             let size = (self.slots.len() * 2).max(1024);
             let old = std::mem::replace(&mut self.slots, vec![(0, EMPTY); size]);
@@ -79,6 +73,10 @@ impl EventIds {
             }
         }
         let s = self.slot(hash).expect("the table has room");
+        if self.slots[s].1 != EMPTY {
+            self.more.entry(hash).or_default().push(position);
+            return;
+        }
         self.slots[s] = (hash, position);
         self.len += 1;
     }

@@ -157,7 +157,6 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
                 Ok(event) => event,
                 Err((id, reject)) => {
                     self.apply_segment(&mut segment)?;
-                    self.begin()?;
                     self.reject(number, id.as_deref(), &reject, raw)?;
                     continue;
                 }
@@ -271,7 +270,6 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
     /// row of an orders file).
     pub fn bad_input(&mut self, line: usize, reason: &str) -> Result<(), RunError> {
         self.flush()?;
-        self.begin()?;
         let raw = format!("line {line} of {}", self.source);
         self.reject(line, None, &Reject::Malformed(reason.to_string()), &raw)
     }
@@ -320,6 +318,7 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
         raw: &str,
     ) -> Result<(), RunError> {
         let reason = reject.to_string();
+        self.begin()?;
         if let Some(ledger) = self.ledger.as_deref_mut() {
             ledger.log_rejected(id, &self.source, line, &reason, raw)?;
         }

@@ -138,15 +138,10 @@ impl Engine<'_> {
             return;
         }
         let program = self.program;
-        let [work0, work1] = &mut self.shards;
-        work0.clear();
-        work1.clear();
-        let [mut chunks0, mut chunks1] = split(&mut self.members);
         let plan_ref = &plan[..];
-        rayon::join(
-            || apply_shard(program, &mut chunks0, 0, events, plan_ref, work0),
-            || apply_shard(program, &mut chunks1, 1, events, plan_ref, work1),
-        );
+        self.on_both_shards(|chunks, shard, work| {
+            apply_shard(program, chunks, shard, events, plan_ref, work)
+        });
         let [work0, work1] = &mut self.shards;
         let mut done = [work0.done.drain(..), work1.done.drain(..)];
         let effects = [&work0.effects, &work1.effects];
@@ -166,19 +161,28 @@ impl Engine<'_> {
         }
     }
 
+    /// Runs `work` on each shard's members at once, each shard on its
+    /// own thread with its own (cleared) output.
+    fn on_both_shards(
+        &mut self,
+        work: impl Fn(&mut [&mut [Member]], usize, &mut ShardWork) + Sync,
+    ) {
+        let [out0, out1] = &mut self.shards;
+        out0.clear();
+        out1.clear();
+        let [mut chunks0, mut chunks1] = split(&mut self.members);
+        rayon::join(
+            || work(&mut chunks0, 0, out0),
+            || work(&mut chunks1, 1, out1),
+        );
+    }
+
     /// Runs every member's scheduled work due by `at`, both shards at
     /// once; effects come in member order, as `apply` gives them.
     fn tick(&mut self, at: Time, out: &mut Vec<Effect>) -> Result<(), Reject> {
         self.check_order(at)?;
         let program = self.program;
-        let [work0, work1] = &mut self.shards;
-        work0.clear();
-        work1.clear();
-        let [mut chunks0, mut chunks1] = split(&mut self.members);
-        rayon::join(
-            || tick_shard(program, &mut chunks0, 0, at, work0),
-            || tick_shard(program, &mut chunks1, 1, at, work1),
-        );
+        self.on_both_shards(|chunks, shard, work| tick_shard(program, chunks, shard, at, work));
         let chunks = self.members.len().div_ceil(CHUNK);
         let mut effects_start = [0, 0];
         for c in 0..chunks {
