@@ -334,3 +334,198 @@ fn an_orders_history_replays_as_enrolments_purchases_and_month_ends() {
     // 1 December each gets 3 × $5.
     assert_eq!(money, 3000);
 }
+
+/// Issue 14, defect 1: a second run while one runs (an overlapping cron
+/// job, even on an empty file) is refused at once and writes nothing; a
+/// reader works meanwhile; the first run's ledger is that of a run alone.
+#[test]
+fn a_second_run_during_a_run_is_refused_and_a_reader_still_reads() {
+    use std::io::Write;
+    let dir = temp_dir("one-writer");
+    let program = dir.join("rich.loy");
+    std::fs::write(&program, RICH_PROGRAM).unwrap();
+    let lines = stream(300, 5_000, 11);
+    let events = dir.join("events.jsonl");
+    std::fs::write(&events, lines.join("\n")).unwrap();
+    let alone = dir.join("alone.db");
+    assert!(run(&program, &events, &alone, &[]).status.code().is_some());
+
+    let ledger = dir.join("ledger.db");
+    let first_half = &lines[..lines.len() / 2];
+    let first_file = dir.join("first.jsonl");
+    std::fs::write(&first_file, first_half.join("\n")).unwrap();
+    // A committed first half, then a run that holds the ledger while
+    // its input trickles in.
+    assert!(
+        run(&program, &first_file, &ledger, &[])
+            .status
+            .code()
+            .is_some()
+    );
+    let mut writer = loyalty()
+        .arg("run")
+        .arg(&program)
+        .args(["--events", "-", "--ledger"])
+        .arg(&ledger)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut input = writer.stdin.take().unwrap();
+    writeln!(input, "{}", lines.join("\n")).unwrap();
+    input.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+
+    let empty = dir.join("empty.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    let second = run(&program, &empty, &ledger, &[]);
+    assert_eq!(second.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&second.stderr),
+        format!(
+            "error: ledger {} is being written by another `loyalty run`: a ledger has one writer \
+             at a time; run again when it has finished (`loyalty member` can read it meanwhile)\n",
+            ledger.display()
+        )
+    );
+    let reader = loyalty()
+        .args(["member", "m0", "--ledger"])
+        .arg(&ledger)
+        .output()
+        .unwrap();
+    assert!(
+        reader.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reader.stderr)
+    );
+
+    drop(input);
+    writer.wait().unwrap();
+    assert_eq!(dump(&ledger), dump(&alone));
+}
+
+/// Issue 14, defect 2: a ledger killed while being bound, as older
+/// versions left it (the program's hash without its text), is bound
+/// again by the next run, and `member` reads it.
+#[test]
+fn a_ledger_killed_while_being_bound_is_bound_by_the_next_run() {
+    let dir = temp_dir("bind");
+    let program = root().join("programs/kohls.loy");
+    let events = root().join("examples/events/kohls.jsonl");
+    let clean = dir.join("clean.db");
+    assert!(run(&program, &events, &clean, &[]).status.success());
+    let hash: String = rusqlite::Connection::open(&clean)
+        .unwrap()
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'program_hash'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+
+    let ledger = dir.join("ledger.db");
+    // The schema and the hash alone, as a kill between two of the old
+    // binding's transactions left them.
+    let empty = dir.join("empty.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    assert!(run(&program, &empty, &ledger, &[]).status.success());
+    rusqlite::Connection::open(&ledger)
+        .unwrap()
+        .execute_batch(&format!(
+            "DELETE FROM meta WHERE key <> 'schema_version';
+             INSERT INTO meta VALUES ('program_hash', '{hash}');"
+        ))
+        .unwrap();
+    let output = run(&program, &events, &ledger, &[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let member = loyalty()
+        .args(["member", "carol", "--ledger"])
+        .arg(&ledger)
+        .output()
+        .unwrap();
+    assert!(
+        member.status.success(),
+        "{}",
+        String::from_utf8_lossy(&member.stderr)
+    );
+    assert_eq!(dump(&ledger), dump(&clean));
+}
+
+/// Issue 14, defect 2: runs killed in their first milliseconds, while
+/// the ledger is made and bound, leave a ledger the next run completes.
+#[test]
+fn runs_killed_while_the_ledger_is_made_leave_one_the_next_run_completes() {
+    let dir = temp_dir("early-kill");
+    let program = root().join("programs/kohls.loy");
+    let events = root().join("examples/events/kohls.jsonl");
+    let clean = dir.join("clean.db");
+    assert!(run(&program, &events, &clean, &[]).status.success());
+    let expected = dump(&clean);
+    let mut rng = Rng::new(5);
+    for trial in 0..20 {
+        let ledger = dir.join(format!("killed-{trial}.db"));
+        let mut child = loyalty()
+            .arg("run")
+            .arg(&program)
+            .arg("--events")
+            .arg(&events)
+            .arg("--ledger")
+            .arg(&ledger)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_micros(rng.below(15_000)));
+        let _ = child.kill();
+        child.wait().unwrap();
+        let output = run(&program, &events, &ledger, &[]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(dump(&ledger), expected, "trial {trial}");
+    }
+}
+
+/// Issue 14: `member` opens the ledger without writing, so it reads one
+/// on a read-only disk (where the machine lets a test mount one).
+#[test]
+fn member_reads_a_ledger_on_a_read_only_disk() {
+    let dir = temp_dir("read-only");
+    let ledger = dir.join("ledger.db");
+    let program = root().join("programs/kohls.loy");
+    let events = root().join("examples/events/kohls.jsonl");
+    assert!(run(&program, &events, &ledger, &[]).status.success());
+    let disk = dir.join("disk");
+    std::fs::create_dir_all(&disk).unwrap();
+    let mount = |args: &[&str]| {
+        Command::new("mount")
+            .args(args)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let disk_text = disk.to_str().unwrap();
+    if !mount(&["-t", "tmpfs", "none", disk_text]) {
+        eprintln!("skipped: this machine does not let the test mount a disk");
+        return;
+    }
+    std::fs::copy(&ledger, disk.join("ledger.db")).unwrap();
+    let read_only = mount(&["-o", "remount,ro", disk_text]);
+    let output = loyalty()
+        .args(["member", "carol", "--ledger"])
+        .arg(disk.join("ledger.db"))
+        .output()
+        .unwrap();
+    let _ = Command::new("umount").arg(&disk).status();
+    assert!(read_only);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("member carol"));
+}

@@ -16,7 +16,7 @@ pub fn run(id: &str, ledger_path: &Path, as_json: bool) -> Result<ExitCode, Stri
     if !ledger_path.exists() {
         return Err(format!("no ledger at {}", ledger_path.display()));
     }
-    let mut ledger = Ledger::open(ledger_path).map_err(|e| e.to_string())?;
+    let mut ledger = Ledger::open_to_read(ledger_path).map_err(|e| e.to_string())?;
     let source = ledger
         .meta("program_source")
         .map_err(|e| e.to_string())?

@@ -20,10 +20,11 @@
 //! at any moment leaves a ledger that the next run continues exactly.
 
 use std::collections::HashMap;
+use std::fs::File;
 use std::hash::BuildHasherDefault;
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use thiserror::Error;
 
 use crate::compile::Program;
@@ -35,7 +36,9 @@ use crate::time::Time;
 
 mod writer;
 
-use writer::{EntryRow, EventRow, MemberRow, RejectedRow, Rows, SET_META, StoredEvent, Writer};
+use writer::{
+    EntryRow, EventRow, LogMoved, MemberRow, RejectedRow, Rows, SET_META, StoredEvent, Writer,
+};
 
 /// 4: no indexes; entries link to the member's previous entry; a
 /// member's lots are JSON in its row; the snapshot is binary.
@@ -132,6 +135,25 @@ pub enum LedgerError {
     /// `loyalty`, not in the input.
     #[error("ledger {path} was read while this run was writing it")]
     Busy { path: String },
+    #[error(
+        "ledger {path} is being written by another `loyalty run`: a ledger has one writer at \
+         a time; run again when it has finished (`loyalty member` can read it meanwhile)"
+    )]
+    InUse { path: String },
+    #[error("ledger {path} has no program yet: `loyalty run` it first")]
+    Empty { path: String },
+    /// The second guard behind [`LedgerError::InUse`]: the log grew
+    /// under this run, so its members would be stale. Nothing is written.
+    #[error(
+        "ledger {path} was written by another run while this one ran (it logged events up to \
+         {found}, this run expected {expected}); nothing of this run's last batch was kept: \
+         run it again"
+    )]
+    Moved {
+        path: String,
+        expected: i64,
+        found: i64,
+    },
 }
 
 /// A ledger entry as `loyalty member` shows it.
@@ -148,6 +170,9 @@ pub struct StoredEntry {
 pub struct Ledger {
     /// The connection; while the writer runs, its thread holds it.
     conn: Option<Connection>,
+    /// The ledger file, locked while this process may write it (`None`
+    /// for a reader).
+    _lock: Option<File>,
     writer: Option<Writer>,
     path: String,
     /// The logged events' ids, by hash; a hit is confirmed by the row.
@@ -164,26 +189,84 @@ pub struct Ledger {
 }
 
 impl Ledger {
+    /// Opens the ledger (made if missing) to write it: this process is
+    /// its only writer until the `Ledger` is dropped. Another writer,
+    /// even one with nothing to write, would load members that the first
+    /// one's later commits leave stale, and then store them.
     pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
         let name = path.display().to_string();
         let sql = |source| LedgerError::Sqlite {
             path: name.clone(),
             source,
         };
+        let lock = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| {
+                sql(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                    Some(e.to_string()),
+                ))
+            })?;
+        // An advisory lock on the file itself, taken by no one else:
+        // SQLite's own locks are of another kind (fcntl) and last only a
+        // transaction, while this one lasts the whole run.
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(LedgerError::InUse { path: name });
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(sql(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                    Some(format!("cannot lock it: {e}")),
+                )));
+            }
+        }
         let conn = Connection::open(path).map_err(sql)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(sql)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(sql)?;
-        conn.pragma_update(None, "foreign_keys", "OFF")
-            .map_err(sql)?;
-        // A large page cache and fewer checkpoints: a snapshot touches
-        // pages all over the file, and each page is then written once
-        // per batch and once per checkpoint rather than many times.
-        conn.pragma_update(None, "cache_size", -131_072)
-            .map_err(sql)?;
-        conn.pragma_update(None, "wal_autocheckpoint", 32_768)
-            .map_err(sql)?;
+        Ledger::on(conn, name, Some(lock), true)
+    }
+
+    /// Opens the ledger to read it, changing nothing: while a run writes
+    /// it (a reader sees the last commit), and on a read-only disk.
+    pub fn open_to_read(path: &Path) -> Result<Ledger, LedgerError> {
+        let name = path.display().to_string();
+        let sql = |source| LedgerError::Sqlite {
+            path: name.clone(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(sql)?;
+        match Ledger::on(conn, name.clone(), None, false) {
+            Err(LedgerError::Sqlite { .. }) => {
+                // A WAL ledger needs its shared-memory file, which a
+                // read-only disk cannot hold; a file there cannot be
+                // written by anyone either, so it may be read as it is.
+                let uri = format!("file:{}?immutable=1", uri_path(path));
+                let conn = Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
+                    .map_err(sql)?;
+                Ledger::on(conn, name, None, false)
+            }
+            opened => opened,
+        }
+    }
+
+    fn on(
+        conn: Connection,
+        name: String,
+        lock: Option<File>,
+        write: bool,
+    ) -> Result<Ledger, LedgerError> {
+        let sql = |source| LedgerError::Sqlite {
+            path: name.clone(),
+            source,
+        };
+        if write {
+            Ledger::prepare_to_write(&conn).map_err(sql)?;
+        }
         // The version is read before the schema is applied: this
         // version's tables must not be added to another version's file.
         let has_meta: bool = conn
@@ -209,9 +292,14 @@ impl Ledger {
         {
             return Err(LedgerError::Schema { path: name, found });
         }
-        conn.execute_batch(SCHEMA).map_err(sql)?;
-        conn.execute(SET_META, ["schema_version", SCHEMA_VERSION])
-            .map_err(sql)?;
+        if write {
+            conn.execute_batch(SCHEMA).map_err(sql)?;
+            conn.execute(SET_META, ["schema_version", SCHEMA_VERSION])
+                .map_err(sql)?;
+        } else if !has_meta {
+            // Nothing a reader could show: not a ledger yet.
+            return Err(LedgerError::Empty { path: name });
+        }
 
         let mut ids = EventIds::default();
         let mut next_seq = 1;
@@ -253,6 +341,7 @@ impl Ledger {
         }
         Ok(Ledger {
             conn: Some(conn),
+            _lock: lock,
             writer: None,
             path: name,
             ids,
@@ -263,6 +352,17 @@ impl Ledger {
             next_entry_seq,
             last_entry: Vec::new(),
         })
+    }
+
+    fn prepare_to_write(conn: &Connection) -> rusqlite::Result<()> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "OFF")?;
+        // A large page cache and fewer checkpoints: a snapshot touches
+        // pages all over the file, and each page is then written once
+        // per batch and once per checkpoint rather than many times.
+        conn.pragma_update(None, "cache_size", -131_072)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 32_768)
     }
 
     fn sql(&self, source: rusqlite::Error) -> LedgerError {
@@ -313,11 +413,17 @@ impl Ledger {
         migrate: bool,
     ) -> Result<Binding, LedgerError> {
         let hash = format!("{:016x}", program.hash);
+        // A hash without the program's text was left by a run killed
+        // while binding, before binding was one transaction: the ledger
+        // is as new, with nothing under that program yet.
+        let bound = self.meta("program_source")?.is_some();
         match self.meta("program_hash")? {
             None => {
-                self.set_meta("program_hash", &hash)?;
-                self.set_meta("program_name", &program.name)?;
-                self.set_meta("program_source", source)?;
+                self.set_identity(program, source)?;
+                Ok(Binding::New)
+            }
+            Some(stored) if stored == hash && !bound => {
+                self.set_identity(program, source)?;
                 Ok(Binding::New)
             }
             Some(stored) if stored == hash => Ok(Binding::Same),
@@ -332,11 +438,34 @@ impl Ledger {
         }
     }
 
+    /// The program's hash, name and text, stored together or not at
+    /// all: in the open transaction, or in one of their own.
+    fn set_identity(&mut self, program: &Program, source: &str) -> Result<(), LedgerError> {
+        let identity = [
+            ("program_hash", format!("{:016x}", program.hash)),
+            ("program_name", program.name.clone()),
+            ("program_source", source.to_string()),
+        ];
+        if self.writer.is_some() {
+            for (key, value) in &identity {
+                self.set_meta(key, value)?;
+            }
+            return Ok(());
+        }
+        let conn = self.conn()?;
+        let stored = (|| {
+            let transaction = conn.unchecked_transaction()?;
+            for (key, value) in &identity {
+                transaction.execute(SET_META, [key, value.as_str()])?;
+            }
+            transaction.commit()
+        })();
+        stored.map_err(|e| self.sql(e))
+    }
+
     /// Records that the ledger continues with `program` from now on.
     pub fn rebind_program(&mut self, program: &Program, source: &str) -> Result<(), LedgerError> {
-        self.set_meta("program_hash", &format!("{:016x}", program.hash))?;
-        self.set_meta("program_name", &program.name)?;
-        self.set_meta("program_source", source)?;
+        self.set_identity(program, source)?;
         self.set_meta("snapshot_seq", &(self.next_seq - 1).to_string())?;
         self.set_meta("snapshot_entry_seq", &(self.next_entry_seq - 1).to_string())
     }
@@ -495,7 +624,17 @@ impl Ledger {
             Some(writer) => {
                 let (conn, result) = writer.stop();
                 self.conn = Some(conn);
-                result.map_err(|e| self.sql(e))
+                result.map_err(|e| match e {
+                    rusqlite::Error::ToSqlConversionFailure(e) if e.is::<LogMoved>() => {
+                        let moved = e.downcast::<LogMoved>().expect("checked above");
+                        LedgerError::Moved {
+                            path: self.path.clone(),
+                            expected: moved.expected,
+                            found: moved.found,
+                        }
+                    }
+                    e => self.sql(e),
+                })
             }
             None => Ok(()),
         }
@@ -640,6 +779,9 @@ impl Ledger {
     /// open transaction, and marks the log as covered up to now.
     pub fn snapshot(&mut self, engine: &mut Engine) -> Result<(), LedgerError> {
         let program = engine.program();
+        // Written only over the log this run loaded and added to.
+        let ends = (self.next_seq - 1, self.next_entry_seq - 1);
+        self.rows()?.log_ends = Some(ends);
         for index in engine.take_changed() {
             let member = engine.member_at(index);
             let last_entry = self.last_entry.get(index as usize).copied();
@@ -738,6 +880,20 @@ fn lots_json(lots: &Lots, text: &mut String) {
     text.push(']');
 }
 
+/// A file's path as an SQLite URI's path: `%`, `?` and `#` escaped.
+fn uri_path(path: &Path) -> String {
+    let mut uri = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => uri.push_str("%25"),
+            '?' => uri.push_str("%3f"),
+            '#' => uri.push_str("%23"),
+            c => uri.push(c),
+        }
+    }
+    uri
+}
+
 /// How a program relates to the ledger it runs against.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Binding {
@@ -811,6 +967,75 @@ mod tests {
         assert_eq!(ledger.seen("c", "{\"x\":2}").unwrap(), Seen::New);
         ledger.commit().unwrap();
         assert_eq!(events_stored(&path), 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The second guard behind the lock: a run whose ledger was written
+    /// by someone else since it loaded stores no snapshot over it.
+    #[test]
+    fn a_snapshot_is_refused_when_the_log_moved_under_the_run() {
+        let dir = std::env::temp_dir().join(format!("loyalty-ledger-moved-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("ledger.db");
+        let program = crate::load(
+            "program \"P\"\ncurrency USD\npoints are called \"points\"\nearn 1 point per $1 spent\n",
+        )
+        .unwrap();
+        let mut ledger = Ledger::open(&path).unwrap();
+        ledger.bind_program(&program, "", false).unwrap();
+        let mut engine = ledger.load(&program).unwrap();
+        // Another process, past the lock (as on a disk without locks).
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "INSERT INTO events (seq, id, at, applied, raw) VALUES (1, 'x', '2026-01-01', 1, '{}')",
+            )
+            .unwrap();
+        let stored = ledger
+            .begin()
+            .and_then(|()| ledger.snapshot(&mut engine))
+            .and_then(|()| ledger.commit());
+        let Err(error) = stored else {
+            panic!("a snapshot was stored over a log that moved");
+        };
+        assert!(
+            matches!(
+                error,
+                LedgerError::Moved {
+                    expected: 0,
+                    found: 1,
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        drop(ledger);
+        let snapshot: Option<String> = Connection::open(&path)
+            .unwrap()
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'snapshot_seq'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .unwrap();
+        assert_eq!(snapshot, None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_second_writer_is_refused_while_the_first_holds_the_ledger() {
+        let dir = std::env::temp_dir().join(format!("loyalty-ledger-lock-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("ledger.db");
+        let first = Ledger::open(&path).unwrap();
+        assert!(matches!(
+            Ledger::open(&path),
+            Err(LedgerError::InUse { .. })
+        ));
+        assert!(Ledger::open_to_read(&path).is_ok());
+        drop(first);
+        assert!(Ledger::open(&path).is_ok());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -35,7 +35,27 @@ pub(super) struct Rows {
     pub rules: Vec<(i64, Text)>,
     pub members: Vec<MemberRow>,
     pub meta: Vec<(&'static str, Text)>,
+    /// Where the log of events and of entries must end once this
+    /// buffer's events and entries are in, or the transaction fails with
+    /// [`LogMoved`]: the guard before a member snapshot.
+    pub log_ends: Option<(i64, i64)>,
 }
+
+/// The log did not end where this run expected: another process wrote
+/// the ledger.
+#[derive(Debug)]
+pub(super) struct LogMoved {
+    pub expected: i64,
+    pub found: i64,
+}
+
+impl std::fmt::Display for LogMoved {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "the log ends at {}, not {}", self.found, self.expected)
+    }
+}
+
+impl std::error::Error for LogMoved {}
 
 pub(super) struct EventRow {
     pub seq: i64,
@@ -126,6 +146,7 @@ impl Rows {
             && self.entries.is_empty()
             && self.members.is_empty()
             && self.meta.is_empty()
+            && self.log_ends.is_none()
     }
 
     fn clear(&mut self) {
@@ -137,6 +158,7 @@ impl Rows {
         self.rules.clear();
         self.members.clear();
         self.meta.clear();
+        self.log_ends = None;
     }
 }
 
@@ -333,6 +355,7 @@ struct Statements<'c> {
     member: Statement<'c>,
     meta: Statement<'c>,
     stored_event: Statement<'c>,
+    log_ends: Statement<'c>,
 }
 
 /// Sets `meta.key` to a value, whichever connection writes it.
@@ -366,6 +389,10 @@ impl<'c> Statements<'c> {
             )?,
             meta: conn.prepare(SET_META)?,
             stored_event: conn.prepare(STORED_EVENT)?,
+            log_ends: conn.prepare(
+                "SELECT (SELECT COALESCE(MAX(seq), 0) FROM events),
+                        (SELECT COALESCE(MAX(seq), 0) FROM ledger_entries)",
+            )?,
         })
     }
 
@@ -405,6 +432,25 @@ impl<'c> Statements<'c> {
                 rows.get(rejected.reason),
                 rows.get(rejected.raw)
             ])?;
+        }
+        if let Some((events, entries)) = rows.log_ends {
+            let found: (i64, i64) = self
+                .log_ends
+                .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            if found != (events, entries) {
+                let moved = if found.0 != events {
+                    LogMoved {
+                        expected: events,
+                        found: found.0,
+                    }
+                } else {
+                    LogMoved {
+                        expected: entries,
+                        found: found.1,
+                    }
+                };
+                return Err(rusqlite::Error::ToSqlConversionFailure(Box::new(moved)));
+            }
         }
         for member in &rows.members {
             self.member.execute(params![
