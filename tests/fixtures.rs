@@ -140,7 +140,7 @@ fn three_mistakes_give_three_located_diagnostics() {
     let located: Vec<(usize, usize, &str)> = diagnostics
         .iter()
         .map(|d| {
-            let json = d.to_json("f.loy", &source);
+            let json = d.to_json("f.loy", &loyalty::span::Lines::new(&source));
             assert!(!d.label.is_empty() && d.help.is_some());
             (json.line, json.column, d.code)
         })
@@ -153,4 +153,29 @@ fn three_mistakes_give_three_located_diagnostics() {
             (8, 1, "loyalty::unknown_statement"),
         ]
     );
+}
+
+/// Issue 14: the work of `check` grows with the file, not with the
+/// square of it. 2,000 identical tiers used to give a problem for every
+/// pair of them (two million, 249 s); each tier is now reported once.
+#[test]
+fn many_alike_lines_give_one_problem_each_not_one_per_pair() {
+    let mut source = String::from(
+        "program \"Tiers\"\ncurrency USD\npoints are called \"points\", worth $1 per 100 points\nearn 1 point per $1 spent\n",
+    );
+    for _ in 0..2_000 {
+        source.push_str("tier \"Gold\", for $500 spent in a calendar year\n");
+        source.push_str("earn 2 points per $1 spent, in category shoes\n");
+    }
+    source.push_str("categories shoes\n");
+    let (_, diagnostics) = loyalty::analyze(&source);
+    let count = |code: &str| diagnostics.iter().filter(|d| d.code == code).count();
+    assert_eq!(count("loyalty::duplicate_name"), 1_999);
+    assert_eq!(count("loyalty::unreachable_tier"), 1_999);
+    assert_eq!(count("loyalty::tier_order"), 0);
+    assert_eq!(count("loyalty::overlapping_rule"), 1_999);
+    let rendered = render(&diagnostics, "tiers.loy", &source);
+    assert!(rendered.ends_with(
+        "... and 5937 more problems in tiers.loy not shown (at most 100 per file, 20 of one kind): fix these and check again\n"
+    ), "{}", &rendered[rendered.len() - 300..]);
 }

@@ -77,6 +77,7 @@ pub enum Scope {
 
 pub struct Checker<'s> {
     source: &'s str,
+    lines: crate::span::Lines<'s>,
     problems: Vec<Problem>,
     /// Every name the program defines, and where.
     names: HashMap<NameKind, HashMap<String, Span>>,
@@ -97,6 +98,7 @@ impl<'s> Checker<'s> {
     fn new(source: &'s str) -> Self {
         Checker {
             source,
+            lines: crate::span::Lines::new(source),
             problems: Vec::new(),
             names: HashMap::new(),
             used: HashSet::new(),
@@ -115,7 +117,7 @@ impl<'s> Checker<'s> {
     }
 
     fn line_of(&self, span: Span) -> usize {
-        crate::span::line_column(self.source, span.start).0
+        self.lines.line_column(span.start).0
     }
 
     // ------------------------------------------------------------------

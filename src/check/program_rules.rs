@@ -2,6 +2,8 @@
 //! rewards nobody can afford or obtain, overlapping earn rules, expiry
 //! shorter than the reward cycle, and what the file never says.
 
+use std::collections::HashMap;
+
 use super::problem::{NameKind, ProblemKind};
 use super::{Checker, statements_of};
 use crate::decimal::Decimal;
@@ -19,6 +21,15 @@ enum Reach {
         measure: Yardstick,
         value: Decimal,
     },
+}
+
+/// The tiers before one on a yardstick: the values rising through them
+/// (each with the first tier to reach it), and the tiers of each value
+/// not yet reported as unreachable.
+struct Earlier {
+    measure: Yardstick,
+    rising: Vec<(Decimal, usize)>,
+    waiting: HashMap<Decimal, Vec<usize>>,
 }
 
 /// What a threshold counts and over which period: thresholds are only
@@ -97,49 +108,61 @@ impl Checker<'_> {
             tiers.push((name.node.clone(), name.span, reach));
         }
 
+        // Each tier is compared with those before it on its yardstick
+        // through what they add up to (the values rising so far, and the
+        // tiers of each value not yet reported), so that a file of many
+        // tiers is checked in one pass and each tier reported once.
+        let mut yardsticks: Vec<Earlier> = Vec::new();
         for (later_index, (later, later_span, later_reach)) in tiers.iter().enumerate() {
-            for (earlier, earlier_span, earlier_reach) in &tiers[..later_index] {
-                match (earlier_reach, later_reach) {
-                    (_, Reach::Everyone) => {
+            match later_reach {
+                Reach::Everyone if later_index > 0 => {
+                    self.report(
+                        ProblemKind::TierOutOfOrder {
+                            tier: later.clone(),
+                            previous: tiers[0].0.clone(),
+                        },
+                        *later_span,
+                    );
+                }
+                Reach::Threshold { measure, value } => {
+                    let seen = match yardsticks.iter().position(|e| e.measure == *measure) {
+                        Some(k) => &mut yardsticks[k],
+                        None => {
+                            yardsticks.push(Earlier {
+                                measure: measure.clone(),
+                                rising: Vec::new(),
+                                waiting: HashMap::new(),
+                            });
+                            yardsticks.last_mut().expect("just pushed")
+                        }
+                    };
+                    let higher = seen.rising.partition_point(|(v, _)| v <= value);
+                    let previous = seen.rising.get(higher).map(|&(_, i)| i);
+                    let unreachable = seen.waiting.remove(value).unwrap_or_default();
+                    seen.waiting.entry(*value).or_default().push(later_index);
+                    if seen.rising.last().is_none_or(|(v, _)| v < value) {
+                        seen.rising.push((*value, later_index));
+                    }
+                    if let Some(previous) = previous {
                         self.report(
                             ProblemKind::TierOutOfOrder {
                                 tier: later.clone(),
-                                previous: earlier.clone(),
+                                previous: tiers[previous].0.clone(),
                             },
                             *later_span,
                         );
-                        break;
                     }
-                    (
-                        Reach::Threshold {
-                            measure: a,
-                            value: va,
-                        },
-                        Reach::Threshold {
-                            measure: b,
-                            value: vb,
-                        },
-                    ) if a == b => {
-                        if vb < va {
-                            self.report(
-                                ProblemKind::TierOutOfOrder {
-                                    tier: later.clone(),
-                                    previous: earlier.clone(),
-                                },
-                                *later_span,
-                            );
-                        } else if vb == va {
-                            self.report(
-                                ProblemKind::UnreachableTier {
-                                    tier: earlier.clone(),
-                                    by: later.clone(),
-                                },
-                                *earlier_span,
-                            );
-                        }
+                    for earlier in unreachable {
+                        self.report(
+                            ProblemKind::UnreachableTier {
+                                tier: tiers[earlier].0.clone(),
+                                by: later.clone(),
+                            },
+                            tiers[earlier].1,
+                        );
                     }
-                    _ => {}
                 }
+                _ => {}
             }
         }
     }
@@ -193,16 +216,21 @@ impl Checker<'_> {
 
     /// Two earn rules in one place with the same trigger and conditions.
     fn overlaps(&mut self, items: &[Item]) {
-        let earns: Vec<&Node<Statement>> = statements_of(items)
-            .filter(|s| matches!(s.head.node, Head::Earn { .. }))
-            .collect();
-        for (i, later) in earns.iter().enumerate() {
-            if let Some(earlier) = earns[..i]
-                .iter()
-                .find(|earlier| same_occasion(earlier, later))
-            {
-                let line = self.line_of(earlier.span);
-                self.report(ProblemKind::OverlappingRule { line }, later.head.span);
+        // The first earn rule of each occasion, by its key: one look-up
+        // per rule rather than a comparison with every rule before it.
+        let mut first: HashMap<String, Span> = HashMap::new();
+        for statement in statements_of(items) {
+            let Some(key) = occasion(statement) else {
+                continue;
+            };
+            match first.get(&key) {
+                Some(&earlier) => {
+                    let line = self.line_of(earlier);
+                    self.report(ProblemKind::OverlappingRule { line }, statement.head.span);
+                }
+                None => {
+                    first.insert(key, statement.span);
+                }
             }
         }
         for statement in statements_of(items) {
@@ -258,34 +286,28 @@ impl Checker<'_> {
     }
 }
 
-/// Same trigger (for spend: any rate) and the same set of conditions.
-fn same_occasion(a: &Statement, b: &Statement) -> bool {
-    let (
-        Head::Earn {
-            benefit: benefit_a,
-            trigger: trigger_a,
-        },
-        Head::Earn {
-            benefit: benefit_b,
-            trigger: trigger_b,
-        },
-    ) = (&a.head.node, &b.head.node)
-    else {
-        return false;
+/// What makes two earn rules overlap, as one text: the same trigger (for
+/// spend, any rate), the same kind of benefit and the same conditions,
+/// in any order. `None` for other statements.
+fn occasion(statement: &Statement) -> Option<String> {
+    let Head::Earn { benefit, trigger } = &statement.head.node else {
+        return None;
     };
-    let same_trigger = match (
-        trigger_a.as_ref().map(|t| &t.node),
-        trigger_b.as_ref().map(|t| &t.node),
-    ) {
-        (Some(Trigger::PerSpent(_)), Some(Trigger::PerSpent(_))) => true,
-        (ta, tb) => ta == tb,
+    let trigger = match trigger.as_ref().map(|t| &t.node) {
+        Some(Trigger::PerSpent(_)) => "per_spent".to_string(),
+        trigger => serde_json::to_string(&trigger).unwrap_or_default(),
     };
-    let same_kind =
-        std::mem::discriminant(&benefit_a.node) == std::mem::discriminant(&benefit_b.node);
-    same_trigger
-        && same_kind
-        && a.clauses.len() == b.clauses.len()
-        && a.clauses.iter().all(|clause| b.clauses.contains(clause))
+    let mut clauses: Vec<String> = statement
+        .clauses
+        .iter()
+        .map(|clause| serde_json::to_string(clause).unwrap_or_default())
+        .collect();
+    clauses.sort();
+    Some(format!(
+        "{trigger}|{:?}|{}",
+        std::mem::discriminant(&benefit.node),
+        clauses.join("|")
+    ))
 }
 
 /// Every statement, in blocks too.

@@ -18,10 +18,18 @@ pub fn run(paths: &[PathBuf], format: OutputFormat) -> Result<ExitCode, String> 
                 crate::diagnostic::render(&diagnostics, &name, &source)
             ),
             OutputFormat::Json => {
-                for diagnostic in &diagnostics {
-                    let line = serde_json::to_string(&diagnostic.to_json(&name, &source))
+                let lines = crate::span::Lines::new(&source);
+                let (shown, left_out) = crate::diagnostic::shown(&diagnostics);
+                for diagnostic in shown {
+                    let line = serde_json::to_string(&diagnostic.to_json(&name, &lines))
                         .map_err(|e| e.to_string())?;
                     eprintln!("{line}");
+                }
+                if left_out > 0 {
+                    eprintln!(
+                        "{}",
+                        serde_json::json!({ "file": name, "not_shown": left_out })
+                    );
                 }
             }
         }

@@ -23,6 +23,8 @@ pub fn parse(source: &str) -> (Program, Vec<SyntaxError>) {
         source,
         line_starts: line_starts(source),
         errors: Vec::new(),
+        unrecorded: 0,
+        unrecorded_from: None,
     };
     let program = match LoyaltyParser::parse(Rule::file, source) {
         Ok(mut pairs) => {
@@ -39,7 +41,7 @@ pub fn parse(source: &str) -> (Program, Vec<SyntaxError>) {
                 InputLocation::Pos(p) => p,
                 InputLocation::Span((s, _)) => s,
             };
-            converter.errors.push(SyntaxError {
+            converter.push(SyntaxError {
                 kind: SyntaxErrorKind::Unexpected {
                     expected: "a statement".into(),
                     found: describe_found(&source[at..]),
@@ -50,6 +52,14 @@ pub fn parse(source: &str) -> (Program, Vec<SyntaxError>) {
             Program { items: Vec::new() }
         }
     };
+    if let Some(first) = converter.unrecorded_from {
+        converter.errors.push(SyntaxError {
+            kind: SyntaxErrorKind::TooManyErrors {
+                more: converter.unrecorded,
+            },
+            span: first,
+        });
+    }
     let mut errors = converter.errors;
     errors.sort_by_key(|e| (e.span.start, e.span.end));
     (program, errors)
@@ -65,7 +75,16 @@ struct Converter<'s> {
     source: &'s str,
     line_starts: Vec<usize>,
     errors: Vec<SyntaxError>,
+    /// Errors past [`RECORDED`], only counted, and where the first is.
+    unrecorded: usize,
+    unrecorded_from: Option<Span>,
 }
+
+/// Syntax errors kept with their explanation. Past these, a file that is
+/// not a program (a binary, a pasted log) is only counted: explaining a
+/// line costs a second, detailed parse, and no one reads the ten
+/// thousandth message.
+const RECORDED: usize = 10_000;
 
 /// A statement whose block is still open, and what is inside so far.
 struct OpenBlock {
@@ -75,6 +94,15 @@ struct OpenBlock {
 }
 
 impl Converter<'_> {
+    fn push(&mut self, error: SyntaxError) {
+        if self.errors.len() < RECORDED {
+            self.errors.push(error);
+        } else {
+            self.unrecorded += 1;
+            self.unrecorded_from.get_or_insert(error.span);
+        }
+    }
+
     fn line_of(&self, offset: usize) -> usize {
         self.line_starts.partition_point(|start| *start <= offset) - 1
     }
@@ -115,7 +143,7 @@ impl Converter<'_> {
                     let span = span_of(&pair);
                     match open.pop() {
                         Some(block) => close_block(block, Some(span), &mut open, &mut top),
-                        None => self.errors.push(SyntaxError {
+                        None => self.push(SyntaxError {
                             kind: SyntaxErrorKind::UnexpectedClose,
                             span,
                         }),
@@ -180,7 +208,7 @@ impl Converter<'_> {
         // Blocks still open at the end of the file: report each at its
         // `{`, and keep what they hold so the checker sees it.
         while let Some(block) = open.pop() {
-            self.errors.push(SyntaxError {
+            self.push(SyntaxError {
                 kind: SyntaxErrorKind::UnclosedBlock {
                     opened_by: self.source[block.statement.span.start..block.open_brace.start]
                         .trim_end()
@@ -205,6 +233,12 @@ impl Converter<'_> {
     fn explain_bad_line(&mut self, pair: &Pair<Rule>) {
         let text = pair.as_str();
         let offset = pair.as_span().start();
+        if self.errors.len() >= RECORDED {
+            self.unrecorded += 1;
+            self.unrecorded_from
+                .get_or_insert(Span::new(offset, offset + text.len()));
+            return;
+        }
         let first_word: String = text
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
@@ -217,7 +251,7 @@ impl Converter<'_> {
         let known = STATEMENT_KEYWORDS.contains(&first_word.as_str()) || second_word == "expire";
         if !first_word.is_empty() && !known && !first_word.starts_with(|c: char| c.is_ascii_digit())
         {
-            self.errors.push(SyntaxError {
+            self.push(SyntaxError {
                 kind: SyntaxErrorKind::UnknownStatement {
                     suggestion: did_you_mean(&first_word, STATEMENT_KEYWORDS.iter().copied()),
                     word: first_word.clone(),
@@ -230,7 +264,7 @@ impl Converter<'_> {
             Ok(_) => {
                 // Cannot happen: the line failed in context, and alone it
                 // has the same text. Point at the whole line all the same.
-                self.errors.push(SyntaxError {
+                self.push(SyntaxError {
                     kind: SyntaxErrorKind::Unexpected {
                         expected: "a statement".into(),
                         found: describe_found(text),
@@ -248,7 +282,7 @@ impl Converter<'_> {
         if let Some(quote) = unclosed_quote(text)
             && quote <= at
         {
-            self.errors.push(SyntaxError {
+            self.push(SyntaxError {
                 kind: SyntaxErrorKind::UnclosedString,
                 span: Span::new(offset + quote, offset + text.len()),
             });
@@ -258,7 +292,7 @@ impl Converter<'_> {
         let found_word = &rest[..found_len];
         let span = Span::new(offset + at, offset + at + found_len);
         if literals.iter().any(|l| l == ",") && CLAUSE_WORDS.contains(&found_word) {
-            self.errors.push(SyntaxError {
+            self.push(SyntaxError {
                 kind: SyntaxErrorKind::MissingComma {
                     clause: found_word.to_string(),
                 },
@@ -276,7 +310,7 @@ impl Converter<'_> {
         } else {
             None
         };
-        self.errors.push(SyntaxError {
+        self.push(SyntaxError {
             kind: SyntaxErrorKind::Unexpected {
                 expected: describe_expected(&positives, &literals),
                 found: describe_found(rest),
@@ -440,7 +474,7 @@ impl Converter<'_> {
                 let nth = match digits.parse::<u32>() {
                     Ok(n) => n,
                     Err(_) => {
-                        self.errors.push(SyntaxError {
+                        self.push(SyntaxError {
                             kind: SyntaxErrorKind::NumberTooLarge,
                             span: span_of(&ordinal),
                         });
@@ -658,7 +692,7 @@ impl Converter<'_> {
                         SyntaxErrorKind::NumberTooLarge
                     }
                 };
-                self.errors.push(SyntaxError { kind, span });
+                self.push(SyntaxError { kind, span });
                 None
             }
         }

@@ -36,6 +36,8 @@ pub enum SyntaxErrorKind {
     TooManyDecimals,
     /// A number beyond what any program needs.
     NumberTooLarge,
+    /// Lines past the errors that are explained, only counted.
+    TooManyErrors { more: usize },
 }
 
 /// Words that start a clause, to spot a forgotten comma.
@@ -155,6 +157,19 @@ impl From<SyntaxError> for Diagnostic {
                     "an amount has at most four decimals".into(),
                     "too precise".into(),
                     Some("write the amount with four decimals or fewer, e.g. `$0.0333`".into()),
+                ),
+                TooManyErrors { more } => (
+                    "loyalty::too_many_errors",
+                    format!(
+                        "{} more problems from here on are not explained",
+                        crate::decimal::Decimal::from_int(more as i64).display(0)
+                    ),
+                    "the first of them".into(),
+                    Some(
+                        "this file has more lines that cannot be read than anyone reads \
+                         messages for: is it a program file? Fix the lines above and check again"
+                            .into(),
+                    ),
                 ),
                 NumberTooLarge => (
                     "loyalty::number_too_large",
