@@ -50,7 +50,14 @@ impl Decimal {
             Some((whole, fraction)) => (whole, fraction),
             None => (digits, ""),
         };
-        if whole.is_empty() {
+        // Commas group thousands, in threes: `1,000,000`, never `1,0,0`
+        // or `,5`, which are slips rather than amounts.
+        let groups: Vec<&str> = whole.split(',').collect();
+        let grouped = groups.len() == 1
+            || (!groups[0].is_empty()
+                && groups[0].len() <= 3
+                && groups[1..].iter().all(|g| g.len() == 3));
+        if whole.is_empty() || !grouped {
             return Err(DecimalError::Malformed);
         }
         let fraction = fraction.trim_end_matches('0');
@@ -173,6 +180,14 @@ mod tests {
         }
         assert_eq!(Decimal::parse("0.5").unwrap().display(2), "0.50");
         assert_eq!(Decimal::parse("10,000").unwrap(), Decimal::from_int(10_000));
+        assert_eq!(
+            Decimal::parse("1,234,567").unwrap(),
+            Decimal::from_int(1_234_567)
+        );
+        // Issue 14: thousands separators only in groups of three.
+        for slip in ["1,0,0", ",5", "1,00", "1234,567", "1,", "1,,000", "12,3456"] {
+            assert_eq!(Decimal::parse(slip), Err(DecimalError::Malformed), "{slip}");
+        }
     }
 
     #[test]

@@ -267,10 +267,19 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
     }
 
     /// A line of the input that could not become an event at all (a bad
-    /// row of an orders file).
-    pub fn bad_input(&mut self, line: usize, reason: &str) -> Result<(), RunError> {
+    /// row of an orders file, a line that is not text), with its text if
+    /// it has one to keep.
+    pub fn bad_input(
+        &mut self,
+        line: usize,
+        reason: &str,
+        raw: Option<&str>,
+    ) -> Result<(), RunError> {
         self.flush()?;
-        let raw = format!("line {line} of {}", self.source);
+        let raw = match raw {
+            Some(raw) => raw.trim_end_matches(['\r', '\n']).to_string(),
+            None => format!("line {line} of {}", self.source),
+        };
         self.reject(line, None, &Reject::Malformed(reason.to_string()), &raw)
     }
 

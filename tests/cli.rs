@@ -158,3 +158,73 @@ fn show_json_prints_the_program() {
     assert_eq!(earn["trigger"]["every_nth"]["nth"], 5);
     assert_eq!(earn["benefit"]["named"], "Free drink");
 }
+
+/// Issue 14: a reader that has gone (`| head`) ends a command quietly,
+/// whichever stream it was reading: no panic, nothing on stderr.
+#[test]
+fn a_closed_pipe_ends_every_command_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = temp_dir("pipe");
+    let ledger = dir.join("l.db");
+    let made = loyalty(&[
+        "run",
+        "programs/kohls.loy",
+        "--events",
+        "examples/events/kohls.jsonl",
+        "--ledger",
+        ledger.to_str().unwrap(),
+    ]);
+    assert!(made.status.success());
+    let ledger = ledger.to_str().unwrap();
+    let commands: [(&[&str], bool); 5] = [
+        (&["member", "carol", "--ledger", ledger, "--json"], false),
+        (&["show", "programs/kohls.loy", "--json"], false),
+        (&["fmt", "-"], false),
+        (
+            &["check", "tests/fixtures/invalid/typos/three_mistakes.loy"],
+            true,
+        ),
+        (
+            &[
+                "check",
+                "--format",
+                "json",
+                "tests/fixtures/invalid/typos/three_mistakes.loy",
+            ],
+            true,
+        ),
+    ];
+    for (args, on_stderr) in commands {
+        let (reader, writer) = std::io::pipe().unwrap();
+        // The reader is gone before the command writes a byte.
+        drop(reader);
+        let (errors_reader, errors_writer) = std::io::pipe().unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_loyalty"));
+        command
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdin(std::fs::File::open("programs/kohls.loy").unwrap());
+        let errors = if on_stderr {
+            command.stderr(writer).stdout(Stdio::null());
+            None
+        } else {
+            command.stdout(writer).stderr(errors_writer);
+            Some(errors_reader)
+        };
+        let status = command.status().unwrap();
+        drop(command);
+        let mut said = String::new();
+        if let Some(mut errors) = errors {
+            use std::io::Read;
+            errors.read_to_string(&mut said).unwrap();
+        }
+        assert!(
+            status.signal() == Some(SIGPIPE) || status.code() != Some(101),
+            "{args:?}: {status:?}"
+        );
+        assert_eq!(said, "", "{args:?}");
+    }
+}
+
+/// SIGPIPE's number on Linux and the BSDs.
+const SIGPIPE: i32 = 13;

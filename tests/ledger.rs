@@ -529,3 +529,54 @@ fn member_reads_a_ledger_on_a_read_only_disk() {
     );
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("member carol"));
 }
+
+/// Issue 14: a byte-order mark before the first event is not part of
+/// it; a line with a byte that is not UTF-8 is one reject with its line
+/// number, and the lines after it apply; amounts take thousands
+/// separators in threes only.
+#[test]
+fn a_bom_is_skipped_and_a_line_that_is_not_text_or_a_loose_amount_is_one_reject() {
+    let dir = temp_dir("bytes");
+    let ledger = dir.join("ledger.db");
+    let events = dir.join("events.jsonl");
+    let mut bytes = "\u{feff}".as_bytes().to_vec();
+    bytes.extend_from_slice(
+        br#"{"id":"1","at":"2026-03-01","type":"enroll","member":"ana"}
+{"id":"2","at":"2026-03-02","type":"purchase","member":"ana","amount":"40.00"}
+{"id":"3","at":"2026-03-02","type":"purchase","member":"ana","amount":"4"#,
+    );
+    bytes.push(0xff);
+    bytes.extend_from_slice(
+        br#"0.00"}
+{"id":"4","at":"2026-03-03","type":"purchase","member":"ana","amount":"1,0,0"}
+{"id":"5","at":"2026-03-03","type":"purchase","member":"ana","amount":",5"}
+{"id":"6","at":"2026-03-04","type":"purchase","member":"ana","amount":"1,000.00"}
+"#,
+    );
+    std::fs::write(&events, bytes).unwrap();
+    let program = dir.join("rich.loy");
+    std::fs::write(&program, RICH_PROGRAM).unwrap();
+    let output = run(&program, &events, &ledger, &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .replace(dir.to_str().unwrap(), "DIR"),
+        "DIR/events.jsonl: applied 3 events (8 effects), 0 duplicates skipped, 3 rejected
+  line 3: the line is not UTF-8 text (a bad byte at column 73)
+  line 4 (event `4`): `amount` is not an amount of money: `1,0,0`
+  line 5 (event `5`): `amount` is not an amount of money: `,5`
+"
+    );
+    let balance: i64 = rusqlite::Connection::open(&ledger)
+        .unwrap()
+        .query_row(
+            "SELECT points_balance FROM members WHERE id = 'ana'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    // 100 for joining, 40 for $40, 1,000 for $1,000 and 50 for an order
+    // over $150.
+    assert_eq!(balance, 100 + 40 + 1_000 + 50);
+}

@@ -88,6 +88,7 @@ enum OutputFormat {
 }
 
 pub fn main() -> ExitCode {
+    end_quietly_on_closed_pipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check { files, format } => check::run(&files, format),
@@ -106,6 +107,20 @@ pub fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// A reader that stops early (`loyalty member carol --json | head`) ends
+/// the command at once and silently, as it ends `cat`: Rust ignores
+/// SIGPIPE, so every later write would fail and `println!` would panic.
+/// A run killed this way loses nothing committed, as after any kill.
+fn end_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in `main`, before any other thread
+    // exists; resetting a signal to its default action has no other
+    // effect on the program's memory.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -114,16 +114,34 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             ))
         };
         let mut reader = reader;
-        let mut line = String::new();
+        let mut line = Vec::new();
         for number in 1.. {
             line.clear();
             let read = reader
-                .read_line(&mut line)
+                .read_until(b'\n', &mut line)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             if read == 0 {
                 break;
             }
-            runner.line(number, &line).map_err(|e| e.to_string())?;
+            // A byte-order mark, as some editors write, is not the
+            // first event's.
+            let bytes = match line.strip_prefix("\u{feff}".as_bytes()) {
+                Some(rest) if number == 1 => rest,
+                _ => &line[..],
+            };
+            let applied = match std::str::from_utf8(bytes) {
+                Ok(text) => runner.line(number, text),
+                // One bad byte spoils its line, not the run.
+                Err(error) => runner.bad_input(
+                    number,
+                    &format!(
+                        "the line is not UTF-8 text (a bad byte at column {})",
+                        error.valid_up_to() + 1
+                    ),
+                    Some(&String::from_utf8_lossy(bytes)),
+                ),
+            };
+            applied.map_err(|e| e.to_string())?;
         }
     } else if let Some(path) = &args.orders {
         let file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -135,7 +153,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         let read = read_orders(BufReader::new(file), &columns).map_err(|e| e.to_string())?;
         for bad in &read.bad_rows {
             runner
-                .bad_input(bad.line as usize, &bad.reason())
+                .bad_input(bad.line as usize, &bad.reason(), None)
                 .map_err(|e| e.to_string())?;
         }
         for (line, event) in &crate::replay::events(&read) {
