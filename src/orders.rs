@@ -110,6 +110,9 @@ pub enum Problem {
     NotAnAmount(String),
     /// A refund or a correction, which is not an order.
     NegativeAmount(String),
+    /// Dated after today: a slip of the year (`9999`, `2062`) that
+    /// would stretch every customer's history to it.
+    InTheFuture(String),
 }
 
 impl Problem {
@@ -123,6 +126,7 @@ impl Problem {
             Problem::NotADate(_) => "dates that are not dates",
             Problem::NotAnAmount(_) => "amounts that are not amounts of money",
             Problem::NegativeAmount(_) => "negative amounts (refunds are not orders)",
+            Problem::InTheFuture(_) => "dates in the future",
         }
     }
 }
@@ -144,6 +148,9 @@ impl fmt::Display for Problem {
             ),
             Problem::NegativeAmount(text) => {
                 write!(f, "`{text}` is negative: a refund is not an order")
+            }
+            Problem::InTheFuture(text) => {
+                write!(f, "`{text}` is after today: is the year a slip?")
             }
         }
     }
@@ -503,8 +510,22 @@ pub fn read_orders(input: impl Read, columns: &Columns) -> Result<Orders, Orders
             index += 1;
             keep
         });
-        read.bad_rows.sort_by_key(|bad| bad.line);
     }
+    let today_ends = Time::now().start_of_day().add_days(1);
+    let mut future = Vec::new();
+    read.orders.retain(|order| {
+        let in_the_future = order.at >= today_ends;
+        if in_the_future {
+            future.push(BadRow {
+                line: order.line,
+                column: column(date_column),
+                problem: Problem::InTheFuture(order.at.to_string()[..10].to_string()),
+            });
+        }
+        !in_the_future
+    });
+    read.bad_rows.extend(future);
+    read.bad_rows.sort_by_key(|bad| bad.line);
     Ok(read)
 }
 

@@ -26,6 +26,14 @@ impl Time {
     /// Later than any event: "not scheduled".
     pub const NEVER: Time = Time(i64::MAX);
 
+    /// The machine's clock, to the second.
+    pub fn now() -> Time {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Time(i64::try_from(since_epoch).unwrap_or(i64::MAX))
+    }
+
     pub fn from_date(year: i32, month: u32, day: u32) -> Time {
         Time(days_from_civil(year, month, day) * DAY)
     }

@@ -228,3 +228,43 @@ fn a_closed_pipe_ends_every_command_quietly() {
 
 /// SIGPIPE's number on Linux and the BSDs.
 const SIGPIPE: i32 = 13;
+
+/// Issue 14: one `tick` dated 9999-12-31 used to bring 8,000 years of
+/// every member's scheduled work due (2.3 GB, then an abort). An event
+/// more than a year after the last is rejected, and time can still be
+/// brought forward a year at a time.
+#[test]
+fn an_event_more_than_a_year_ahead_is_rejected_and_the_rest_applies() {
+    let dir = temp_dir("far-ahead");
+    let events = dir.join("events.jsonl");
+    std::fs::write(
+        &events,
+        r#"{"id":"1","at":"2026-03-01","type":"enroll","member":"ana"}
+{"id":"2","at":"9999-12-31","type":"tick"}
+{"id":"3","at":"2027-03-03","type":"purchase","member":"ana","amount":"10.00"}
+{"id":"4","at":"2027-03-01","type":"tick"}
+{"id":"5","at":"2027-03-03","type":"purchase","member":"ana","amount":"10.00"}
+"#,
+    )
+    .unwrap();
+    let output = loyalty(&[
+        "run",
+        "programs/kohls.loy",
+        "--events",
+        events.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let report: Vec<&str> = stderr.lines().skip(1).collect();
+    assert_eq!(
+        report,
+        [
+            "  line 2 (event `2`): event at 9999-12-31 is more than a year after the last \
+             applied event at 2026-03-01: time is brought forward at most a year at a \
+             time (send a `tick` at least once a year); is the year a slip?",
+            "  line 3 (event `3`): event at 2027-03-03 is more than a year after the last \
+             applied event at 2026-03-01: time is brought forward at most a year at a \
+             time (send a `tick` at least once a year); is the year a slip?",
+        ]
+    );
+}

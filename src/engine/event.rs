@@ -93,6 +93,12 @@ pub enum Reject {
         "event at {at} is before the last applied event at {clock}; events must come in time order"
     )]
     OutOfOrder { at: Time, clock: Time },
+    #[error(
+        "event at {at} is more than a year after the last applied event at {clock}: time is \
+         brought forward at most a year at a time (send a `tick` at least once a year); \
+         is the year a slip?"
+    )]
+    TooFarAhead { at: Time, clock: Time },
     #[error("unknown member `{0}`: enroll the member first")]
     UnknownMember(String),
     #[error("member `{0}` is already enrolled")]

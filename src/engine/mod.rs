@@ -29,6 +29,10 @@ use crate::compile::{Action, Program, Scope};
 use crate::time::Time;
 use member_ids::MemberIds;
 
+/// The most time one event may bring forward: a year, leap day
+/// included.
+pub const MAX_STEP_DAYS: i64 = 366;
+
 pub struct Engine<'p> {
     program: &'p Program,
     members: Vec<Member>,
@@ -200,6 +204,16 @@ impl<'p> Engine<'p> {
     fn check_order(&self, at: Time) -> Result<(), Reject> {
         if at < self.clock {
             return Err(Reject::OutOfOrder {
+                at,
+                clock: self.clock,
+            });
+        }
+        // The work an event brings due grows with the time it crosses
+        // (every member's month ends, for a tick): a bound on that time
+        // bounds the work and the memory of one line, and a slip of the
+        // year (9999, 2062) is caught before it stops every later event.
+        if self.clock != Time(i64::MIN) && at > self.clock.add_days(MAX_STEP_DAYS) {
+            return Err(Reject::TooFarAhead {
                 at,
                 clock: self.clock,
             });
