@@ -395,6 +395,29 @@ fn a_bad_scenario_points_at_the_key() {
     let (code, stderr) = simulate();
     assert_eq!(code, Some(1));
     insta::assert_snapshot!("out_of_range", stderr);
+    // Issue 14: sizes and rates that would need unbounded memory or time
+    // are refused with the limit named, before anything runs.
+    std::fs::write(&scenario, "[simulation]\nruns = 4294967295\n").unwrap();
+    let (code, stderr) = simulate();
+    assert_eq!(code, Some(1));
+    insta::assert_snapshot!("too_many_runs", stderr);
+    std::fs::write(
+        &scenario,
+        "[[segment]]\npurchase = { r = 1e300, alpha = 1, a = 1, b = 1, unit = \"week\" }\n",
+    )
+    .unwrap();
+    let (code, stderr) = simulate();
+    assert_eq!(code, Some(1));
+    insta::assert_snapshot!("purchase_rate_out_of_range", stderr);
+    let output = loyalty()
+        .args(["simulate", "programs/kohls.loy", "--customers", "10000001"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: customers = 10000001 is more than this tool simulates (10000000 at most)\n"
+    );
 }
 
 /// The report opened in a real headless browser: every chart and the

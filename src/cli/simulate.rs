@@ -119,6 +119,9 @@ fn scenario(options: &Options) -> Result<Option<Scenario>, String> {
     if let Some(seed) = options.seed {
         sim.seed = seed;
     }
+    if let Some((_, problem)) = sim.size_problem() {
+        return Err(problem);
+    }
     Ok(Some(scenario))
 }
 

@@ -282,12 +282,17 @@ struct Customer {
     redeemed_in: Option<usize>,
 }
 
+/// The most orders a day a customer makes: the far tail of Gamma(r, alpha),
+/// or lifts multiplied together, would otherwise ask for unbounded work
+/// of one customer.
+pub const MAX_ORDERS_PER_DAY: f64 = 20.0;
+
 impl Model<'_> {
     fn traits(&self, rng: &mut Rng) -> Traits {
         let u = rng.uniform();
         let segment = self.segments.iter().position(|s| u < s.until).unwrap_or(0);
         let s = &self.segments[segment];
-        let rate = s.rate.sample(rng) / s.unit_days;
+        let rate = (s.rate.sample(rng) / s.unit_days).min(MAX_ORDERS_PER_DAY);
         let dropout = s.dropout.sample(rng);
         let nu: f64 = s.spend_rate.sample(rng);
         Traits {
@@ -393,7 +398,8 @@ impl Model<'_> {
             }
             let end = self.month_days[m + 1];
             while customer.alive {
-                let rate = traits.rate * self.lift(&customer, work, m, self.time_at(day));
+                let rate = (traits.rate * self.lift(&customer, work, m, self.time_at(day)))
+                    .min(MAX_ORDERS_PER_DAY);
                 let next = day + wait / rate;
                 if next >= end {
                     wait -= (end - day) * rate;

@@ -380,6 +380,25 @@ impl fmt::Display for Date {
     }
 }
 
+impl Simulation {
+    /// What is too large about the simulation's size, and the key that
+    /// says it; checked once the command line's overrides are in too.
+    pub fn size_problem(&self) -> Option<(&'static str, String)> {
+        for (key, value, most) in [
+            ("customers", self.customers.0, MAX_CUSTOMERS),
+            ("runs", self.runs.0, MAX_RUNS),
+        ] {
+            if value > most {
+                return Some((
+                    key,
+                    format!("{key} = {value} is more than this tool simulates ({most} at most)"),
+                ));
+            }
+        }
+        None
+    }
+}
+
 impl Scenario {
     /// Reads a scenario file; a problem comes back as a diagnostic that
     /// points at the key or value in the file.
@@ -401,6 +420,24 @@ impl Scenario {
                 "each segment's share of the customers",
             ));
         }
+        if let Some((key, problem)) = scenario.simulation.size_problem() {
+            return Err(scenario_problem(problem, key_span(text, key), "too large"));
+        }
+        for segment in &scenario.segments {
+            let p = &segment.purchase;
+            let per_day = p.r.0 / p.alpha.0 / p.unit.days();
+            if per_day > MAX_MEAN_ORDERS_PER_DAY {
+                return Err(scenario_problem(
+                    format!(
+                        "segment \"{}\": r / alpha gives customers {per_day:.3e} orders a day on \
+                         average; at most {MAX_MEAN_ORDERS_PER_DAY} (is alpha in the `unit`?)",
+                        segment.name
+                    ),
+                    key_span(text, "purchase"),
+                    "purchase rates out of range",
+                ));
+            }
+        }
         if scenario.segments.is_empty() {
             return Err(scenario_problem(
                 "a scenario needs at least one [[segment]]".into(),
@@ -410,6 +447,20 @@ impl Scenario {
         }
         Ok(scenario)
     }
+}
+
+/// The most customers and runs one simulation takes (months go up to
+/// 600): beyond them a typo (`runs = 4294967295`) would ask for memory or
+/// time no machine has. A run keeps its counts for every month.
+pub const MAX_CUSTOMERS: u32 = 10_000_000;
+pub const MAX_RUNS: u32 = 10_000;
+/// The most orders a day a segment's customers make on average.
+pub const MAX_MEAN_ORDERS_PER_DAY: f64 = 10.0;
+
+/// Where a key is written in the file, or its start.
+fn key_span(text: &str, key: &str) -> Span {
+    let at = text.find(key).unwrap_or(0);
+    Span::new(at, (at + key.len()).min(text.len()))
 }
 
 fn scenario_problem(message: String, span: Span, label: &str) -> Diagnostic {
