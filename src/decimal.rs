@@ -130,13 +130,7 @@ impl Decimal {
         if self.0 < 0 {
             text.push('-');
         }
-        let digits = whole.to_string();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i).is_multiple_of(3) {
-                text.push(',');
-            }
-            text.push(c);
-        }
+        push_grouped(u128::from(whole), &mut text);
         if decimals > 0 {
             let fraction = format!("{:04}", abs % Self::SCALE as u64);
             text.push('.');
@@ -144,6 +138,48 @@ impl Decimal {
         }
         text
     }
+}
+
+/// An exact wide result as an amount (points or cents), pinned at the
+/// ends of `i64` rather than wrapped. The checker's bounds on rates and
+/// the engine's on amounts and balances keep every result far inside, so
+/// this pins only what no accepted program and event can reach.
+pub fn saturate(x: i128) -> i64 {
+    i64::try_from(x).unwrap_or(if x < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// Digits with their thousands grouped: `1,234,567`.
+fn push_grouped(whole: u128, text: &mut String) {
+    let digits = whole.to_string();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            text.push(',');
+        }
+        text.push(c);
+    }
+}
+
+/// A whole count with its thousands grouped (`-1,234`), for any `i64`:
+/// points and counts as the designer reads them.
+pub fn count_text(n: i64) -> String {
+    let mut text = String::new();
+    if n < 0 {
+        text.push('-');
+    }
+    push_grouped(u128::from(n.unsigned_abs()), &mut text);
+    text
+}
+
+/// Cents as money with two decimals (`1,234.50`), for any `i64`.
+pub fn cents_text(cents: i64) -> String {
+    let mut text = String::new();
+    if cents < 0 {
+        text.push('-');
+    }
+    let abs = cents.unsigned_abs();
+    push_grouped(u128::from(abs / 100), &mut text);
+    text.push_str(&format!(".{:02}", abs % 100));
+    text
 }
 
 impl fmt::Display for Decimal {

@@ -419,3 +419,104 @@ proptest! {
         prop_assert!(run.get(plan.months - 1, Field::RewardMoneyOutstanding) >= 0);
     }
 }
+
+/// A program at every bound the checker allows: the highest spend rates,
+/// multipliers that multiply to 100x, the largest flat amounts, the
+/// dearest conversion.
+const EXTREME: &str = r#"program "Extreme"
+currency USD
+points are called "points", worth $1 per 100 points
+categories shoes
+reward "Bag", costs 1,000,000,000,000 points, worth $1,000,000,000,000
+
+earn 100 points per $1 spent
+earn $1 reward per $1 spent
+earn 1,000,000,000,000 points for visit
+earn $1,000,000,000,000 reward for visit
+bonus 10x points
+bonus 10x points, in category shoes
+bonus 100x rewards, exclusive
+bonus 1,000,000,000,000 points, on orders of $1 or more
+every 2 points become $2 reward
+"#;
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Issue 14: purchases up to the largest amount an event carries, on
+    /// the program at the checker's bounds, never wrap: every member's
+    /// books balance after every event, no balance goes negative, and a
+    /// member who reaches the limit has events rejected with its reason.
+    #[test]
+    fn extreme_programs_and_amounts_never_wrap(
+        amounts in prop::collection::vec(
+            prop_oneof![
+                3 => Just(99_999_999_999u64),
+                1 => 1u64..100_000_000_000,
+                1 => 0u64..100,
+            ],
+            1..120,
+        ),
+        refunds in prop::collection::vec(any::<bool>(), 120),
+    ) {
+        let mut lines = vec![
+            r#"{"id":"e0","at":"2026-01-01","type":"enroll","member":"m"}"#.to_string(),
+        ];
+        for (n, dollars) in amounts.iter().enumerate() {
+            lines.push(format!(
+                r#"{{"id":"p{n}","at":"2026-01-02","type":"purchase","member":"m","amount":"{dollars}.99","category":"shoes","order":"o{n}"}}"#
+            ));
+            if refunds[n] {
+                lines.push(format!(
+                    r#"{{"id":"r{n}","at":"2026-01-02","type":"refund","member":"m","order":"o{n}","amount":"{dollars}.99"}}"#
+                ));
+            }
+        }
+        let program = loyalty::load(EXTREME).expect("the extreme program is valid");
+        let mut engine = Engine::new(&program);
+        let mut rejects: Vec<u8> = Vec::new();
+        let mut effects: Vec<u8> = Vec::new();
+        {
+            let outputs = Outputs { effects: Some(&mut effects), rejects: Some(&mut rejects) };
+            let mut runner = Runner::new(&mut engine, None, outputs, "extreme");
+            for (n, line) in lines.iter().enumerate() {
+                runner.line(n + 1, line).unwrap();
+                runner.flush().unwrap();
+                for member in runner.engine.members() {
+                    assert_conserved(member);
+                    prop_assert!(member.totals.points_issued < i64::MAX);
+                    prop_assert!(member.totals.money_issued < i64::MAX);
+                }
+            }
+            runner.finish().unwrap();
+        }
+        for line in String::from_utf8(rejects).unwrap().lines() {
+            let reject: serde_json::Value = serde_json::from_str(line).unwrap();
+            prop_assert!(
+                reject["reason"].as_str().unwrap().contains("the most a ledger counts exactly"),
+                "{line}"
+            );
+        }
+        for line in String::from_utf8(effects).unwrap().lines() {
+            let effect: serde_json::Value = serde_json::from_str(line).unwrap();
+            if effect["kind"] == "points_earned" {
+                prop_assert!(effect["points"].as_i64().unwrap() > 0, "{line}");
+            }
+        }
+    }
+}
+
+#[test]
+fn an_amount_past_what_an_event_carries_is_rejected() {
+    let program = loyalty::load(EXTREME).unwrap();
+    let Err((_, reject)) = decode(
+        &program,
+        r#"{"id":"p","at":"2026-01-02","type":"purchase","member":"m","amount":"100,000,000,000.01"}"#,
+    ) else {
+        panic!("an amount past the limit was decoded");
+    };
+    assert_eq!(
+        reject.to_string(),
+        "`amount` is more than an event may carry (100,000,000,000): `100,000,000,000.01`"
+    );
+}

@@ -26,7 +26,7 @@ pub fn significant(x: f64, digits: usize) -> String {
 
 /// 12,345 for counts in sentences.
 fn count(n: usize) -> String {
-    crate::decimal::Decimal::from_int(n as i64).display(0)
+    crate::decimal::count_text(n as i64)
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {

@@ -182,6 +182,12 @@ pub enum ProblemKind {
         cap: String,
         earn: String,
     },
+    /// A rate or multipliers beyond what the engine counts exactly on
+    /// the largest purchase an event may carry.
+    RateTooHigh {
+        what: String,
+        most: &'static str,
+    },
     OverlappingRule {
         line: usize,
     },
@@ -428,6 +434,16 @@ impl From<Problem> for Diagnostic {
                     format!("no member can ever afford reward `{reward}`"),
                     "cost".into(),
                     Some(why),
+                ),
+                RateTooHigh { what, most } => (
+                    "loyalty::rate_too_high",
+                    format!("{what}; at most {most}"),
+                    "too high".into(),
+                    Some(
+                        "these bounds keep every balance exact on any purchase up to \
+                         100,000,000,000 of the currency; real programs stay far below them"
+                            .into(),
+                    ),
                 ),
                 CapBelowSingleEarn { cap, earn } => (
                     "loyalty::cap_below_single_earn",

@@ -23,6 +23,31 @@ enum Reach {
     },
 }
 
+/// The multipliers of one kind (points, rewards) that can apply to one
+/// order together: those with no category condition, and per category
+/// those that name it.
+struct Together {
+    everywhere: Decimal,
+    in_category: HashMap<String, Decimal>,
+    reported: bool,
+}
+
+impl Default for Together {
+    fn default() -> Self {
+        Together {
+            everywhere: Decimal::ONE,
+            in_category: HashMap::new(),
+            reported: false,
+        }
+    }
+}
+
+/// A product of multipliers, pinned far above any bound it is held to.
+fn times(a: Decimal, b: Decimal) -> Decimal {
+    let raw = i128::from(a.raw()) * i128::from(b.raw()) / i128::from(Decimal::SCALE);
+    Decimal::from_raw(raw.min(i128::from(i64::MAX / 2)) as i64)
+}
+
 /// The tiers before one on a yardstick: the values rising through them
 /// (each with the first tier to reach it), and the tiers of each value
 /// not yet reported as unreachable.
@@ -42,6 +67,7 @@ struct Yardstick {
 
 impl Checker<'_> {
     pub(super) fn program_rules(&mut self, program: &Program) {
+        self.rates(&program.items);
         self.tiers(&program.items);
         self.overlaps(&program.items);
         self.expiry_against_cycle(program);
@@ -164,6 +190,128 @@ impl Checker<'_> {
                 }
                 _ => {}
             }
+        }
+    }
+
+    /// Spend rates and the multipliers that can apply together, bounded
+    /// so that the largest purchase an event may carry earns an exact
+    /// number: at most 100 points (or 1 in reward money) per unit of the
+    /// currency, times at most 100 for all multipliers of a kind, and a
+    /// point converts into at most 1 of reward money.
+    fn rates(&mut self, items: &[Item]) {
+        let mut multipliers: [Together; 2] = Default::default();
+        let mut found = Vec::new();
+        visit_statements(items, &mut |statement| found.push(statement));
+        for statement in found {
+            match &statement.head.node {
+                Head::Earn {
+                    benefit,
+                    trigger: Some(trigger),
+                } => {
+                    let Trigger::PerSpent(per) = &trigger.node else {
+                        continue;
+                    };
+                    let (earned, most, limit) = match &benefit.node {
+                        Benefit::Amount(q) => (q.value, "100 points per unit of the currency", 100),
+                        Benefit::RewardCredit(q) => {
+                            (q.value, "1 of reward money per unit of the currency", 1)
+                        }
+                        _ => continue,
+                    };
+                    self.rate_within(
+                        earned,
+                        per.value,
+                        limit,
+                        benefit.span,
+                        "this rule earns too much per unit spent",
+                        most,
+                    );
+                }
+                Head::Convert { every, into } => {
+                    if let Benefit::RewardCredit(q) = &into.node {
+                        self.rate_within(
+                            q.value,
+                            every.value,
+                            1,
+                            into.span,
+                            "this conversion gives too much per point",
+                            "1 of reward money per point",
+                        );
+                    }
+                }
+                Head::Bonus { amount } if amount.kind == QuantityKind::Multiplier => {
+                    let kind =
+                        usize::from(amount.unit.as_ref().is_some_and(|u| u.as_str() == "rewards"));
+                    // An exclusive multiplier applies alone; one in some
+                    // categories only with others of the order's one.
+                    let exclusive = statement.clauses.iter().any(|c| c.node == Clause::Exclusive);
+                    let categories = statement.clauses.iter().find_map(|c| match &c.node {
+                        Clause::InCategory(names) => Some(names),
+                        _ => None,
+                    });
+                    let together = &mut multipliers[kind];
+                    let reached = if exclusive {
+                        amount.value
+                    } else {
+                        match categories {
+                            None => {
+                                together.everywhere = times(together.everywhere, amount.value);
+                            }
+                            Some(names) => {
+                                for name in names {
+                                    let product = together
+                                        .in_category
+                                        .entry(name.node.clone())
+                                        .or_insert(Decimal::ONE);
+                                    *product = times(*product, amount.value);
+                                }
+                            }
+                        }
+                        let in_category =
+                            together.in_category.values().max().copied().unwrap_or(Decimal::ONE);
+                        times(together.everywhere, in_category)
+                    };
+                    if reached > Decimal::from_int(100) && (exclusive || !together.reported) {
+                        together.reported |= !exclusive;
+                        self.report(
+                            ProblemKind::RateTooHigh {
+                                what: if exclusive {
+                                    "this multiplier is more than 100x".into()
+                                } else {
+                                    "the multipliers up to here can multiply to more than 100x on \
+                                     one order"
+                                        .into()
+                                },
+                                most: "100x for all the multipliers of points (or of rewards) \
+                                       that can apply together",
+                            },
+                            amount.span,
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Reports `earned` per `per` above `limit` to one.
+    fn rate_within(
+        &mut self,
+        earned: Decimal,
+        per: Decimal,
+        limit: i64,
+        span: Span,
+        what: &str,
+        most: &'static str,
+    ) {
+        if per.raw() > 0 && i128::from(earned.raw()) > i128::from(limit) * i128::from(per.raw()) {
+            self.report(
+                ProblemKind::RateTooHigh {
+                    what: what.into(),
+                    most,
+                },
+                span,
+            );
         }
     }
 

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use serde_json::{Value, json};
 
-use crate::decimal::Decimal;
 use crate::engine::{EffectKind, MemberIndex, reason, summary, what};
 use crate::ledger::Ledger;
 
@@ -80,7 +79,7 @@ fn recent_entries(
 }
 
 fn count(n: i64) -> String {
-    Decimal::from_int(n).display(0)
+    crate::decimal::count_text(n)
 }
 
 fn text(value: &Value) -> String {

@@ -147,7 +147,9 @@ pub struct Rate {
 impl Rate {
     /// What `points` are worth, rounded down to a cent.
     pub fn value_of(self, points: Points) -> Cents {
-        ((i128::from(points) * i128::from(self.cents)) / i128::from(self.points)) as Cents
+        crate::decimal::saturate(
+            (i128::from(points) * i128::from(self.cents)) / i128::from(self.points),
+        )
     }
 }
 
@@ -519,7 +521,7 @@ pub struct Partner {
 
 /// Cents as a decimal amount: `1250` is `12.50`.
 pub fn cents_text(cents: Cents) -> String {
-    Decimal::from_raw(cents * (Decimal::SCALE / 100)).display(2)
+    crate::decimal::cents_text(cents)
 }
 
 impl Program {

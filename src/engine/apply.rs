@@ -134,11 +134,11 @@ impl Apply<'_> {
                 used.period = key;
                 used.used = 0;
             }
-            used.used += match cap.limit {
+            used.used = used.used.saturating_add(match cap.limit {
                 Limit::Times(_) => 1,
                 Limit::Points(_) => points,
                 Limit::Money(_) => money,
-            };
+            });
         }
     }
 
@@ -163,7 +163,7 @@ impl Apply<'_> {
         }
         let expires_at = self.points_expire_at(at);
         self.member.points.add(at, expires_at, points);
-        self.member.totals.points_issued += points;
+        self.member.totals.points_issued = self.member.totals.points_issued.saturating_add(points);
         self.member.count(
             self.program,
             at,
@@ -182,7 +182,7 @@ impl Apply<'_> {
         }
         let expires_at = self.rewards_expire_at(at);
         self.member.money.add(at, expires_at, cents);
-        self.member.totals.money_issued += cents;
+        self.member.totals.money_issued = self.member.totals.money_issued.saturating_add(cents);
         self.effect(at, EffectKind::RewardMoneyIssued, 0, cents, 0, cause);
     }
 
@@ -305,7 +305,8 @@ impl Apply<'_> {
             }
             let points = times * conversion.points;
             self.member.points.take(points);
-            self.member.totals.points_redeemed += points;
+            self.member.totals.points_redeemed =
+                self.member.totals.points_redeemed.saturating_add(points);
             let cause = Cause::Conversion(c as u16);
             match conversion.into {
                 ConversionInto::Money(cents) => {
@@ -420,7 +421,8 @@ impl Apply<'_> {
             });
         }
         self.member.points.take(cost);
-        self.member.totals.points_redeemed += cost;
+        self.member.totals.points_redeemed =
+            self.member.totals.points_redeemed.saturating_add(cost);
         self.effect(
             at,
             EffectKind::PointsRedeemed,
@@ -454,7 +456,8 @@ impl Apply<'_> {
             });
         }
         self.member.points.take(points);
-        self.member.totals.points_donated += points;
+        self.member.totals.points_donated =
+            self.member.totals.points_donated.saturating_add(points);
         let value = self.program.donation_value(charity, points);
         self.effect(
             at,

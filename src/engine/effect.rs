@@ -8,7 +8,6 @@ use serde::Serialize;
 use crate::compile::{
     Benefit, CharityId, ConversionInto, MembershipId, PerkId, Program, RewardId, TierId,
 };
-use crate::decimal::Decimal;
 use crate::time::Time;
 
 /// A member's position in the engine's table.
@@ -148,13 +147,7 @@ pub fn reason(what: String, why: &str) -> String {
 /// What changed, from an entry's kind and amounts (as the ledger stores
 /// them).
 pub fn what(program: &Program, kind: EffectKind, points: i64, money: i64, value: i64) -> String {
-    let in_points = |n: i64| {
-        format!(
-            "{} {}",
-            Decimal::from_int(n).display(0),
-            program.points_name
-        )
-    };
+    let in_points = |n: i64| format!("{} {}", crate::decimal::count_text(n), program.points_name);
     let amount = |cents: i64| program.money(cents);
     match kind {
         EffectKind::Enrolled => "enrolled".to_string(),

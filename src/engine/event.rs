@@ -99,6 +99,11 @@ pub enum Reject {
          is the year a slip?"
     )]
     TooFarAhead { at: Time, clock: Time },
+    #[error(
+        "the member's points, reward money or spend have reached the most a ledger counts \
+         exactly (1,152,921,504,606,846,976)"
+    )]
+    MemberAtLimit,
     #[error("unknown member `{0}`: enroll the member first")]
     UnknownMember(String),
     #[error("member `{0}` is already enrolled")]
@@ -273,6 +278,12 @@ fn unknown(kind: &'static str, name: &str, names: &Names) -> Reject {
     }
 }
 
+/// The largest amount of money an event may carry, in units of the
+/// currency: enough for any order in any currency (a hundred billion
+/// rupiah is six million dollars), and small enough that the checker's
+/// bounds on rates keep what it earns exact.
+pub const MAX_AMOUNT: i64 = 100_000_000_000;
+
 /// A money amount in whole cents, not negative.
 fn cents(field: &str, amount: &Amount) -> Result<Cents, Reject> {
     let text: Cow<str> = match amount {
@@ -283,6 +294,11 @@ fn cents(field: &str, amount: &Amount) -> Result<Cents, Reject> {
         .map_err(|_| malformed(format!("`{field}` is not an amount of money: `{text}`")))?;
     if value.is_negative() {
         return Err(malformed(format!("`{field}` is negative: `{text}`")));
+    }
+    if value > Decimal::from_int(MAX_AMOUNT) {
+        return Err(malformed(format!(
+            "`{field}` is more than an event may carry (100,000,000,000): `{text}`"
+        )));
     }
     if value.raw() % (Decimal::SCALE / 100) != 0 {
         return Err(malformed(format!(

@@ -218,10 +218,12 @@ impl Lots {
         if amount <= 0 {
             return;
         }
-        self.balance += amount;
+        self.balance = self.balance.saturating_add(amount);
         let position = self.lots.partition_point(|lot| lot.expires_at < expires_at);
         match self.lots.get_mut(position) {
-            Some(lot) if lot.expires_at == expires_at => lot.amount += amount,
+            Some(lot) if lot.expires_at == expires_at => {
+                lot.amount = lot.amount.saturating_add(amount)
+            }
             _ => self.lots.insert(
                 position,
                 Lot {
@@ -365,9 +367,9 @@ as_tuple!(Tally {
 
 impl Tally {
     fn add(&mut self, other: Tally) {
-        self.spend += other.spend;
-        self.points += other.points;
-        self.visits += other.visits;
+        self.spend = self.spend.saturating_add(other.spend);
+        self.points = self.points.saturating_add(other.points);
+        self.visits = self.visits.saturating_add(other.visits);
     }
 
     fn get(&self, measure: Measure) -> i64 {

@@ -187,6 +187,10 @@ impl<'p> Engine<'p> {
                 }
                 self.apply_to(i, out).catch_up(at);
                 self.apply_to(r, out).catch_up(at);
+                if self.members[i as usize].at_limit() || self.members[r as usize].at_limit() {
+                    self.clock = at;
+                    return Err(Reject::MemberAtLimit);
+                }
                 self.apply_to(i, out).action(at, Action::Referral.id());
                 self.apply_to(r, out).action(at, Action::BeingReferred.id());
                 self.apply_to(i, out).settle(at);
@@ -268,6 +272,10 @@ fn apply_member_event(apply: &mut Apply, event: &Event) -> Result<(), Reject> {
         return Ok(());
     }
     apply.catch_up(at);
+    if apply.member.at_limit() {
+        apply.settle(at);
+        return Err(Reject::MemberAtLimit);
+    }
     let result = match &event.kind {
         EventKind::Purchase(purchase) => apply.purchase(at, purchase),
         EventKind::Refund { order, amount } => apply.refund(at, order, *amount),
@@ -295,7 +303,30 @@ fn apply_member_event(apply: &mut Apply, event: &Event) -> Result<(), Reject> {
     result
 }
 
+/// The most a member's points or reward money issued, or spend, may add
+/// up to (2^60, about 1.15 × 10^18): an event for a member past it is
+/// rejected. One event earns at most about 10^17 within the checker's
+/// bounds and the largest amount an event carries, so a member below it
+/// can never reach the end of the ledger's 64-bit integers.
+pub const MEMBER_LIMIT: i64 = 1 << 60;
+
 impl Member {
+    /// Whether the member's numbers have reached [`MEMBER_LIMIT`].
+    pub fn at_limit(&self) -> bool {
+        let t = &self.totals;
+        let counted = &self.counters.total;
+        [
+            t.points_issued,
+            t.money_issued,
+            self.points.balance,
+            self.money.balance,
+            counted.spend,
+            counted.points,
+        ]
+        .into_iter()
+        .any(|n| n.saturating_abs() >= MEMBER_LIMIT)
+    }
+
     /// Whether a rule standing in `scope` applies to the member now.
     pub fn in_scope(&self, scope: Scope) -> bool {
         match scope {

@@ -8,14 +8,18 @@ use super::member::{Order, Tally, order_key};
 use crate::compile::{
     Action, Benefit, BonusKind, Cents, Exclusions, PerkCost, Points, RewardValue, Trigger,
 };
-use crate::decimal::Decimal;
+use crate::decimal::{Decimal, saturate};
 use crate::time::Time;
 
 const SCALE: i128 = Decimal::SCALE as i128;
 
 /// `percent` of `cents`, rounded down to a cent.
 pub fn percent_of(cents: Cents, percent: Decimal) -> Cents {
-    (i128::from(cents) * i128::from(percent.raw()) / (100 * SCALE)) as Cents
+    saturate(i128::from(cents) * i128::from(percent.raw()) / (100 * SCALE))
+}
+
+fn saturating(a: i64, b: i64) -> i64 {
+    a.saturating_add(b)
 }
 
 /// A spend rate as a fraction, to compare rates exactly.
@@ -122,7 +126,8 @@ impl Apply<'_> {
         }
         if p.rewards > 0 {
             self.member.money.take(p.rewards);
-            self.member.totals.money_spent += p.rewards;
+            self.member.totals.money_spent =
+                self.member.totals.money_spent.saturating_add(p.rewards);
             self.effect(
                 at,
                 EffectKind::RewardMoneySpent,
@@ -176,7 +181,7 @@ impl Apply<'_> {
             // 2. Multipliers, then 4. the rule's limits.
             let (exact, bonuses) = self.multiply(at, p, exact, false);
             let room = self.room(&rule.caps, at);
-            let points = ((exact / SCALE) as i64).min(room.points);
+            let points = saturate(exact / SCALE).min(room.points);
             if points > 0 {
                 self.use_caps(&rule.caps, at, points, 0);
                 self.earn_points(
@@ -187,7 +192,7 @@ impl Apply<'_> {
                         bonuses,
                     },
                 );
-                order_points += points;
+                order_points = saturating(order_points, points);
             }
         }
         // 3. Flat bonuses add.
@@ -202,7 +207,7 @@ impl Apply<'_> {
             if points > 0 {
                 self.use_bonus(at, b, points, 0);
                 self.earn_points(at, points, Cause::Bonus(b as u16));
-                order_points += points;
+                order_points = saturating(order_points, points);
             }
         }
 
@@ -224,7 +229,7 @@ impl Apply<'_> {
             };
             let (exact, bonuses) = self.multiply(at, p, exact, true);
             let room = self.room(&rule.caps, at);
-            let cents = ((exact / SCALE) as i64).min(room.money);
+            let cents = saturate(exact / SCALE).min(room.money);
             if cents > 0 {
                 self.use_caps(&rule.caps, at, 0, cents);
                 let cause = Cause::Rule {
@@ -232,7 +237,8 @@ impl Apply<'_> {
                     bonuses,
                 };
                 if rule.paid_out_yearly {
-                    self.member.rules[rate.rule].accrued += cents;
+                    let accrued = &mut self.member.rules[rate.rule].accrued;
+                    *accrued = accrued.saturating_add(cents);
                     self.effect(at, EffectKind::PayoutSaved, 0, 0, cents, cause);
                     accrued_rule = Some(rate.rule as u16);
                 } else {
@@ -270,7 +276,10 @@ impl Apply<'_> {
                 status.counter = 0;
             }
             let before = status.counter;
-            status.counter += spend_of(p, paid, rule.conditions.excluding);
+            status.counter =
+                status
+                    .counter
+                    .saturating_add(spend_of(p, paid, rule.conditions.excluding));
             if before < cents && status.counter >= cents {
                 self.give(at, i, true);
             }
@@ -376,7 +385,7 @@ impl Apply<'_> {
         let mut total = exact;
         let mut room = i128::MAX;
         for b in applied.clone() {
-            total = total * factor(b) / SCALE;
+            total = total.saturating_mul(factor(b)) / SCALE;
             let left = self.room(&program.bonuses[b].caps, at);
             room = room.min(
                 i128::from(if rewards { left.money } else { left.points }).saturating_mul(SCALE),
@@ -385,7 +394,7 @@ impl Apply<'_> {
         if total > exact {
             total = exact + (total - exact).min(room);
         }
-        let extra = ((total - exact).max(0) / SCALE) as i64;
+        let extra = saturate((total - exact).max(0) / SCALE);
         for b in applied {
             let (points, money) = if rewards { (0, extra) } else { (extra, 0) };
             self.use_bonus(at, b, points, money);
@@ -416,7 +425,7 @@ impl Apply<'_> {
             if record.paid == 0 {
                 0
             } else {
-                (i128::from(earned) * i128::from(record.refunded) / i128::from(record.paid)) as i64
+                saturate(i128::from(earned) * i128::from(record.refunded) / i128::from(record.paid))
             }
         };
         let points_due = share(record.points) - record.points_clawed_back;
@@ -426,7 +435,8 @@ impl Apply<'_> {
         let (made_at, accrued_rule) = (record.at, record.accrued_rule);
 
         let points = self.member.points.take(points_due);
-        self.member.totals.points_clawed_back += points;
+        self.member.totals.points_clawed_back =
+            saturating(self.member.totals.points_clawed_back, points);
         if points > 0 {
             self.effect(
                 at,
@@ -449,7 +459,8 @@ impl Apply<'_> {
             }
             None => {
                 let taken = self.member.money.take(money_due);
-                self.member.totals.money_clawed_back += taken;
+                self.member.totals.money_clawed_back =
+                    saturating(self.member.totals.money_clawed_back, taken);
                 if taken > 0 {
                     self.effect(
                         at,

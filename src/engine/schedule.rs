@@ -95,12 +95,14 @@ impl Apply<'_> {
             _ => 0,
         };
         if expired > 0 {
-            self.member.totals.points_expired += expired;
+            self.member.totals.points_expired =
+                self.member.totals.points_expired.saturating_add(expired);
             self.effect(at, EffectKind::PointsExpired, -expired, 0, 0, Cause::Expiry);
         }
         let expired = self.member.money.expire(at);
         if expired > 0 {
-            self.member.totals.money_expired += expired;
+            self.member.totals.money_expired =
+                self.member.totals.money_expired.saturating_add(expired);
             self.effect(
                 at,
                 EffectKind::RewardMoneyExpired,

@@ -59,7 +59,7 @@ pub fn run_series(
         get(f)
             .iter()
             .scan(0, |acc, x| {
-                *acc += x;
+                *acc = i64::saturating_add(*acc, *x);
                 Some(*acc)
             })
             .collect()

@@ -53,7 +53,7 @@ pub fn simulate(
     let runs: Vec<u32> = plan.runs().collect();
     let chunks = plan.customers.div_ceil(CHUNK);
     let tiers = program.tiers.len();
-    Ok(runs
+    let tallies: Vec<RunTally> = runs
         .par_iter()
         .map(|&run| {
             (0..chunks)
@@ -79,5 +79,14 @@ pub fn simulate(
                     },
                 )
         })
-        .collect())
+        .collect();
+    if tallies.iter().any(|t| t.overflowed) {
+        return Err(ModelError(
+            "a run's totals went past what 64-bit integers count exactly (about 9.2 × 10^18 \
+             cents or points): simulate fewer customers or months, or check the program's and \
+             the scenario's amounts"
+                .into(),
+        ));
+    }
+    Ok(tallies)
 }

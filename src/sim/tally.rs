@@ -61,6 +61,10 @@ pub struct RunTally {
     pub months: usize,
     pub tiers: usize,
     pub values: Vec<i64>,
+    /// A count went past what `i64` holds (and was pinned there): the
+    /// run's numbers are not exact, and the simulation says so.
+    #[serde(skip)]
+    pub overflowed: bool,
 }
 
 impl RunTally {
@@ -70,6 +74,7 @@ impl RunTally {
             months,
             tiers,
             values: vec![0; months * (FIELDS + tiers)],
+            overflowed: false,
         }
     }
 
@@ -83,7 +88,19 @@ impl RunTally {
 
     pub fn add(&mut self, month: usize, field: Field, amount: i64) {
         let w = self.width();
-        self.values[month * w + field as usize] += amount;
+        self.add_at(month * w + field as usize, amount);
+    }
+
+    /// Checked: a sum past `i64` is pinned and marks the run.
+    fn add_at(&mut self, at: usize, amount: i64) {
+        let value = &mut self.values[at];
+        match value.checked_add(amount) {
+            Some(sum) => *value = sum,
+            None => {
+                *value = value.saturating_add(amount);
+                self.overflowed = true;
+            }
+        }
     }
 
     pub fn tier(&self, month: usize, tier: usize) -> i64 {
@@ -92,18 +109,19 @@ impl RunTally {
 
     pub fn add_tier(&mut self, month: usize, tier: usize, amount: i64) {
         let w = self.width();
-        self.values[month * w + FIELDS + tier] += amount;
+        self.add_at(month * w + FIELDS + tier, amount);
     }
 
     /// Adds another part of the same run (customers counted elsewhere).
     pub fn absorb(&mut self, other: &RunTally) {
-        for (a, b) in self.values.iter_mut().zip(&other.values) {
-            *a += b;
+        self.overflowed |= other.overflowed;
+        for (at, &b) in other.values.iter().enumerate() {
+            self.add_at(at, b);
         }
     }
 
     /// A flow summed over all months.
     pub fn total(&self, field: Field) -> i64 {
-        (0..self.months).map(|m| self.get(m, field)).sum()
+        (0..self.months).fold(0i64, |sum, m| sum.saturating_add(self.get(m, field)))
     }
 }

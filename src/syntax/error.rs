@@ -162,7 +162,7 @@ impl From<SyntaxError> for Diagnostic {
                     "loyalty::too_many_errors",
                     format!(
                         "{} more problems from here on are not explained",
-                        crate::decimal::Decimal::from_int(more as i64).display(0)
+                        crate::decimal::count_text(more as i64)
                     ),
                     "the first of them".into(),
                     Some(
