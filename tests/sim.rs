@@ -538,3 +538,188 @@ fn the_readme_scenario_parses() {
     assert_eq!(parsed[0].behavior.goal_gradient.factor(), 1.0);
     assert_eq!(parsed[1].segments[0].purchase.r.0, 0.242595);
 }
+
+/// `merge` of the named folders into `out`: the exit code and stderr.
+fn merge(dirs: &[PathBuf], out: &Path) -> (Option<i32>, String) {
+    let output = loyalty()
+        .arg("merge")
+        .args(dirs)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Issue 14: `merge` checks every shard against its checksum, its
+/// program's hash and the simulation's shape, and refuses with a clear
+/// message instead of panicking or merging what does not belong.
+#[test]
+fn merge_refuses_shards_that_were_edited_or_do_not_fit() {
+    use loyalty::report::RunsFile;
+    let dir = temp_dir("merge-checks");
+    let program = "programs/subway.loy";
+    let shards: Vec<PathBuf> = (1..=2).map(|k| dir.join(format!("s{k}"))).collect();
+    for (k, shard) in shards.iter().enumerate() {
+        simulate(program, shard, &["--shard", &format!("{}/2", k + 1)], "2");
+    }
+    let runs_json = shards[1].join("runs.json");
+    let original = std::fs::read_to_string(&runs_json).unwrap();
+    let read = |text: &str| serde_json::from_str::<RunsFile>(text).unwrap();
+    let write = |file: &RunsFile| {
+        std::fs::write(&runs_json, serde_json::to_string(file).unwrap()).unwrap();
+    };
+    let shown = runs_json.display().to_string();
+    let refused = |expected: String| {
+        let (code, stderr) = merge(&shards, &dir.join("out"));
+        assert_eq!(code, Some(2));
+        assert_eq!(stderr, format!("error: {expected}\n"));
+        assert!(!dir.join("out").exists());
+    };
+
+    // A count edited by hand.
+    let mut edited = read(&original);
+    edited.runs[0].values[3] += 1;
+    write(&edited);
+    refused(format!(
+        "{shown} was changed after the simulation wrote it (its checksum does not match); \
+         simulate that shard again"
+    ));
+
+    // Files made whole again around a wrong shape, a run out of range,
+    // another program text under the same hash: each named.
+    let sealed =
+        |file: RunsFile| RunsFile::new(file.inputs, file.shard, file.program_source, file.runs);
+    let mut short = read(&original);
+    short.runs[0].values.pop();
+    write(&sealed(short));
+    refused(format!(
+        "{shown}: run 1 has 485 values where the simulation's 18 months and 0 tiers make 486"
+    ));
+    let mut stray = read(&original);
+    stray.runs[0].run = 7;
+    write(&sealed(stray));
+    refused(format!("{shown}: run 7 is not one of shard 2/2's 6 runs"));
+    let mut other = read(&original);
+    other.program_source = other.program_source.replace("5th visit", "4th visit");
+    write(&sealed(other));
+    refused(format!(
+        "{shown}: the program's text does not match its hash: simulate that shard again"
+    ));
+
+    // The same shard twice.
+    std::fs::write(&runs_json, &original).unwrap();
+    let (code, stderr) = merge(&[shards[0].clone(), shards[0].clone()], &dir.join("out"));
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        stderr,
+        "error: run 0 is in two of the folders (the same shard given twice?)\n"
+    );
+    let (code, stderr) = merge(&shards, &dir.join("out"));
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+/// Issue 14: outputs are written beside `--out` and put in its place
+/// whole: a link inside the old folder is never followed, and what was
+/// there before is replaced at once.
+#[test]
+fn outputs_replace_the_folder_whole_and_never_follow_a_link_in_it() {
+    let dir = temp_dir("outputs");
+    let out = dir.join("out");
+    simulate("programs/subway.loy", &out, &[], "2");
+    let outside = dir.join("precious.txt");
+    std::fs::write(&outside, "keep me").unwrap();
+    std::fs::remove_file(out.join("summary.json")).unwrap();
+    std::os::unix::fs::symlink(&outside, out.join("summary.json")).unwrap();
+    std::fs::write(out.join("stale.txt"), "from before").unwrap();
+    simulate("programs/subway.loy", &out, &[], "2");
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep me");
+    assert!(
+        !std::fs::symlink_metadata(out.join("summary.json"))
+            .unwrap()
+            .is_symlink()
+    );
+    assert!(!out.join("stale.txt").exists());
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut left = left;
+    left.sort();
+    assert_eq!(left, ["out", "precious.txt"]);
+}
+
+/// Issue 14: a disk that fills up half-way leaves the previous outputs
+/// as they were, and says so (where the machine lets a test mount a
+/// small disk).
+#[test]
+fn a_full_disk_leaves_the_previous_outputs() {
+    let dir = temp_dir("full-disk");
+    let disk = dir.join("disk");
+    std::fs::create_dir_all(&disk).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=2m", "none"])
+        .arg(&disk)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipped: this machine does not let the test mount a disk");
+        return;
+    }
+    let out = disk.join("out");
+    // A small first result fits; a bigger one (more months, its charts
+    // and runs) does not.
+    let first = loyalty()
+        .args([
+            "simulate",
+            "programs/subway.loy",
+            "--customers",
+            "100",
+            "--runs",
+            "1",
+            "--months",
+            "1",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let summary = std::fs::read(out.join("summary.json"));
+    let second = loyalty()
+        .args([
+            "simulate",
+            "programs/subway.loy",
+            "--customers",
+            "100",
+            "--runs",
+            "200",
+            "--months",
+            "120",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let after = std::fs::read(out.join("summary.json"));
+    let partial: Vec<_> = std::fs::read_dir(&disk)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    let _ = Command::new("umount").arg(&disk).status();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_eq!(second.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("No space left on device"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert_eq!(summary.unwrap(), after.unwrap());
+    assert_eq!(partial, ["out"]);
+}

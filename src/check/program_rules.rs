@@ -240,11 +240,18 @@ impl Checker<'_> {
                     }
                 }
                 Head::Bonus { amount } if amount.kind == QuantityKind::Multiplier => {
-                    let kind =
-                        usize::from(amount.unit.as_ref().is_some_and(|u| u.as_str() == "rewards"));
+                    let kind = usize::from(
+                        amount
+                            .unit
+                            .as_ref()
+                            .is_some_and(|u| u.as_str() == "rewards"),
+                    );
                     // An exclusive multiplier applies alone; one in some
                     // categories only with others of the order's one.
-                    let exclusive = statement.clauses.iter().any(|c| c.node == Clause::Exclusive);
+                    let exclusive = statement
+                        .clauses
+                        .iter()
+                        .any(|c| c.node == Clause::Exclusive);
                     let categories = statement.clauses.iter().find_map(|c| match &c.node {
                         Clause::InCategory(names) => Some(names),
                         _ => None,
@@ -267,8 +274,12 @@ impl Checker<'_> {
                                 }
                             }
                         }
-                        let in_category =
-                            together.in_category.values().max().copied().unwrap_or(Decimal::ONE);
+                        let in_category = together
+                            .in_category
+                            .values()
+                            .max()
+                            .copied()
+                            .unwrap_or(Decimal::ONE);
                         times(together.everywhere, in_category)
                     };
                     if reached > Decimal::from_int(100) && (exclusive || !together.reported) {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::compile::Program;
-use crate::report::{self, Inputs, RunsFile};
+use crate::report::{self, Inputs, RunsFile, Staged};
 use crate::sim::{self, Plan, Scenario};
 
 /// Options shared by `simulate` and `compare`.
@@ -185,13 +185,15 @@ pub fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     let runs = run_program(&program, &scenario, plan, &bar)?;
     bar.finish_and_clear();
     let file = args.file.display().to_string();
-    let runs_file = RunsFile {
-        inputs: Inputs::new(&program, &file, &scenario),
-        shard: plan.shard,
-        program_source: source,
+    let runs_file = RunsFile::new(
+        Inputs::new(&program, &file, &scenario),
+        plan.shard,
+        source,
         runs,
-    };
-    let metrics = report::write(&args.options.out, &program, &runs_file)?;
+    );
+    let staged = Staged::new(&args.options.out)?;
+    let metrics = report::write(&staged.dir, &program, &runs_file)?;
+    staged.commit()?;
     eprintln!("{}", headline(&metrics, &args.options.out));
     Ok(ExitCode::SUCCESS)
 }
@@ -201,7 +203,9 @@ pub fn merge(args: MergeArgs) -> Result<ExitCode, String> {
     let runs_file = report::merge(&dirs)?;
     let program = crate::load(&runs_file.program_source)
         .map_err(|_| "the program recorded in runs.json does not compile".to_string())?;
-    let metrics = report::write(&args.out, &program, &runs_file)?;
+    let staged = Staged::new(&args.out)?;
+    let metrics = report::write(&staged.dir, &program, &runs_file)?;
+    staged.commit()?;
     eprintln!("{}", headline(&metrics, &args.out));
     Ok(ExitCode::SUCCESS)
 }
@@ -243,18 +247,19 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, String> {
     let runs_a = run_program(&a, &scenario, plan, &bar)?;
     let runs_b = run_program(&b, &scenario, plan, &bar)?;
     bar.finish_and_clear();
-    let out = &args.options.out;
+    let staged = Staged::new(&args.options.out)?;
+    let out = &staged.dir;
     let mut metrics = Vec::new();
     for (name, program, source, file, runs) in [
         ("a", &a, source_a, &args.a, runs_a),
         ("b", &b, source_b, &args.b, runs_b),
     ] {
-        let runs_file = RunsFile {
-            inputs: Inputs::new(program, &file.display().to_string(), &scenario),
-            shard: plan.shard,
-            program_source: source,
+        let runs_file = RunsFile::new(
+            Inputs::new(program, &file.display().to_string(), &scenario),
+            plan.shard,
+            source,
             runs,
-        };
+        );
         let m = report::write(&out.join(name), program, &runs_file)?;
         metrics.push((m, runs_file));
     }
@@ -269,6 +274,7 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, String> {
         .map_err(|e| format!("cannot write {}: {e}", out.join("compare.csv").display()))?;
     std::fs::write(out.join("compare.html"), &table.html)
         .map_err(|e| format!("cannot write {}: {e}", out.join("compare.html").display()))?;
+    staged.commit()?;
     print!("{}", table.text);
     Ok(ExitCode::SUCCESS)
 }

@@ -9,7 +9,7 @@ mod html;
 pub mod metrics;
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -38,6 +38,173 @@ pub struct RunsFile {
     pub shard: (u32, u32),
     pub program_source: String,
     pub runs: Vec<RunTally>,
+    /// A hash of everything above, as written: a file edited or cut
+    /// short since is refused by `merge`.
+    #[serde(default)]
+    pub checksum: String,
+}
+
+impl RunsFile {
+    pub fn new(
+        inputs: Inputs,
+        shard: (u32, u32),
+        program_source: String,
+        runs: Vec<RunTally>,
+    ) -> Self {
+        let mut file = RunsFile {
+            inputs,
+            shard,
+            program_source,
+            runs,
+            checksum: String::new(),
+        };
+        file.checksum = file.content_hash();
+        file
+    }
+
+    fn content_hash(&self) -> String {
+        let content =
+            serde_json::to_string(&(&self.inputs, self.shard, &self.program_source, &self.runs))
+                .unwrap_or_default();
+        format!("{:016x}", crate::fnv::hash(content.as_bytes()))
+    }
+
+    /// Whether the file is whole and of one simulation: its checksum,
+    /// the program's hash against its text, every run's number and
+    /// shape. The message says what is wrong, in `path`.
+    fn check(&self, path: &Path) -> Result<(), String> {
+        let at = path.display();
+        if self.checksum != self.content_hash() {
+            return Err(format!(
+                "{at} was changed after the simulation wrote it (its checksum does not match); \
+                 simulate that shard again"
+            ));
+        }
+        let program = crate::load(&self.program_source)
+            .map_err(|_| format!("{at}: the program recorded in it does not compile"))?;
+        if format!("{:016x}", program.hash) != self.inputs.program_hash {
+            return Err(format!(
+                "{at}: the program's text does not match its hash: simulate that shard again"
+            ));
+        }
+        let simulation = &self.inputs.scenario.simulation;
+        let (k, n) = self.shard;
+        if n == 0 || k == 0 || k > n {
+            return Err(format!("{at}: shard {k}/{n} is not a shard"));
+        }
+        let months = simulation.months.0 as usize;
+        let tiers = program.tiers.len();
+        for tally in &self.runs {
+            if tally.run >= simulation.runs.0 || tally.run % n != k - 1 {
+                return Err(format!(
+                    "{at}: run {} is not one of shard {k}/{n}'s {} runs",
+                    tally.run, simulation.runs.0
+                ));
+            }
+            let values = months * (crate::sim::FIELDS + tiers);
+            if tally.months != months || tally.tiers != tiers || tally.values.len() != values {
+                return Err(format!(
+                    "{at}: run {} has {} values where the simulation's {months} months and \
+                     {tiers} tiers make {values}",
+                    tally.run,
+                    tally.values.len(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An output folder written beside `--out` and put in its place when
+/// whole: a kill or a full disk leaves the previous outputs as they
+/// were, and nothing is written through a link already in the folder.
+pub struct Staged {
+    out: PathBuf,
+    pub dir: PathBuf,
+}
+
+impl Staged {
+    pub fn new(out: &Path) -> Result<Staged, String> {
+        if out.is_file() {
+            return Err(format!("{} is a file, not a folder", out.display()));
+        }
+        let name = out
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "out".into());
+        let parent = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&parent)
+            .map_err(|e| format!("cannot make {}: {e}", parent.display()))?;
+        let dir = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir(&dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+        Ok(Staged {
+            out: out.to_path_buf(),
+            dir,
+        })
+    }
+
+    /// Puts the finished folder in place of `--out`, and removes the old
+    /// one; the swap is one step where the system has one (Linux).
+    pub fn commit(self) -> Result<(), String> {
+        let failed = |e: std::io::Error| format!("cannot replace {}: {e}", self.out.display());
+        if fs::symlink_metadata(&self.out).is_ok() {
+            if !exchange(&self.dir, &self.out) {
+                let old = self.dir.with_extension("old");
+                fs::rename(&self.out, &old).map_err(failed)?;
+                fs::rename(&self.dir, &self.out).map_err(failed)?;
+                let _ = fs::remove_dir_all(&old);
+                return Ok(());
+            }
+            // `dir` now holds the previous outputs.
+            let _ = fs::remove_dir_all(&self.dir);
+        } else {
+            fs::rename(&self.dir, &self.out).map_err(failed)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    /// A folder not committed (an error, a full disk) is removed; the
+    /// previous outputs stay.
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Swaps two paths in one step (Linux's `renameat2` with
+/// `RENAME_EXCHANGE`); `false` where the system or file system cannot.
+fn exchange(a: &Path, b: &Path) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let (Ok(a), Ok(b)) = (
+            std::ffi::CString::new(a.as_os_str().as_bytes()),
+            std::ffi::CString::new(b.as_os_str().as_bytes()),
+        ) else {
+            return false;
+        };
+        // SAFETY: two NUL-terminated paths that live across the call.
+        let done = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                a.as_ptr(),
+                libc::AT_FDCWD,
+                b.as_ptr(),
+                libc::RENAME_EXCHANGE,
+            )
+        };
+        done == 0
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (a, b);
+        false
+    }
 }
 
 impl Inputs {
@@ -107,7 +274,10 @@ pub fn monthly_csv(metrics: &[Metric]) -> String {
 
 /// Writes every output of a simulation (or of a merge) into `dir`.
 pub fn write(dir: &Path, program: &Program, runs_file: &RunsFile) -> Result<Vec<Metric>, String> {
-    fs::create_dir_all(dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+    // Inside a staged folder (see `Staged`), made here when a part of it.
+    if !dir.is_dir() {
+        fs::create_dir(dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+    }
     let inputs = &runs_file.inputs;
     let customers = inputs.scenario.simulation.customers.0;
     let metrics = metrics::metrics(program, &inputs.scenario, customers, &runs_file.runs);
@@ -145,6 +315,7 @@ pub fn merge(dirs: &[&Path]) -> Result<RunsFile, String> {
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let part: RunsFile = serde_json::from_str(&text)
             .map_err(|e| format!("{} is not a simulation's runs.json: {e}", path.display()))?;
+        part.check(&path)?;
         match &mut merged {
             None => merged = Some(part),
             Some(all) => {
@@ -163,7 +334,10 @@ pub fn merge(dirs: &[&Path]) -> Result<RunsFile, String> {
     let runs = all.inputs.scenario.simulation.runs.0;
     let expected = runs as usize;
     if let Some(w) = all.runs.windows(2).find(|w| w[0].run == w[1].run) {
-        return Err(format!("run {} is in two of the directories", w[0].run));
+        return Err(format!(
+            "run {} is in two of the folders (the same shard given twice?)",
+            w[0].run
+        ));
     }
     if all.runs.len() != expected {
         let have: std::collections::BTreeSet<u32> = all.runs.iter().map(|r| r.run).collect();
@@ -184,6 +358,7 @@ pub fn merge(dirs: &[&Path]) -> Result<RunsFile, String> {
         ));
     }
     all.shard = (1, 1);
+    all.checksum = all.content_hash();
     Ok(all)
 }
 
