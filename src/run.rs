@@ -48,9 +48,14 @@ pub struct Outputs<'a> {
 pub struct Summary {
     pub applied: usize,
     pub duplicates: usize,
+    /// Lines rejected, and the first [`REJECTS_KEPT`] of them: the rest
+    /// are in the rejects file and the ledger, not held in memory.
+    pub rejected_count: usize,
     pub rejected: Vec<Rejected>,
     pub effects: usize,
 }
+
+pub const REJECTS_KEPT: usize = 1_000;
 
 #[derive(Debug)]
 pub struct Rejected {
@@ -115,6 +120,30 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
             outcomes: Vec::new(),
             summary: Summary::default(),
             in_batch: 0,
+        }
+    }
+
+    /// One line of the events file as read, in bytes: a byte-order mark
+    /// before the first line is skipped, and a line that is not UTF-8 is
+    /// rejected alone.
+    pub fn raw_line(&mut self, number: usize, bytes: &[u8]) -> Result<(), RunError> {
+        // A byte-order mark, as some editors write, is not the first
+        // event's.
+        let bytes = match bytes.strip_prefix("\u{feff}".as_bytes()) {
+            Some(rest) if number == 1 => rest,
+            _ => bytes,
+        };
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.line(number, text),
+            // One bad byte spoils its line, not the run.
+            Err(error) => self.bad_input(
+                number,
+                &format!(
+                    "the line is not UTF-8 text (a bad byte at column {})",
+                    error.valid_up_to() + 1
+                ),
+                Some(&String::from_utf8_lossy(bytes)),
+            ),
         }
     }
 
@@ -331,11 +360,14 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
         if let Some(ledger) = self.ledger.as_deref_mut() {
             ledger.log_rejected(id, &self.source, line, &reason, raw)?;
         }
-        self.summary.rejected.push(Rejected {
-            line,
-            id: id.map(str::to_string),
-            reason,
-        });
+        self.summary.rejected_count += 1;
+        if self.summary.rejected.len() < REJECTS_KEPT {
+            self.summary.rejected.push(Rejected {
+                line,
+                id: id.map(str::to_string),
+                reason,
+            });
+        }
         self.write_reject(line, id, reject, raw)
     }
 

@@ -1,10 +1,31 @@
-//! The parser, the checker and the formatter never panic, whatever the
-//! input: arbitrary text, and small random edits of the real programs
-//! (which reach much deeper into the grammar than random bytes do); the
-//! engine on random event lines; the orders reader and `calibrate` on
-//! random files.
+//! The fuzzing harness: every input the tool reads, random and edited,
+//! never makes it panic. Program text (arbitrary text, pieces, and small
+//! random edits of the real programs, which reach much deeper into the
+//! grammar than random bytes do); event lines (pieces and raw bytes,
+//! through a run); scenario TOML (through the model and a small
+//! simulation); orders CSV (through the reader and `calibrate`); shard
+//! files (`runs.json`, through `merge`'s checks and the metrics).
+//!
+//! Each target runs a few hundred to a few thousand inputs by default.
+//! The long mode runs as many as `LOYALTY_FUZZ_CASES` says, for every
+//! target (the README's Bench section gives the command and figures):
+//! `LOYALTY_FUZZ_CASES=1000000 cargo test --release --test no_panic`.
 
 use proptest::prelude::*;
+
+/// Inputs per target: `default`, or `LOYALTY_FUZZ_CASES` in the long
+/// mode.
+fn cases(default: u32) -> ProptestConfig {
+    let cases = std::env::var("LOYALTY_FUZZ_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default);
+    ProptestConfig {
+        cases,
+        max_shrink_iters: 2_000,
+        ..ProptestConfig::default()
+    }
+}
 
 fn analyze_and_format(source: &str) {
     let (program, _) = loyalty::analyze(source);
@@ -70,7 +91,7 @@ const PIECES: &[&str] = &[
 ];
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(cases(2000))]
 
     #[test]
     fn arbitrary_text_never_panics(source in "\\PC{0,200}") {
@@ -129,7 +150,7 @@ const EVENT_PIECES: &[&str] = &[
 ];
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1000))]
+    #![proptest_config(cases(1000))]
 
     /// Whatever the event lines, the engine rejects or applies them, never
     /// panics, and never leaves a negative balance.
@@ -149,6 +170,229 @@ proptest! {
         for member in runner.engine.members() {
             prop_assert!(member.points.balance >= 0 && member.money.balance >= 0);
         }
+    }
+
+    /// Raw bytes, as a file may hold them: a byte-order mark, bytes that
+    /// are not UTF-8, lines cut anywhere. Each line is applied or
+    /// rejected on its own.
+    #[test]
+    fn arbitrary_event_bytes_never_panic(
+        lines in prop::collection::vec(
+            prop::collection::vec(
+                prop_oneof![
+                    prop::sample::select(EVENT_PIECES).prop_map(|p| p.as_bytes().to_vec()),
+                    prop::collection::vec(any::<u8>(), 0..6),
+                    Just("\u{feff}".as_bytes().to_vec()),
+                ],
+                0..6,
+            ),
+            0..20,
+        ),
+        program in 0usize..12,
+    ) {
+        let programs = corpus();
+        let program = loyalty::load(&programs[program % programs.len()]).unwrap();
+        let mut engine = loyalty::engine::Engine::new(&program);
+        let mut runner = loyalty::run::Runner::new(&mut engine, None, Default::default(), "fuzz");
+        for (n, pieces) in lines.iter().enumerate() {
+            runner.raw_line(n + 1, &pieces.concat()).unwrap();
+        }
+        let summary = runner.finish().unwrap();
+        prop_assert!(summary.applied + summary.rejected_count + summary.duplicates <= lines.len());
+    }
+}
+
+/// Pieces of scenario files: every table and key, values in and out of
+/// range, and TOML's own punctuation.
+const SCENARIO_PIECES: &[&str] = &[
+    "[simulation]\n",
+    "[[segment]]\n",
+    "[behavior]\n",
+    "customers = ",
+    "months = ",
+    "runs = ",
+    "seed = ",
+    "start = ",
+    "gross_margin = ",
+    "name = ",
+    "share = ",
+    "purchase = { r = ",
+    ", alpha = ",
+    ", a = ",
+    ", b = ",
+    ", unit = \"week\" }",
+    ", unit = \"day\" }",
+    "spend = { p = ",
+    ", q = ",
+    ", v = ",
+    " }",
+    "enroll = ",
+    "subscribe = ",
+    "redeem = ",
+    "refer = ",
+    "categories = { shoes = ",
+    "member_lift = ",
+    "goal_gradient = ",
+    "demotion_spend = ",
+    "trial_conversion = ",
+    "0",
+    "1",
+    "0.5",
+    "2",
+    "100",
+    "1e300",
+    "1e-300",
+    "-1",
+    "nan",
+    "inf",
+    "4294967295",
+    "\"2027-01-01\"",
+    "\"x\"",
+    "\n",
+    "=",
+    "[",
+    "]",
+];
+
+proptest! {
+    #![proptest_config(cases(300))]
+
+    /// Whatever a scenario file says, it is refused with its place or
+    /// simulated (on a few customers): no panic, no unbounded work.
+    #[test]
+    fn arbitrary_scenarios_never_panic(
+        pieces in prop::collection::vec(prop::sample::select(SCENARIO_PIECES), 0..30),
+        program in 0usize..12,
+    ) {
+        let text = pieces.concat();
+        let Ok(mut scenario) = loyalty::sim::Scenario::parse(&text) else {
+            return Ok(());
+        };
+        let programs = corpus();
+        let program = loyalty::load(&programs[program % programs.len()]).unwrap();
+        scenario.simulation.customers.0 = 2;
+        scenario.simulation.runs.0 = 1;
+        let plan = loyalty::sim::Plan {
+            customers: 2,
+            months: scenario.simulation.months.0 as usize,
+            runs: 1,
+            shard: (1, 1),
+        };
+        if let Ok(runs) = loyalty::sim::simulate(&program, &scenario, plan, &|_| {}) {
+            let _ = loyalty::report::metrics::metrics(&program, &scenario, 2, &runs);
+        }
+    }
+}
+
+/// A real shard file: a small simulation of Kohl's, as `runs.json`
+/// (made once).
+fn shard_file() -> String {
+    static FILE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    FILE.get_or_init(simulated_shard_file).clone()
+}
+
+fn simulated_shard_file() -> String {
+    let programs = corpus();
+    let source = programs
+        .iter()
+        .find(|p| p.contains("Kohl"))
+        .unwrap()
+        .clone();
+    let program = loyalty::load(&source).unwrap();
+    let mut scenario = loyalty::sim::Scenario::default();
+    scenario.simulation.customers.0 = 50;
+    scenario.simulation.runs.0 = 2;
+    scenario.simulation.months.0 = 3;
+    let plan = loyalty::sim::Plan {
+        customers: 50,
+        months: 3,
+        runs: 2,
+        shard: (1, 1),
+    };
+    let runs = loyalty::sim::simulate(&program, &scenario, plan, &|_| {}).unwrap();
+    let inputs = loyalty::report::Inputs::new(&program, "kohls.loy", &scenario);
+    serde_json::to_string(&loyalty::report::RunsFile::new(
+        inputs,
+        (1, 1),
+        source,
+        runs,
+    ))
+    .unwrap()
+}
+
+/// Reads a shard as `merge` does and, when it passes, computes its
+/// metrics as `merge` then would.
+fn read_shard(text: &str) {
+    let path = std::path::Path::new("runs.json");
+    if let Ok(file) = loyalty::report::RunsFile::read(text, path)
+        && file.runs.len() == file.inputs.scenario.simulation.runs.0 as usize
+    {
+        let program = loyalty::load(&file.program_source).unwrap();
+        let customers = file.inputs.scenario.simulation.customers.0;
+        let _ = loyalty::report::metrics::metrics(
+            &program,
+            &file.inputs.scenario,
+            customers,
+            &file.runs,
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(cases(300))]
+
+    /// A shard file cut, spliced or edited anywhere is refused or read:
+    /// never a panic.
+    #[test]
+    fn edited_shard_files_never_panic(
+        edits in prop::collection::vec((any::<prop::sample::Index>(), 0usize..3, prop::sample::select(&["0", "-1", "99999999999999999999", "[", "]", ",", "\"", "{}", "null", "1e999"][..])), 1..4),
+    ) {
+        let mut text = shard_file();
+        for (at, action, piece) in edits {
+            let i = at.index(text.len() + 1);
+            match action {
+                0 => text.insert_str(i, piece),
+                1 => text.truncate(i),
+                _ => { let end = (i + 1).min(text.len()); text.replace_range(i..end, piece); }
+            }
+        }
+        read_shard(&text);
+    }
+
+    /// Shards whose checksum is made to match again around edited
+    /// contents (as by someone who knows the format): their shape, runs
+    /// and program are still checked before any metric is computed.
+    #[test]
+    fn resealed_shard_files_never_panic(
+        fits in any::<bool>(),
+        months in 0usize..5,
+        tiers in 0usize..5,
+        shard in prop_oneof![Just((1u32, 1u32)), (0u32..4, 0u32..4)],
+        run_numbers in prop::collection::vec(0u32..4, 1..3),
+        value in prop_oneof![any::<i64>(), Just(i64::MAX), Just(i64::MIN), Just(0i64)],
+        seed in any::<u64>(),
+    ) {
+        use loyalty::report::RunsFile;
+        let file: RunsFile = serde_json::from_str(&shard_file()).unwrap();
+        let (months, tiers) = if fits { (file.runs[0].months, file.runs[0].tiers) } else { (months, tiers) };
+        let width = loyalty::sim::FIELDS + tiers;
+        let mut next = seed;
+        let runs = run_numbers
+            .iter()
+            .map(|&run| {
+                let values = (0..months * width)
+                    .map(|_| {
+                        next = next.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                        if next % 3 == 0 { value } else { (next >> 3) as i64 }
+                    })
+                    .collect();
+                loyalty::sim::RunTally { run, months, tiers, values, overflowed: false }
+            })
+            .collect();
+        let mut inputs = file.inputs;
+        inputs.scenario.simulation.runs.0 = run_numbers.len() as u32;
+        let edited = RunsFile::new(inputs, shard, file.program_source, runs);
+        read_shard(&serde_json::to_string(&edited).unwrap());
     }
 }
 
@@ -185,7 +429,7 @@ const ORDER_CELLS: &[&str] = &[
 ];
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(500))]
+    #![proptest_config(cases(500))]
 
     /// Whatever an orders file holds, reading it and fitting it end in
     /// orders and a fit, or in an error: never a panic. Random bytes reach
@@ -225,7 +469,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(100))]
+    #![proptest_config(cases(100))]
 
     /// Small odd histories that pass the reader (a few customers, few
     /// days, zero amounts, everything on one day) reach the optimizer:

@@ -123,24 +123,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             if read == 0 {
                 break;
             }
-            // A byte-order mark, as some editors write, is not the
-            // first event's.
-            let bytes = match line.strip_prefix("\u{feff}".as_bytes()) {
-                Some(rest) if number == 1 => rest,
-                _ => &line[..],
-            };
-            let applied = match std::str::from_utf8(bytes) {
-                Ok(text) => runner.line(number, text),
-                // One bad byte spoils its line, not the run.
-                Err(error) => runner.bad_input(
-                    number,
-                    &format!(
-                        "the line is not UTF-8 text (a bad byte at column {})",
-                        error.valid_up_to() + 1
-                    ),
-                    Some(&String::from_utf8_lossy(bytes)),
-                ),
-            };
+            let applied = runner.raw_line(number, &line);
             applied.map_err(|e| e.to_string())?;
         }
     } else if let Some(path) = &args.orders {
@@ -162,7 +145,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     }
     let summary = runner.finish().map_err(|e| e.to_string())?;
     report(&summary, &source_name);
-    Ok(exit(summary.rejected.is_empty()))
+    Ok(exit(summary.rejected_count == 0))
 }
 
 /// The summary on stderr: counts, then each rejected line.
@@ -171,10 +154,7 @@ fn report(summary: &Summary, source: &str) {
     let _ = writeln!(
         err,
         "{source}: applied {} events ({} effects), {} duplicates skipped, {} rejected",
-        summary.applied,
-        summary.effects,
-        summary.duplicates,
-        summary.rejected.len()
+        summary.applied, summary.effects, summary.duplicates, summary.rejected_count
     );
     const SHOWN: usize = 20;
     for rejected in summary.rejected.iter().take(SHOWN) {
@@ -185,11 +165,11 @@ fn report(summary: &Summary, source: &str) {
             .unwrap_or_default();
         let _ = writeln!(err, "  line {}{id}: {}", rejected.line, rejected.reason);
     }
-    if summary.rejected.len() > SHOWN {
+    if summary.rejected_count > SHOWN {
         let _ = writeln!(
             err,
             "  ... and {} more (all in `--rejects FILE`)",
-            summary.rejected.len() - SHOWN
+            summary.rejected_count - SHOWN
         );
     }
 }

@@ -84,13 +84,19 @@ pub fn run_series(
     let orders = get(Field::Orders);
     let reward_cost: Vec<i64> = (0..months)
         .map(|m| {
-            run.get(m, Field::Discounts)
-                + run.get(m, Field::RewardMoneySpent)
-                + run.get(m, Field::RewardsUsed)
-                + run.get(m, Field::CharityDonations)
+            [
+                Field::Discounts,
+                Field::RewardMoneySpent,
+                Field::RewardsUsed,
+                Field::CharityDonations,
+            ]
+            .into_iter()
+            .fold(0i64, |sum, f| sum.saturating_add(run.get(m, f)))
         })
         .collect();
-    let incremental: Vec<i64> = (0..months).map(|m| revenue[m] - baseline[m]).collect();
+    let incremental: Vec<i64> = (0..months)
+        .map(|m| revenue[m].saturating_sub(baseline[m]))
+        .collect();
 
     push("customers_active", count(alive.clone()), Over::Last);
     push(
@@ -195,10 +201,7 @@ pub fn run_series(
         (0..months)
             .map(|m| ratio(money(revenue[m]), orders[m] as f64))
             .collect(),
-        ratio(
-            money(revenue.iter().sum()),
-            orders.iter().sum::<i64>() as f64,
-        ),
+        ratio(money(sum(&revenue)), sum(&orders) as f64),
     );
     let members = get(Field::Members);
     let enrollment: Vec<f64> = members
@@ -217,7 +220,7 @@ pub fn run_series(
     let last_redemption = redemption.last().copied().unwrap_or(0.0);
     ratios("redemption_rate", redemption, last_redemption);
     let breakage: Vec<f64> = (0..months)
-        .map(|m| ratio((expired[m] + abandoned[m]) as f64, issued[m] as f64))
+        .map(|m| ratio(expired[m] as f64 + abandoned[m] as f64, issued[m] as f64))
         .collect();
     let last_breakage = breakage.last().copied().unwrap_or(0.0);
     ratios("breakage_rate", breakage, last_breakage);
@@ -226,10 +229,7 @@ pub fn run_series(
         (0..months)
             .map(|m| ratio(reward_cost[m] as f64, revenue[m] as f64))
             .collect(),
-        ratio(
-            reward_cost.iter().sum::<i64>() as f64,
-            revenue.iter().sum::<i64>() as f64,
-        ),
+        ratio(sum(&reward_cost) as f64, sum(&revenue) as f64),
     );
     for (t, tier) in program.tiers.iter().enumerate() {
         let monthly: Vec<f64> = (0..months).map(|m| run.tier(m, t) as f64).collect();
@@ -246,6 +246,12 @@ pub fn run_series(
 }
 
 /// Linear interpolation between the closest ranks (type 7).
+/// Counts added up, pinned at `i64`'s ends: a forged `runs.json` may
+/// hold any numbers (the simulator's own counts are checked).
+fn sum(values: &[i64]) -> i64 {
+    values.iter().fold(0, |sum, &x| sum.saturating_add(x))
+}
+
 fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;

@@ -69,6 +69,15 @@ impl RunsFile {
         format!("{:016x}", crate::fnv::hash(content.as_bytes()))
     }
 
+    /// A shard's `runs.json`, whole and of one simulation, or why not;
+    /// `path` names it in the message.
+    pub fn read(text: &str, path: &Path) -> Result<RunsFile, String> {
+        let file: RunsFile = serde_json::from_str(text)
+            .map_err(|e| format!("{} is not a simulation's runs.json: {e}", path.display()))?;
+        file.check(path)?;
+        Ok(file)
+    }
+
     /// Whether the file is whole and of one simulation: its checksum,
     /// the program's hash against its text, every run's number and
     /// shape. The message says what is wrong, in `path`.
@@ -313,9 +322,7 @@ pub fn merge(dirs: &[&Path]) -> Result<RunsFile, String> {
         let path = dir.join("runs.json");
         let text = fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let part: RunsFile = serde_json::from_str(&text)
-            .map_err(|e| format!("{} is not a simulation's runs.json: {e}", path.display()))?;
-        part.check(&path)?;
+        let part = RunsFile::read(&text, &path)?;
         match &mut merged {
             None => merged = Some(part),
             Some(all) => {

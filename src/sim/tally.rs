@@ -125,3 +125,29 @@ impl RunTally {
         (0..self.months).fold(0i64, |sum, m| sum.saturating_add(self.get(m, field)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 14: a count past `i64` used to wrap (a negative
+    /// `reward_money_issued` of −2.0e16); it marks the run instead, and
+    /// `simulate` refuses to report it.
+    #[test]
+    fn a_count_past_i64_marks_the_run_and_never_wraps() {
+        let mut a = RunTally::new(0, 1, 0);
+        a.add(0, Field::RewardMoneyIssued, i64::MAX - 1);
+        assert!(!a.overflowed);
+        a.add(0, Field::RewardMoneyIssued, 5);
+        assert!(a.overflowed);
+        assert_eq!(a.get(0, Field::RewardMoneyIssued), i64::MAX);
+        let mut b = RunTally::new(0, 1, 0);
+        b.add(0, Field::RewardMoneyIssued, i64::MAX);
+        let mut sum = RunTally::new(0, 1, 0);
+        sum.absorb(&b);
+        assert!(!sum.overflowed);
+        sum.absorb(&b);
+        assert!(sum.overflowed);
+        assert_eq!(sum.get(0, Field::RewardMoneyIssued), i64::MAX);
+    }
+}
