@@ -24,16 +24,31 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-fn run(program: &Path, events: &Path, ledger: &Path, extra: &[&str]) -> Output {
-    loyalty()
+/// `loyalty run PROGRAM --events EVENTS --ledger LEDGER`.
+fn run_command(program: &Path, events: &Path, ledger: &Path) -> Command {
+    let mut command = loyalty();
+    command
         .arg("run")
         .arg(program)
         .arg("--events")
         .arg(events)
         .arg("--ledger")
-        .arg(ledger)
+        .arg(ledger);
+    command
+}
+
+fn run(program: &Path, events: &Path, ledger: &Path, extra: &[&str]) -> Output {
+    run_command(program, events, ledger)
         .args(extra)
         .output()
+        .unwrap()
+}
+
+/// A run in the background, to be killed; its stderr goes nowhere.
+fn spawn_run(program: &Path, events: &Path, ledger: &Path) -> std::process::Child {
+    run_command(program, events, ledger)
+        .stderr(Stdio::null())
+        .spawn()
         .unwrap()
 }
 
@@ -183,16 +198,7 @@ fn a_killed_run_and_a_re_run_leave_the_ledger_of_one_clean_run() {
     let mut rng = Rng::new(42);
     let mut kills = 0;
     for _ in 0..6 {
-        let mut child = loyalty()
-            .arg("run")
-            .arg(&program)
-            .arg("--events")
-            .arg(&events)
-            .arg("--ledger")
-            .arg(&crashed)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_run(&program, &events, &crashed);
         let delay = clean_run / 10 + rng.below(clean_run * 8 / 10 + 1);
         std::thread::sleep(std::time::Duration::from_millis(delay));
         if child.try_wait().unwrap().is_none() {
@@ -388,20 +394,42 @@ fn a_second_run_during_a_run_is_refused_and_a_reader_still_reads() {
             ledger.display()
         )
     );
-    let reader = loyalty()
-        .args(["member", "m0", "--ledger"])
-        .arg(&ledger)
-        .output()
-        .unwrap();
-    assert!(
-        reader.status.success(),
-        "{}",
-        String::from_utf8_lossy(&reader.stderr)
-    );
+    member_reads("m0", &ledger);
 
     drop(input);
     writer.wait().unwrap();
     assert_eq!(dump(&ledger), dump(&alone));
+}
+
+/// The one value a query of the ledger gives.
+fn one_value<T: rusqlite::types::FromSql>(ledger: &Path, query: &str) -> T {
+    rusqlite::Connection::open(ledger)
+        .unwrap()
+        .query_row(query, [], |row| row.get(0))
+        .unwrap()
+}
+
+/// `loyalty member ID`, which must succeed.
+fn member_reads(id: &str, ledger: &Path) {
+    let output = loyalty()
+        .args(["member", id, "--ledger"])
+        .arg(ledger)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Kohl's program and example events, run clean into `dir/clean.db`.
+fn kohls(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let program = root().join("programs/kohls.loy");
+    let events = root().join("examples/events/kohls.jsonl");
+    let clean = dir.join("clean.db");
+    assert!(run(&program, &events, &clean, &[]).status.success());
+    (program, events, clean)
 }
 
 /// Issue 14, defect 2: a ledger killed while being bound, as older
@@ -410,18 +438,8 @@ fn a_second_run_during_a_run_is_refused_and_a_reader_still_reads() {
 #[test]
 fn a_ledger_killed_while_being_bound_is_bound_by_the_next_run() {
     let dir = temp_dir("bind");
-    let program = root().join("programs/kohls.loy");
-    let events = root().join("examples/events/kohls.jsonl");
-    let clean = dir.join("clean.db");
-    assert!(run(&program, &events, &clean, &[]).status.success());
-    let hash: String = rusqlite::Connection::open(&clean)
-        .unwrap()
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'program_hash'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let (program, events, clean) = kohls(&dir);
+    let hash: String = one_value(&clean, "SELECT value FROM meta WHERE key = 'program_hash'");
 
     let ledger = dir.join("ledger.db");
     // The schema and the hash alone, as a kill between two of the old
@@ -442,16 +460,7 @@ fn a_ledger_killed_while_being_bound_is_bound_by_the_next_run() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let member = loyalty()
-        .args(["member", "carol", "--ledger"])
-        .arg(&ledger)
-        .output()
-        .unwrap();
-    assert!(
-        member.status.success(),
-        "{}",
-        String::from_utf8_lossy(&member.stderr)
-    );
+    member_reads("carol", &ledger);
     assert_eq!(dump(&ledger), dump(&clean));
 }
 
@@ -460,24 +469,12 @@ fn a_ledger_killed_while_being_bound_is_bound_by_the_next_run() {
 #[test]
 fn runs_killed_while_the_ledger_is_made_leave_one_the_next_run_completes() {
     let dir = temp_dir("early-kill");
-    let program = root().join("programs/kohls.loy");
-    let events = root().join("examples/events/kohls.jsonl");
-    let clean = dir.join("clean.db");
-    assert!(run(&program, &events, &clean, &[]).status.success());
+    let (program, events, clean) = kohls(&dir);
     let expected = dump(&clean);
     let mut rng = Rng::new(5);
     for trial in 0..20 {
         let ledger = dir.join(format!("killed-{trial}.db"));
-        let mut child = loyalty()
-            .arg("run")
-            .arg(&program)
-            .arg("--events")
-            .arg(&events)
-            .arg("--ledger")
-            .arg(&ledger)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_run(&program, &events, &ledger);
         std::thread::sleep(std::time::Duration::from_micros(rng.below(15_000)));
         let _ = child.kill();
         child.wait().unwrap();
@@ -496,10 +493,7 @@ fn runs_killed_while_the_ledger_is_made_leave_one_the_next_run_completes() {
 #[test]
 fn member_reads_a_ledger_on_a_read_only_disk() {
     let dir = temp_dir("read-only");
-    let ledger = dir.join("ledger.db");
-    let program = root().join("programs/kohls.loy");
-    let events = root().join("examples/events/kohls.jsonl");
-    assert!(run(&program, &events, &ledger, &[]).status.success());
+    let (_, _, ledger) = kohls(&dir);
     let disk = dir.join("disk");
     std::fs::create_dir_all(&disk).unwrap();
     let mount = |args: &[&str]| {
@@ -568,14 +562,10 @@ fn a_bom_is_skipped_and_a_line_that_is_not_text_or_a_loose_amount_is_one_reject(
   line 5 (event `5`): `amount` is not an amount of money: `,5`
 "
     );
-    let balance: i64 = rusqlite::Connection::open(&ledger)
-        .unwrap()
-        .query_row(
-            "SELECT points_balance FROM members WHERE id = 'ana'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let balance: i64 = one_value(
+        &ledger,
+        "SELECT points_balance FROM members WHERE id = 'ana'",
+    );
     // 100 for joining, 40 for $40, 1,000 for $1,000 and 50 for an order
     // over $150.
     assert_eq!(balance, 100 + 40 + 1_000 + 50);

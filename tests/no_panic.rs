@@ -37,14 +37,36 @@ fn analyze_and_format(source: &str) {
     }
 }
 
-fn corpus() -> Vec<String> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("programs");
-    let mut texts: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-        .collect();
-    texts.sort();
-    texts
+/// The twelve programs' texts, read once.
+fn corpus() -> &'static [String] {
+    static TEXTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    TEXTS.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("programs");
+        let mut texts: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .collect();
+        texts.sort();
+        texts
+    })
+}
+
+/// A run of one of the twelve programs, in memory, handed to `feed`;
+/// its summary once finished, with every member's balances checked.
+fn run_program(
+    which: usize,
+    feed: impl FnOnce(&mut loyalty::run::Runner),
+) -> loyalty::run::Summary {
+    let programs = corpus();
+    let program = loyalty::load(&programs[which % programs.len()]).unwrap();
+    let mut engine = loyalty::engine::Engine::new(&program);
+    let mut runner = loyalty::run::Runner::new(&mut engine, None, Default::default(), "fuzz");
+    feed(&mut runner);
+    let summary = runner.finish().unwrap();
+    for member in engine.members() {
+        assert!(member.points.balance >= 0 && member.money.balance >= 0);
+    }
+    summary
 }
 
 /// Pieces that often appear in program files, so that random text
@@ -159,17 +181,11 @@ proptest! {
         lines in prop::collection::vec(prop::collection::vec(prop::sample::select(EVENT_PIECES), 0..8), 0..30),
         program in 0usize..12,
     ) {
-        let programs = corpus();
-        let program = loyalty::load(&programs[program % programs.len()]).unwrap();
-        let mut engine = loyalty::engine::Engine::new(&program);
-        let mut runner = loyalty::run::Runner::new(&mut engine, None, Default::default(), "fuzz");
-        for (n, pieces) in lines.iter().enumerate() {
-            runner.line(n + 1, &pieces.concat()).unwrap();
-        }
-        runner.flush().unwrap();
-        for member in runner.engine.members() {
-            prop_assert!(member.points.balance >= 0 && member.money.balance >= 0);
-        }
+        run_program(program, |runner| {
+            for (n, pieces) in lines.iter().enumerate() {
+                runner.line(n + 1, &pieces.concat()).unwrap();
+            }
+        });
     }
 
     /// Raw bytes, as a file may hold them: a byte-order mark, bytes that
@@ -190,14 +206,11 @@ proptest! {
         ),
         program in 0usize..12,
     ) {
-        let programs = corpus();
-        let program = loyalty::load(&programs[program % programs.len()]).unwrap();
-        let mut engine = loyalty::engine::Engine::new(&program);
-        let mut runner = loyalty::run::Runner::new(&mut engine, None, Default::default(), "fuzz");
-        for (n, pieces) in lines.iter().enumerate() {
-            runner.raw_line(n + 1, &pieces.concat()).unwrap();
-        }
-        let summary = runner.finish().unwrap();
+        let summary = run_program(program, |runner| {
+            for (n, pieces) in lines.iter().enumerate() {
+                runner.raw_line(n + 1, &pieces.concat()).unwrap();
+            }
+        });
         prop_assert!(summary.applied + summary.rejected_count + summary.duplicates <= lines.len());
     }
 }

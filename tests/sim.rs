@@ -261,18 +261,13 @@ fn threads_and_shards_do_not_change_the_outputs() {
     );
     same_files(&dir.join("one"), &dir.join("merged"));
     // A missing shard is named.
-    let partial = loyalty()
-        .args(["merge"])
-        .arg(dir.join("s1"))
-        .arg(dir.join("s3"))
-        .arg("--out")
-        .arg(dir.join("partial"))
-        .output()
-        .unwrap();
-    assert_eq!(partial.status.code(), Some(2));
+    let partial = merge(&[dir.join("s1"), dir.join("s3")], &dir.join("partial"));
     assert_eq!(
-        String::from_utf8_lossy(&partial.stderr),
-        "error: 4 of 6 runs found; missing runs 1, 4\n"
+        partial,
+        (
+            Some(2),
+            "error: 4 of 6 runs found; missing runs 1, 4\n".to_string()
+        )
     );
 }
 
@@ -672,37 +667,18 @@ fn a_full_disk_leaves_the_previous_outputs() {
     let out = disk.join("out");
     // A small first result fits; a bigger one (more months, its charts
     // and runs) does not.
-    let first = loyalty()
-        .args([
-            "simulate",
-            "programs/subway.loy",
-            "--customers",
-            "100",
-            "--runs",
-            "1",
-            "--months",
-            "1",
-        ])
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let simulate = |runs: &str, months: &str| {
+        loyalty()
+            .args(["simulate", "programs/subway.loy", "--customers", "100"])
+            .args(["--runs", runs, "--months", months])
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let first = simulate("1", "1");
     let summary = std::fs::read(out.join("summary.json"));
-    let second = loyalty()
-        .args([
-            "simulate",
-            "programs/subway.loy",
-            "--customers",
-            "100",
-            "--runs",
-            "200",
-            "--months",
-            "120",
-        ])
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let second = simulate("200", "120");
     let after = std::fs::read(out.join("summary.json"));
     let partial: Vec<_> = std::fs::read_dir(&disk)
         .unwrap()
