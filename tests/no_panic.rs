@@ -8,7 +8,9 @@
 //!
 //! Each target runs a few hundred to a few thousand inputs by default.
 //! The long mode runs as many as `LOYALTY_FUZZ_CASES` says, for every
-//! target (the README's Bench section gives the command and figures):
+//! target but the fits of odd histories (`LOYALTY_FUZZ_FITS`, each a
+//! whole maximum-likelihood fit); the README's Bench section gives the
+//! command and figures:
 //! `LOYALTY_FUZZ_CASES=1000000 cargo test --release --test no_panic`.
 
 use proptest::prelude::*;
@@ -16,7 +18,11 @@ use proptest::prelude::*;
 /// Inputs per target: `default`, or `LOYALTY_FUZZ_CASES` in the long
 /// mode.
 fn cases(default: u32) -> ProptestConfig {
-    let cases = std::env::var("LOYALTY_FUZZ_CASES")
+    cases_from("LOYALTY_FUZZ_CASES", default)
+}
+
+fn cases_from(variable: &str, default: u32) -> ProptestConfig {
+    let cases = std::env::var(variable)
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(default);
@@ -267,6 +273,15 @@ const SCENARIO_PIECES: &[&str] = &[
     "]",
 ];
 
+/// Values for a whole scenario's keys: shares, positive model
+/// parameters (their extremes included), multipliers; mostly in range so
+/// that the model runs, sometimes out of it.
+const SHARES: &[&str] = &["0", "1", "0.5", "0.01", "0.99", "1e-300", "2", "-1", "nan"];
+const POSITIVES: &[&str] = &[
+    "1", "0.5", "4.4", "1e300", "1e-300", "1e-9", "100", "0", "inf",
+];
+const MULTIPLIERS: &[&str] = &["0", "1", "1.25", "0.5", "100", "99.9", "101", "-1"];
+
 proptest! {
     #![proptest_config(cases(300))]
 
@@ -275,9 +290,30 @@ proptest! {
     #[test]
     fn arbitrary_scenarios_never_panic(
         pieces in prop::collection::vec(prop::sample::select(SCENARIO_PIECES), 0..30),
+        shares in prop::collection::vec(prop::sample::select(SHARES), 4),
+        positives in prop::collection::vec(prop::sample::select(POSITIVES), 7),
+        multipliers in prop::collection::vec(prop::sample::select(MULTIPLIERS), 4),
+        unit in prop::sample::select(&["day", "week", "month", "year"][..]),
+        months in prop::sample::select(&["1", "12", "36", "600", "0", "601"][..]),
+        whole in any::<bool>(),
         program in 0usize..12,
     ) {
-        let text = pieces.concat();
+        // Pieces reach the parser's errors; a whole scenario with values
+        // anywhere in and out of range reaches the model.
+        let text = if whole {
+            let (s, p, m) = (&shares, &positives, &multipliers);
+            format!(
+                "[simulation]\nmonths = {months}\ngross_margin = {}\n[[segment]]\n\
+                 purchase = {{ r = {}, alpha = {}, a = {}, b = {}, unit = \"{unit}\" }}\n\
+                 spend = {{ p = {}, q = {}, v = {} }}\nenroll = {}\nredeem = {}\nrefer = {}\n\
+                 [behavior]\nmember_lift = {}\ngoal_gradient = {}\ndemotion_spend = {}\n\
+                 paid_member_lift = {}\n",
+                s[0], p[0], p[1], p[2], p[3], p[4], p[5], p[6], s[1], s[2], s[3], m[0], m[1],
+                m[2], m[3]
+            )
+        } else {
+            pieces.concat()
+        };
         let Ok(mut scenario) = loyalty::sim::Scenario::parse(&text) else {
             return Ok(());
         };
@@ -482,7 +518,9 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(cases(100))]
+    // Each input is a whole maximum-likelihood fit (about 60 ms): the
+    // long mode has its own count, `LOYALTY_FUZZ_FITS`.
+    #![proptest_config(cases_from("LOYALTY_FUZZ_FITS", 100))]
 
     /// Small odd histories that pass the reader (a few customers, few
     /// days, zero amounts, everything on one day) reach the optimizer:
