@@ -691,10 +691,14 @@ fn a_full_disk_leaves_the_previous_outputs() {
         String::from_utf8_lossy(&first.stderr)
     );
     assert_eq!(second.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(said.contains("No space left on device"), "{said}");
     assert!(
-        String::from_utf8_lossy(&second.stderr).contains("No space left on device"),
-        "{}",
-        String::from_utf8_lossy(&second.stderr)
+        said.ends_with(&format!(
+            "; the previous outputs in {} are as they were\n",
+            out.display()
+        )),
+        "{said}"
     );
     assert_eq!(summary.unwrap(), after.unwrap());
     assert_eq!(partial, ["out"]);

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::compile::Program;
-use crate::report::{self, Inputs, RunsFile, Staged};
+use crate::report::{self, Inputs, RunsFile};
 use crate::sim::{self, Plan, Scenario};
 
 /// Options shared by `simulate` and `compare`.
@@ -191,9 +191,9 @@ pub fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         source,
         runs,
     );
-    let staged = Staged::new(&args.options.out)?;
-    let metrics = report::write(&staged.dir, &program, &runs_file)?;
-    staged.commit()?;
+    let metrics = report::write_folder(&args.options.out, |dir| {
+        report::write(dir, &program, &runs_file)
+    })?;
     eprintln!("{}", headline(&metrics, &args.options.out));
     Ok(ExitCode::SUCCESS)
 }
@@ -203,9 +203,7 @@ pub fn merge(args: MergeArgs) -> Result<ExitCode, String> {
     let runs_file = report::merge(&dirs)?;
     let program = crate::load(&runs_file.program_source)
         .map_err(|_| "the program recorded in runs.json does not compile".to_string())?;
-    let staged = Staged::new(&args.out)?;
-    let metrics = report::write(&staged.dir, &program, &runs_file)?;
-    staged.commit()?;
+    let metrics = report::write_folder(&args.out, |dir| report::write(dir, &program, &runs_file))?;
     eprintln!("{}", headline(&metrics, &args.out));
     Ok(ExitCode::SUCCESS)
 }
@@ -247,34 +245,35 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, String> {
     let runs_a = run_program(&a, &scenario, plan, &bar)?;
     let runs_b = run_program(&b, &scenario, plan, &bar)?;
     bar.finish_and_clear();
-    let staged = Staged::new(&args.options.out)?;
-    let out = &staged.dir;
-    let mut metrics = Vec::new();
-    for (name, program, source, file, runs) in [
-        ("a", &a, source_a, &args.a, runs_a),
-        ("b", &b, source_b, &args.b, runs_b),
-    ] {
-        let runs_file = RunsFile::new(
-            Inputs::new(program, &file.display().to_string(), &scenario),
-            plan.shard,
-            source,
-            runs,
+    let table = report::write_folder(&args.options.out, |out| {
+        let mut metrics = Vec::new();
+        for (name, program, source, file, runs) in [
+            ("a", &a, source_a, &args.a, runs_a),
+            ("b", &b, source_b, &args.b, runs_b),
+        ] {
+            let runs_file = RunsFile::new(
+                Inputs::new(program, &file.display().to_string(), &scenario),
+                plan.shard,
+                source,
+                runs,
+            );
+            let m = report::write(&out.join(name), program, &runs_file)?;
+            metrics.push((m, runs_file));
+        }
+        let differences = report::metrics::differences(
+            (&a, &metrics[0].1.runs),
+            (&b, &metrics[1].1.runs),
+            &scenario,
+            plan.customers,
         );
-        let m = report::write(&out.join(name), program, &runs_file)?;
-        metrics.push((m, runs_file));
-    }
-    let differences = report::metrics::differences(
-        (&a, &metrics[0].1.runs),
-        (&b, &metrics[1].1.runs),
-        &scenario,
-        plan.customers,
-    );
-    let table = report::compare_table(&a.name, &b.name, &metrics[0].0, &metrics[1].0, &differences);
-    std::fs::write(out.join("compare.csv"), &table.csv)
-        .map_err(|e| format!("cannot write {}: {e}", out.join("compare.csv").display()))?;
-    std::fs::write(out.join("compare.html"), &table.html)
-        .map_err(|e| format!("cannot write {}: {e}", out.join("compare.html").display()))?;
-    staged.commit()?;
+        let table =
+            report::compare_table(&a.name, &b.name, &metrics[0].0, &metrics[1].0, &differences);
+        for (file, text) in [("compare.csv", &table.csv), ("compare.html", &table.html)] {
+            std::fs::write(out.join(file), text)
+                .map_err(|e| format!("cannot write {}: {e}", out.join(file).display()))?;
+        }
+        Ok(table)
+    })?;
     print!("{}", table.text);
     Ok(ExitCode::SUCCESS)
 }

@@ -142,6 +142,11 @@ pub enum LedgerError {
     InUse { path: String },
     #[error("ledger {path} has no program yet: `loyalty run` it first")]
     Empty { path: String },
+    #[error("cannot open ledger {path} to write it: {source}")]
+    Open {
+        path: String,
+        source: std::io::Error,
+    },
     /// The second guard behind [`LedgerError::InUse`]: the log grew
     /// under this run, so its members would be stale. Nothing is written.
     #[error(
@@ -199,18 +204,17 @@ impl Ledger {
             path: name.clone(),
             source,
         };
+        let cannot_open = |source| LedgerError::Open {
+            path: name.clone(),
+            source,
+        };
         let lock = File::options()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(path)
-            .map_err(|e| {
-                sql(rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
-                    Some(e.to_string()),
-                ))
-            })?;
+            .map_err(cannot_open)?;
         // An advisory lock on the file itself, taken by no one else:
         // SQLite's own locks are of another kind (fcntl) and last only a
         // transaction, while this one lasts the whole run.
@@ -219,12 +223,7 @@ impl Ledger {
             Err(std::fs::TryLockError::WouldBlock) => {
                 return Err(LedgerError::InUse { path: name });
             }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(sql(rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
-                    Some(format!("cannot lock it: {e}")),
-                )));
-            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(cannot_open(e)),
         }
         let conn = Connection::open(path).map_err(sql)?;
         Ledger::on(conn, name, Some(lock), true)
@@ -414,15 +413,14 @@ impl Ledger {
     ) -> Result<Binding, LedgerError> {
         let hash = format!("{:016x}", program.hash);
         // A hash without the program's text was left by a run killed
-        // while binding, before binding was one transaction: the ledger
-        // is as new, with nothing under that program yet.
-        let bound = self.meta("program_source")?.is_some();
+        // while binding, before binding was one transaction, and before
+        // any event: the ledger is as new.
+        if self.meta("program_source")?.is_none() {
+            self.set_identity(program, source)?;
+            return Ok(Binding::New);
+        }
         match self.meta("program_hash")? {
             None => {
-                self.set_identity(program, source)?;
-                Ok(Binding::New)
-            }
-            Some(stored) if stored == hash && !bound => {
                 self.set_identity(program, source)?;
                 Ok(Binding::New)
             }

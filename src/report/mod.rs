@@ -124,16 +124,36 @@ impl RunsFile {
     }
 }
 
-/// An output folder written beside `--out` and put in its place when
-/// whole: a kill or a full disk leaves the previous outputs as they
-/// were, and nothing is written through a link already in the folder.
-pub struct Staged {
+/// Writes an output folder: `write` fills a new folder beside `out`,
+/// which then takes its place whole. A kill or a full disk leaves the
+/// previous outputs as they were (and the error says so), and nothing is
+/// written through a link left in the old folder.
+pub fn write_folder<T>(
+    out: &Path,
+    write: impl FnOnce(&Path) -> Result<T, String>,
+) -> Result<T, String> {
+    let staged = Staged::new(out)?;
+    match write(&staged.dir) {
+        Ok(written) => {
+            staged.commit()?;
+            Ok(written)
+        }
+        Err(error) if out.exists() => Err(format!(
+            "{error}; the previous outputs in {} are as they were",
+            out.display()
+        )),
+        Err(error) => Err(error),
+    }
+}
+
+/// A folder being written beside `--out` (see [`write_folder`]).
+struct Staged {
     out: PathBuf,
-    pub dir: PathBuf,
+    dir: PathBuf,
 }
 
 impl Staged {
-    pub fn new(out: &Path) -> Result<Staged, String> {
+    fn new(out: &Path) -> Result<Staged, String> {
         if out.is_file() {
             return Err(format!("{} is a file, not a folder", out.display()));
         }
@@ -158,7 +178,7 @@ impl Staged {
 
     /// Puts the finished folder in place of `--out`, and removes the old
     /// one; the swap is one step where the system has one (Linux).
-    pub fn commit(self) -> Result<(), String> {
+    fn commit(self) -> Result<(), String> {
         let failed = |e: std::io::Error| format!("cannot replace {}: {e}", self.out.display());
         if fs::symlink_metadata(&self.out).is_ok() {
             if !exchange(&self.dir, &self.out) {
@@ -283,7 +303,7 @@ pub fn monthly_csv(metrics: &[Metric]) -> String {
 
 /// Writes every output of a simulation (or of a merge) into `dir`.
 pub fn write(dir: &Path, program: &Program, runs_file: &RunsFile) -> Result<Vec<Metric>, String> {
-    // Inside a staged folder (see `Staged`), made here when a part of it.
+    // Inside a folder `write_folder` made, or a part of one made here.
     if !dir.is_dir() {
         fs::create_dir(dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
     }
