@@ -29,6 +29,8 @@ enum Reach {
 struct Together {
     everywhere: Decimal,
     in_category: HashMap<String, Decimal>,
+    /// The largest of `in_category`, kept as it grows.
+    most_in_a_category: Decimal,
     reported: bool,
 }
 
@@ -37,6 +39,7 @@ impl Default for Together {
         Together {
             everywhere: Decimal::ONE,
             in_category: HashMap::new(),
+            most_in_a_category: Decimal::ONE,
             reported: false,
         }
     }
@@ -271,16 +274,12 @@ impl Checker<'_> {
                                         .entry(name.node.clone())
                                         .or_insert(Decimal::ONE);
                                     *product = times(*product, amount.value);
+                                    together.most_in_a_category =
+                                        together.most_in_a_category.max(*product);
                                 }
                             }
                         }
-                        let in_category = together
-                            .in_category
-                            .values()
-                            .max()
-                            .copied()
-                            .unwrap_or(Decimal::ONE);
-                        times(together.everywhere, in_category)
+                        times(together.everywhere, together.most_in_a_category)
                     };
                     if reached > Decimal::from_int(100) && (exclusive || !together.reported) {
                         together.reported |= !exclusive;
