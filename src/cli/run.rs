@@ -123,8 +123,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             if read == 0 {
                 break;
             }
-            let applied = runner.raw_line(number, &line);
-            applied.map_err(|e| e.to_string())?;
+            runner.raw_line(number, &line).map_err(|e| e.to_string())?;
         }
     } else if let Some(path) = &args.orders {
         let file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
