@@ -199,8 +199,8 @@ impl Excerpt {
             let range = lines.line_range(line);
             // A long line is cut: around the span on its first line,
             // from its start on the others.
-            let from = if line == start_line {
-                floor_char_boundary(source, start.saturating_sub(LINE_BEFORE).max(range.start))
+            let from = if line == start_line && start > range.start + LINE_BEFORE + 16 {
+                floor_char_boundary(source, start - LINE_BEFORE)
             } else {
                 range.start
             };
@@ -213,7 +213,7 @@ impl Excerpt {
             text.push_str(&source[from..to]);
             if line == start_line {
                 excerpt_start = shown_from + (start - from).min(to - from);
-                column_shift = (start - range.start) - (excerpt_start - line_start);
+                column_shift = (start - range.start).saturating_sub(excerpt_start - line_start);
             }
             if line == end_line {
                 excerpt_end = shown_from + end.clamp(from, to) - from;

@@ -179,3 +179,25 @@ fn many_alike_lines_give_one_problem_each_not_one_per_pair() {
         "... and 5937 more problems in tiers.loy not shown (at most 100 per file, 20 of one kind): fix these and check again\n"
     ), "{}", &rendered[rendered.len() - 300..]);
 }
+
+/// Issue 14: a mistake at any column of a long line is drawn from a cut
+/// of the line, with the column it really has, and never panics.
+#[test]
+fn a_mistake_anywhere_on_a_long_line_is_drawn_with_its_column() {
+    let head = "program \"Long\"\ncurrency USD\npoints are called \"points\"\n";
+    for spaces in [
+        0, 34, 35, 36, 37, 40, 50, 51, 52, 53, 60, 100, 159, 160, 161, 300, 70_000,
+    ] {
+        let source = format!(
+            "{head}earn 1 point per $1 spent{} per day\n",
+            " ".repeat(spaces)
+        );
+        let (_, diagnostics) = loyalty::analyze(&source);
+        let rendered = render(&diagnostics, "long.loy", &source);
+        let column = 26 + spaces + 1;
+        assert!(
+            rendered.contains(&format!("[long.loy:4:{column}]")),
+            "{spaces}: {rendered}"
+        );
+    }
+}
