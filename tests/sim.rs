@@ -359,6 +359,29 @@ fn compare_ranks_two_programs() {
     assert!(numbers[1] > 1.99 * numbers[0], "{points}");
     assert!(dir.join("out/compare.html").exists());
     assert!(dir.join("out/a/report.html").exists());
+    // The same comparison as JSON on stdout: the verdict and the rows.
+    let output = succeed(
+        loyalty()
+            .arg("compare")
+            .arg(dir.join("one.loy"))
+            .arg(dir.join("two.loy"))
+            .args(["--customers", "2000", "--runs", "5", "--months", "12"])
+            .args(["--quiet", "--format", "json", "--out"])
+            .arg(dir.join("out")),
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["verdict"].as_str(), text.lines().next());
+    let issued = json["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["metric"] == "points_issued")
+        .unwrap();
+    assert_eq!(
+        issued["b_mean"].as_f64().unwrap(),
+        numbers[1],
+        "the JSON and the text give the same figures"
+    );
 }
 
 #[test]
@@ -702,4 +725,88 @@ fn a_full_disk_leaves_the_previous_outputs() {
     );
     assert_eq!(summary.unwrap(), after.unwrap());
     assert_eq!(partial, ["out"]);
+}
+
+/// Issue 15 (G): the headline goes to stdout (progress, when shown, to
+/// stderr); `--format json` prints the summary itself; `--out` refuses a
+/// folder that holds files no simulation wrote, unless `--force`.
+#[test]
+fn the_result_goes_to_stdout_and_a_foreign_folder_is_kept() {
+    let dir = temp_dir("stdout");
+    let out = dir.join("out");
+    let simulate = |extra: &[&str]| {
+        loyalty()
+            .args([
+                "simulate",
+                "programs/subway.loy",
+                "--customers",
+                "500",
+                "--runs",
+                "3",
+            ])
+            .arg("--out")
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let human = simulate(&[]);
+    assert!(human.status.success());
+    assert_eq!(String::from_utf8_lossy(&human.stderr), "");
+    let stdout = String::from_utf8(human.stdout).unwrap();
+    assert!(stdout.starts_with("net_program_value"), "{stdout}");
+    assert!(stdout.ends_with(&format!("written to {}\n", out.display())));
+
+    let json = simulate(&["--format", "json"]);
+    assert!(json.status.success());
+    assert_eq!(
+        String::from_utf8(json.stdout).unwrap(),
+        std::fs::read_to_string(out.join("summary.json")).unwrap()
+    );
+
+    let foreign = dir.join("mine");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), "my notes").unwrap();
+    let refused = loyalty()
+        .args([
+            "simulate",
+            "programs/subway.loy",
+            "--customers",
+            "100",
+            "--runs",
+            "1",
+        ])
+        .arg("--out")
+        .arg(&foreign)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stderr),
+        format!(
+            "error: {} holds `notes.txt`, which no simulation wrote: give an empty or new \
+             folder, or `--force` to replace the folder with the outputs\n",
+            foreign.display()
+        )
+    );
+    assert_eq!(
+        std::fs::read_to_string(foreign.join("notes.txt")).unwrap(),
+        "my notes"
+    );
+    let forced = loyalty()
+        .args([
+            "simulate",
+            "programs/subway.loy",
+            "--customers",
+            "100",
+            "--runs",
+            "1",
+            "--force",
+        ])
+        .arg("--out")
+        .arg(&foreign)
+        .output()
+        .unwrap();
+    assert!(forced.status.success());
+    assert!(foreign.join("summary.json").exists() && !foreign.join("notes.txt").exists());
 }

@@ -38,6 +38,13 @@ pub struct Options {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// `human` (the default): the headline figures on stdout; `json`:
+    /// the summary (as `summary.json`; `compare`: every metric's row).
+    #[arg(long, value_enum, default_value_t = super::OutputFormat::Human)]
+    format: super::OutputFormat,
+    /// Replace `--out` even when it holds files no simulation wrote.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(clap::Args)]
@@ -66,6 +73,12 @@ pub struct MergeArgs {
     /// The folder for the combined outputs.
     #[arg(long)]
     out: PathBuf,
+    /// `human` (the default) or `json`, as for `simulate`.
+    #[arg(long, value_enum, default_value_t = super::OutputFormat::Human)]
+    format: super::OutputFormat,
+    /// Replace `--out` even when it holds files no simulation wrote.
+    #[arg(long)]
+    force: bool,
 }
 
 fn parse_shard(text: &str) -> Result<(u32, u32), String> {
@@ -191,11 +204,29 @@ pub fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         source,
         runs,
     );
-    let metrics = report::write_folder(&args.options.out, |dir| {
+    let options = &args.options;
+    let metrics = report::write_folder(&options.out, options.force, |dir| {
         report::write(dir, &program, &runs_file)
     })?;
-    eprintln!("{}", headline(&metrics, &args.options.out));
+    print_result(&metrics, &runs_file, &options.out, options.format);
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `simulate` and `merge` print on stdout once the outputs are
+/// written: the headline, or the summary as JSON.
+fn print_result(
+    metrics: &[report::Metric],
+    runs_file: &RunsFile,
+    out: &Path,
+    format: super::OutputFormat,
+) {
+    match format {
+        super::OutputFormat::Human => println!("{}", headline(metrics, out)),
+        super::OutputFormat::Json => print!(
+            "{}",
+            report::summary_json(&runs_file.inputs, runs_file.shard, metrics)
+        ),
+    }
 }
 
 pub fn merge(args: MergeArgs) -> Result<ExitCode, String> {
@@ -203,8 +234,10 @@ pub fn merge(args: MergeArgs) -> Result<ExitCode, String> {
     let runs_file = report::merge(&dirs)?;
     let program = crate::load(&runs_file.program_source)
         .map_err(|_| "the program recorded in runs.json does not compile".to_string())?;
-    let metrics = report::write_folder(&args.out, |dir| report::write(dir, &program, &runs_file))?;
-    eprintln!("{}", headline(&metrics, &args.out));
+    let metrics = report::write_folder(&args.out, args.force, |dir| {
+        report::write(dir, &program, &runs_file)
+    })?;
+    print_result(&metrics, &runs_file, &args.out, args.format);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -245,7 +278,7 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, String> {
     let runs_a = run_program(&a, &scenario, plan, &bar)?;
     let runs_b = run_program(&b, &scenario, plan, &bar)?;
     bar.finish_and_clear();
-    let table = report::write_folder(&args.options.out, |out| {
+    let table = report::write_folder(&args.options.out, args.options.force, |out| {
         let mut metrics = Vec::new();
         for (name, program, source, file, runs) in [
             ("a", &a, source_a, &args.a, runs_a),
@@ -274,6 +307,9 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, String> {
         }
         Ok(table)
     })?;
-    print!("{}", table.text);
+    match args.options.format {
+        super::OutputFormat::Human => print!("{}", table.text),
+        super::OutputFormat::Json => println!("{}", table.json),
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -130,8 +130,16 @@ impl RunsFile {
 /// written through a link left in the old folder.
 pub fn write_folder<T>(
     out: &Path,
+    force: bool,
     write: impl FnOnce(&Path) -> Result<T, String>,
 ) -> Result<T, String> {
+    if !force && let Some(file) = foreign_file(out) {
+        return Err(format!(
+            "{} holds {file}, which no simulation wrote: give an empty or new folder, or \
+             `--force` to replace the folder with the outputs",
+            out.display()
+        ));
+    }
     let staged = Staged::new(out)?;
     match write(&staged.dir) {
         Ok(written) => {
@@ -144,6 +152,25 @@ pub fn write_folder<T>(
         )),
         Err(error) => Err(error),
     }
+}
+
+/// A file in `out` that tells it is not an earlier output folder (one
+/// with `runs.json`, or `compare`'s `compare.csv`), if it holds any.
+fn foreign_file(out: &Path) -> Option<String> {
+    let entries: Vec<String> = fs::read_dir(out)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let earlier_output = entries
+        .iter()
+        .any(|name| name == "runs.json" || name == "compare.csv");
+    if earlier_output {
+        return None;
+    }
+    let mut entries = entries;
+    entries.sort();
+    entries.into_iter().next().map(|name| format!("`{name}`"))
 }
 
 /// A folder being written beside `--out` (see [`write_folder`]).
@@ -394,6 +421,8 @@ pub struct CompareTable {
     pub text: String,
     pub csv: String,
     pub html: String,
+    /// The verdict and every metric's row, for `--format json`.
+    pub json: Value,
 }
 
 /// Each metric over the horizon for A and B, and the paired difference
@@ -409,6 +438,7 @@ pub fn compare_table(
     let mut csv =
         String::from("metric,a_mean,b_mean,difference_mean,difference_p5,difference_p95\n");
     let mut rows = String::new();
+    let mut json_rows = Vec::new();
     if let Some((_, d)) = differences.iter().find(|(n, _)| n == "net_program_value") {
         let (better, worse) = if d.mean >= 0.0 {
             (name_b, name_a)
@@ -449,6 +479,14 @@ pub fn compare_table(
             round(d.p5),
             round(d.p95)
         ));
+        json_rows.push(json!({
+            "metric": name,
+            "a_mean": round(ma.horizon.mean),
+            "b_mean": round(mb.horizon.mean),
+            "difference_mean": round(d.mean),
+            "difference_p5": round(d.p5),
+            "difference_p95": round(d.p95),
+        }));
         rows.push_str(&format!(
             "<tr><th>{}</th><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td></tr>\n",
             html::escape(name),
@@ -473,5 +511,16 @@ pub fn compare_table(
         b = html::escape(name_b),
         verdict = html::escape(&verdict),
     );
-    CompareTable { text, csv, html }
+    let json = json!({
+        "a": name_a,
+        "b": name_b,
+        "verdict": verdict,
+        "metrics": json_rows,
+    });
+    CompareTable {
+        text,
+        csv,
+        html,
+        json,
+    }
 }
