@@ -168,6 +168,11 @@ impl<'p> Model<'p> {
     fn time_at(&self, day: f64) -> Time {
         Time(self.start.0 + (day * DAY as f64) as i64)
     }
+
+    /// The day (from the start, with its fraction) of a time.
+    fn day_of(&self, at: Time) -> f64 {
+        (at.0 - self.start.0) as f64 / DAY as f64
+    }
 }
 
 /// Shares of orders over names, as cumulative thresholds.
@@ -278,8 +283,9 @@ struct Customer {
     orders: u32,
     /// Day until which a demoted member spends less.
     demoted_until: f64,
-    /// Month of the latest redemption.
-    redeemed_in: Option<usize>,
+    /// The day the month after the member's last redemption ends: the
+    /// `after_redemption` lift holds until then.
+    redeemed_until: f64,
 }
 
 /// The most orders a day a customer makes: the far tail of Gamma(r, alpha),
@@ -379,7 +385,7 @@ impl Model<'_> {
             enrolled: false,
             orders: 0,
             demoted_until: -1.0,
-            redeemed_in: None,
+            redeemed_until: f64::NEG_INFINITY,
         };
         let mut day = 0.0;
         let mut wait = arrivals.exponential();
@@ -398,12 +404,22 @@ impl Model<'_> {
             }
             let end = self.month_days[m + 1];
             while customer.alive {
-                let rate = (traits.rate * self.lift(&customer, work, m, self.time_at(day)))
+                let rate = (traits.rate * self.lift(&customer, work, day, self.time_at(day)))
                     .min(MAX_ORDERS_PER_DAY);
+                // The rate holds to the month's end, or to the end of
+                // the month after a redemption if that comes first.
+                let until = if customer.redeemed_until > day && customer.redeemed_until < end {
+                    customer.redeemed_until
+                } else {
+                    end
+                };
                 let next = day + wait / rate;
-                if next >= end {
-                    wait -= (end - day) * rate;
-                    day = end;
+                if next >= until {
+                    wait -= (until - day) * rate;
+                    day = until;
+                    if until < end {
+                        continue;
+                    }
                     break;
                 }
                 day = next;
@@ -530,7 +546,7 @@ impl Model<'_> {
                 .step(at, m, work, tally, |a| a.redeem(at, reward))
                 .is_ok()
         {
-            customer.redeemed_in = Some(m);
+            customer.redeemed_until = self.day_of(at.add_months(1));
         }
         let s = &self.segments[traits.segment];
         let money = work.member.money.balance;
@@ -630,7 +646,7 @@ impl Model<'_> {
     }
 
     /// The purchase-rate multiplier the member's state brings.
-    fn lift(&self, customer: &Customer, work: &Work, m: usize, at: Time) -> f64 {
+    fn lift(&self, customer: &Customer, work: &Work, day: f64, at: Time) -> f64 {
         if !customer.enrolled {
             return 1.0;
         }
@@ -642,7 +658,7 @@ impl Model<'_> {
         }
         lift *= 1.0 + (b.goal_gradient.factor() - 1.0) * self.reward_progress(member);
         lift *= 1.0 + (b.tier_pressure.factor() - 1.0) * self.tier_progress(member, at);
-        if customer.redeemed_in == Some(m) || (m > 0 && customer.redeemed_in == Some(m - 1)) {
+        if day < customer.redeemed_until {
             lift *= b.after_redemption.factor();
         }
         if member
