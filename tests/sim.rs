@@ -827,30 +827,9 @@ earn 100,000 points for joining
 reward "Token", costs 1 point, worth $0.01
 "#;
     let per_day = 1.0 / 90.0;
-    let mut scenario = Scenario::default();
-    scenario.simulation.start = sim::scenario::Date(loyalty::time::Time::from_date(2027, 1, 1));
-    let segment = &mut scenario.segments[0];
-    segment.enroll.0 = 1.0;
-    segment.redeem.0 = 1.0;
-    segment.partner_orders.0 = 0.0;
-    // λ ~ Gamma(10^4, ...) is λ to within 1%; p ~ Beta(1, 10^9) is 0.
-    segment.purchase.r.0 = 10_000.0;
-    segment.purchase.alpha.0 = 10_000.0 / per_day;
-    segment.purchase.unit = sim::scenario::TimeUnit::Day;
-    segment.purchase.a.0 = 1.0;
-    segment.purchase.b.0 = 1e9;
-    let b = &mut scenario.behavior;
-    for m in [
-        &mut b.member_lift,
-        &mut b.paid_member_lift,
-        &mut b.goal_gradient,
-        &mut b.tier_pressure,
-        &mut b.demotion_spend,
-        &mut b.expiry_lift,
-    ] {
-        m.0 = 1.0;
-    }
-    b.after_redemption.0 = 2.0;
+    let mut scenario = fixed_rate_scenario(per_day);
+    scenario.segments[0].redeem.0 = 1.0;
+    scenario.behavior.after_redemption.0 = 2.0;
     let (customers, months, runs) = (5_000, 36, 4);
     let tallies = run(PROGRAM, &scenario, customers, months, runs);
     let simulated = total(&tallies, Field::Orders) as f64 / f64::from(customers * runs);
@@ -911,5 +890,74 @@ reward "Token", costs 1 point, worth $0.01
     assert!(
         (simulated / expected - 1.0).abs() < 0.015,
         "simulated {simulated:.3} orders a customer, the rule gives {expected:.3}"
+    );
+}
+
+/// A scenario where every customer joins, takes every plan and keeps
+/// it, buys at a near-fixed `per_day` and never drops out, with every
+/// lift switched off: tests set the one they measure.
+fn fixed_rate_scenario(per_day: f64) -> Scenario {
+    let mut scenario = Scenario::default();
+    scenario.simulation.start = sim::scenario::Date(loyalty::time::Time::from_date(2027, 1, 1));
+    let segment = &mut scenario.segments[0];
+    segment.enroll.0 = 1.0;
+    segment.subscribe.0 = 1.0;
+    segment.partner_orders.0 = 0.0;
+    // λ ~ Gamma(10^4, ...) is λ to within 1%; p ~ Beta(1, 10^9) is 0.
+    segment.purchase.r.0 = 10_000.0;
+    segment.purchase.alpha.0 = 10_000.0 / per_day;
+    segment.purchase.unit = sim::scenario::TimeUnit::Day;
+    segment.purchase.a.0 = 1.0;
+    segment.purchase.b.0 = 1e9;
+    let b = &mut scenario.behavior;
+    for m in [
+        &mut b.member_lift,
+        &mut b.paid_member_lift,
+        &mut b.goal_gradient,
+        &mut b.tier_pressure,
+        &mut b.after_redemption,
+        &mut b.demotion_spend,
+        &mut b.expiry_lift,
+    ] {
+        m.0 = 1.0;
+    }
+    for p in [
+        &mut b.renewal_first_year,
+        &mut b.renewal_later,
+        &mut b.trial_conversion,
+    ] {
+        p.0 = 1.0;
+    }
+    scenario
+}
+
+/// Issue 15 (B): a paid member buys at `paid_member_lift` times the
+/// rate of a non-member, as the README says, not at that times the
+/// member lift too. Everyone joins and subscribes at the first order, so
+/// with rate λ before it and L·λ after, the expected orders over T days
+/// are P(first < T) + L·λ·E[(T − first)+] = (1 − e^{−λT}) + L(λT − (1 − e^{−λT})).
+#[test]
+fn the_paid_lift_is_against_non_members() {
+    const PROGRAM: &str = r#"program "Paid"
+currency USD
+points are called "points", worth $1 per 100 points
+earn 1 point per $1 spent
+membership "Plus", costs $5 per month {
+  discount 5%
+}
+"#;
+    let per_day = 1.0 / 30.0;
+    let mut scenario = fixed_rate_scenario(per_day);
+    scenario.behavior.member_lift.0 = 1.5;
+    scenario.behavior.paid_member_lift.0 = 2.0;
+    let (customers, runs) = (5_000, 4);
+    let tallies = run(PROGRAM, &scenario, customers, 36, runs);
+    let simulated = total(&tallies, Field::Orders) as f64 / f64::from(customers * runs);
+    let (lambda_t, lift) = (1_096.0 * per_day, 2.0);
+    let first = 1.0 - f64::exp(-lambda_t);
+    let expected = first + lift * (lambda_t - first);
+    assert!(
+        (simulated / expected - 1.0).abs() < 0.01,
+        "simulated {simulated:.3} orders a customer, the closed form gives {expected:.3}"
     );
 }

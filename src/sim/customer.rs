@@ -47,9 +47,6 @@ pub struct Model<'p> {
     /// Tiers with a threshold: (tier, measure, amount, window).
     thresholds: Vec<(TierId, Measure, i64, Window)>,
     chosen_days: bool,
-    /// Whether some membership has a fee, so that its members are paid
-    /// members.
-    paid_plans: bool,
     attributes: Vec<(NameId, bool)>,
     partners: u64,
     brands: u64,
@@ -156,7 +153,6 @@ impl<'p> Model<'p> {
                 .bonuses
                 .iter()
                 .any(|b| b.conditions.chosen_days.is_some()),
-            paid_plans: program.memberships.iter().any(|p| p.fee.is_some()),
             attributes: (0..program.attributes.len() as NameId)
                 .map(|a| (a, true))
                 .collect(),
@@ -652,10 +648,18 @@ impl Model<'_> {
         }
         let b = &self.scenario.behavior;
         let member = &work.member;
-        let mut lift = b.member_lift.factor();
-        if self.paid_plans && member.memberships.iter().any(|s| s.is_active()) {
-            lift *= b.paid_member_lift.factor();
-        }
+        // A paid member's rate is against non-members, as the README
+        // gives it: it replaces the member lift rather than adding to it.
+        let paid = member
+            .memberships
+            .iter()
+            .zip(&self.program.memberships)
+            .any(|(status, plan)| status.is_active() && plan.fee.is_some());
+        let mut lift = if paid {
+            b.paid_member_lift.factor()
+        } else {
+            b.member_lift.factor()
+        };
         lift *= 1.0 + (b.goal_gradient.factor() - 1.0) * self.reward_progress(member);
         lift *= 1.0 + (b.tier_pressure.factor() - 1.0) * self.tier_progress(member, at);
         if day < customer.redeemed_until {
