@@ -113,6 +113,23 @@ fn a_program_that_gives_nothing_costs_nothing() {
         assert_eq!(total(&runs, field), 0, "{field:?}");
     }
     assert!(total(&runs, Field::Members) > 0, "customers still join");
+    // Issue 15 (C): and it changes nothing, under the default behaviour:
+    // joining what gives nothing lifts no purchase.
+    assert_eq!(
+        total(&runs, Field::Orders),
+        total(&runs, Field::BaselineOrders)
+    );
+    assert_eq!(
+        total(&runs, Field::Revenue),
+        total(&runs, Field::BaselineRevenue)
+    );
+    let program = program(nothing);
+    let scenario = Scenario::default();
+    let figures = metrics(&program, &scenario, 3_000, &runs);
+    for name in ["incremental_revenue", "reward_cost", "net_program_value"] {
+        let metric = figures.iter().find(|m| m.name == name).unwrap();
+        assert_eq!(metric.horizon.mean, 0.0, "{name}");
+    }
 }
 
 #[test]

@@ -15,7 +15,7 @@ use rand_distr::{Beta, Distribution, Gamma};
 
 use crate::compile::{
     Action, ActionId, Fee, Measure, MembershipId, NameId, Points, Program, Qualification, RewardId,
-    TierId, Trigger, Window,
+    Scope, TierId, Trigger, Window,
 };
 use crate::engine::{Apply, Effect, EffectKind, Member, MembershipState, Purchase};
 use crate::sim::rng::{Rng, Stream};
@@ -47,6 +47,9 @@ pub struct Model<'p> {
     /// Tiers with a threshold: (tier, measure, amount, window).
     thresholds: Vec<(TierId, Measure, i64, Window)>,
     chosen_days: bool,
+    /// What the program gives, by where it stands: the member lifts
+    /// hold only while a member is in reach of something of value.
+    gives: Gives,
     attributes: Vec<(NameId, bool)>,
     partners: u64,
     brands: u64,
@@ -153,6 +156,7 @@ impl<'p> Model<'p> {
                 .bonuses
                 .iter()
                 .any(|b| b.conditions.chosen_days.is_some()),
+            gives: Gives::of(program),
             attributes: (0..program.attributes.len() as NameId)
                 .map(|a| (a, true))
                 .collect(),
@@ -269,6 +273,48 @@ impl Work {
             member: Member::new(program, "", Time(0)),
             effects: Vec::with_capacity(64),
         }
+    }
+}
+
+/// Whether the program gives anything a member can value (points, reward
+/// money, rewards, discounts, perks, donations): at the top level, in
+/// each tier's block, in each membership's.
+struct Gives {
+    program: bool,
+    tiers: Vec<bool>,
+    memberships: Vec<bool>,
+}
+
+impl Gives {
+    fn of(program: &Program) -> Gives {
+        let mut gives = Gives {
+            program: !program.conversions.is_empty(),
+            tiers: vec![false; program.tiers.len()],
+            memberships: vec![false; program.memberships.len()],
+        };
+        let scopes = (program.rules.iter().map(|r| r.conditions.scope))
+            .chain(program.discounts.iter().map(|d| d.conditions.scope))
+            .chain(program.perks.iter().map(|p| p.conditions.scope))
+            .chain(program.bonuses.iter().map(|b| b.conditions.scope));
+        for scope in scopes {
+            match scope {
+                Scope::Program => gives.program = true,
+                Scope::Tier(t) => gives.tiers[usize::from(t)] = true,
+                Scope::Membership(m) => gives.memberships[usize::from(m)] = true,
+            }
+        }
+        gives
+    }
+
+    /// Whether something of value is in the member's reach now.
+    fn to(&self, member: &Member) -> bool {
+        self.program
+            || member.tier.is_some_and(|t| self.tiers[usize::from(t)])
+            || member
+                .memberships
+                .iter()
+                .zip(&self.memberships)
+                .any(|(status, gives)| *gives && status.is_active())
     }
 }
 
@@ -643,7 +689,7 @@ impl Model<'_> {
 
     /// The purchase-rate multiplier the member's state brings.
     fn lift(&self, customer: &Customer, work: &Work, day: f64, at: Time) -> f64 {
-        if !customer.enrolled {
+        if !customer.enrolled || !self.gives.to(&work.member) {
             return 1.0;
         }
         let b = &self.scenario.behavior;
