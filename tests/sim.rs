@@ -341,6 +341,13 @@ fn compare_ranks_two_programs() {
     let dir = temp_dir("compare");
     std::fs::write(dir.join("one.loy"), format!("{ONE_POINT}{REWARD}")).unwrap();
     std::fs::write(dir.join("two.loy"), format!("{TWO_POINTS}{REWARD}")).unwrap();
+    // Without the responses to points, twice the points only costs more.
+    let scenario = dir.join("no_responses.toml");
+    std::fs::write(
+        &scenario,
+        "[behavior]\ngoal_gradient = 1\nexpiry_lift = 1\n",
+    )
+    .unwrap();
     let output = succeed(
         loyalty()
             .arg("compare")
@@ -355,6 +362,8 @@ fn compare_ranks_two_programs() {
                 "12",
                 "--quiet",
             ])
+            .arg("--scenario")
+            .arg(&scenario)
             .arg("--out")
             .arg(dir.join("out")),
     );
@@ -383,6 +392,8 @@ fn compare_ranks_two_programs() {
             .arg(dir.join("one.loy"))
             .arg(dir.join("two.loy"))
             .args(["--customers", "2000", "--runs", "5", "--months", "12"])
+            .arg("--scenario")
+            .arg(&scenario)
             .args(["--quiet", "--format", "json", "--out"])
             .arg(dir.join("out")),
     );
@@ -977,4 +988,38 @@ membership "Plus", costs $5 per month {
         (simulated / expected - 1.0).abs() < 0.01,
         "simulated {simulated:.3} orders a customer, the closed form gives {expected:.3}"
     );
+}
+
+/// Issue 15 (D): buying more does not shorten a life. A customer drops
+/// out when their no-program twin does, so with `member_retention` at 1
+/// the customers active with the program are those without it, month by
+/// month, whatever the lifts; at 0, a member never drops out.
+#[test]
+fn customers_drop_out_on_their_twins_clock() {
+    let mut scenario = Scenario::default();
+    scenario.segments[0].enroll.0 = 1.0;
+    let b = &mut scenario.behavior;
+    b.member_lift.0 = 3.0;
+    b.goal_gradient.0 = 2.0;
+    let tallies = run(ONE_POINT, &scenario, 3_000, 24, 3);
+    for tally in &tallies {
+        for m in 0..tally.months {
+            assert_eq!(
+                tally.get(m, Field::Alive),
+                tally.get(m, Field::BaselineAlive),
+                "run {} month {m}",
+                tally.run
+            );
+        }
+    }
+    assert!(total(&tallies, Field::Orders) > total(&tallies, Field::BaselineOrders));
+
+    scenario.behavior.member_retention.0 = 0.0;
+    let tallies = run(ONE_POINT, &scenario, 3_000, 24, 3);
+    for tally in &tallies {
+        // Everyone joins at their first order and then stays; those who
+        // have not bought yet are alive too.
+        assert_eq!(tally.get(23, Field::Alive), 3_000);
+        assert!(tally.get(23, Field::BaselineAlive) < 2_700);
+    }
 }

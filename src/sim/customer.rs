@@ -328,6 +328,10 @@ struct Customer {
     /// The day the month after the member's last redemption ends: the
     /// `after_redemption` lift holds until then.
     redeemed_until: f64,
+    /// The day the no-program twin drops out (infinite once passed).
+    drops_at: f64,
+    /// A member who stayed when the twin dropped out (`member_retention`).
+    outlived_twin: bool,
 }
 
 /// The most orders a day a customer makes: the far tail of Gamma(r, alpha),
@@ -372,16 +376,19 @@ impl Model<'_> {
     pub fn customer(&self, run: u32, c: u32, work: &mut Work, tally: &mut RunTally) {
         let seed = self.scenario.simulation.seed;
         let traits = self.traits(&mut Rng::new(seed, run, c, Stream::Traits));
-        self.baseline(run, c, &traits, tally);
-        self.with_program(run, c, &traits, work, tally);
+        let drops_at = self.baseline(run, c, &traits, tally);
+        self.with_program(run, c, &traits, drops_at, work, tally);
     }
 
-    fn baseline(&self, run: u32, c: u32, traits: &Traits, tally: &mut RunTally) {
+    /// The customer without the program; returns the day they drop out
+    /// (infinite if they outlast the horizon), their twin's clock.
+    fn baseline(&self, run: u32, c: u32, traits: &Traits, tally: &mut RunTally) -> f64 {
         let seed = self.scenario.simulation.seed;
         let mut arrivals = Rng::new(seed, run, c, Stream::Arrivals);
         let mut orders = Rng::new(seed, run, c, Stream::Orders);
         let mut dropout = Rng::new(seed, run, c, Stream::Dropout);
         let mut alive = true;
+        let mut drops_at = f64::INFINITY;
         let mut day = 0.0;
         let mut wait = arrivals.exponential();
         for m in 0..self.months {
@@ -401,11 +408,15 @@ impl Model<'_> {
                     tally.add(m, Field::BaselineRevenue, order.cents);
                 }
                 alive = !dropout.chance(traits.dropout);
+                if !alive {
+                    drops_at = day;
+                }
             }
             if alive {
                 tally.add(m, Field::BaselineAlive, 1);
             }
         }
+        drops_at
     }
 
     fn with_program(
@@ -413,11 +424,13 @@ impl Model<'_> {
         run: u32,
         c: u32,
         traits: &Traits,
+        drops_at: f64,
         work: &mut Work,
         tally: &mut RunTally,
     ) {
         let seed = self.scenario.simulation.seed;
         let segment = &self.scenario.segments[traits.segment];
+        let retention = self.scenario.behavior.member_retention.0;
         let mut arrivals = Rng::new(seed, run, c, Stream::Arrivals);
         let mut orders = Rng::new(seed, run, c, Stream::Orders);
         let mut dropout = Rng::new(seed, run, c, Stream::Dropout);
@@ -428,6 +441,11 @@ impl Model<'_> {
             orders: 0,
             demoted_until: -1.0,
             redeemed_until: f64::NEG_INFINITY,
+            // Just after the twin's last purchase, so that a purchase at
+            // the same moment (the same random numbers, a rate path cut
+            // at other places) still happens before it.
+            drops_at: drops_at + 1e-6,
+            outlived_twin: false,
         };
         let mut day = 0.0;
         let mut wait = arrivals.exponential();
@@ -449,16 +467,30 @@ impl Model<'_> {
                 let rate = (traits.rate * self.lift(&customer, work, day, self.time_at(day)))
                     .min(MAX_ORDERS_PER_DAY);
                 // The rate holds to the month's end, or to the end of
-                // the month after a redemption if that comes first.
-                let until = if customer.redeemed_until > day && customer.redeemed_until < end {
-                    customer.redeemed_until
-                } else {
-                    end
-                };
+                // the month after a redemption or the twin's drop-out if
+                // that comes first.
+                let until = [customer.redeemed_until, customer.drops_at]
+                    .into_iter()
+                    .filter(|&t| t > day)
+                    .fold(end, f64::min);
                 let next = day + wait / rate;
                 if next >= until {
                     wait -= (until - day) * rate;
                     day = until;
+                    if until == customer.drops_at {
+                        // A member stays with `member_retention`'s chance
+                        // of dropping out; anyone else goes.
+                        customer.drops_at = f64::INFINITY;
+                        if customer.enrolled && !dropout.chance(retention) {
+                            customer.outlived_twin = true;
+                        } else {
+                            customer.alive = false;
+                            if customer.enrolled {
+                                let at = self.time_at(day).max(month_start);
+                                self.drop_out(at, m, work, tally);
+                            }
+                        }
+                    }
                     if until < end {
                         continue;
                     }
@@ -496,11 +528,11 @@ impl Model<'_> {
                     );
                 }
                 customer.orders += 1;
-                if dropout.chance(traits.dropout) {
+                // Drop-out runs on the twin's clock; only a member who
+                // outlived their twin draws it after each purchase.
+                if customer.outlived_twin && dropout.chance(traits.dropout * retention) {
                     customer.alive = false;
-                    if customer.enrolled {
-                        self.drop_out(at, m, work, tally);
-                    }
+                    self.drop_out(at, m, work, tally);
                 }
             }
             let month_end = Time(self.month_times[m + 1].0 - 1);

@@ -238,6 +238,11 @@ pub struct Behavior {
     /// The share of outstanding points expected to be redeemed, which
     /// turns them into a liability.
     pub redemption_share: Probability,
+    /// A multiplier on members' drop-out: when their no-program twin
+    /// drops out, a member drops out with this chance, and one who stays
+    /// drops out after each later purchase with the customer's chance
+    /// times it. 1 keeps members on their twin's clock.
+    pub member_retention: Probability,
 }
 
 impl Default for Behavior {
@@ -253,6 +258,7 @@ impl Default for Behavior {
             trial_conversion: Probability(0.70),
             renewal_first_year: Probability(0.93),
             renewal_later: Probability(0.98),
+            member_retention: Probability(1.0),
             redemption_share: Probability(0.70),
         }
     }
