@@ -1023,3 +1023,40 @@ fn customers_drop_out_on_their_twins_clock() {
         assert!(tally.get(23, Field::BaselineAlive) < 2_700);
     }
 }
+
+/// Issue 15 (B): a demotion from any step lowers order value for the
+/// year that follows it. Silver is held by anyone who spent in the
+/// calendar year, so each 1 January demotes every member who bought the
+/// year before, found by the year's review whether or not a purchase
+/// reveals it. At a fixed rate λ a day, with no other response, an order
+/// in a later year is by such a member with the chance of having bought
+/// in the year before, 1 − e^{−365λ}: revenue against the baseline's in
+/// years 2 and 3 is 1 − (1 − demotion_spend)(1 − e^{−365λ}).
+#[test]
+fn a_demotion_lowers_order_value_for_the_year_after_it() {
+    const PROGRAM: &str = r#"program "Silver"
+currency USD
+points are called "points", worth $1 per 100 points
+earn 1 point per $1 spent
+tier "Member"
+tier "Silver", for $0.01 spent in a calendar year {
+  earn 2 points per $1 spent
+}
+"#;
+    let per_day = 1.0 / 200.0;
+    let mut scenario = fixed_rate_scenario(per_day);
+    scenario.behavior.demotion_spend.0 = 0.5;
+    let tallies = run(PROGRAM, &scenario, 5_000, 36, 4);
+    let later = |field: Field| -> f64 {
+        tallies
+            .iter()
+            .flat_map(|t| (12..36).map(move |m| t.get(m, field)))
+            .sum::<i64>() as f64
+    };
+    let ratio = later(Field::Revenue) / later(Field::BaselineRevenue);
+    let expected = 1.0 - 0.5 * (1.0 - f64::exp(-365.0 * per_day));
+    assert!(
+        (ratio / expected - 1.0).abs() < 0.025,
+        "revenue in years 2 and 3 is {ratio:.3} of the baseline's; the closed form gives {expected:.3}"
+    );
+}

@@ -17,7 +17,7 @@ use crate::compile::{
     Action, ActionId, Fee, Measure, MembershipId, NameId, Points, Program, Qualification, RewardId,
     Scope, TierId, Trigger, Window,
 };
-use crate::engine::{Apply, Effect, EffectKind, Member, MembershipState, Purchase};
+use crate::engine::{Apply, Cause, Effect, EffectKind, Member, MembershipState, Purchase};
 use crate::sim::rng::{Rng, Stream};
 use crate::sim::scenario::{Scenario, Segment};
 use crate::sim::tally::{Field, RunTally};
@@ -265,6 +265,9 @@ struct OrderDraw {
 pub struct Work {
     member: Member,
     effects: Vec<Effect>,
+    /// Until when the member spends less after losing a tier (a time;
+    /// `demotion_spend`): set by any change that demotes, scheduled or not.
+    demoted_until: Time,
 }
 
 impl Work {
@@ -272,6 +275,7 @@ impl Work {
         Work {
             member: Member::new(program, "", Time(0)),
             effects: Vec::with_capacity(64),
+            demoted_until: Time(i64::MIN),
         }
     }
 }
@@ -323,8 +327,6 @@ struct Customer {
     alive: bool,
     enrolled: bool,
     orders: u32,
-    /// Day until which a demoted member spends less.
-    demoted_until: f64,
     /// The day the month after the member's last redemption ends: the
     /// `after_redemption` lift holds until then.
     redeemed_until: f64,
@@ -439,7 +441,6 @@ impl Model<'_> {
             alive: true,
             enrolled: false,
             orders: 0,
-            demoted_until: -1.0,
             redeemed_until: f64::NEG_INFINITY,
             // Just after the twin's last purchase, so that a purchase at
             // the same moment (the same random numbers, a rate path cut
@@ -503,8 +504,13 @@ impl Model<'_> {
                 if customer.orders == 0 && !customer.enrolled && choices.chance(segment.enroll.0) {
                     self.enroll(at, m, segment, &mut customer, &mut choices, work, tally);
                 }
+                // Time passes first, as before any event: a demotion due
+                // by now (a new year's review) shapes this order.
+                if customer.enrolled && work.member.due <= at {
+                    self.step(at, m, work, tally, |_| {});
+                }
                 let mut cents = order.cents;
-                if day < customer.demoted_until {
+                if customer.enrolled && at < work.demoted_until {
                     cents = ((cents as f64) * self.scenario.behavior.demotion_spend.factor())
                         .round() as i64;
                 }
@@ -516,7 +522,6 @@ impl Model<'_> {
                     self.purchase(
                         at,
                         m,
-                        day,
                         cents,
                         &order,
                         traits,
@@ -566,6 +571,13 @@ impl Model<'_> {
         let result = change(&mut apply);
         apply.settle(at);
         for effect in work.effects.drain(..) {
+            // A demotion, whatever brought it, starts a year of lower
+            // order values from its own moment.
+            if let (EffectKind::TierChanged, Cause::Tier { from, to }) = (effect.kind, effect.cause)
+                && to < from
+            {
+                work.demoted_until = effect.at.add_months(12);
+            }
             count(effect, m, tally);
         }
         result
@@ -584,6 +596,7 @@ impl Model<'_> {
     ) {
         customer.enrolled = true;
         work.member.reset(self.program, at);
+        work.demoted_until = Time(i64::MIN);
         let birthday = choices
             .chance(segment.birthday.0)
             .then(|| (1 + choices.below(12) as u32, 1 + choices.below(28) as u32));
@@ -603,7 +616,6 @@ impl Model<'_> {
         &self,
         at: Time,
         m: usize,
-        day: f64,
         cents: i64,
         order: &OrderDraw,
         traits: &Traits,
@@ -642,11 +654,7 @@ impl Model<'_> {
             },
             chosen_day: self.chosen_days && choices.chance(segment.chosen_day.0),
         };
-        let tier_before = work.member.tier;
         let _ = self.step(at, m, work, tally, |a| a.purchase(at, &purchase));
-        if tier_before > work.member.tier {
-            customer.demoted_until = day + 365.0;
-        }
     }
 
     /// A member who drops out stops paying for plans that renew.
