@@ -642,8 +642,10 @@ fn merge_refuses_shards_that_were_edited_or_do_not_fit() {
     let mut short = read(&original);
     short.runs[0].values.pop();
     write(&sealed(short));
+    let values = 18 * loyalty::sim::FIELDS;
     refused(format!(
-        "{shown}: run 1 has 485 values where the simulation's 18 months and 0 tiers make 486"
+        "{shown}: run 1 has {} values where the simulation's 18 months and 0 tiers make {values}",
+        values - 1
     ));
     let mut stray = read(&original);
     stray.runs[0].run = 7;
@@ -1059,4 +1061,64 @@ tier "Silver", for $0.01 spent in a calendar year {
         (ratio / expected - 1.0).abs() < 0.025,
         "revenue in years 2 and 3 is {ratio:.3} of the baseline's; the closed form gives {expected:.3}"
     );
+}
+
+/// Issue 15 (A): a reward a member holds is used at a later order and
+/// costs its value then. With a free drink at every 5th visit, used at
+/// the next order (`use_rewards` 1), a customer with N orders gets
+/// ⌊N/5⌋ drinks and uses ⌊(N−1)/5⌋; N is Poisson(λT) when nothing lifts
+/// the rate, so both expectations are sums over its distribution.
+#[test]
+fn held_rewards_are_used_at_later_orders_and_cost_their_value() {
+    const PROGRAM: &str = r#"program "Drinks"
+currency USD
+earn reward "Drink" for every 5th visit
+reward "Drink", worth $2
+"#;
+    let per_day = 0.1;
+    let mut scenario = fixed_rate_scenario(per_day);
+    scenario.segments[0].use_rewards.0 = 1.0;
+    let (customers, runs) = (5_000, 2);
+    let tallies = run(PROGRAM, &scenario, customers, 12, runs);
+    let per_customer = |field: Field| total(&tallies, field) as f64 / f64::from(customers * runs);
+
+    // Poisson(λT) over the 365 days of 2027.
+    let mean = 365.0 * per_day;
+    let (mut issued, mut used, mut probability) = (0.0, 0.0, f64::exp(-mean));
+    for n in 0..200u32 {
+        if n > 0 {
+            probability *= mean / f64::from(n);
+        }
+        issued += probability * f64::from(n / 5);
+        used += probability * f64::from(n.saturating_sub(1) / 5);
+    }
+    let close = |simulated: f64, expected: f64, what: &str| {
+        assert!(
+            (simulated / expected - 1.0).abs() < 0.015,
+            "{what}: simulated {simulated:.3} a customer, expected {expected:.3}"
+        );
+    };
+    close(per_customer(Field::RewardsIssued), issued, "drinks issued");
+    close(per_customer(Field::RewardsUsedCount), used, "drinks used");
+    close(
+        per_customer(Field::RewardsUsed),
+        200.0 * used,
+        "value used, in cents",
+    );
+    assert_eq!(
+        total(&tallies, Field::RewardsIssuedValue),
+        200 * total(&tallies, Field::RewardsIssued)
+    );
+    let program = program(PROGRAM);
+    let figures = metrics(&program, &scenario, customers, &tallies);
+    let metric = |name: &str| {
+        figures
+            .iter()
+            .find(|m| m.name == name)
+            .unwrap()
+            .horizon
+            .mean
+    };
+    assert!(metric("reward_cost") > 0.0);
+    assert_eq!(metric("reward_cost"), metric("rewards_used_value"));
 }

@@ -150,6 +150,36 @@ pub fn run_series(
         Over::Sum,
     );
     push("reward_cost", cash(reward_cost.clone()), Over::Sum);
+    push(
+        "rewards_issued",
+        count(get(Field::RewardsIssued)),
+        Over::Sum,
+    );
+    push(
+        "rewards_issued_value",
+        cash(get(Field::RewardsIssuedValue)),
+        Over::Sum,
+    );
+    push(
+        "rewards_used",
+        count(get(Field::RewardsUsedCount)),
+        Over::Sum,
+    );
+    push(
+        "rewards_used_value",
+        cash(get(Field::RewardsUsed)),
+        Over::Sum,
+    );
+    push(
+        "rewards_expired",
+        count(get(Field::RewardsExpired)),
+        Over::Sum,
+    );
+    push(
+        "rewards_expired_value",
+        cash(get(Field::RewardsExpiredValue)),
+        Over::Sum,
+    );
     push("discounts", cash(get(Field::Discounts)), Over::Sum);
     push("perks_cost", cash(get(Field::PerksCost)), Over::Sum);
     push("fee_revenue", cash(get(Field::Fees)), Over::Sum);

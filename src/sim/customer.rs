@@ -14,8 +14,8 @@
 use rand_distr::{Beta, Distribution, Gamma};
 
 use crate::compile::{
-    Action, ActionId, Fee, Measure, MembershipId, NameId, Points, Program, Qualification, RewardId,
-    Scope, TierId, Trigger, Window,
+    Action, ActionId, Benefit, ConversionInto, Fee, Measure, MembershipId, NameId, Points, Program,
+    Qualification, RewardId, RewardValue, Scope, TierId, Trigger, Window,
 };
 use crate::engine::{Apply, Cause, Effect, EffectKind, Member, MembershipState, Purchase};
 use crate::sim::rng::{Rng, Stream};
@@ -571,6 +571,7 @@ impl Model<'_> {
         let result = change(&mut apply);
         apply.settle(at);
         for effect in work.effects.drain(..) {
+            count_reward(self.program, &effect, m, tally);
             // A demotion, whatever brought it, starts a year of lower
             // order values from its own moment.
             if let (EffectKind::TierChanged, Cause::Tier { from, to }) = (effect.kind, effect.cause)
@@ -654,7 +655,24 @@ impl Model<'_> {
             },
             chosen_day: self.chosen_days && choices.chance(segment.chosen_day.0),
         };
-        let _ = self.step(at, m, work, tally, |a| a.purchase(at, &purchase));
+        // A reward held and worth an amount (a free drink) is used on an
+        // order it applies to, one an order; a `% off` applies itself.
+        let program = self.program;
+        let use_rewards = segment.use_rewards.0;
+        let _ = self.step(at, m, work, tally, |a| {
+            let usable = a.member.rewards.iter().position(|held| {
+                let reward = &program.rewards[usize::from(held.reward)];
+                matches!(reward.value, RewardValue::Money(_))
+                    && a.matches(&reward.conditions, at, Some(&purchase))
+            });
+            if let Some(held) = usable
+                && choices.chance(use_rewards)
+            {
+                let reward = a.member.rewards[held].reward;
+                let _ = a.redeem(at, reward);
+            }
+            a.purchase(at, &purchase)
+        });
     }
 
     /// A member who drops out stops paying for plans that renew.
@@ -821,6 +839,41 @@ impl Model<'_> {
             tally.add(m, Field::PointsAbandoned, member.points.balance);
         }
         tally.add(m, Field::RewardMoneyOutstanding, member.money.balance);
+    }
+}
+
+/// Counts a reward issued, used or expired, and its value where it has
+/// one.
+fn count_reward(program: &Program, effect: &Effect, m: usize, tally: &mut RunTally) {
+    let value = |reward: RewardId| match program.rewards[usize::from(reward)].value {
+        RewardValue::Money(cents) => cents,
+        RewardValue::PercentOff(_) => 0,
+    };
+    match effect.kind {
+        EffectKind::RewardIssued => {
+            let reward = match effect.cause {
+                Cause::Rule { rule, .. } => match program.rules[usize::from(rule)].benefit {
+                    Benefit::Reward(reward) => Some(reward),
+                    _ => None,
+                },
+                Cause::Conversion(c) => match program.conversions[usize::from(c)].into {
+                    ConversionInto::Reward(reward) => Some(reward),
+                    ConversionInto::Money(_) => None,
+                },
+                Cause::Reward(reward) => Some(reward),
+                _ => None,
+            };
+            tally.add(m, Field::RewardsIssued, 1);
+            tally.add(m, Field::RewardsIssuedValue, reward.map_or(0, value));
+        }
+        EffectKind::RewardUsed => tally.add(m, Field::RewardsUsedCount, 1),
+        EffectKind::RewardExpired => {
+            tally.add(m, Field::RewardsExpired, 1);
+            if let Cause::Reward(reward) = effect.cause {
+                tally.add(m, Field::RewardsExpiredValue, value(reward));
+            }
+        }
+        _ => {}
     }
 }
 

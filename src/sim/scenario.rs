@@ -77,6 +77,9 @@ pub struct Segment {
     /// Chance that a member spends the reward money they hold on an
     /// order.
     pub use_reward_money: Probability,
+    /// Chance that a member uses a reward they hold (a free drink, a
+    /// gift worth $10) on an order it applies to.
+    pub use_rewards: Probability,
     /// Chance that a member uses a chosen bonus day on an order when
     /// one is left.
     pub chosen_day: Probability,
@@ -113,6 +116,7 @@ impl Default for Segment {
             card: Probability(0.05),
             redeem: Probability(0.50),
             use_reward_money: Probability(0.90),
+            use_rewards: Probability(0.60),
             chosen_day: Probability(1.0),
             donate: Probability(0.01),
             actions: Probability(0.10),

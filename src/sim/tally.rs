@@ -41,6 +41,13 @@ pub enum Field {
     RewardMoneySpent,
     /// Value of issued rewards used (a free item, % off an order).
     RewardsUsed,
+    /// Rewards issued (a free drink, a birthday gift), and the value of
+    /// those worth an amount of money (a `% off` is valued when used).
+    RewardsIssued,
+    RewardsIssuedValue,
+    RewardsUsedCount,
+    RewardsExpired,
+    RewardsExpiredValue,
     PerksCost,
     Fees,
     PartnerFunded,
