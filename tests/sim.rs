@@ -1122,3 +1122,29 @@ reward "Drink", worth $2
     assert!(metric("reward_cost") > 0.0);
     assert_eq!(metric("reward_cost"), metric("rewards_used_value"));
 }
+
+/// Issue 15 (A): a perk that costs per use is used with an order at the
+/// segment's `use_perks` rate, and costs each use. Everyone joins and
+/// subscribes at the first order, so every order is a member's with the
+/// perk: the expected cost is the cost of a use × the rate × the orders.
+#[test]
+fn per_use_perks_are_used_and_cost_each_use() {
+    const PROGRAM: &str = r#"program "Delivery"
+currency USD
+membership "Pass", costs $5 per month {
+  perk "Same-day delivery", costs $8 per use
+}
+"#;
+    let mut scenario = fixed_rate_scenario(0.1);
+    scenario.segments[0].use_perks.0 = 0.25;
+    let tallies = run(PROGRAM, &scenario, 5_000, 12, 2);
+    let orders = total(&tallies, Field::Orders) as f64;
+    let cost = total(&tallies, Field::PerksCost) as f64;
+    let expected = 800.0 * 0.25 * orders;
+    // A use is a Bernoulli(0.25) draw per order: its relative error over
+    // these orders is about 0.5%.
+    assert!(
+        (cost / expected - 1.0).abs() < 0.02,
+        "perks cost {cost} cents, expected {expected}"
+    );
+}

@@ -14,8 +14,8 @@
 use rand_distr::{Beta, Distribution, Gamma};
 
 use crate::compile::{
-    Action, ActionId, Benefit, ConversionInto, Fee, Measure, MembershipId, NameId, Points, Program,
-    Qualification, RewardId, RewardValue, Scope, TierId, Trigger, Window,
+    Action, ActionId, Benefit, ConversionInto, Fee, Measure, MembershipId, NameId, PerkCost,
+    PerkId, Points, Program, Qualification, RewardId, RewardValue, Scope, TierId, Trigger, Window,
 };
 use crate::engine::{Apply, Cause, Effect, EffectKind, Member, MembershipState, Purchase};
 use crate::sim::rng::{Rng, Stream};
@@ -659,7 +659,18 @@ impl Model<'_> {
         // order it applies to, one an order; a `% off` applies itself.
         let program = self.program;
         let use_rewards = segment.use_rewards.0;
+        let use_perks = segment.use_perks.0;
         let _ = self.step(at, m, work, tally, |a| {
+            // Perks that cost per use (same-day delivery) are used with
+            // the order, each with the segment's chance.
+            for (k, perk) in program.perks.iter().enumerate() {
+                if let Some((_, PerkCost::Use)) = perk.cost
+                    && a.matches(&perk.conditions, at, None)
+                    && choices.chance(use_perks)
+                {
+                    let _ = a.use_perk(at, k as PerkId);
+                }
+            }
             let usable = a.member.rewards.iter().position(|held| {
                 let reward = &program.rewards[usize::from(held.reward)];
                 matches!(reward.value, RewardValue::Money(_))

@@ -80,6 +80,9 @@ pub struct Segment {
     /// Chance that a member uses a reward they hold (a free drink, a
     /// gift worth $10) on an order it applies to.
     pub use_rewards: Probability,
+    /// Chance that a member uses each perk they have that costs per use
+    /// (same-day delivery) with an order.
+    pub use_perks: Probability,
     /// Chance that a member uses a chosen bonus day on an order when
     /// one is left.
     pub chosen_day: Probability,
@@ -117,6 +120,7 @@ impl Default for Segment {
             redeem: Probability(0.50),
             use_reward_money: Probability(0.90),
             use_rewards: Probability(0.60),
+            use_perks: Probability(0.30),
             chosen_day: Probability(1.0),
             donate: Probability(0.01),
             actions: Probability(0.10),
