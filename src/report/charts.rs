@@ -8,7 +8,10 @@ use std::sync::Once;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::compile::{Benefit, BonusKind, Program};
+use crate::decimal::count_text;
 use crate::report::metrics::{Metric, Spread};
+use crate::time::Time;
 
 static FONT: &[u8] = include_bytes!("DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
@@ -29,8 +32,11 @@ pub struct Chart {
     /// The file name without extension.
     pub file: &'static str,
     pub title: String,
-    pub unit: &'static str,
+    /// What the y axis counts: a count's name, or the currency's code.
+    pub unit: String,
     pub lines: Vec<Line>,
+    /// The simulation's first month, to name the months on the x axis.
+    pub start: Time,
 }
 
 pub struct Line {
@@ -39,8 +45,9 @@ pub struct Line {
     pub band: bool,
 }
 
-/// The report's charts, from the metrics of a simulation.
-pub fn charts(metrics: &[Metric], currency: &str) -> Vec<Chart> {
+/// The report's charts, from the metrics of a simulation: only those of
+/// what the program has (no points chart for a program without points).
+pub fn charts(metrics: &[Metric], program: &Program, start: Time) -> Vec<Chart> {
     let find = |name: &str| metrics.iter().find(|m| m.name == name);
     let line = |name: &str, label: &str, band: bool| {
         find(name).map(|m| Line {
@@ -49,7 +56,15 @@ pub fn charts(metrics: &[Metric], currency: &str) -> Vec<Chart> {
             band,
         })
     };
-    let money: &'static str = if currency == "USD" { "$" } else { "money" };
+    let money = program.currency.clone();
+    let has_points = program
+        .rules
+        .iter()
+        .any(|r| matches!(r.benefit, Benefit::Points(_)))
+        || program
+            .bonuses
+            .iter()
+            .any(|b| matches!(b.kind, BonusKind::FlatPoints(_)));
     let mut tiers: Vec<Line> = vec![line("members", "members", true)]
         .into_iter()
         .flatten()
@@ -61,11 +76,12 @@ pub fn charts(metrics: &[Metric], currency: &str) -> Vec<Chart> {
             band: false,
         });
     }
-    vec![
+    let charts = vec![
         Chart {
             file: "points",
+            start,
             title: "Points each month".into(),
-            unit: "points",
+            unit: program.points_name.clone(),
             lines: [
                 line("points_issued", "issued", true),
                 line("points_redeemed", "redeemed", true),
@@ -78,8 +94,9 @@ pub fn charts(metrics: &[Metric], currency: &str) -> Vec<Chart> {
         },
         Chart {
             file: "liability",
+            start,
             title: "Liability for outstanding points and reward money".into(),
-            unit: money,
+            unit: money.clone(),
             lines: [line("liability", "liability", true)]
                 .into_iter()
                 .flatten()
@@ -87,14 +104,16 @@ pub fn charts(metrics: &[Metric], currency: &str) -> Vec<Chart> {
         },
         Chart {
             file: "tiers",
+            start,
             title: "Members by tier".into(),
-            unit: "members",
+            unit: "members".into(),
             lines: tiers,
         },
         Chart {
             file: "value",
+            start,
             title: "Incremental revenue against reward cost each month".into(),
-            unit: money,
+            unit: money.clone(),
             lines: [
                 line("incremental_revenue", "incremental revenue", true),
                 line("reward_cost", "reward cost", true),
@@ -106,8 +125,9 @@ pub fn charts(metrics: &[Metric], currency: &str) -> Vec<Chart> {
         },
         Chart {
             file: "retention",
+            start,
             title: "Customers still active".into(),
-            unit: "customers",
+            unit: "customers".into(),
             lines: [
                 line("customers_active", "with the program", true),
                 line("customers_active_baseline", "without it", true),
@@ -116,7 +136,11 @@ pub fn charts(metrics: &[Metric], currency: &str) -> Vec<Chart> {
             .flatten()
             .collect(),
         },
-    ]
+    ];
+    charts
+        .into_iter()
+        .filter(|chart| chart.file != "points" || has_points)
+        .collect()
 }
 
 fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -> Result<(), String> {
@@ -142,10 +166,19 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -> Resu
         .y_label_area_size(80)
         .build_cartesian_2d(1f64..months.max(2) as f64, (low - pad)..(high + pad))
         .map_err(err)?;
+    // Calendar months on the x axis; whole numbers, grouped, on the y
+    // axis (counts, and money in whole units of the currency).
+    let month = |x: &f64| {
+        let (year, month, _) = chart.start.add_months(x.round() as i64 - 1).date();
+        format!("{year}-{month:02}")
+    };
+    let whole = |y: &f64| count_text(y.round() as i64);
     c.configure_mesh()
         .x_desc("month")
-        .y_desc(chart.unit)
-        .x_label_formatter(&|x| format!("{}", x.round() as i64))
+        .y_desc(chart.unit.as_str())
+        .x_label_formatter(&month)
+        .y_label_formatter(&whole)
+        .x_labels(months.min(12))
         .label_style(("sans-serif", 14))
         .draw()
         .map_err(err)?;
@@ -176,6 +209,15 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -> Resu
         .map_err(err)?
         .label(&line.label)
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+    }
+    if chart.lines.iter().any(|line| line.band) {
+        // The shaded bands, named once in the legend.
+        c.draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())
+            .map_err(err)?
+            .label("shaded: 5th to 95th percentile over runs")
+            .legend(|(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 20, y + 5)], BLACK.mix(0.18).filled())
+            });
     }
     c.configure_series_labels()
         .background_style(WHITE.mix(0.85))

@@ -349,7 +349,7 @@ pub fn write(dir: &Path, program: &Program, runs_file: &RunsFile) -> Result<Vec<
     let mut runs = serde_json::to_string(runs_file).map_err(|e| e.to_string())?;
     runs.push('\n');
     put("runs.json", &runs)?;
-    let charts = charts::charts(&metrics, &program.currency);
+    let charts = charts::charts(&metrics, program, inputs.scenario.simulation.start.0);
     let mut svgs = Vec::new();
     for chart in &charts {
         let svg = charts::svg(chart)?;
