@@ -69,6 +69,9 @@ pub fn charts(metrics: &[Metric], program: &Program, start: Time) -> Vec<Chart> 
         .into_iter()
         .flatten()
         .collect();
+    if program.memberships.iter().any(|plan| plan.fee.is_some()) {
+        tiers.extend(line("paid_members", "with a plan", true));
+    }
     for m in metrics.iter().filter(|m| m.name.starts_with("tier:")) {
         tiers.push(Line {
             label: m.name.trim_start_matches("tier:").to_string(),
@@ -105,7 +108,7 @@ pub fn charts(metrics: &[Metric], program: &Program, start: Time) -> Vec<Chart> 
         Chart {
             file: "tiers",
             start,
-            title: "Members by tier".into(),
+            title: "Members, by tier and plan".into(),
             unit: "members".into(),
             lines: tiers,
         },
