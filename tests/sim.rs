@@ -115,14 +115,7 @@ fn a_program_that_gives_nothing_costs_nothing() {
     assert!(total(&runs, Field::Members) > 0, "customers still join");
     // Issue 15 (C): and it changes nothing, under the default behaviour:
     // joining what gives nothing lifts no purchase.
-    assert_eq!(
-        total(&runs, Field::Orders),
-        total(&runs, Field::BaselineOrders)
-    );
-    assert_eq!(
-        total(&runs, Field::Revenue),
-        total(&runs, Field::BaselineRevenue)
-    );
+    assert_buys_as_the_baseline(&runs);
     let program = program(nothing);
     let scenario = Scenario::default();
     let figures = metrics(&program, &scenario, 3_000, &runs);
@@ -150,11 +143,8 @@ fn doubling_the_earn_rate_doubles_the_points_issued() {
     assert!((2.0..2.04).contains(&ratio), "{two} / {one} = {ratio}");
 }
 
-#[test]
-fn without_behaviour_effects_the_program_changes_no_purchase() {
-    // Lifts switched off (1): the customers buy exactly as without the
-    // program, on the same random numbers.
-    let mut scenario = Scenario::default();
+/// Every response to the program set to 1, which switches it off.
+fn switch_responses_off(scenario: &mut Scenario) {
     let b = &mut scenario.behavior;
     for m in [
         &mut b.member_lift,
@@ -167,16 +157,30 @@ fn without_behaviour_effects_the_program_changes_no_purchase() {
     ] {
         m.0 = 1.0;
     }
+}
+
+#[test]
+fn without_behaviour_effects_the_program_changes_no_purchase() {
+    // Lifts switched off (1): the customers buy exactly as without the
+    // program, on the same random numbers.
+    let mut scenario = Scenario::default();
+    switch_responses_off(&mut scenario);
     let runs = run(ONE_POINT, &scenario, 3_000, 12, 2);
-    assert_eq!(
-        total(&runs, Field::Revenue),
-        total(&runs, Field::BaselineRevenue)
-    );
-    assert_eq!(
-        total(&runs, Field::Orders),
-        total(&runs, Field::BaselineOrders)
-    );
+    assert_buys_as_the_baseline(&runs);
     assert!(total(&runs, Field::PointsIssued) > 0);
+}
+
+/// The program's customers made exactly the baseline's orders and
+/// revenue.
+fn assert_buys_as_the_baseline(runs: &[RunTally]) {
+    assert_eq!(
+        total(runs, Field::Orders),
+        total(runs, Field::BaselineOrders)
+    );
+    assert_eq!(
+        total(runs, Field::Revenue),
+        total(runs, Field::BaselineRevenue)
+    );
 }
 
 #[test]
@@ -949,18 +953,8 @@ fn fixed_rate_scenario(per_day: f64) -> Scenario {
     segment.purchase.unit = sim::scenario::TimeUnit::Day;
     segment.purchase.a.0 = 1.0;
     segment.purchase.b.0 = 1e9;
+    switch_responses_off(&mut scenario);
     let b = &mut scenario.behavior;
-    for m in [
-        &mut b.member_lift,
-        &mut b.paid_member_lift,
-        &mut b.goal_gradient,
-        &mut b.tier_pressure,
-        &mut b.after_redemption,
-        &mut b.demotion_spend,
-        &mut b.expiry_lift,
-    ] {
-        m.0 = 1.0;
-    }
     for p in [
         &mut b.renewal_first_year,
         &mut b.renewal_later,
