@@ -778,22 +778,24 @@ fn a_full_disk_leaves_the_previous_outputs() {
 fn the_result_goes_to_stdout_and_a_foreign_folder_is_kept() {
     let dir = temp_dir("stdout");
     let out = dir.join("out");
-    let simulate = |extra: &[&str]| {
+    // Subway on a few customers into `out`, with more options.
+    let simulate_into = |out: &Path, extra: &[&str]| {
         loyalty()
             .args([
                 "simulate",
                 "programs/subway.loy",
                 "--customers",
-                "500",
+                "300",
                 "--runs",
-                "3",
+                "2",
             ])
             .arg("--out")
-            .arg(&out)
+            .arg(out)
             .args(extra)
             .output()
             .unwrap()
     };
+    let simulate = |extra: &[&str]| simulate_into(&out, extra);
     let human = simulate(&[]);
     assert!(human.status.success());
     assert_eq!(String::from_utf8_lossy(&human.stderr), "");
@@ -811,19 +813,7 @@ fn the_result_goes_to_stdout_and_a_foreign_folder_is_kept() {
     let foreign = dir.join("mine");
     std::fs::create_dir_all(&foreign).unwrap();
     std::fs::write(foreign.join("notes.txt"), "my notes").unwrap();
-    let refused = loyalty()
-        .args([
-            "simulate",
-            "programs/subway.loy",
-            "--customers",
-            "100",
-            "--runs",
-            "1",
-        ])
-        .arg("--out")
-        .arg(&foreign)
-        .output()
-        .unwrap();
+    let refused = simulate_into(&foreign, &[]);
     assert_eq!(refused.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&refused.stderr),
@@ -837,20 +827,7 @@ fn the_result_goes_to_stdout_and_a_foreign_folder_is_kept() {
         std::fs::read_to_string(foreign.join("notes.txt")).unwrap(),
         "my notes"
     );
-    let forced = loyalty()
-        .args([
-            "simulate",
-            "programs/subway.loy",
-            "--customers",
-            "100",
-            "--runs",
-            "1",
-            "--force",
-        ])
-        .arg("--out")
-        .arg(&foreign)
-        .output()
-        .unwrap();
+    let forced = simulate_into(&foreign, &["--force"]);
     assert!(forced.status.success());
     assert!(foreign.join("summary.json").exists() && !foreign.join("notes.txt").exists());
 }
