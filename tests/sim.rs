@@ -1086,6 +1086,19 @@ reward "Drink", worth $2
         200.0 * used,
         "value used, in cents",
     );
+    // The drinks not yet used at the end are owed: in the liability.
+    let held = tallies
+        .iter()
+        .map(|t| t.get(11, Field::RewardsHeldValue))
+        .sum::<i64>() as f64
+        / f64::from(customers * runs);
+    // A Bernoulli(about 0.2) per customer: its standard error over these
+    // 10,000 customers is about 2%.
+    let expected = 200.0 * (issued - used);
+    assert!(
+        (held / expected - 1.0).abs() < 0.06,
+        "value held at the end: simulated {held:.2} cents a customer, expected {expected:.2}"
+    );
     assert_eq!(
         total(&tallies, Field::RewardsIssuedValue),
         200 * total(&tallies, Field::RewardsIssued)
@@ -1102,6 +1115,8 @@ reward "Drink", worth $2
     };
     assert!(metric("reward_cost") > 0.0);
     assert_eq!(metric("reward_cost"), metric("rewards_used_value"));
+    assert!(metric("liability_rewards_held") > 0.0);
+    assert_eq!(metric("liability"), metric("liability_rewards_held"));
 }
 
 /// Issue 15 (A): a perk that costs per use is used with an order at the

@@ -137,13 +137,21 @@ pub fn run_series(
         count(get(Field::PointsOutstanding)),
         Over::Last,
     );
+    // What the program owes its members at each month's end: the points
+    // expected to be redeemed, the reward money held, and the rewards
+    // held that are worth an amount.
+    let owed_points: Vec<f64> = (0..months)
+        .map(|m| money(program.points_value(run.get(m, Field::PointsOutstanding))) * share)
+        .collect();
+    let owed_money = cash(get(Field::RewardMoneyOutstanding));
+    let owed_rewards = cash(get(Field::RewardsHeldValue));
     let liability: Vec<f64> = (0..months)
-        .map(|m| {
-            let points = program.points_value(run.get(m, Field::PointsOutstanding));
-            money(points) * share + money(run.get(m, Field::RewardMoneyOutstanding))
-        })
+        .map(|m| owed_points[m] + owed_money[m] + owed_rewards[m])
         .collect();
     push("liability", liability, Over::Last);
+    push("liability_points", owed_points, Over::Last);
+    push("liability_reward_money", owed_money, Over::Last);
+    push("liability_rewards_held", owed_rewards, Over::Last);
     push(
         "reward_money_issued",
         cash(get(Field::RewardMoneyIssued)),

@@ -850,6 +850,17 @@ impl Model<'_> {
             tally.add(m, Field::PointsAbandoned, member.points.balance);
         }
         tally.add(m, Field::RewardMoneyOutstanding, member.money.balance);
+        let held: i64 = member
+            .rewards
+            .iter()
+            .map(
+                |held| match self.program.rewards[usize::from(held.reward)].value {
+                    RewardValue::Money(cents) => cents,
+                    RewardValue::PercentOff(_) => 0,
+                },
+            )
+            .sum();
+        tally.add(m, Field::RewardsHeldValue, held);
     }
 }
 

@@ -48,6 +48,9 @@ pub enum Field {
     RewardsUsedCount,
     RewardsExpired,
     RewardsExpiredValue,
+    /// Stock: the value of the rewards members hold that are worth an
+    /// amount of money (a free drink not yet used).
+    RewardsHeldValue,
     PerksCost,
     Fees,
     PartnerFunded,
