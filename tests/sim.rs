@@ -327,6 +327,22 @@ fn every_program_writes_every_output() {
             has_points,
             "{name}: points chart"
         );
+        // Issue 15 (F): the cost breakdown's lines add up to the net value.
+        let mean = |metric: &str| summary["metrics"][metric]["mean"].as_f64().unwrap();
+        let lines =
+            mean("margin_on_incremental_revenue") + mean("fee_revenue") + mean("partner_funded")
+                - mean("discounts")
+                - mean("reward_money_spent")
+                - mean("rewards_used_value")
+                - mean("charity_donations")
+                - mean("perks_cost");
+        assert!(
+            (lines - mean("net_program_value")).abs() < 0.01,
+            "{name}: the breakdown adds up to {lines}, the net value is {}",
+            mean("net_program_value")
+        );
+        let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+        assert!(report.contains("<table id=\"breakdown\">"), "{name}");
         for file in [
             "summary.json",
             "monthly.csv",

@@ -4,6 +4,23 @@
 
 use crate::report::{Inputs, Metric, Spread};
 
+/// The cost breakdown's lines: metric, label, and whether it adds to the
+/// net value (1) or takes from it (−1).
+const BREAKDOWN: &[(&str, &str, f64)] = &[
+    (
+        "margin_on_incremental_revenue",
+        "Gross margin on incremental revenue",
+        1.0,
+    ),
+    ("fee_revenue", "Membership fees", 1.0),
+    ("partner_funded", "Funded by partners", 1.0),
+    ("discounts", "Discounts", -1.0),
+    ("reward_money_spent", "Reward money spent", -1.0),
+    ("rewards_used_value", "Rewards used", -1.0),
+    ("charity_donations", "Charity donations", -1.0),
+    ("perks_cost", "Perks", -1.0),
+];
+
 /// The headline table's rows: metric, label, how to show it.
 const HEADLINE: &[(&str, &str, Show)] = &[
     ("net_program_value", "Net program value", Show::Money),
@@ -107,6 +124,24 @@ pub fn report(inputs: &Inputs, metrics: &[Metric], charts: &[(String, String)]) 
             cells(&m.horizon, Show::Count)
         ));
     }
+    // The cost breakdown: each line's mean, signed, adding up to the net
+    // value's mean (means add up).
+    let mut breakdown = String::new();
+    for (name, label, sign) in BREAKDOWN {
+        if let Some(m) = metrics.iter().find(|m| m.name == *name) {
+            breakdown.push_str(&format!(
+                "<tr><th>{}</th><td>{}</td></tr>\n",
+                escape(label),
+                number(sign * m.horizon.mean, Show::Money)
+            ));
+        }
+    }
+    if let Some(net) = metrics.iter().find(|m| m.name == "net_program_value") {
+        breakdown.push_str(&format!(
+            "<tr class=\"total\"><th>Net program value</th><td>{}</td></tr>\n",
+            number(net.horizon.mean, Show::Money)
+        ));
+    }
     let mut figures = String::new();
     for (title, svg) in charts {
         // The SVG's own XML declaration is not wanted inside HTML.
@@ -130,6 +165,7 @@ table {{ border-collapse: collapse; margin: 1em 0; }}
 th, td {{ padding: 0.3em 0.8em; border-bottom: 1px solid #ddd; text-align: right; }}
 th:first-child {{ text-align: left; font-weight: normal; }}
 thead th {{ font-weight: bold; }}
+tr.total th, tr.total td {{ font-weight: bold; border-top: 2px solid #222; }}
 figure {{ margin: 2em 0; }}
 figcaption {{ color: #555; }}
 </style>
@@ -143,6 +179,12 @@ the mean of the runs and their 5th, 50th and 95th percentiles.</p>
 <thead><tr><th>Metric</th><th>Mean</th><th>p5</th><th>p50</th><th>p95</th></tr></thead>
 <tbody>
 {rows}</tbody>
+</table>
+<h2>Where the net value comes from</h2>
+<table id="breakdown">
+<thead><tr><th>Over the horizon, mean of the runs</th><th>{currency}</th></tr></thead>
+<tbody>
+{breakdown}</tbody>
 </table>
 {figures}<p>Incremental figures compare the program with the same customers, on the same
 random numbers, without it. How customers respond to the program is the scenario's

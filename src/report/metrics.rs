@@ -197,6 +197,20 @@ pub fn run_series(
         cash(get(Field::CharityDonations)),
         Over::Sum,
     );
+    // The lines of the cost breakdown, which add up to the net value.
+    let margin_on_incremental: Vec<f64> = (0..months)
+        .map(|m| money(incremental[m]) * margin)
+        .collect();
+    push(
+        "margin_on_incremental_revenue",
+        margin_on_incremental,
+        Over::Sum,
+    );
+    push(
+        "reward_money_spent",
+        cash(get(Field::RewardMoneySpent)),
+        Over::Sum,
+    );
     let net: Vec<f64> = (0..months)
         .map(|m| {
             money(incremental[m]) * margin
