@@ -1160,3 +1160,41 @@ membership "Pass", costs $5 per month {
         "perks cost {cost} cents, expected {expected}"
     );
 }
+
+/// Issue 15 (F): the break-even month is the month from which the net
+/// value so far stays at or above zero; a program that costs every month
+/// and brings nothing never breaks even (months + 1), one that gives
+/// nothing is even from the first month.
+#[test]
+fn the_break_even_month_and_value_per_member() {
+    let mut scenario = Scenario::default();
+    switch_responses_off(&mut scenario);
+    let costly = "program \"Costly\"\ncurrency USD\nperk \"Lounge\", costs $3 per month\n";
+    let runs = run(costly, &scenario, 2_000, 12, 3);
+    let figures = metrics(&program(costly), &scenario, 2_000, &runs);
+    let horizon = |name: &str| {
+        figures
+            .iter()
+            .find(|m| m.name == name)
+            .unwrap()
+            .horizon
+            .clone()
+    };
+    assert_eq!(horizon("break_even_month").p5, 13.0);
+    // Every month's cost, over the members at the end, is the cost per
+    // member; with nothing gained, the return on cost is −1.
+    let cost = horizon("perks_cost").mean;
+    assert!((horizon("return_on_cost").mean + 1.0).abs() < 1e-9);
+    assert!(horizon("cost_per_member").mean > 0.0);
+    let members = horizon("members").mean;
+    assert!((horizon("cost_per_member").mean * members / cost - 1.0).abs() < 0.05);
+
+    let nothing = "program \"Nothing\"\ncurrency USD\n";
+    let runs = run(nothing, &scenario, 2_000, 12, 3);
+    let figures = metrics(&program(nothing), &scenario, 2_000, &runs);
+    let even = figures
+        .iter()
+        .find(|m| m.name == "break_even_month")
+        .unwrap();
+    assert_eq!(even.horizon.p95, 1.0);
+}

@@ -31,6 +31,13 @@ const HEADLINE: &[(&str, &str, Show)] = &[
     ("partner_funded", "Funded by partners", Show::Money),
     ("charity_donations", "Charity donations", Show::Money),
     ("liability", "Liability at the end", Show::Money),
+    ("return_on_cost", "Net value per unit of cost", Show::Share),
+    ("cost_per_member", "Cost per member", Show::Money),
+    (
+        "incremental_revenue_per_member",
+        "Incremental revenue per member",
+        Show::Money,
+    ),
     ("reward_rate", "Reward cost per revenue", Show::Share),
     ("members", "Members at the end", Show::Count),
     ("enrollment_rate", "Enrollment rate", Show::Share),
@@ -142,6 +149,16 @@ pub fn report(inputs: &Inputs, metrics: &[Metric], charts: &[(String, String)]) 
             number(net.horizon.mean, Show::Money)
         ));
     }
+    let months = inputs.scenario.simulation.months.0;
+    let break_even = match metrics.iter().find(|m| m.name == "break_even_month") {
+        Some(m) if m.horizon.p50 <= f64::from(months) => format!(
+            "In half the runs the net value so far is at or above zero from month {:.0} \
+             to the end (p5 month {:.0}, p95 month {:.0}).",
+            m.horizon.p50, m.horizon.p5, m.horizon.p95
+        ),
+        Some(_) => "In most runs the program does not break even within the horizon.".into(),
+        None => String::new(),
+    };
     let mut figures = String::new();
     for (title, svg) in charts {
         // The SVG's own XML declaration is not wanted inside HTML.
@@ -186,6 +203,7 @@ the mean of the runs and their 5th, 50th and 95th percentiles.</p>
 <tbody>
 {breakdown}</tbody>
 </table>
+<p id="break-even">{break_even}</p>
 {figures}<p>Incremental figures compare the program with the same customers, on the same
 random numbers, without it. How customers respond to the program is the scenario's
 <code>[behavior]</code>; its numbers and their sources are in the README.</p>

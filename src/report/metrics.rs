@@ -220,7 +220,48 @@ pub fn run_series(
                 - money(run.get(m, Field::PerksCost))
         })
         .collect();
+    // Value over time: the net value so far, and the month from which it
+    // stays at or above zero to the end (months + 1: not within the
+    // horizon).
+    let so_far = |values: &[f64]| -> Vec<f64> {
+        values
+            .iter()
+            .scan(0.0, |total, x| {
+                *total += x;
+                Some(*total)
+            })
+            .collect()
+    };
+    let cumulative_net = so_far(&net);
+    let break_even = cumulative_net
+        .iter()
+        .rposition(|&so_far| so_far < 0.0)
+        .map_or(1, |last_below| last_below + 2);
+    let program_cost: Vec<f64> = (0..months)
+        .map(|m| money(reward_cost[m]) + money(run.get(m, Field::PerksCost)))
+        .collect();
+    let cost_so_far = so_far(&program_cost);
+    let incremental_so_far = so_far(&cash(incremental.clone()));
+    let members_then = get(Field::Members);
+    let per_member = |totals: &[f64]| -> Vec<f64> {
+        (0..months)
+            .map(|m| ratio(totals[m], members_then[m] as f64))
+            .collect()
+    };
+    let return_on_cost: Vec<f64> = (0..months)
+        .map(|m| ratio(cumulative_net[m], cost_so_far[m]))
+        .collect();
+    let cost_per_member = per_member(&cost_so_far);
+    let incremental_per_member = per_member(&incremental_so_far);
     push("net_program_value", net, Over::Sum);
+    push("cumulative_net_value", cumulative_net, Over::Last);
+    out.push((
+        "break_even_month".to_string(),
+        Series {
+            monthly: vec![break_even as f64; months],
+            horizon: break_even as f64,
+        },
+    ));
 
     // Ratios: their horizon value is worked out from the horizon's
     // totals, not summed.
@@ -276,6 +317,15 @@ pub fn run_series(
         .collect();
     let last_breakage = breakage.last().copied().unwrap_or(0.0);
     ratios("breakage_rate", breakage, last_breakage);
+    // So far, at each month's end; the horizon's is the last month's.
+    for (name, monthly) in [
+        ("return_on_cost", return_on_cost),
+        ("cost_per_member", cost_per_member),
+        ("incremental_revenue_per_member", incremental_per_member),
+    ] {
+        let last = monthly.last().copied().unwrap_or(0.0);
+        ratios(name, monthly, last);
+    }
     ratios(
         "reward_rate",
         (0..months)
