@@ -1172,14 +1172,7 @@ fn the_break_even_month_and_value_per_member() {
     let costly = "program \"Costly\"\ncurrency USD\nperk \"Lounge\", costs $3 per month\n";
     let runs = run(costly, &scenario, 2_000, 12, 3);
     let figures = metrics(&program(costly), &scenario, 2_000, &runs);
-    let horizon = |name: &str| {
-        figures
-            .iter()
-            .find(|m| m.name == name)
-            .unwrap()
-            .horizon
-            .clone()
-    };
+    let horizon = |name: &str| figures.iter().find(|m| m.name == name).unwrap().horizon;
     assert_eq!(horizon("break_even_month").p5, 13.0);
     // Every month's cost, over the members at the end, is the cost per
     // member; with nothing gained, the return on cost is −1.
