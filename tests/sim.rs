@@ -1191,3 +1191,52 @@ fn the_break_even_month_and_value_per_member() {
         .unwrap();
     assert_eq!(even.horizon.p95, 1.0);
 }
+
+/// Issue 15 (B): `goal_gradient` lifts the rate in proportion to the
+/// progress towards the next reward: 1 + (g − 1) × progress. With a
+/// reward at every 2nd visit, a member is halfway after each odd visit
+/// (rate λ(1 + (g − 1)/2)) and back at the start after each even one
+/// (rate λ). A Monte Carlo of that rule, written here, gives the
+/// expected orders.
+#[test]
+fn the_goal_gradient_lifts_as_documented() {
+    const PROGRAM: &str = r#"program "Pairs"
+currency USD
+earn reward "Treat" for every 2nd visit
+reward "Treat", worth $1
+"#;
+    let per_day = 1.0 / 20.0;
+    let gradient = 3.0;
+    let mut scenario = fixed_rate_scenario(per_day);
+    scenario.behavior.goal_gradient.0 = gradient;
+    let (customers, runs) = (5_000, 4);
+    let tallies = run(PROGRAM, &scenario, customers, 12, runs);
+    let simulated = total(&tallies, Field::Orders) as f64 / f64::from(customers * runs);
+
+    let mut state: u64 = 7;
+    let mut exponential = || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        -(1.0 - ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64).ln()
+    };
+    let (paths, horizon) = (200_000, 365.0);
+    let mut orders = 0u64;
+    for _ in 0..paths {
+        let mut day = exponential() / per_day;
+        let mut visits = 0u64;
+        while day < horizon {
+            orders += 1;
+            visits += 1;
+            let progress = if visits % 2 == 1 { 0.5 } else { 0.0 };
+            let rate = per_day * (1.0 + (gradient - 1.0) * progress);
+            day += exponential() / rate;
+        }
+    }
+    let expected = orders as f64 / f64::from(paths);
+    assert!(
+        (simulated / expected - 1.0).abs() < 0.015,
+        "simulated {simulated:.3} orders a customer, the rule gives {expected:.3}"
+    );
+}
