@@ -897,14 +897,7 @@ reward "Token", costs 1 point, worth $0.01
         // A day past the next month's last day falls on its last day.
         day + length as f64 - (date - date.min(next_length)) as f64
     };
-    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut uniform = || {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut uniform = uniforms(0x9e37_79b9_7f4a_7c15);
     let paths = 200_000;
     let mut orders = 0u64;
     for _ in 0..paths {
@@ -928,6 +921,19 @@ reward "Token", costs 1 point, worth $0.01
         (simulated / expected - 1.0).abs() < 0.015,
         "simulated {simulated:.3} orders a customer, the rule gives {expected:.3}"
     );
+}
+
+/// Uniform numbers in [0, 1) from SplitMix64, for the Monte Carlo
+/// checks written in the tests (apart from the simulator's generator).
+fn uniforms(seed: u64) -> impl FnMut() -> f64 {
+    let mut state = seed;
+    move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
 }
 
 /// A scenario where every customer joins, takes every plan and keeps
@@ -1213,14 +1219,8 @@ reward "Treat", worth $1
     let tallies = run(PROGRAM, &scenario, customers, 12, runs);
     let simulated = total(&tallies, Field::Orders) as f64 / f64::from(customers * runs);
 
-    let mut state: u64 = 7;
-    let mut exponential = || {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        -(1.0 - ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64).ln()
-    };
+    let mut uniform = uniforms(7);
+    let mut exponential = || -(1.0 - uniform()).ln();
     let (paths, horizon) = (200_000, 365.0);
     let mut orders = 0u64;
     for _ in 0..paths {
@@ -1231,6 +1231,56 @@ reward "Treat", worth $1
             visits += 1;
             let progress = if visits % 2 == 1 { 0.5 } else { 0.0 };
             let rate = per_day * (1.0 + (gradient - 1.0) * progress);
+            day += exponential() / rate;
+        }
+    }
+    let expected = orders as f64 / f64::from(paths);
+    assert!(
+        (simulated / expected - 1.0).abs() < 0.015,
+        "simulated {simulated:.3} orders a customer, the rule gives {expected:.3}"
+    );
+}
+
+/// Issue 15 (B): `tier_pressure` lifts the rate in proportion to the
+/// progress towards the next tier: 1 + (t − 1) × progress. Gold comes at
+/// the 4th visit in total, so after visit k < 4 the rate is
+/// λ(1 + (t − 1)k/4), and λ once Gold (no tier above). A Monte Carlo of
+/// that rule, written here, gives the expected orders.
+#[test]
+fn the_tier_pressure_lifts_as_documented() {
+    const PROGRAM: &str = r#"program "Gold"
+currency USD
+points are called "points", worth $1 per 100 points
+earn 1 point per $1 spent
+tier "Member"
+tier "Gold", for 4 visits in total {
+  earn 2 points per $1 spent
+}
+"#;
+    let per_day = 1.0 / 60.0;
+    let pressure = 3.0;
+    let mut scenario = fixed_rate_scenario(per_day);
+    scenario.behavior.tier_pressure.0 = pressure;
+    let (customers, runs) = (5_000, 4);
+    let tallies = run(PROGRAM, &scenario, customers, 12, runs);
+    let simulated = total(&tallies, Field::Orders) as f64 / f64::from(customers * runs);
+
+    let mut uniform = uniforms(11);
+    let mut exponential = || -(1.0 - uniform()).ln();
+    let (paths, horizon) = (200_000, 365.0);
+    let mut orders = 0u64;
+    for _ in 0..paths {
+        let mut day = exponential() / per_day;
+        let mut visits = 0u32;
+        while day < horizon {
+            orders += 1;
+            visits += 1;
+            let progress = if visits < 4 {
+                f64::from(visits) / 4.0
+            } else {
+                0.0
+            };
+            let rate = per_day * (1.0 + (pressure - 1.0) * progress);
             day += exponential() / rate;
         }
     }
