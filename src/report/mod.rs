@@ -208,15 +208,15 @@ impl Staged {
     fn commit(self) -> Result<(), String> {
         let failed = |e: std::io::Error| format!("cannot replace {}: {e}", self.out.display());
         if fs::symlink_metadata(&self.out).is_ok() {
+            // Swapped, `dir` holds the previous outputs, which `Drop`
+            // removes.
             if !exchange(&self.dir, &self.out) {
-                let old = self.dir.with_extension("old");
+                let mut old = self.dir.clone().into_os_string();
+                old.push(".old");
                 fs::rename(&self.out, &old).map_err(failed)?;
                 fs::rename(&self.dir, &self.out).map_err(failed)?;
                 let _ = fs::remove_dir_all(&old);
-                return Ok(());
             }
-            // `dir` now holds the previous outputs.
-            let _ = fs::remove_dir_all(&self.dir);
         } else {
             fs::rename(&self.dir, &self.out).map_err(failed)?;
         }
