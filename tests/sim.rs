@@ -82,7 +82,9 @@ fn the_baseline_buys_as_bgnbd_expects() {
 
 #[test]
 fn order_values_average_what_gamma_gamma_expects() {
-    let scenario = Scenario::default();
+    let mut scenario = Scenario::default();
+    // Revenue is net of returns; this is the order values alone.
+    scenario.segments[0].returns.0 = 0.0;
     let s = &scenario.segments[0].spend;
     let runs = run(ONE_POINT, &scenario, 20_000, 24, 2);
     let aov = total(&runs, Field::BaselineRevenue) as f64

@@ -16,7 +16,8 @@ pub struct Options {
     /// A scenario file (TOML); without it the embedded default scenario.
     #[arg(long)]
     scenario: Option<PathBuf>,
-    /// Customers in the population (overrides the scenario).
+    /// Customers at the start (overrides the scenario); new ones arrive
+    /// as the scenario's `[arrivals]` say.
     #[arg(long)]
     customers: Option<u32>,
     /// Months simulated (overrides the scenario).
@@ -118,7 +119,8 @@ fn scenario(options: &Options) -> Result<Option<Scenario>, String> {
         }
     };
     if let Some(n) = options.customers {
-        sim.customers.0 = positive("customers", n)?;
+        // 0 is a scenario of arrivals only.
+        sim.customers.0 = n;
     }
     if let Some(n) = options.months {
         if !(1..=600).contains(&n) {
@@ -132,7 +134,7 @@ fn scenario(options: &Options) -> Result<Option<Scenario>, String> {
     if let Some(seed) = options.seed {
         sim.seed = seed;
     }
-    if let Some((_, problem)) = sim.size_problem() {
+    if let Some((_, problem)) = scenario.size_problem() {
         return Err(problem);
     }
     Ok(Some(scenario))
@@ -155,12 +157,12 @@ fn plan(scenario: &Scenario, options: &Options) -> Result<Plan, String> {
     })
 }
 
-fn progress(options: &Options, plan: &Plan, programs: u64) -> ProgressBar {
+fn progress(options: &Options, scenario: &Scenario, plan: &Plan, programs: u64) -> ProgressBar {
     let runs = plan.runs().count() as u64;
     if options.quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::new(u64::from(plan.customers) * runs * programs);
+    let bar = ProgressBar::new(scenario.population(plan.months) * runs * programs);
     bar.set_style(
         ProgressStyle::with_template(
             "{spinner} simulating [{bar:40}] {percent}% customers×runs, {elapsed} so far, about {eta} to go",
@@ -194,7 +196,7 @@ pub fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         return Ok(ExitCode::from(1));
     };
     let plan = plan(&scenario, &args.options)?;
-    let bar = progress(&args.options, &plan, 1);
+    let bar = progress(&args.options, &scenario, &plan, 1);
     let runs = run_program(&program, &scenario, plan, &bar)?;
     bar.finish_and_clear();
     let file = args.file.display().to_string();
@@ -274,7 +276,7 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, String> {
         return Err("compare runs whole simulations; use simulate --shard and merge".into());
     }
     let plan = plan(&scenario, &args.options)?;
-    let bar = progress(&args.options, &plan, 2);
+    let bar = progress(&args.options, &scenario, &plan, 2);
     let runs_a = run_program(&a, &scenario, plan, &bar)?;
     let runs_b = run_program(&b, &scenario, plan, &bar)?;
     bar.finish_and_clear();

@@ -107,6 +107,15 @@ pub fn run_series(
     push("members", count(get(Field::Members)), Over::Last);
     push("paid_members", count(get(Field::PaidMembers)), Over::Last);
     push("new_members", count(get(Field::Enrollments)), Over::Sum);
+    // New customers: those who arrive (with the program and without) and
+    // the friends its referrals bring.
+    let arrived = get(Field::Arrived);
+    let referred = get(Field::Referred);
+    let new_customers: Vec<i64> = (0..months)
+        .map(|m| arrived[m].saturating_add(referred[m]))
+        .collect();
+    push("new_customers", count(new_customers.clone()), Over::Sum);
+    push("referred_customers", count(referred.clone()), Over::Sum);
     push("orders", count(orders.clone()), Over::Sum);
     push(
         "orders_baseline",
@@ -115,6 +124,7 @@ pub fn run_series(
     );
     push("revenue", cash(revenue.clone()), Over::Sum);
     push("revenue_baseline", cash(baseline.clone()), Over::Sum);
+    push("returns", cash(get(Field::Returns)), Over::Sum);
     push("incremental_revenue", cash(incremental.clone()), Over::Sum);
     push("points_issued", count(get(Field::PointsIssued)), Over::Sum);
     push(
@@ -193,6 +203,11 @@ pub fn run_series(
     push("fee_revenue", cash(get(Field::Fees)), Over::Sum);
     push("partner_funded", cash(get(Field::PartnerFunded)), Over::Sum);
     push(
+        "clawback_shortfall",
+        cash(get(Field::ClawbackShortfall)),
+        Over::Sum,
+    );
+    push(
         "charity_donations",
         cash(get(Field::CharityDonations)),
         Over::Sum,
@@ -268,6 +283,9 @@ pub fn run_series(
     let mut ratios = |name: &str, monthly: Vec<f64>, horizon: f64| {
         out.push((name.to_string(), Series { monthly, horizon }));
     };
+    // Customer retention rate, CRR = (E - N) / S: the customers active at
+    // the end (E) less the new ones of the period (N) over those at its
+    // start (S). The horizon's period is the whole horizon.
     let before = |m: usize| {
         if m == 0 {
             customers
@@ -275,12 +293,17 @@ pub fn run_series(
             alive[m - 1] as f64
         }
     };
+    let retention = |end: i64, new: i64, start: f64| ratio(end.saturating_sub(new) as f64, start);
     ratios(
         "retention_rate",
         (0..months)
-            .map(|m| ratio(alive[m] as f64, before(m)))
+            .map(|m| retention(alive[m], new_customers[m], before(m)))
             .collect(),
-        ratio(alive.last().copied().unwrap_or(0) as f64, customers),
+        retention(
+            alive.last().copied().unwrap_or(0),
+            sum(&new_customers),
+            customers,
+        ),
     );
     let ordered = get(Field::Ordered);
     let repeat = get(Field::Repeat);
@@ -296,10 +319,15 @@ pub fn run_series(
             .collect(),
         ratio(money(sum(&revenue)), sum(&orders) as f64),
     );
+    // Members over the customers so far: those at the start and the new.
     let members = get(Field::Members);
     let enrollment: Vec<f64> = members
         .iter()
-        .map(|&n| ratio(n as f64, customers))
+        .zip(new_customers.iter().scan(customers, |so_far, &new| {
+            *so_far += new as f64;
+            Some(*so_far)
+        }))
+        .map(|(&n, so_far)| ratio(n as f64, so_far))
         .collect();
     let last_enrollment = enrollment.last().copied().unwrap_or(0.0);
     ratios("enrollment_rate", enrollment, last_enrollment);

@@ -19,7 +19,7 @@ use crate::compile::{
 };
 use crate::engine::{Apply, Cause, Effect, EffectKind, Member, MembershipState, Purchase};
 use crate::sim::rng::{Rng, Stream};
-use crate::sim::scenario::{Scenario, Segment};
+use crate::sim::scenario::{Batch, Scenario, Segment};
 use crate::sim::tally::{Field, RunTally};
 use crate::time::Time;
 
@@ -53,6 +53,16 @@ pub struct Model<'p> {
     attributes: Vec<(NameId, bool)>,
     partners: u64,
     brands: u64,
+    /// New customers, numbered after the customers at the start: batch
+    /// `i`'s first is customer `first_of_batch[i]`.
+    batches: Vec<Batch>,
+    first_of_batch: Vec<u32>,
+    /// Customers at the start, and everyone.
+    base: u32,
+    population: u32,
+    /// Whether the program rewards referrals, so that the friends they
+    /// bring are its doing.
+    refers: bool,
 }
 
 struct SegmentModel {
@@ -78,8 +88,9 @@ impl<'p> Model<'p> {
     pub fn new(
         program: &'p Program,
         scenario: &'p Scenario,
-        months: usize,
+        plan: crate::sim::Plan,
     ) -> Result<Model<'p>, ModelError> {
+        let months = plan.months;
         let start = scenario.simulation.start.0;
         let month_times: Vec<Time> = (0..=months as i64).map(|m| start.add_months(m)).collect();
         let month_days = month_times
@@ -139,10 +150,29 @@ impl<'p> Model<'p> {
                 _ => None,
             })
             .collect();
+        let base = plan.customers;
+        let batches = scenario.arrivals(months);
+        let mut first_of_batch = Vec::with_capacity(batches.len());
+        let mut population = base;
+        for batch in &batches {
+            first_of_batch.push(population);
+            population = population.checked_add(batch.count).ok_or_else(|| {
+                ModelError("more customers arrive than this tool simulates".into())
+            })?;
+        }
+        let refers = program.rules.iter().any(|rule| {
+            matches!(rule.trigger, Trigger::Action(a)
+                if a == Action::Referral.id() || a == Action::BeingReferred.id())
+        });
         Ok(Model {
             program,
             scenario,
             months,
+            batches,
+            first_of_batch,
+            base,
+            population,
+            refers,
             start,
             month_days,
             month_times,
@@ -163,6 +193,20 @@ impl<'p> Model<'p> {
             partners: program.partners.len() as u64,
             brands: program.brands.len() as u64,
         })
+    }
+
+    /// Everyone simulated in a run: the customers at the start, then
+    /// those who arrive.
+    pub fn population(&self) -> u32 {
+        self.population
+    }
+
+    /// The month (from 0) that a day of the horizon falls in.
+    fn month_of(&self, day: f64) -> usize {
+        self.month_days
+            .partition_point(|&start| start <= day)
+            .saturating_sub(1)
+            .min(self.months.saturating_sub(1))
     }
 
     fn time_at(&self, day: f64) -> Time {
@@ -241,20 +285,44 @@ impl SegmentModel {
     }
 }
 
+/// Who is simulated: a customer of a run, or the `friend`-th friend
+/// their referrals brought (0: the customer themself).
+#[derive(Clone, Copy)]
+struct Who {
+    run: u32,
+    customer: u32,
+    friend: u32,
+}
+
+impl Who {
+    fn rng(self, model: &Model, stream: Stream) -> Rng {
+        let seed = model.scenario.simulation.seed;
+        Rng::of_friend(seed, self.run, self.customer, self.friend, stream)
+    }
+}
+
 /// A customer's fixed traits, drawn the same way for both passes.
 struct Traits {
     segment: usize,
     /// Purchases per day while alive.
     rate: f64,
     dropout: f64,
-    /// Order values: Gamma(p, ν) with the customer's ν.
+    /// Order values: Gamma(p, ν) with the customer's ν, times `value`
+    /// (`referred_value` for a referred friend, else 1).
     spend: Option<Gamma<f64>>,
+    value: f64,
+    /// The day a new customer arrives and makes their first purchase;
+    /// `None` for a customer there at the start.
+    arrives: Option<f64>,
 }
 
 /// One order's draws: the same for both passes, whatever the program.
 struct OrderDraw {
     cents: i64,
     at_partner: Option<NameId>,
+    /// The share of the order returned (0: kept) and the day it is.
+    returned: f64,
+    return_after: f64,
     category: f64,
     channel: f64,
     payment: f64,
@@ -265,6 +333,12 @@ struct OrderDraw {
 pub struct Work {
     member: Member,
     effects: Vec<Effect>,
+    /// Members' returns not yet refunded: (day, order number, share
+    /// returned).
+    returns: Vec<(f64, u32, f64)>,
+    /// Friends that referrals brought, still to simulate: (day they
+    /// arrive, segment).
+    friends: Vec<(f64, usize)>,
     /// Until when the member spends less after losing a tier (a time;
     /// `demotion_spend`): set by any change that demotes, scheduled or not.
     demoted_until: Time,
@@ -275,6 +349,8 @@ impl Work {
         Work {
             member: Member::new(program, "", Time(0)),
             effects: Vec::with_capacity(64),
+            returns: Vec::with_capacity(16),
+            friends: Vec::with_capacity(MAX_FRIENDS as usize),
             demoted_until: Time(i64::MIN),
         }
     }
@@ -341,10 +417,37 @@ struct Customer {
 /// of one customer.
 pub const MAX_ORDERS_PER_DAY: f64 = 20.0;
 
+/// Days within which a returned order comes back, uniformly.
+pub const RETURN_WITHIN_DAYS: f64 = 30.0;
+
+/// The most friends one customer's referrals (and their friends') bring
+/// in a run: a bound on one customer's work whatever the scenario says.
+pub const MAX_FRIENDS: u32 = 64;
+
+/// An order's id for the engine, written without allocating: the
+/// simulator gives ids only to orders that will be returned.
+fn order_id(n: u32, buffer: &mut [u8; 10]) -> &str {
+    let mut at = buffer.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        buffer[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buffer[at..]).unwrap_or("0")
+}
+
 impl Model<'_> {
-    fn traits(&self, rng: &mut Rng) -> Traits {
+    /// Draws who the customer is: their segment (`segment` when they
+    /// arrive in a segment's batch), purchase rate, drop-out chance and
+    /// spend. `value` scales their order values.
+    fn traits(&self, rng: &mut Rng, segment: Option<usize>, value: f64) -> Traits {
         let u = rng.uniform();
-        let segment = self.segments.iter().position(|s| u < s.until).unwrap_or(0);
+        let drawn = self.segments.iter().position(|s| u < s.until).unwrap_or(0);
+        let segment = segment.unwrap_or(drawn);
         let s = &self.segments[segment];
         let rate = (s.rate.sample(rng) / s.unit_days).min(MAX_ORDERS_PER_DAY);
         let dropout = s.dropout.sample(rng);
@@ -354,67 +457,159 @@ impl Model<'_> {
             rate,
             dropout,
             spend: Gamma::new(s.spend_shape, 1.0 / nu.max(1e-9)).ok(),
+            value,
+            arrives: None,
         }
     }
 
-    fn order(&self, traits: &Traits, rng: &mut Rng) -> OrderDraw {
-        let value = traits.spend.map_or(0.0, |g| g.sample(rng));
+    /// One order's draws. A first purchase is made at the shop, not at a
+    /// partner: it is how a customer arrives.
+    fn order(&self, traits: &Traits, rng: &mut Rng, first: bool) -> OrderDraw {
+        let value = traits.spend.map_or(0.0, |g| g.sample(rng)) * traits.value;
         let partner = rng.uniform();
         let which_partner = rng.below(self.partners.max(1));
-        let at_partner = (self.partners > 0
-            && partner < self.scenario.segments[traits.segment].partner_orders.0)
+        let segment = &self.scenario.segments[traits.segment];
+        let at_partner = (self.partners > 0 && !first && partner < segment.partner_orders.0)
             .then_some(which_partner as NameId);
+        let category = rng.uniform();
+        let channel = rng.uniform();
+        let payment = rng.uniform();
+        let brand = rng.uniform();
+        // Every order draws the same numbers whether it is returned or
+        // not, so that the draws that follow stay in step.
+        let (returns, whole, after) = (rng.uniform(), rng.uniform(), rng.uniform());
+        let returned = if returns >= segment.returns.0 || at_partner.is_some() {
+            0.0
+        } else if whole < segment.whole_returns.0 {
+            1.0
+        } else {
+            (whole - segment.whole_returns.0) / (1.0 - segment.whole_returns.0)
+        };
         OrderDraw {
             cents: ((value * 100.0).round() as i64).clamp(1, 10_000_000_000),
             at_partner,
-            category: rng.uniform(),
-            channel: rng.uniform(),
-            payment: rng.uniform(),
-            brand: rng.uniform(),
+            returned,
+            return_after: after * RETURN_WITHIN_DAYS,
+            category,
+            channel,
+            payment,
+            brand,
         }
     }
 
-    /// Simulates customer `c` of run `run` into `tally`.
-    pub fn customer(&self, run: u32, c: u32, work: &mut Work, tally: &mut RunTally) {
-        let seed = self.scenario.simulation.seed;
-        let traits = self.traits(&mut Rng::new(seed, run, c, Stream::Traits));
-        let drops_at = self.baseline(run, c, &traits, tally);
-        self.with_program(run, c, &traits, drops_at, work, tally);
+    /// Counts an order's return, if it has one within the horizon, in
+    /// the month it comes back: revenue is net of returns.
+    fn count_return(
+        &self,
+        day: f64,
+        order: &OrderDraw,
+        cents: i64,
+        revenue: Field,
+        tally: &mut RunTally,
+    ) {
+        let back = day + order.return_after;
+        if order.returned > 0.0 && back < self.month_days[self.months] {
+            let refunded = ((cents as f64 * order.returned).round() as i64).clamp(1, cents);
+            let m = self.month_of(back);
+            tally.add(m, revenue, -refunded);
+            if revenue == Field::Revenue {
+                tally.add(m, Field::Returns, refunded);
+            }
+        }
     }
 
-    /// The customer without the program; returns the day they drop out
-    /// (infinite if they outlast the horizon), their twin's clock.
-    fn baseline(&self, run: u32, c: u32, traits: &Traits, tally: &mut RunTally) -> f64 {
+    /// Simulates customer `c` of run `run` into `tally`, then the friends
+    /// their referrals brought.
+    pub fn customer(&self, run: u32, c: u32, work: &mut Work, tally: &mut RunTally) {
         let seed = self.scenario.simulation.seed;
-        let mut arrivals = Rng::new(seed, run, c, Stream::Arrivals);
-        let mut orders = Rng::new(seed, run, c, Stream::Orders);
-        let mut dropout = Rng::new(seed, run, c, Stream::Dropout);
+        let who = Who {
+            run,
+            customer: c,
+            friend: 0,
+        };
+        let mut rng = Rng::new(seed, run, c, Stream::Traits);
+        let batch = (c >= self.base).then(|| {
+            let i = self.first_of_batch.partition_point(|&first| first <= c) - 1;
+            (&self.batches[i], c - self.first_of_batch[i])
+        });
+        let mut traits = self.traits(&mut rng, batch.and_then(|(b, _)| b.segment), 1.0);
+        if let Some((batch, k)) = batch {
+            // Spread evenly over the batch's days, each at a random
+            // moment of its own slot.
+            let day =
+                batch.from + (f64::from(k) + rng.uniform()) / f64::from(batch.count) * batch.days;
+            traits.arrives = Some(day);
+            tally.add(self.month_of(day), Field::Arrived, 1);
+        }
+        let drops_at = self.baseline(who, &traits, Some(tally));
+        work.friends.clear();
+        self.with_program(who, &traits, drops_at, work, tally);
+        let referred_value = self.scenario.behavior.referred_value.factor();
+        let mut j = 0;
+        while j < work.friends.len() {
+            let (day, segment) = work.friends[j];
+            j += 1;
+            let friend = Who {
+                friend: j as u32,
+                ..who
+            };
+            let mut rng = Rng::of_friend(seed, run, c, friend.friend, Stream::Traits);
+            let mut traits = self.traits(&mut rng, Some(segment), referred_value);
+            traits.arrives = Some(day);
+            tally.add(self.month_of(day), Field::Referred, 1);
+            // A friend exists only with the program; their twin's clock
+            // is still drawn, so that buying more does not shorten
+            // their life either.
+            let drops_at = self.baseline(friend, &traits, None);
+            self.with_program(friend, &traits, drops_at, work, tally);
+        }
+    }
+
+    /// The customer without the program, counted into `tally` if given;
+    /// returns the day they drop out (infinite if they outlast the
+    /// horizon), their twin's clock.
+    fn baseline(&self, who: Who, traits: &Traits, mut tally: Option<&mut RunTally>) -> f64 {
+        let mut waits = who.rng(self, Stream::Waits);
+        let mut orders = who.rng(self, Stream::Orders);
+        let mut dropout = who.rng(self, Stream::Dropout);
         let mut alive = true;
         let mut drops_at = f64::INFINITY;
-        let mut day = 0.0;
-        let mut wait = arrivals.exponential();
-        for m in 0..self.months {
+        let (mut day, first_month) = traits.arrives.map_or((0.0, 0), |d| (d, self.month_of(d)));
+        let mut first = traits.arrives.is_some();
+        let mut wait = waits.exponential();
+        for m in first_month..self.months {
             let end = self.month_days[m + 1];
             while alive {
-                let next = day + wait / traits.rate;
-                if next >= end {
-                    wait -= (end - day) * traits.rate;
-                    day = end;
-                    break;
+                if !first {
+                    let next = day + wait / traits.rate;
+                    if next >= end {
+                        wait -= (end - day) * traits.rate;
+                        day = end;
+                        break;
+                    }
+                    day = next;
+                    wait = waits.exponential();
                 }
-                day = next;
-                wait = arrivals.exponential();
-                let order = self.order(traits, &mut orders);
-                if order.at_partner.is_none() {
+                let order = self.order(traits, &mut orders, first);
+                if let Some(tally) = tally.as_deref_mut()
+                    && order.at_partner.is_none()
+                {
                     tally.add(m, Field::BaselineOrders, 1);
                     tally.add(m, Field::BaselineRevenue, order.cents);
+                    self.count_return(day, &order, order.cents, Field::BaselineRevenue, tally);
+                }
+                // BG/NBD: a customer may drop out after a repeat
+                // purchase, never after the first.
+                if first {
+                    first = false;
+                    continue;
                 }
                 alive = !dropout.chance(traits.dropout);
                 if !alive {
                     drops_at = day;
                 }
             }
-            if alive {
+            if alive && let Some(tally) = tally.as_deref_mut() {
                 tally.add(m, Field::BaselineAlive, 1);
             }
         }
@@ -423,20 +618,19 @@ impl Model<'_> {
 
     fn with_program(
         &self,
-        run: u32,
-        c: u32,
+        who: Who,
         traits: &Traits,
         drops_at: f64,
         work: &mut Work,
         tally: &mut RunTally,
     ) {
-        let seed = self.scenario.simulation.seed;
         let segment = &self.scenario.segments[traits.segment];
         let retention = self.scenario.behavior.member_retention.0;
-        let mut arrivals = Rng::new(seed, run, c, Stream::Arrivals);
-        let mut orders = Rng::new(seed, run, c, Stream::Orders);
-        let mut dropout = Rng::new(seed, run, c, Stream::Dropout);
-        let mut choices = Rng::new(seed, run, c, Stream::Choices);
+        let referred = who.friend > 0;
+        let mut waits = who.rng(self, Stream::Waits);
+        let mut orders = who.rng(self, Stream::Orders);
+        let mut dropout = who.rng(self, Stream::Dropout);
+        let mut choices = who.rng(self, Stream::Choices);
         let mut customer = Customer {
             alive: true,
             enrolled: false,
@@ -448,15 +642,17 @@ impl Model<'_> {
             drops_at: drops_at + 1e-6,
             outlived_twin: false,
         };
-        let mut day = 0.0;
-        let mut wait = arrivals.exponential();
-        for m in 0..self.months {
+        work.returns.clear();
+        let (mut day, first_month) = traits.arrives.map_or((0.0, 0), |d| (d, self.month_of(d)));
+        let mut first = traits.arrives.is_some();
+        let mut wait = waits.exponential();
+        for m in first_month..self.months {
             let month_start = self.month_times[m];
             if customer.enrolled {
                 self.month_start(
                     m,
                     month_start,
-                    segment,
+                    traits,
                     &mut customer,
                     &mut choices,
                     work,
@@ -465,44 +661,57 @@ impl Model<'_> {
             }
             let end = self.month_days[m + 1];
             while customer.alive {
-                let rate = (traits.rate * self.lift(&customer, work, day, self.time_at(day)))
-                    .min(MAX_ORDERS_PER_DAY);
-                // The rate holds to the month's end, or to the end of
-                // the month after a redemption or the twin's drop-out if
-                // that comes first.
-                let until = [customer.redeemed_until, customer.drops_at]
-                    .into_iter()
-                    .filter(|&t| t > day)
-                    .fold(end, f64::min);
-                let next = day + wait / rate;
-                if next >= until {
-                    wait -= (until - day) * rate;
-                    day = until;
-                    if until == customer.drops_at {
-                        // A member stays with `member_retention`'s chance
-                        // of dropping out; anyone else goes.
-                        customer.drops_at = f64::INFINITY;
-                        if customer.enrolled && !dropout.chance(retention) {
-                            customer.outlived_twin = true;
-                        } else {
-                            customer.alive = false;
-                            if customer.enrolled {
-                                let at = self.time_at(day).max(month_start);
-                                self.drop_out(at, m, work, tally);
+                if !first {
+                    let rate = (traits.rate * self.lift(&customer, work, day, self.time_at(day)))
+                        .min(MAX_ORDERS_PER_DAY);
+                    // The rate holds to the month's end, or to the end of
+                    // the month after a redemption or the twin's drop-out
+                    // if that comes first.
+                    let until = [customer.redeemed_until, customer.drops_at]
+                        .into_iter()
+                        .filter(|&t| t > day)
+                        .fold(end, f64::min);
+                    let next = day + wait / rate;
+                    if next >= until {
+                        wait -= (until - day) * rate;
+                        day = until;
+                        if until == customer.drops_at {
+                            // A member stays with `member_retention`'s
+                            // chance of dropping out; anyone else goes.
+                            customer.drops_at = f64::INFINITY;
+                            if customer.enrolled && !dropout.chance(retention) {
+                                customer.outlived_twin = true;
+                            } else {
+                                customer.alive = false;
+                                if customer.enrolled {
+                                    let at = self.time_at(day).max(month_start);
+                                    self.drop_out(at, m, work, tally);
+                                }
                             }
                         }
+                        if until < end {
+                            continue;
+                        }
+                        break;
                     }
-                    if until < end {
-                        continue;
-                    }
-                    break;
+                    day = next;
+                    wait = waits.exponential();
                 }
-                day = next;
-                wait = arrivals.exponential();
-                let order = self.order(traits, &mut orders);
+                let order = self.order(traits, &mut orders, first);
                 let at = self.time_at(day).max(month_start);
-                if customer.orders == 0 && !customer.enrolled && choices.chance(segment.enroll.0) {
+                self.refunds_due(day, work, tally);
+                // A referred friend joins with their first purchase: the
+                // referral brought them to it.
+                if customer.orders == 0
+                    && !customer.enrolled
+                    && (referred || choices.chance(segment.enroll.0))
+                {
                     self.enroll(at, m, segment, &mut customer, &mut choices, work, tally);
+                    if referred {
+                        self.step(at, m, work, tally, |a| {
+                            a.action(at, Action::BeingReferred.id())
+                        });
+                    }
                 }
                 // Time passes first, as before any event: a demotion due
                 // by now (a new year's review) shapes this order.
@@ -517,6 +726,7 @@ impl Model<'_> {
                 if order.at_partner.is_none() {
                     tally.add(m, Field::Orders, 1);
                     tally.add(m, Field::Revenue, cents);
+                    self.count_return(day, &order, cents, Field::Revenue, tally);
                 }
                 if customer.enrolled {
                     self.purchase(
@@ -533,6 +743,10 @@ impl Model<'_> {
                     );
                 }
                 customer.orders += 1;
+                if first {
+                    first = false;
+                    continue;
+                }
                 // Drop-out runs on the twin's clock; only a member who
                 // outlived their twin draws it after each purchase.
                 if customer.outlived_twin && dropout.chance(traits.dropout * retention) {
@@ -540,12 +754,45 @@ impl Model<'_> {
                     self.drop_out(at, m, work, tally);
                 }
             }
+            self.refunds_due(end, work, tally);
             let month_end = Time(self.month_times[m + 1].0 - 1);
             // Expiry, fees, monthly rewards: only when something is due.
             if customer.enrolled && work.member.due <= month_end {
                 self.step(month_end, m, work, tally, |_| {});
             }
             self.stocks(m, &customer, work, tally);
+        }
+    }
+
+    /// Sends the engine, in time order, the refunds of members' returns
+    /// that come back before `day`. A refund takes back the returned
+    /// share of what the member paid, so the engine claws back what the
+    /// order earned; the order's record then goes, as nothing else
+    /// refers to it.
+    fn refunds_due(&self, day: f64, work: &mut Work, tally: &mut RunTally) {
+        loop {
+            let due = (0..work.returns.len())
+                .filter(|&i| work.returns[i].0 < day)
+                .min_by(|&a, &b| work.returns[a].0.total_cmp(&work.returns[b].0));
+            let Some(i) = due else { break };
+            let (back, n, share) = work.returns.swap_remove(i);
+            let mut buffer = [0u8; 10];
+            let id = order_id(n, &mut buffer);
+            let Some(o) = work.member.order(id) else {
+                continue;
+            };
+            let record = &work.member.orders[o];
+            let amount = ((record.paid as f64 * share).round() as i64)
+                .clamp(0, record.paid - record.refunded);
+            let at = self.time_at(back);
+            if amount > 0 {
+                let _ = self.step(at, self.month_of(back), work, tally, |a| {
+                    a.refund(at, id, amount)
+                });
+            }
+            if let Some(o) = work.member.order(id) {
+                work.member.orders.swap_remove(o);
+            }
         }
     }
 
@@ -637,9 +884,13 @@ impl Model<'_> {
         }
         let s = &self.segments[traits.segment];
         let money = work.member.money.balance;
+        // Only an order that will be returned needs an id to refund.
+        let mut buffer = [0u8; 10];
+        let returned = order.returned > 0.0 && order.at_partner.is_none();
+        let id = order_id(customer.orders, &mut buffer);
         let purchase = Purchase {
             amount: cents,
-            order: None,
+            order: returned.then_some(std::borrow::Cow::Borrowed(id)),
             category: pick(&s.categories, order.category),
             channel: pick(&s.channels, order.channel),
             payment_method: pick(&s.payment_methods, order.payment),
@@ -684,6 +935,10 @@ impl Model<'_> {
             }
             a.purchase(at, &purchase)
         });
+        let back = self.day_of(at) + order.return_after;
+        if returned && back < self.month_days[self.months] {
+            work.returns.push((back, customer.orders, order.returned));
+        }
     }
 
     /// A member who drops out stops paying for plans that renew.
@@ -703,12 +958,13 @@ impl Model<'_> {
         &self,
         m: usize,
         at: Time,
-        segment: &Segment,
+        traits: &Traits,
         customer: &mut Customer,
         choices: &mut Rng,
         work: &mut Work,
         tally: &mut RunTally,
     ) {
+        let segment = &self.scenario.segments[traits.segment];
         let behavior = &self.scenario.behavior;
         let next_month = self.month_times[m + 1];
         for (p, plan) in self.program.memberships.iter().enumerate() {
@@ -753,6 +1009,13 @@ impl Model<'_> {
         }
         if choices.chance(segment.refer.0 / 12.0) {
             self.step(at, m, work, tally, |a| a.action(at, Action::Referral.id()));
+            // The friend comes in the month, of the referrer's segment,
+            // when the program's reward for it is what brings them.
+            if self.refers && (work.friends.len() as u32) < MAX_FRIENDS {
+                let (from, to) = (self.month_days[m], self.month_days[m + 1]);
+                work.friends
+                    .push((from + choices.uniform() * (to - from), traits.segment));
+            }
         }
     }
 
@@ -915,6 +1178,7 @@ fn count(effect: Effect, m: usize, tally: &mut RunTally) {
         EffectKind::CharityDonation => (Field::CharityDonations, effect.value),
         EffectKind::PartnerFunded => (Field::PartnerFunded, effect.value),
         EffectKind::FeeCharged => (Field::Fees, effect.value),
+        EffectKind::ClawbackShortfall => (Field::ClawbackShortfall, effect.value),
         _ => return,
     };
     tally.add(m, field, amount);

@@ -24,6 +24,7 @@ const CHUNK: u32 = 2_048;
 /// scenario's `[simulation]` table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Plan {
+    /// Customers at the start; those who arrive come from the scenario.
     pub customers: u32,
     pub months: usize,
     pub runs: u32,
@@ -49,9 +50,10 @@ pub fn simulate(
     plan: Plan,
     done: &(dyn Fn(u64) + Sync),
 ) -> Result<Vec<RunTally>, ModelError> {
-    let model = Model::new(program, scenario, plan.months)?;
+    let model = Model::new(program, scenario, plan)?;
     let runs: Vec<u32> = plan.runs().collect();
-    let chunks = plan.customers.div_ceil(CHUNK);
+    let population = model.population();
+    let chunks = population.div_ceil(CHUNK);
     let tiers = program.tiers.len();
     let tallies: Vec<RunTally> = runs
         .par_iter()
@@ -63,7 +65,7 @@ pub fn simulate(
                     |work, chunk| {
                         let mut tally = RunTally::new(run, plan.months, tiers);
                         let first = chunk * CHUNK;
-                        let last = (first + CHUNK).min(plan.customers);
+                        let last = (first + CHUNK).min(population);
                         for c in first..last {
                             model.customer(run, c, work, &mut tally);
                         }

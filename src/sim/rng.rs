@@ -14,7 +14,7 @@ pub enum Stream {
     /// Segment, purchase rate, dropout probability, spend rate.
     Traits = 1,
     /// Waiting times between purchases (standard exponentials).
-    Arrivals = 2,
+    Waits = 2,
     /// Each order's value and place.
     Orders = 3,
     /// Dropping out after each purchase.
@@ -38,10 +38,18 @@ fn splitmix(x: &mut u64) -> u64 {
 
 impl Rng {
     pub fn new(seed: u64, run: u32, customer: u32, stream: Stream) -> Rng {
+        Rng::of_friend(seed, run, customer, 0, stream)
+    }
+
+    /// The draws of the `friend`-th friend that a customer's referrals
+    /// brought (0: the customer themself).
+    pub fn of_friend(seed: u64, run: u32, customer: u32, friend: u32, stream: Stream) -> Rng {
         let mut x = seed;
         let mut key = splitmix(&mut x);
         key ^= (u64::from(run) << 32) | u64::from(customer);
-        let mut x = splitmix(&mut key) ^ (stream as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
+        let mut x = splitmix(&mut key)
+            ^ (stream as u64).wrapping_mul(0xD1B5_4A32_D192_ED03)
+            ^ u64::from(friend).wrapping_mul(0x9E6C_63D0_676A_9A99);
         Rng {
             s: [
                 splitmix(&mut x),
@@ -106,15 +114,15 @@ mod tests {
     #[test]
     fn streams_differ_and_repeat() {
         let a: Vec<u64> = {
-            let mut r = Rng::new(7, 0, 0, Stream::Arrivals);
+            let mut r = Rng::new(7, 0, 0, Stream::Waits);
             (0..4).map(|_| r.next_u64()).collect()
         };
         let again: Vec<u64> = {
-            let mut r = Rng::new(7, 0, 0, Stream::Arrivals);
+            let mut r = Rng::new(7, 0, 0, Stream::Waits);
             (0..4).map(|_| r.next_u64()).collect()
         };
         let other: Vec<u64> = {
-            let mut r = Rng::new(7, 0, 1, Stream::Arrivals);
+            let mut r = Rng::new(7, 0, 1, Stream::Waits);
             (0..4).map(|_| r.next_u64()).collect()
         };
         assert_eq!(a, again);

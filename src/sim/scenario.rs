@@ -22,6 +22,9 @@ use crate::time::Time;
 pub struct Scenario {
     #[serde(default)]
     pub simulation: Simulation,
+    /// New customers over the horizon, shared among the segments.
+    #[serde(default)]
+    pub arrivals: Arrivals,
     #[serde(default = "default_segments", rename = "segment")]
     pub segments: Vec<Segment>,
     #[serde(default)]
@@ -31,7 +34,9 @@ pub struct Scenario {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Simulation {
-    pub customers: Count,
+    /// The customers at the start, who have made their first purchase
+    /// already; new ones come as `arrivals`.
+    pub customers: Whole,
     pub months: Months,
     pub runs: Count,
     pub seed: u64,
@@ -45,7 +50,7 @@ pub struct Simulation {
 impl Default for Simulation {
     fn default() -> Self {
         Simulation {
-            customers: Count(10_000),
+            customers: Whole(10_000),
             months: Months(36),
             runs: Count(100),
             seed: 1,
@@ -64,6 +69,14 @@ pub struct Segment {
     pub share: Probability,
     pub purchase: Purchases,
     pub spend: Spend,
+    /// New customers of this segment over the horizon, besides its share
+    /// of the scenario's `[arrivals]`.
+    pub arrivals: Arrivals,
+    /// Chance that an order is returned, in whole or in part.
+    pub returns: Probability,
+    /// Chance that a return takes back the whole order; otherwise a
+    /// share of it, uniform between nothing and all.
+    pub whole_returns: Probability,
     /// Chance that a customer joins the program at their first order.
     pub enroll: Probability,
     /// Chance that a member takes each paid membership when joining.
@@ -114,6 +127,9 @@ impl Default for Segment {
             share: Probability(1.0),
             purchase: Purchases::default(),
             spend: Spend::default(),
+            arrivals: Arrivals::default(),
+            returns: Probability(0.10),
+            whole_returns: Probability(0.70),
             enroll: Probability(0.30),
             subscribe: Probability(0.20),
             card: Probability(0.05),
@@ -138,6 +154,7 @@ impl Default for Scenario {
     fn default() -> Self {
         Scenario {
             simulation: Simulation::default(),
+            arrivals: Arrivals::default(),
             segments: default_segments(),
             behavior: Behavior::default(),
         }
@@ -243,6 +260,9 @@ pub struct Behavior {
     pub renewal_first_year: Probability,
     /// The same in later years.
     pub renewal_later: Probability,
+    /// How much more a referred friend spends per order than a customer
+    /// who came on their own.
+    pub referred_value: Multiplier,
     /// The share of outstanding points expected to be redeemed, which
     /// turns them into a liability.
     pub redemption_share: Probability,
@@ -267,7 +287,63 @@ impl Default for Behavior {
             renewal_first_year: Probability(0.93),
             renewal_later: Probability(0.98),
             member_retention: Probability(1.0),
+            referred_value: Multiplier(1.16),
             redemption_share: Probability(0.70),
+        }
+    }
+}
+
+/// New customers, each making their first purchase on the day they
+/// arrive. The three ways add up: a steady number every month, a number
+/// for each month from the first, a number for each day from the start
+/// (what `calibrate` writes to replay a history's cohort). Customers of
+/// a month or a day arrive spread evenly over it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Arrivals {
+    pub per_month: Whole,
+    pub by_month: Vec<Whole>,
+    pub by_day: Vec<Whole>,
+}
+
+/// Customers who arrive together: `count` of them spread evenly over
+/// `days` days from day `from` of the horizon, of one segment or (None)
+/// of the segments by their shares.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Batch {
+    pub count: u32,
+    pub from: f64,
+    pub days: f64,
+    pub segment: Option<usize>,
+}
+
+impl Arrivals {
+    /// The batches of new customers within a horizon whose months start
+    /// on the given days (one more for its end).
+    fn batches(&self, month_days: &[f64], segment: Option<usize>, out: &mut Vec<Batch>) {
+        let months = month_days.len().saturating_sub(1);
+        let end = month_days.last().copied().unwrap_or(0.0);
+        for m in 0..months {
+            let count =
+                u64::from(self.per_month.0) + self.by_month.get(m).map_or(0, |n| u64::from(n.0));
+            if count > 0 {
+                out.push(Batch {
+                    count: count.min(u64::from(u32::MAX)) as u32,
+                    from: month_days[m],
+                    days: month_days[m + 1] - month_days[m],
+                    segment,
+                });
+            }
+        }
+        for (day, n) in self.by_day.iter().enumerate() {
+            if (day as f64) < end && n.0 > 0 {
+                out.push(Batch {
+                    count: n.0,
+                    from: day as f64,
+                    days: 1.0,
+                    segment,
+                });
+            }
         }
     }
 }
@@ -292,6 +368,11 @@ impl Multiplier {
         if self.0 == 0.0 { 1.0 } else { self.0 }
     }
 }
+
+/// A count of 0 or more.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Whole(pub u32);
 
 /// A count of at least 1.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -360,6 +441,15 @@ impl<'de> Deserialize<'de> for Count {
     }
 }
 
+impl<'de> Deserialize<'de> for Whole {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = i64::deserialize(d)?;
+        u32::try_from(n)
+            .map(Whole)
+            .map_err(|_| de::Error::custom(format!("{n} is not a count from 0 to 4294967295")))
+    }
+}
+
 impl<'de> Deserialize<'de> for Months {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let n = i64::deserialize(d)?;
@@ -394,20 +484,69 @@ impl fmt::Display for Date {
     }
 }
 
-impl Simulation {
-    /// What is too large about the simulation's size, and the key that
-    /// says it; checked once the command line's overrides are in too.
+impl Scenario {
+    /// The batches of new customers over `months` months, in the order
+    /// they are numbered: the scenario's, then each segment's.
+    pub fn arrivals(&self, months: usize) -> Vec<Batch> {
+        let start = self.simulation.start.0;
+        let month_days: Vec<f64> = (0..=months as i64)
+            .map(|m| ((start.add_months(m).0 - start.0) / crate::time::DAY) as f64)
+            .collect();
+        let mut batches = Vec::new();
+        self.arrivals.batches(&month_days, None, &mut batches);
+        for (s, segment) in self.segments.iter().enumerate() {
+            segment.arrivals.batches(&month_days, Some(s), &mut batches);
+        }
+        batches
+    }
+
+    /// Everyone simulated over `months` months: the customers at the
+    /// start and those who arrive.
+    pub fn population(&self, months: usize) -> u64 {
+        let arriving: u64 = self
+            .arrivals(months)
+            .iter()
+            .map(|b| u64::from(b.count))
+            .sum();
+        u64::from(self.simulation.customers.0) + arriving
+    }
+
+    /// What is too large or missing about the simulation's size, and the
+    /// key that says it; checked once the command line's overrides are
+    /// in too.
     pub fn size_problem(&self) -> Option<(&'static str, String)> {
-        for (key, value, most) in [
-            ("customers", self.customers.0, MAX_CUSTOMERS),
-            ("runs", self.runs.0, MAX_RUNS),
-        ] {
-            if value > most {
-                return Some((
-                    key,
-                    format!("{key} = {value} is more than this tool simulates ({most} at most)"),
-                ));
-            }
+        let s = &self.simulation;
+        let population = self.population(s.months.0 as usize);
+        if population > u64::from(MAX_CUSTOMERS) {
+            let arriving = population - u64::from(s.customers.0);
+            let problem = if arriving > 0 {
+                format!(
+                    "{population} customers ({} at the start, {arriving} arriving) is more than \
+                     this tool simulates ({MAX_CUSTOMERS} at most)",
+                    s.customers.0
+                )
+            } else {
+                format!(
+                    "customers = {population} is more than this tool simulates \
+                     ({MAX_CUSTOMERS} at most)"
+                )
+            };
+            return Some(("customers", problem));
+        }
+        if population == 0 {
+            return Some((
+                "customers",
+                "no customers to simulate: give `customers` at the start or `[arrivals]`".into(),
+            ));
+        }
+        if s.runs.0 > MAX_RUNS {
+            return Some((
+                "runs",
+                format!(
+                    "runs = {} is more than this tool simulates ({MAX_RUNS} at most)",
+                    s.runs.0
+                ),
+            ));
         }
         None
     }
@@ -434,7 +573,7 @@ impl Scenario {
                 "each segment's share of the customers",
             ));
         }
-        if let Some((key, problem)) = scenario.simulation.size_problem() {
+        if let Some((key, problem)) = scenario.size_problem() {
             return Err(scenario_problem(problem, key_span(text, key), "too large"));
         }
         for segment in &scenario.segments {

@@ -55,6 +55,18 @@ pub enum Field {
     Fees,
     PartnerFunded,
     CharityDonations,
+    /// New customers who arrived (and made their first purchase): the
+    /// same with and without the program.
+    Arrived,
+    /// Friends whom members' referrals brought: customers only with the
+    /// program.
+    Referred,
+    /// Cents refunded on returned orders (with the program; revenue is
+    /// already net of them, in both).
+    Returns,
+    /// What a refund should have taken back but the member had already
+    /// spent, at its value.
+    ClawbackShortfall,
     /// Stock: customers with at least one order so far.
     Ordered,
     /// Stock: customers with two or more orders so far.
