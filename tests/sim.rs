@@ -1289,3 +1289,267 @@ tier "Gold", for 4 visits in total {
         "simulated {simulated:.3} orders a customer, the rule gives {expected:.3}"
     );
 }
+
+/// Issue 15 (E): new customers arrive evenly over each month and make
+/// their first purchase on arrival; then they buy as BG/NBD says. A
+/// customer arriving on day a of a T-day horizon makes 1 + E[X(T − a)]
+/// orders (Fader, Hardie & Lee 2005, equation 9), averaged here over the
+/// arrival days of each month by the midpoint rule.
+#[test]
+fn new_customers_arrive_and_buy_as_bgnbd_expects() {
+    let mut scenario = Scenario::default();
+    scenario.arrivals.per_month = sim::scenario::Whole(500);
+    scenario.segments[0].returns.0 = 0.0;
+    let (months, runs) = (12, 4);
+    let tallies = run(ONE_POINT, &scenario, 0, months, runs);
+    for tally in &tallies {
+        for m in 0..months {
+            assert_eq!(tally.get(m, Field::Arrived), 500, "month {m}");
+        }
+        assert!(tally.get(0, Field::BaselineOrders) >= 500);
+    }
+    let p = &scenario.segments[0].purchase;
+    let start = scenario.simulation.start.0;
+    let day = |m: i64| (start.add_months(m).0 - start.0) as f64 / 86_400.0;
+    let horizon = day(months as i64);
+    let mut expected = 0.0;
+    for m in 0..months as i64 {
+        let (from, to) = (day(m), day(m + 1));
+        let steps = 200;
+        for k in 0..steps {
+            let arrives = from + (k as f64 + 0.5) / steps as f64 * (to - from);
+            let weeks = (horizon - arrives) / 7.0;
+            expected += 500.0 / steps as f64
+                * (1.0 + bgnbd_expected(p.r.0, p.alpha.0, p.a.0, p.b.0, weeks));
+        }
+    }
+    let simulated = total(&tallies, Field::BaselineOrders) as f64 / f64::from(runs);
+    assert!(
+        (simulated / expected - 1.0).abs() < 0.03,
+        "simulated {simulated:.0} orders a run, BG/NBD expects {expected:.0}"
+    );
+    // CRR = (E − N) / S is 0 with no one at the start (nothing to divide).
+    let program = program(ONE_POINT);
+    let summary = metrics(&program, &scenario, 0, &tallies);
+    let find = |name: &str| {
+        summary
+            .iter()
+            .find(|m| m.name == name)
+            .unwrap()
+            .horizon
+            .mean
+    };
+    assert_eq!(find("new_customers"), 6_000.0);
+    assert_eq!(find("retention_rate"), 0.0);
+}
+
+/// The customer retention rate is CRR = (E − N) / S: the active at the
+/// end less the new, over those at the start.
+#[test]
+fn retention_counts_only_the_customers_there_at_the_start() {
+    let mut scenario = Scenario::default();
+    scenario.arrivals.per_month = sim::scenario::Whole(100);
+    let tallies = run(ONE_POINT, &scenario, 2_000, 12, 1);
+    let program = program(ONE_POINT);
+    let summary = metrics(&program, &scenario, 2_000, &tallies);
+    let find = |name: &str| {
+        summary
+            .iter()
+            .find(|m| m.name == name)
+            .unwrap()
+            .horizon
+            .mean
+    };
+    let (end, new) = (find("customers_active"), find("new_customers"));
+    assert_eq!(new, 1_200.0);
+    assert_eq!(find("retention_rate"), (end - new) / 2_000.0);
+    // Month by month: the first month's start is the 2,000.
+    let first = tally_month_retention(&tallies[0], 2_000.0);
+    let monthly = &summary
+        .iter()
+        .find(|m| m.name == "retention_rate")
+        .unwrap()
+        .monthly[0];
+    assert!((monthly.mean - first).abs() < 1e-12);
+}
+
+fn tally_month_retention(tally: &RunTally, start: f64) -> f64 {
+    (tally.get(0, Field::Alive) - tally.get(0, Field::Arrived)) as f64 / start
+}
+
+/// Issue 15 (A): a share of orders comes back within 30 days, wholly
+/// or in part. Revenue is net of the returns with and without the
+/// program, on the same random numbers. At a fixed rate over T days,
+/// a return lands within the horizon unless its order is within its
+/// delay of the end, so the share of revenue kept is
+/// 1 − returns × (whole + (1 − whole) / 2) × (1 − 15 / T).
+#[test]
+fn returns_are_refunded_and_revenue_is_net_of_them_in_both() {
+    let mut scenario = fixed_rate_scenario(0.2);
+    scenario.segments[0].returns.0 = 0.0;
+    let (customers, months, runs) = (5_000, 12, 2);
+    let gross = total(
+        &run(ONE_POINT, &scenario, customers, months, runs),
+        Field::BaselineRevenue,
+    ) as f64;
+    scenario.segments[0].returns.0 = 0.10;
+    scenario.segments[0].whole_returns.0 = 0.70;
+    let tallies = run(ONE_POINT, &scenario, customers, months, runs);
+    assert_buys_as_the_baseline(&tallies);
+    let net = total(&tallies, Field::BaselineRevenue) as f64;
+    let expected = 1.0 - 0.10 * (0.70 + 0.30 / 2.0) * (1.0 - 15.0 / 365.0);
+    assert!(
+        (net / gross - expected).abs() < 0.004,
+        "kept {:.4} of revenue, expected {expected:.4}",
+        net / gross
+    );
+    assert_eq!(
+        total(&tallies, Field::Returns) as f64,
+        gross - net,
+        "the returns metric is what revenue lost"
+    );
+
+    // Every order returned whole: the engine claws back each order's
+    // points, so what is left is the points of the orders whose return
+    // falls after the horizon: their value in dollars, less the cents
+    // each order's points round away.
+    scenario.segments[0].returns.0 = 1.0;
+    scenario.segments[0].whole_returns.0 = 1.0;
+    let tallies = run(ONE_POINT, &scenario, customers, months, runs);
+    let left: i64 = tallies
+        .iter()
+        .map(|t| t.get(months - 1, Field::PointsOutstanding))
+        .sum();
+    let kept_dollars = total(&tallies, Field::Revenue) as f64 / 100.0;
+    assert_eq!(
+        total(&tallies, Field::PointsIssued) - total(&tallies, Field::PointsClawedBack),
+        left
+    );
+    assert!(
+        (left as f64) <= kept_dollars && left as f64 > 0.95 * kept_dollars,
+        "{left} points left on orders worth {kept_dollars:.2}"
+    );
+}
+
+/// Issue 15 (A): a member's referral brings a friend, a new customer of
+/// the referrer's segment who joins with their first purchase and is
+/// paid by `being_referred` rules; friends refer in turn. With joining
+/// at the first order at a fixed rate λ, a customer is a member at the
+/// start of month k with chance 1 − e^{−λ d_k}, and each member refers
+/// at each month's start with chance refer / 12; friends are members
+/// from the month they arrive. The expected friends of month k are
+/// F_k = refer/12 × (N (1 − e^{−λ d_k}) + Σ_{j<k} F_j).
+#[test]
+fn referred_friends_arrive_join_and_spend_more() {
+    const PROGRAM: &str = r#"program "Friends"
+currency USD
+points are called "points", worth $1 per 100 points
+earn 500 points for referral
+earn 300 points for being_referred
+"#;
+    let per_day = 0.1;
+    let mut scenario = fixed_rate_scenario(per_day);
+    scenario.segments[0].refer.0 = 0.6;
+    scenario.segments[0].returns.0 = 0.0;
+    let (customers, months, runs) = (5_000, 12, 4);
+    let tallies = run(PROGRAM, &scenario, customers, months, runs);
+    let referred = total(&tallies, Field::Referred);
+    assert_eq!(
+        total(&tallies, Field::PointsIssued),
+        800 * referred,
+        "each referral pays 500 and its friend 300"
+    );
+    let start = scenario.simulation.start.0;
+    let mut expected = 0.0;
+    let mut friends_so_far = 0.0;
+    for k in 1..months as i64 {
+        let d = (start.add_months(k).0 - start.0) as f64 / 86_400.0;
+        let members = f64::from(customers) * (1.0 - f64::exp(-per_day * d)) + friends_so_far;
+        let friends = 0.6 / 12.0 * members;
+        friends_so_far += friends;
+        expected += friends;
+    }
+    let simulated = referred as f64 / f64::from(runs);
+    assert!(
+        (simulated / expected - 1.0).abs() < 0.04,
+        "{simulated:.0} friends a run, expected {expected:.0}"
+    );
+    // Lifts are off, so every extra order is a friend's; they spend
+    // `referred_value` (1.16) times as much an order.
+    let extra_orders = total(&tallies, Field::Orders) - total(&tallies, Field::BaselineOrders);
+    let extra_revenue = total(&tallies, Field::Revenue) - total(&tallies, Field::BaselineRevenue);
+    let friend_aov = extra_revenue as f64 / extra_orders as f64;
+    let aov = total(&tallies, Field::BaselineRevenue) as f64
+        / total(&tallies, Field::BaselineOrders) as f64;
+    assert!(
+        (friend_aov / aov / 1.16 - 1.0).abs() < 0.03,
+        "a friend's order {friend_aov:.0} cents against {aov:.0}"
+    );
+}
+
+/// Issue 15 (E), end to end: `calibrate` on the CDNOW sample to
+/// 1997-09-30 writes the cohort's first purchases as arrivals, and a
+/// program that gives nothing, simulated for 18 months on that scenario,
+/// makes as many transactions (first and repeat; a customer's orders of
+/// one day are one, as in the fit) as the sample did: within 5% of the
+/// cumulative count at month 9 and at month 18, the end of the holdout.
+#[test]
+fn a_calibrated_cohort_replays_its_history() {
+    let dir = temp_dir("cdnow");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/orders/cdnow_sample.csv");
+    let scenario = dir.join("cdnow.toml");
+    succeed(loyalty().arg("calibrate").arg(&sample).args([
+        "--calibration-end",
+        "1997-09-30",
+        "--out",
+        scenario.to_str().unwrap(),
+    ]));
+    let nothing = dir.join("nothing.loy");
+    std::fs::write(&nothing, "program \"Nothing\"\ncurrency USD\n").unwrap();
+    let out = dir.join("out");
+    succeed(loyalty().arg("simulate").arg(&nothing).args([
+        "--scenario",
+        scenario.to_str().unwrap(),
+        "--months",
+        "18",
+        "--runs",
+        "100",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+
+    // The sample's transactions by month, read here from the CSV.
+    let text = std::fs::read_to_string(&sample).unwrap();
+    let mut seen = std::collections::HashSet::new();
+    let mut actual = [0.0; 18];
+    for line in text.lines().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        let (customer, date) = (fields[0], fields[2]);
+        if seen.insert((customer, date)) {
+            let year: usize = date[..4].parse().unwrap();
+            let month: usize = date[4..6].parse().unwrap();
+            actual[(year - 1997) * 12 + month - 1] += 1.0;
+        }
+    }
+    let monthly = std::fs::read_to_string(out.join("monthly.csv")).unwrap();
+    let mut simulated = [0.0; 18];
+    for line in monthly.lines() {
+        let fields: Vec<&str> = line.split(',').collect();
+        if fields[1] == "orders" {
+            let month: usize = fields[0].parse().unwrap();
+            simulated[month - 1] = fields[2].parse().unwrap();
+        }
+    }
+    for month in [9, 18] {
+        let (a, s): (f64, f64) = (
+            actual[..month].iter().sum(),
+            simulated[..month].iter().sum(),
+        );
+        assert!(
+            (s / a - 1.0).abs() < 0.05,
+            "month {month}: {s:.0} transactions simulated, {a:.0} in the sample"
+        );
+    }
+    // The first month is the cohort arriving, not five times too many.
+    assert!((simulated[0] / actual[0] - 1.0).abs() < 0.05);
+}

@@ -18,6 +18,8 @@ pub struct Customer {
     pub repeat_value: f64,
     /// The value of the first transaction, which segments customers.
     pub first_value: f64,
+    /// The day of the first transaction, from the history's first day.
+    pub arrived: u32,
     /// Transactions after the calibration period, and their value.
     pub holdout: u32,
     pub holdout_value: f64,
@@ -111,6 +113,7 @@ pub fn history(orders: &[Order], calibration_end: Option<Time>) -> History {
             },
             repeat_value: value(repeat_raw),
             first_value: value(first_raw),
+            arrived: (first - first_day) as u32,
             holdout: (transactions.len() - in_calibration) as u32,
             holdout_value: value(transactions[in_calibration..].iter().map(|t| t.1).sum()),
         });

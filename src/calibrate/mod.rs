@@ -87,6 +87,9 @@ pub struct SegmentFit {
     pub customers: usize,
     pub purchase: Estimate,
     pub spend: Estimate,
+    /// The segment's first purchases by day from the history's first
+    /// day: the scenario's arrivals, which replay the cohort.
+    pub arrivals: Vec<u32>,
 }
 
 impl SegmentFit {
@@ -300,10 +303,19 @@ fn fit_segment(
         values.len(),
         |theta| values.log_likelihood(&GammaGamma::from_slice(theta)),
     );
+    let mut arrivals = Vec::new();
+    for customer in customers {
+        let day = customer.arrived as usize;
+        if arrivals.len() <= day {
+            arrivals.resize(day + 1, 0);
+        }
+        arrivals[day] += 1;
+    }
     Ok(SegmentFit {
         name: name.to_string(),
         share,
         customers: customers.len(),
+        arrivals,
         purchase,
         spend,
     })

@@ -161,8 +161,15 @@ pub fn scenario_toml(calibration: &Calibration, source: &Source) -> String {
         let _ = writeln!(out, "# {line}");
     }
     out.push_str(
-        "#\n# Use it with `loyalty simulate PROGRAM.loy --scenario THIS_FILE`. Only the customers'\n\
-         # purchases and spend are fitted; every other setting keeps its default (README, \"Scenario\").\n",
+        "#\n# Use it with `loyalty simulate PROGRAM.loy --scenario THIS_FILE`. The customers'\n\
+         # purchases and spend are fitted, and they arrive as they did; every other setting keeps\n\
+         # its default (README, \"Scenario\").\n",
+    );
+    let _ = write!(
+        out,
+        "\n[simulation]\n# The cohort as it was acquired: no one at the start, and each segment's\n\
+         # customers arriving on the days of their first purchases.\nstart = \"{}\"\ncustomers = 0\n",
+        calibration.history.first_day
     );
     // Shares are written to 6 decimals and the last takes the rest, so
     // that they add up to 1 as `simulate` requires.
@@ -189,6 +196,16 @@ pub fn scenario_toml(calibration: &Calibration, source: &Source) -> String {
         );
         let _ = writeln!(out, "# Gamma-Gamma: {}", parameters(&segment.spend));
         let _ = writeln!(out, "spend = {}", inline_table(&segment.spend, ""));
+        let _ = writeln!(
+            out,
+            "\n[segment.arrivals]\n# First purchases on each day from {}.\nby_day = [",
+            calibration.history.first_day
+        );
+        for days in segment.arrivals.chunks(20) {
+            let counts: Vec<String> = days.iter().map(u32::to_string).collect();
+            let _ = writeln!(out, "  {},", counts.join(", "));
+        }
+        out.push_str("]\n");
     }
     out
 }
