@@ -301,13 +301,13 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, String> {
             &scenario,
             plan.customers,
         );
-        let table =
-            report::compare_table(&a.name, &b.name, &metrics[0].0, &metrics[1].0, &differences);
-        for (file, text) in [("compare.csv", &table.csv), ("compare.html", &table.html)] {
-            std::fs::write(out.join(file), text)
-                .map_err(|e| format!("cannot write {}: {e}", out.join(file).display()))?;
-        }
-        Ok(table)
+        let inputs = &metrics[0].1.inputs;
+        report::write_comparison(
+            out,
+            (&a.name, &b.name),
+            (&metrics[0].0, &metrics[1].0, &differences),
+            inputs,
+        )
     })?;
     match args.options.format {
         super::OutputFormat::Human => print!("{}", table.text),

@@ -10,7 +10,7 @@ use plotters::prelude::*;
 
 use crate::compile::{Benefit, BonusKind, Program};
 use crate::decimal::count_text;
-use crate::report::metrics::{Metric, Spread};
+use crate::report::metrics::{BREAKDOWN, Metric, Spread};
 use crate::time::Time;
 
 static FONT: &[u8] = include_bytes!("DejaVuSans.ttf");
@@ -27,7 +27,7 @@ const COLOURS: [RGBColor; 6] = [
 ];
 
 /// A chart: lines of metrics' monthly means, with the p5–p95 band
-/// shaded where `band` is set.
+/// shaded where `band` is set, or a waterfall.
 pub struct Chart {
     /// The file name without extension.
     pub file: &'static str,
@@ -35,6 +35,10 @@ pub struct Chart {
     /// What the y axis counts: a count's name, or the currency's code.
     pub unit: String,
     pub lines: Vec<Line>,
+    /// Steps of a waterfall (label, amount), drawn instead of lines
+    /// when there are any: each bar starts where the last ended, and a
+    /// last bar shows where they end.
+    pub steps: Vec<(String, f64)>,
     /// The simulation's first month, to name the months on the x axis.
     pub start: Time,
 }
@@ -45,17 +49,95 @@ pub struct Line {
     pub band: bool,
 }
 
+impl Chart {
+    fn lines(
+        file: &'static str,
+        title: &str,
+        unit: &str,
+        lines: impl IntoIterator<Item = Option<Line>>,
+        start: Time,
+    ) -> Chart {
+        Chart {
+            file,
+            title: title.into(),
+            unit: unit.into(),
+            lines: lines.into_iter().flatten().collect(),
+            steps: Vec::new(),
+            start,
+        }
+    }
+}
+
+/// A metric's monthly means (with its band when `band`), if there is
+/// such a metric.
+fn line(metrics: &[Metric], name: &str, label: &str, band: bool) -> Option<Line> {
+    metrics.iter().find(|m| m.name == name).map(|m| Line {
+        label: label.to_string(),
+        values: m.monthly.clone(),
+        band,
+    })
+}
+
+/// The cost breakdown's mean lines that are not 0, then the net value.
+pub fn waterfall(metrics: &[Metric], currency: &str, start: Time) -> Chart {
+    let mean = |name: &str| {
+        metrics
+            .iter()
+            .find(|m| m.name == name)
+            .map_or(0.0, |m| m.horizon.mean)
+    };
+    let steps = BREAKDOWN
+        .iter()
+        .map(|(name, _, short, sign)| (short.to_string(), sign * mean(name)))
+        .filter(|(_, amount)| amount.abs() >= 0.005)
+        .collect();
+    Chart {
+        file: "waterfall",
+        title: "Where the net value comes from, over the horizon (mean of the runs)".into(),
+        unit: currency.into(),
+        lines: Vec::new(),
+        steps,
+        start,
+    }
+}
+
+/// `compare`'s charts: the paired difference B − A month by month, with
+/// its p5–p95 band over runs.
+pub fn difference_charts(differences: &[Metric], currency: &str, start: Time) -> Vec<Chart> {
+    let line = |name: &str, label: &str| line(differences, name, label, true);
+    vec![
+        Chart::lines(
+            "difference_so_far",
+            "Net value so far, B − A",
+            currency,
+            [line("cumulative_net_value", "net value so far, B − A")],
+            start,
+        ),
+        Chart::lines(
+            "difference_value",
+            "Each month, B − A",
+            currency,
+            [
+                line("incremental_revenue", "incremental revenue, B − A"),
+                line("reward_cost", "reward cost, B − A"),
+                line("net_program_value", "net program value, B − A"),
+            ],
+            start,
+        ),
+        Chart::lines(
+            "difference_members",
+            "Members, B − A",
+            "members",
+            [line("members", "members, B − A")],
+            start,
+        ),
+    ]
+}
+
 /// The report's charts, from the metrics of a simulation: only those of
 /// what the program has (no points chart for a program without points).
 pub fn charts(metrics: &[Metric], program: &Program, start: Time) -> Vec<Chart> {
-    let find = |name: &str| metrics.iter().find(|m| m.name == name);
-    let line = |name: &str, label: &str, band: bool| {
-        find(name).map(|m| Line {
-            label: label.to_string(),
-            values: m.monthly.clone(),
-            band,
-        })
-    };
+    let line = |name: &str, label: &str, band: bool| line(metrics, name, label, band);
     let money = program.currency.clone();
     let has_points = program
         .rules
@@ -80,65 +162,63 @@ pub fn charts(metrics: &[Metric], program: &Program, start: Time) -> Vec<Chart> 
         });
     }
     let charts = vec![
-        Chart {
-            file: "points",
-            start,
-            title: "Points each month".into(),
-            unit: program.points_name.clone(),
-            lines: [
+        waterfall(metrics, &money, start),
+        Chart::lines(
+            "points",
+            "Points each month",
+            &program.points_name,
+            [
                 line("points_issued", "issued", true),
                 line("points_redeemed", "redeemed", true),
                 line("points_expired", "expired", true),
                 line("points_outstanding", "outstanding (end of month)", true),
-            ]
-            .into_iter()
-            .flatten()
-            .collect(),
-        },
-        Chart {
-            file: "liability",
+            ],
             start,
-            title: "Liability for outstanding points and reward money".into(),
-            unit: money.clone(),
-            lines: [line("liability", "liability", true)]
-                .into_iter()
-                .flatten()
-                .collect(),
-        },
-        Chart {
-            file: "tiers",
+        ),
+        Chart::lines(
+            "liability",
+            "Liability for outstanding points, reward money and rewards held",
+            &money,
+            [
+                line("liability", "liability", true),
+                line("liability_points", "points", false),
+                line("liability_reward_money", "reward money", false),
+                line("liability_rewards_held", "rewards held", false),
+            ],
             start,
-            title: "Members, by tier and plan".into(),
-            unit: "members".into(),
+        ),
+        Chart {
             lines: tiers,
+            ..Chart::lines("tiers", "Members, by tier and plan", "members", [], start)
         },
-        Chart {
-            file: "value",
-            start,
-            title: "Incremental revenue against reward cost each month".into(),
-            unit: money.clone(),
-            lines: [
+        Chart::lines(
+            "value",
+            "Incremental revenue against reward cost each month",
+            &money,
+            [
                 line("incremental_revenue", "incremental revenue", true),
                 line("reward_cost", "reward cost", true),
                 line("net_program_value", "net program value", true),
-            ]
-            .into_iter()
-            .flatten()
-            .collect(),
-        },
-        Chart {
-            file: "retention",
+            ],
             start,
-            title: "Customers still active".into(),
-            unit: "customers".into(),
-            lines: [
+        ),
+        Chart::lines(
+            "value_so_far",
+            "Net program value so far (break-even where it stays above 0)",
+            &money,
+            [line("cumulative_net_value", "net value so far", true)],
+            start,
+        ),
+        Chart::lines(
+            "retention",
+            "Customers still active",
+            "customers",
+            [
                 line("customers_active", "with the program", true),
                 line("customers_active_baseline", "without it", true),
-            ]
-            .into_iter()
-            .flatten()
-            .collect(),
-        },
+            ],
+            start,
+        ),
     ];
     charts
         .into_iter()
@@ -147,6 +227,9 @@ pub fn charts(metrics: &[Metric], program: &Program, start: Time) -> Vec<Chart> 
 }
 
 fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -> Result<(), String> {
+    if !chart.steps.is_empty() {
+        return draw_waterfall(root, chart);
+    }
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     root.fill(&WHITE).map_err(err)?;
     let months = chart.lines.first().map_or(1, |l| l.values.len()).max(1);
@@ -229,6 +312,87 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -> Resu
         .position(SeriesLabelPosition::UpperLeft)
         .draw()
         .map_err(err)?;
+    root.present().map_err(err)
+}
+
+/// A waterfall: a bar per step from the running total before it to the
+/// one after, green where it adds and red where it takes, then the total
+/// in blue; the currency on the y axis, with a line at 0.
+fn draw_waterfall<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    chart: &Chart,
+) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    root.fill(&WHITE).map_err(err)?;
+    let mut bars = Vec::new();
+    let mut total = 0.0;
+    for (label, amount) in &chart.steps {
+        bars.push((label.clone(), total, total + amount));
+        total += amount;
+    }
+    bars.push(("net value".to_string(), 0.0, total));
+    let (mut low, mut high) = (0.0f64, 0.0f64);
+    for (_, from, to) in &bars {
+        low = low.min(*from).min(*to);
+        high = high.max(*from).max(*to);
+    }
+    if high - low < 1e-9 {
+        high = low + 1.0;
+    }
+    let pad = (high - low) * 0.08;
+    let n = bars.len() as u32;
+    let mut c = ChartBuilder::on(&root)
+        .caption(&chart.title, ("sans-serif", 20))
+        .margin(14)
+        .x_label_area_size(40)
+        .y_label_area_size(90)
+        // A segmented 0..k has a segment for each of 0 to k.
+        .build_cartesian_2d((0u32..n - 1).into_segmented(), (low - pad)..(high + pad))
+        .map_err(err)?;
+    let label = |x: &SegmentValue<u32>| match x {
+        SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => bars
+            .get(*i as usize)
+            .map(|(label, ..)| label.clone())
+            .unwrap_or_default(),
+        SegmentValue::Last => String::new(),
+    };
+    let whole = |y: &f64| count_text(y.round() as i64);
+    c.configure_mesh()
+        .disable_x_mesh()
+        .x_desc("")
+        .y_desc(chart.unit.as_str())
+        .x_labels(bars.len())
+        .x_label_formatter(&label)
+        .y_label_formatter(&whole)
+        .label_style(("sans-serif", 13))
+        .draw()
+        .map_err(err)?;
+    let last = bars.len() - 1;
+    c.draw_series(bars.iter().enumerate().map(|(i, (_, from, to))| {
+        let colour = if i == last {
+            COLOURS[0]
+        } else if to >= from {
+            COLOURS[2]
+        } else {
+            COLOURS[1]
+        };
+        let i = i as u32;
+        let mut bar = Rectangle::new(
+            [
+                (SegmentValue::Exact(i), *from),
+                (SegmentValue::Exact(i + 1), *to),
+            ],
+            colour.filled(),
+        );
+        bar.set_margin(0, 0, 12, 12);
+        bar
+    }))
+    .map_err(err)?;
+    c.draw_series(LineSeries::new(
+        [(SegmentValue::Exact(0), 0.0), (SegmentValue::Last, 0.0)],
+        BLACK.stroke_width(1),
+    ))
+    .map_err(err)?;
     root.present().map_err(err)
 }
 

@@ -2,24 +2,8 @@
 //! fetched) with the headline table and every chart. Everything that
 //! comes from the program or the scenario is escaped.
 
+use crate::report::metrics::BREAKDOWN;
 use crate::report::{Inputs, Metric, Spread};
-
-/// The cost breakdown's lines: metric, label, and whether it adds to the
-/// net value (1) or takes from it (−1).
-const BREAKDOWN: &[(&str, &str, f64)] = &[
-    (
-        "margin_on_incremental_revenue",
-        "Gross margin on incremental revenue",
-        1.0,
-    ),
-    ("fee_revenue", "Membership fees", 1.0),
-    ("partner_funded", "Funded by partners", 1.0),
-    ("discounts", "Discounts", -1.0),
-    ("reward_money_spent", "Reward money spent", -1.0),
-    ("rewards_used_value", "Rewards used", -1.0),
-    ("charity_donations", "Charity donations", -1.0),
-    ("perks_cost", "Perks", -1.0),
-];
 
 /// The headline table's rows: metric, label, how to show it.
 const HEADLINE: &[(&str, &str, Show)] = &[
@@ -113,10 +97,67 @@ fn cells(s: &Spread, show: Show) -> String {
     )
 }
 
+/// The pages' look: one style for the report and the comparison.
+const STYLE: &str = "<style>
+body { font-family: sans-serif; margin: 2em auto; max-width: 960px; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { padding: 0.3em 0.8em; border-bottom: 1px solid #ddd; text-align: right; }
+th:first-child { text-align: left; font-weight: normal; }
+thead th { font-weight: bold; }
+tr.total th, tr.total td { font-weight: bold; border-top: 2px solid #222; }
+figure { margin: 2em 0; }
+figcaption { color: #555; }
+</style>";
+
+fn find<'m>(metrics: &'m [Metric], name: &str) -> Option<&'m Metric> {
+    metrics.iter().find(|m| m.name == name)
+}
+
+/// The charts as figures, their SVG inline.
+fn figures(charts: &[(String, String)]) -> String {
+    let mut figures = String::new();
+    for (title, svg) in charts {
+        // The SVG's own XML declaration is not wanted inside HTML.
+        let body = svg.find("<svg").map_or(svg.as_str(), |i| &svg[i..]);
+        figures.push_str(&format!(
+            "<figure>\n{body}\n<figcaption>{}</figcaption>\n</figure>\n",
+            escape(title)
+        ));
+    }
+    figures
+}
+
+/// The cost breakdown's rows, one column per set of metrics: each line's
+/// mean, signed, adding up to the net value's mean (means add up).
+fn breakdown_rows(columns: &[&[Metric]]) -> String {
+    let mut rows = String::new();
+    let cells = |name: &str, sign: f64| -> String {
+        columns
+            .iter()
+            .map(|metrics| {
+                let mean = find(metrics, name).map_or(0.0, |m| m.horizon.mean);
+                format!("<td>{}</td>", number(sign * mean, Show::Money))
+            })
+            .collect()
+    };
+    for (name, label, _, sign) in BREAKDOWN {
+        rows.push_str(&format!(
+            "<tr><th>{}</th>{}</tr>\n",
+            escape(label),
+            cells(name, *sign)
+        ));
+    }
+    rows.push_str(&format!(
+        "<tr class=\"total\"><th>Net program value</th>{}</tr>\n",
+        cells("net_program_value", 1.0)
+    ));
+    rows
+}
+
 pub fn report(inputs: &Inputs, metrics: &[Metric], charts: &[(String, String)]) -> String {
     let mut rows = String::new();
     for (name, label, show) in HEADLINE {
-        if let Some(m) = metrics.iter().find(|m| m.name == *name) {
+        if let Some(m) = find(metrics, name) {
             rows.push_str(&format!(
                 "<tr><th>{}</th>{}</tr>\n",
                 escape(label),
@@ -131,26 +172,9 @@ pub fn report(inputs: &Inputs, metrics: &[Metric], charts: &[(String, String)]) 
             cells(&m.horizon, Show::Count)
         ));
     }
-    // The cost breakdown: each line's mean, signed, adding up to the net
-    // value's mean (means add up).
-    let mut breakdown = String::new();
-    for (name, label, sign) in BREAKDOWN {
-        if let Some(m) = metrics.iter().find(|m| m.name == *name) {
-            breakdown.push_str(&format!(
-                "<tr><th>{}</th><td>{}</td></tr>\n",
-                escape(label),
-                number(sign * m.horizon.mean, Show::Money)
-            ));
-        }
-    }
-    if let Some(net) = metrics.iter().find(|m| m.name == "net_program_value") {
-        breakdown.push_str(&format!(
-            "<tr class=\"total\"><th>Net program value</th><td>{}</td></tr>\n",
-            number(net.horizon.mean, Show::Money)
-        ));
-    }
+    let breakdown = breakdown_rows(&[metrics]);
     let months = inputs.scenario.simulation.months.0;
-    let break_even = match metrics.iter().find(|m| m.name == "break_even_month") {
+    let break_even = match find(metrics, "break_even_month") {
         Some(m) if m.horizon.p50 <= f64::from(months) => format!(
             "In half the runs the net value so far is at or above zero from month {:.0} \
              to the end (p5 month {:.0}, p95 month {:.0}).",
@@ -159,15 +183,7 @@ pub fn report(inputs: &Inputs, metrics: &[Metric], charts: &[(String, String)]) 
         Some(_) => "In most runs the program does not break even within the horizon.".into(),
         None => String::new(),
     };
-    let mut figures = String::new();
-    for (title, svg) in charts {
-        // The SVG's own XML declaration is not wanted inside HTML.
-        let body = svg.find("<svg").map_or(svg.as_str(), |i| &svg[i..]);
-        figures.push_str(&format!(
-            "<figure>\n{body}\n<figcaption>{}</figcaption>\n</figure>\n",
-            escape(title)
-        ));
-    }
+    let figures = figures(charts);
     let name = escape(&inputs.program);
     let simulation = &inputs.scenario.simulation;
     format!(
@@ -176,20 +192,11 @@ pub fn report(inputs: &Inputs, metrics: &[Metric], charts: &[(String, String)]) 
 <head>
 <meta charset="utf-8">
 <title>{name}: simulated economics</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em auto; max-width: 960px; color: #222; }}
-table {{ border-collapse: collapse; margin: 1em 0; }}
-th, td {{ padding: 0.3em 0.8em; border-bottom: 1px solid #ddd; text-align: right; }}
-th:first-child {{ text-align: left; font-weight: normal; }}
-thead th {{ font-weight: bold; }}
-tr.total th, tr.total td {{ font-weight: bold; border-top: 2px solid #222; }}
-figure {{ margin: 2em 0; }}
-figcaption {{ color: #555; }}
-</style>
+{STYLE}
 </head>
 <body>
 <h1 id="program">{name}</h1>
-<p>Simulated on {customers} customers over {months} months, {runs} runs (seed {seed}, from {start}),
+<p>Simulated on {customers} customers at the start{arriving} over {months} months, {runs} runs (seed {seed}, from {start}),
 program file <code>{file}</code>. Money in {currency}. Each figure is over the whole horizon:
 the mean of the runs and their 5th, 50th and 95th percentiles.</p>
 <table id="headline">
@@ -210,12 +217,82 @@ random numbers, without it. How customers respond to the program is the scenario
 </body>
 </html>
 "#,
-        customers = simulation.customers.0,
+        customers = number(f64::from(simulation.customers.0), Show::Count),
+        arriving = match find(metrics, "new_customers") {
+            Some(m) if m.horizon.mean > 0.0 => format!(
+                " and {} new ones on average",
+                number(m.horizon.mean, Show::Count)
+            ),
+            _ => String::new(),
+        },
         months = simulation.months.0,
         runs = simulation.runs.0,
         seed = simulation.seed,
         start = simulation.start,
         file = escape(&inputs.program_file),
         currency = escape(&inputs.currency),
+    )
+}
+
+/// `compare.html`: the verdict, the headline metrics of A and B with the
+/// paired difference B − A, the cost breakdowns side by side, and charts
+/// of the difference over time.
+pub fn compare(
+    names: (&str, &str),
+    currency: &str,
+    (a, b, differences): (&[Metric], &[Metric], &[Metric]),
+    verdict: &str,
+    charts: &[(String, String)],
+) -> String {
+    let mut rows = String::new();
+    for (name, label, show) in HEADLINE {
+        let (Some(ma), Some(mb), Some(d)) = (find(a, name), find(b, name), find(differences, name))
+        else {
+            continue;
+        };
+        rows.push_str(&format!(
+            "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            escape(label),
+            number(ma.horizon.mean, *show),
+            number(mb.horizon.mean, *show),
+            number(d.horizon.mean, *show),
+            number(d.horizon.p5, *show),
+            number(d.horizon.p95, *show),
+        ));
+    }
+    let breakdown = breakdown_rows(&[a, b, differences]);
+    let figures = figures(charts);
+    let (name_a, name_b) = (escape(names.0), escape(names.1));
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{name_a} against {name_b}</title>
+{STYLE}
+</head>
+<body>
+<h1>A: {name_a} against B: {name_b}</h1>
+<p id="verdict">{verdict}</p>
+<p>Both programs ran on the same customers and random numbers; the difference B − A is
+taken run by run, and its 5th and 95th percentiles are over the runs. Money in {currency}.
+Each program's own report is in <a href="a/report.html">a/</a> and <a href="b/report.html">b/</a>;
+every metric is in <code>compare.csv</code>.</p>
+<table id="compare">
+<thead><tr><th>Over the horizon</th><th>A mean</th><th>B mean</th><th>B − A mean</th><th>B − A p5</th><th>B − A p95</th></tr></thead>
+<tbody>
+{rows}</tbody>
+</table>
+<h2>Where the net value comes from</h2>
+<table id="breakdown">
+<thead><tr><th>Mean of the runs, {currency}</th><th>A</th><th>B</th><th>B − A</th></tr></thead>
+<tbody>
+{breakdown}</tbody>
+</table>
+{figures}</body>
+</html>
+"#,
+        verdict = escape(verdict),
+        currency = escape(currency),
     )
 }

@@ -30,6 +30,30 @@ pub struct Spread {
     pub p95: f64,
 }
 
+/// The lines of the cost breakdown, which add up to the net program
+/// value: metric, label, a short label for the waterfall chart, and
+/// whether it adds to the net value (1) or takes from it (−1).
+pub const BREAKDOWN: &[(&str, &str, &str, f64)] = &[
+    (
+        "margin_on_incremental_revenue",
+        "Gross margin on incremental revenue",
+        "margin",
+        1.0,
+    ),
+    ("fee_revenue", "Membership fees", "fees", 1.0),
+    ("partner_funded", "Funded by partners", "partners", 1.0),
+    ("discounts", "Discounts", "discounts", -1.0),
+    (
+        "reward_money_spent",
+        "Reward money spent",
+        "reward money",
+        -1.0,
+    ),
+    ("rewards_used_value", "Rewards used", "rewards", -1.0),
+    ("charity_donations", "Charity donations", "charity", -1.0),
+    ("perks_cost", "Perks", "perks", -1.0),
+];
+
 /// One metric over all runs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Metric {
@@ -420,15 +444,20 @@ pub fn metrics(
         .iter()
         .map(|run| run_series(program, scenario, customers, run))
         .collect();
+    summarise(&per_run)
+}
+
+/// Each metric's mean and percentiles over runs, month by month and over
+/// the horizon.
+fn summarise(per_run: &[Vec<(String, Series)>]) -> Vec<Metric> {
     let Some(first) = per_run.first() else {
         return Vec::new();
     };
-    let months = runs[0].months;
     first
         .iter()
         .enumerate()
-        .map(|(i, (name, _))| {
-            let monthly = (0..months)
+        .map(|(i, (name, series))| {
+            let monthly = (0..series.monthly.len())
                 .map(|m| {
                     let values: Vec<f64> = per_run.iter().map(|r| r[i].1.monthly[m]).collect();
                     spread(&values)
@@ -444,37 +473,38 @@ pub fn metrics(
         .collect()
 }
 
-/// The paired difference B − A of each metric, run by run (both on the
-/// same customers), for `compare`.
+/// The paired difference B − A of each metric that both programs have,
+/// run by run (both on the same customers) and month by month, for
+/// `compare`.
 pub fn differences(
     a: (&Program, &[RunTally]),
     b: (&Program, &[RunTally]),
     scenario: &Scenario,
     customers: u32,
-) -> Vec<(String, Spread)> {
-    let per_run = |program: &Program, runs: &[RunTally]| -> Vec<Vec<(String, Series)>> {
-        runs.iter()
-            .map(|run| run_series(program, scenario, customers, run))
-            .collect()
-    };
-    let ra = per_run(a.0, a.1);
-    let rb = per_run(b.0, b.1);
-    let Some(first) = ra.first() else {
-        return Vec::new();
-    };
-    first
-        .iter()
-        .enumerate()
-        .filter_map(|(i, (name, _))| {
-            let j = rb[0].iter().position(|(n, _)| n == name)?;
-            let values: Vec<f64> = ra
-                .iter()
-                .zip(&rb)
-                .map(|(x, y)| y[j].1.horizon - x[i].1.horizon)
-                .collect();
-            Some((name.clone(), spread(&values)))
-        })
-        .collect()
+) -> Vec<Metric> {
+    let per_run: Vec<Vec<(String, Series)>> =
+        a.1.iter()
+            .zip(b.1)
+            .map(|(run_a, run_b)| {
+                let series_a = run_series(a.0, scenario, customers, run_a);
+                let series_b = run_series(b.0, scenario, customers, run_b);
+                series_a
+                    .into_iter()
+                    .filter_map(|(name, x)| {
+                        let (_, y) = series_b.iter().find(|(n, _)| *n == name)?;
+                        let monthly = x
+                            .monthly
+                            .iter()
+                            .zip(&y.monthly)
+                            .map(|(x, y)| y - x)
+                            .collect();
+                        let horizon = y.horizon - x.horizon;
+                        Some((name, Series { monthly, horizon }))
+                    })
+                    .collect()
+            })
+            .collect();
+    summarise(&per_run)
 }
 
 #[cfg(test)]

@@ -425,21 +425,50 @@ pub struct CompareTable {
     pub json: Value,
 }
 
+/// Writes `compare`'s own outputs into `dir` (each program's are in
+/// `a/` and `b/`): the table as CSV and HTML, with the charts of the
+/// difference as SVG and PNG.
+pub fn write_comparison(
+    dir: &Path,
+    names: (&str, &str),
+    (a, b, differences): (&[Metric], &[Metric], &[Metric]),
+    inputs: &Inputs,
+) -> Result<CompareTable, String> {
+    let put = |name: &str, text: &str| {
+        let path = dir.join(name);
+        fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    let start = inputs.scenario.simulation.start.0;
+    let mut svgs = Vec::new();
+    for chart in charts::difference_charts(differences, &inputs.currency, start) {
+        let svg = charts::svg(&chart)?;
+        put(&format!("{}.svg", chart.file), &svg)?;
+        charts::png(&chart, &dir.join(format!("{}.png", chart.file)))?;
+        svgs.push((chart.title.clone(), svg));
+    }
+    let table = compare_table(names, &inputs.currency, (a, b, differences), &svgs);
+    put("compare.csv", &table.csv)?;
+    put("compare.html", &table.html)?;
+    Ok(table)
+}
+
 /// Each metric over the horizon for A and B, and the paired difference
 /// B − A with its p5 and p95; first, which program is worth more.
-pub fn compare_table(
-    name_a: &str,
-    name_b: &str,
-    a: &[Metric],
-    b: &[Metric],
-    differences: &[(String, Spread)],
+fn compare_table(
+    (name_a, name_b): (&str, &str),
+    currency: &str,
+    (a, b, differences): (&[Metric], &[Metric], &[Metric]),
+    charts: &[(String, String)],
 ) -> CompareTable {
     let mut text = String::new();
     let mut csv =
         String::from("metric,a_mean,b_mean,difference_mean,difference_p5,difference_p95\n");
-    let mut rows = String::new();
     let mut json_rows = Vec::new();
-    if let Some((_, d)) = differences.iter().find(|(n, _)| n == "net_program_value") {
+    if let Some(d) = differences
+        .iter()
+        .find(|m| m.name == "net_program_value")
+        .map(|m| m.horizon)
+    {
         let (better, worse) = if d.mean >= 0.0 {
             (name_b, name_a)
         } else {
@@ -459,7 +488,8 @@ pub fn compare_table(
         "{:<28} {:>16} {:>16} {:>16} {:>16} {:>16}\n",
         "metric", "A mean", "B mean", "B - A mean", "B - A p5", "B - A p95"
     ));
-    for (name, d) in differences {
+    for difference in differences {
+        let (name, d) = (&difference.name, &difference.horizon);
         let (Some(ma), Some(mb)) = (
             a.iter().find(|m| &m.name == name),
             b.iter().find(|m| &m.name == name),
@@ -487,29 +517,14 @@ pub fn compare_table(
             "difference_p5": round(d.p5),
             "difference_p95": round(d.p95),
         }));
-        rows.push_str(&format!(
-            "<tr><th>{}</th><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td></tr>\n",
-            html::escape(name),
-            ma.horizon.mean,
-            mb.horizon.mean,
-            d.mean,
-            d.p5,
-            d.p95
-        ));
     }
     let verdict = text.lines().next().unwrap_or_default().to_string();
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{a} against {b}</title>\n\
-         <style>body {{ font-family: sans-serif; margin: 2em auto; max-width: 960px; }} \
-         th, td {{ padding: 0.3em 0.8em; border-bottom: 1px solid #ddd; text-align: right; }} \
-         th:first-child {{ text-align: left; }}</style>\n</head>\n<body>\n\
-         <h1>A: {a} against B: {b}</h1>\n<p id=\"verdict\">{verdict}</p>\n\
-         <p>Both programs ran on the same customers and random numbers; the difference is taken run by run. \
-         Each program's own report is in <a href=\"a/report.html\">a/</a> and <a href=\"b/report.html\">b/</a>.</p>\n\
-         <table id=\"compare\">\n<thead><tr><th>Metric</th><th>A mean</th><th>B mean</th><th>B − A mean</th><th>B − A p5</th><th>B − A p95</th></tr></thead>\n<tbody>\n{rows}</tbody>\n</table>\n</body>\n</html>\n",
-        a = html::escape(name_a),
-        b = html::escape(name_b),
-        verdict = html::escape(&verdict),
+    let html = html::compare(
+        (name_a, name_b),
+        currency,
+        (a, b, differences),
+        &verdict,
+        charts,
     );
     let json = json!({
         "a": name_a,
