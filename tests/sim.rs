@@ -1629,3 +1629,82 @@ fn a_calibrated_cohort_replays_its_history() {
     // The first month is the cohort arriving, not five times too many.
     assert!((simulated[0] / actual[0] - 1.0).abs() < 0.05);
 }
+
+/// Issue 15 (B): `expiry_lift` multiplies the rate while the member's
+/// points expire within 30 days. Points that expire 30 days after they
+/// are earned always do, from the first purchase on (at half an order
+/// a day a 30-day gap, which would empty the balance, has a chance of
+/// e^{−15}), so as for any lift from the first order: the expected
+/// orders over T days are (1 − e^{−λT}) + L(λT − (1 − e^{−λT})).
+#[test]
+fn the_expiry_lift_holds_while_points_are_about_to_expire() {
+    const PROGRAM: &str = r#"program "Soon"
+currency USD
+points are called "points", worth $1 per 100 points
+earn 1 point per $1 spent
+points expire 30 days after they are earned
+"#;
+    let per_day = 0.5;
+    let mut scenario = fixed_rate_scenario(per_day);
+    scenario.behavior.expiry_lift.0 = 1.5;
+    let (customers, runs) = (2_000, 2);
+    let tallies = run(PROGRAM, &scenario, customers, 12, runs);
+    let simulated = total(&tallies, Field::Orders) as f64 / f64::from(customers * runs);
+    let (lambda_t, lift) = (365.0 * per_day, 1.5);
+    let first = 1.0 - f64::exp(-lambda_t);
+    let expected = first + lift * (lambda_t - first);
+    assert!(
+        (simulated / expected - 1.0).abs() < 0.01,
+        "simulated {simulated:.2} orders a customer, the closed form gives {expected:.2}"
+    );
+    assert!(total(&tallies, Field::PointsExpired) > 0);
+}
+
+/// Issue 15, done when: Subway's punch card, simulated with the embedded
+/// default scenario, costs the free drinks its members use, $2 each, and
+/// nothing else.
+#[test]
+fn subways_reward_cost_is_the_free_drinks_used() {
+    let out = temp_dir("subway-cost");
+    simulate("programs/subway.loy", &out, &[], "2");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let mean = |name: &str| summary["metrics"][name]["mean"].as_f64().unwrap();
+    assert!(mean("rewards_used") > 0.0);
+    assert!((mean("reward_cost") - 2.0 * mean("rewards_used")).abs() < 1e-6);
+    assert!(mean("net_program_value") < mean("margin_on_incremental_revenue"));
+}
+
+/// Issue 15 (E): arrivals by month add to the steady number, and a
+/// segment's own arrivals are of that segment: here only its customers
+/// join, each at their first purchase.
+#[test]
+fn arrivals_by_month_and_by_segment() {
+    let text = r#"
+[simulation]
+customers = 0
+
+[arrivals]
+per_month = 10
+by_month = [100, 200]
+
+[[segment]]
+name = "walk-ins"
+share = 1
+enroll = 0
+
+[[segment]]
+name = "from the campaign"
+share = 0
+enroll = 1
+arrivals = { by_month = [0, 300] }
+"#;
+    let scenario = Scenario::parse(text).unwrap();
+    let tallies = run(ONE_POINT, &scenario, 0, 6, 2);
+    for tally in &tallies {
+        let arrived: Vec<i64> = (0..6).map(|m| tally.get(m, Field::Arrived)).collect();
+        assert_eq!(arrived, [110, 510, 10, 10, 10, 10]);
+        assert_eq!(tally.total(Field::Enrollments), 300);
+        assert_eq!(tally.get(1, Field::Members), 300);
+    }
+}
