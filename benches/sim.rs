@@ -1,5 +1,5 @@
 //! Simulator throughput in customer-months per second on programs of
-//! the acceptance library: 100,000 customers over 36 months, 4 runs per
+//! the acceptance library: 100,000 customers over 36 months, 10 runs per
 //! iteration (the README also times the full 100-run job with the CLI).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -12,7 +12,7 @@ fn sim(c: &mut Criterion) {
     let plan = Plan {
         customers: if measuring { 100_000 } else { 1_000 },
         months: 36,
-        runs: if measuring { 4 } else { 1 },
+        runs: if measuring { 10 } else { 1 },
         shard: (1, 1),
     };
     let scenario = Scenario::default();

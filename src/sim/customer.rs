@@ -317,6 +317,7 @@ struct Traits {
 }
 
 /// One order's draws: the same for both passes, whatever the program.
+#[derive(Clone, Copy)]
 struct OrderDraw {
     cents: i64,
     at_partner: Option<NameId>,
@@ -329,9 +330,38 @@ struct OrderDraw {
     brand: f64,
 }
 
+/// The draws both passes read in the same order, the waiting times and
+/// the orders: the baseline draws and keeps them, the program pass reads
+/// them back (they cost logarithms and gamma variates) and draws on from
+/// where the baseline stopped when the program's customer buys more.
+struct Replay {
+    waits: Vec<f64>,
+    orders: Vec<OrderDraw>,
+    wait_stream: Rng,
+    order_stream: Rng,
+}
+
+/// The program pass's place in the baseline's draws.
+#[derive(Default)]
+struct Cursor {
+    waits: usize,
+    orders: usize,
+}
+
+impl Replay {
+    fn wait(&mut self, cursor: &mut Cursor) -> f64 {
+        cursor.waits += 1;
+        match self.waits.get(cursor.waits - 1) {
+            Some(&wait) => wait,
+            None => self.wait_stream.exponential(),
+        }
+    }
+}
+
 /// What a thread reuses from customer to customer.
 pub struct Work {
     member: Member,
+    replay: Replay,
     effects: Vec<Effect>,
     /// Members' returns not yet refunded: (day, order number, share
     /// returned).
@@ -349,6 +379,12 @@ impl Work {
         Work {
             member: Member::new(program, "", Time(0)),
             effects: Vec::with_capacity(64),
+            replay: Replay {
+                waits: Vec::with_capacity(256),
+                orders: Vec::with_capacity(256),
+                wait_stream: Rng::new(0, 0, 0, Stream::Waits),
+                order_stream: Rng::new(0, 0, 0, Stream::Orders),
+            },
             returns: Vec::with_capacity(16),
             friends: Vec::with_capacity(MAX_FRIENDS as usize),
             demoted_until: Time(i64::MIN),
@@ -541,7 +577,7 @@ impl Model<'_> {
             traits.arrives = Some(day);
             tally.add(self.month_of(day), Field::Arrived, 1);
         }
-        let drops_at = self.baseline(who, &traits, Some(tally));
+        let drops_at = self.baseline(who, &traits, Some(tally), &mut work.replay);
         work.friends.clear();
         self.with_program(who, &traits, drops_at, work, tally);
         let referred_value = self.scenario.behavior.referred_value.factor();
@@ -560,7 +596,7 @@ impl Model<'_> {
             // A friend exists only with the program; their twin's clock
             // is still drawn, so that buying more does not shorten
             // their life either.
-            let drops_at = self.baseline(friend, &traits, None);
+            let drops_at = self.baseline(friend, &traits, None, &mut work.replay);
             self.with_program(friend, &traits, drops_at, work, tally);
         }
     }
@@ -568,15 +604,24 @@ impl Model<'_> {
     /// The customer without the program, counted into `tally` if given;
     /// returns the day they drop out (infinite if they outlast the
     /// horizon), their twin's clock.
-    fn baseline(&self, who: Who, traits: &Traits, mut tally: Option<&mut RunTally>) -> f64 {
+    fn baseline(
+        &self,
+        who: Who,
+        traits: &Traits,
+        mut tally: Option<&mut RunTally>,
+        replay: &mut Replay,
+    ) -> f64 {
         let mut waits = who.rng(self, Stream::Waits);
         let mut orders = who.rng(self, Stream::Orders);
+        replay.waits.clear();
+        replay.orders.clear();
         let mut dropout = who.rng(self, Stream::Dropout);
         let mut alive = true;
         let mut drops_at = f64::INFINITY;
         let (mut day, first_month) = traits.arrives.map_or((0.0, 0), |d| (d, self.month_of(d)));
         let mut first = traits.arrives.is_some();
         let mut wait = waits.exponential();
+        replay.waits.push(wait);
         for m in first_month..self.months {
             let end = self.month_days[m + 1];
             while alive {
@@ -589,8 +634,10 @@ impl Model<'_> {
                     }
                     day = next;
                     wait = waits.exponential();
+                    replay.waits.push(wait);
                 }
                 let order = self.order(traits, &mut orders, first);
+                replay.orders.push(order);
                 if let Some(tally) = tally.as_deref_mut()
                     && order.at_partner.is_none()
                 {
@@ -613,6 +660,8 @@ impl Model<'_> {
                 tally.add(m, Field::BaselineAlive, 1);
             }
         }
+        replay.wait_stream = waits;
+        replay.order_stream = orders;
         drops_at
     }
 
@@ -627,8 +676,7 @@ impl Model<'_> {
         let segment = &self.scenario.segments[traits.segment];
         let retention = self.scenario.behavior.member_retention.0;
         let referred = who.friend > 0;
-        let mut waits = who.rng(self, Stream::Waits);
-        let mut orders = who.rng(self, Stream::Orders);
+        let mut cursor = Cursor::default();
         let mut dropout = who.rng(self, Stream::Dropout);
         let mut choices = who.rng(self, Stream::Choices);
         let mut customer = Customer {
@@ -645,7 +693,7 @@ impl Model<'_> {
         work.returns.clear();
         let (mut day, first_month) = traits.arrives.map_or((0.0, 0), |d| (d, self.month_of(d)));
         let mut first = traits.arrives.is_some();
-        let mut wait = waits.exponential();
+        let mut wait = work.replay.wait(&mut cursor);
         for m in first_month..self.months {
             let month_start = self.month_times[m];
             if customer.enrolled {
@@ -695,9 +743,13 @@ impl Model<'_> {
                         break;
                     }
                     day = next;
-                    wait = waits.exponential();
+                    wait = work.replay.wait(&mut cursor);
                 }
-                let order = self.order(traits, &mut orders, first);
+                cursor.orders += 1;
+                let order = match work.replay.orders.get(cursor.orders - 1) {
+                    Some(&order) => order,
+                    None => self.order(traits, &mut work.replay.order_stream, first),
+                };
                 let at = self.time_at(day).max(month_start);
                 self.refunds_due(day, work, tally);
                 // A referred friend joins with their first purchase: the
@@ -769,7 +821,11 @@ impl Model<'_> {
     /// share of what the member paid, so the engine claws back what the
     /// order earned; the order's record then goes, as nothing else
     /// refers to it.
+    #[inline]
     fn refunds_due(&self, day: f64, work: &mut Work, tally: &mut RunTally) {
+        if work.returns.is_empty() {
+            return;
+        }
         loop {
             let due = (0..work.returns.len())
                 .filter(|&i| work.returns[i].0 < day)
