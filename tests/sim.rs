@@ -1094,6 +1094,27 @@ membership "Plus", costs $5 per month {
     );
 }
 
+/// Issue 15 (B): a member buys at `member_lift` times the rate of a
+/// non-member while the program gives them something (here, points):
+/// with everyone joining at the first order, the same closed form as
+/// for the paid lift.
+#[test]
+fn the_member_lift_is_as_documented() {
+    let per_day = 1.0 / 20.0;
+    let mut scenario = fixed_rate_scenario(per_day);
+    scenario.behavior.member_lift.0 = 1.3;
+    let (customers, runs) = (5_000, 2);
+    let tallies = run(ONE_POINT, &scenario, customers, 36, runs);
+    let simulated = total(&tallies, Field::Orders) as f64 / f64::from(customers * runs);
+    let (lambda_t, lift) = (1_096.0 * per_day, 1.3);
+    let first = 1.0 - f64::exp(-lambda_t);
+    let expected = first + lift * (lambda_t - first);
+    assert!(
+        (simulated / expected - 1.0).abs() < 0.01,
+        "simulated {simulated:.3} orders a customer, the closed form gives {expected:.3}"
+    );
+}
+
 /// Issue 15 (D): buying more does not shorten a life. A customer drops
 /// out when their no-program twin does, so with `member_retention` at 1
 /// the customers active with the program are those without it, month by

@@ -9,7 +9,12 @@ use crate::report::{Inputs, Metric, Spread};
 const HEADLINE: &[(&str, &str, Show)] = &[
     ("net_program_value", "Net program value", Show::Money),
     ("incremental_revenue", "Incremental revenue", Show::Money),
-    ("revenue", "Revenue with the program", Show::Money),
+    (
+        "revenue",
+        "Revenue with the program, net of returns",
+        Show::Money,
+    ),
+    ("returns", "Refunded on returns", Show::Money),
     ("reward_cost", "Reward cost", Show::Money),
     ("fee_revenue", "Fee revenue", Show::Money),
     ("partner_funded", "Funded by partners", Show::Money),
@@ -23,6 +28,8 @@ const HEADLINE: &[(&str, &str, Show)] = &[
         Show::Money,
     ),
     ("reward_rate", "Reward cost per revenue", Show::Share),
+    ("new_customers", "New customers", Show::Count),
+    ("referred_customers", "Referred by members", Show::Count),
     ("members", "Members at the end", Show::Count),
     ("enrollment_rate", "Enrollment rate", Show::Share),
     ("points_issued", "Points issued", Show::Count),
