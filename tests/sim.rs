@@ -1063,6 +1063,26 @@ fn fixed_rate_scenario(per_day: f64) -> Scenario {
     scenario
 }
 
+/// With everyone buying at a fixed rate λ and a lift L holding from
+/// their first order on (joining there), the expected orders over T days
+/// are P(first < T) + L·λ·E[(T − first)+] = (1 − e^{−λT}) + L(λT − (1 − e^{−λT})).
+fn assert_lifted_from_the_first_order(
+    tallies: &[RunTally],
+    customers: u32,
+    (per_day, days): (f64, f64),
+    lift: f64,
+) {
+    let simulated =
+        total(tallies, Field::Orders) as f64 / f64::from(customers) / tallies.len() as f64;
+    let lambda_t = days * per_day;
+    let first = 1.0 - f64::exp(-lambda_t);
+    let expected = first + lift * (lambda_t - first);
+    assert!(
+        (simulated / expected - 1.0).abs() < 0.01,
+        "simulated {simulated:.3} orders a customer, the closed form gives {expected:.3}"
+    );
+}
+
 /// Issue 15 (B): a paid member buys at `paid_member_lift` times the
 /// rate of a non-member, as the README says, not at that times the
 /// member lift too. Everyone joins and subscribes at the first order, so
@@ -1082,16 +1102,8 @@ membership "Plus", costs $5 per month {
     let mut scenario = fixed_rate_scenario(per_day);
     scenario.behavior.member_lift.0 = 1.5;
     scenario.behavior.paid_member_lift.0 = 2.0;
-    let (customers, runs) = (5_000, 4);
-    let tallies = run(PROGRAM, &scenario, customers, 36, runs);
-    let simulated = total(&tallies, Field::Orders) as f64 / f64::from(customers * runs);
-    let (lambda_t, lift) = (1_096.0 * per_day, 2.0);
-    let first = 1.0 - f64::exp(-lambda_t);
-    let expected = first + lift * (lambda_t - first);
-    assert!(
-        (simulated / expected - 1.0).abs() < 0.01,
-        "simulated {simulated:.3} orders a customer, the closed form gives {expected:.3}"
-    );
+    let tallies = run(PROGRAM, &scenario, 5_000, 36, 4);
+    assert_lifted_from_the_first_order(&tallies, 5_000, (per_day, 1_096.0), 2.0);
 }
 
 /// Issue 15 (B): a member buys at `member_lift` times the rate of a
@@ -1103,16 +1115,8 @@ fn the_member_lift_is_as_documented() {
     let per_day = 1.0 / 20.0;
     let mut scenario = fixed_rate_scenario(per_day);
     scenario.behavior.member_lift.0 = 1.3;
-    let (customers, runs) = (5_000, 2);
-    let tallies = run(ONE_POINT, &scenario, customers, 36, runs);
-    let simulated = total(&tallies, Field::Orders) as f64 / f64::from(customers * runs);
-    let (lambda_t, lift) = (1_096.0 * per_day, 1.3);
-    let first = 1.0 - f64::exp(-lambda_t);
-    let expected = first + lift * (lambda_t - first);
-    assert!(
-        (simulated / expected - 1.0).abs() < 0.01,
-        "simulated {simulated:.3} orders a customer, the closed form gives {expected:.3}"
-    );
+    let tallies = run(ONE_POINT, &scenario, 5_000, 36, 2);
+    assert_lifted_from_the_first_order(&tallies, 5_000, (per_day, 1_096.0), 1.3);
 }
 
 /// Issue 15 (D): buying more does not shorten a life. A customer drops
@@ -1668,16 +1672,8 @@ points expire 30 days after they are earned
     let per_day = 0.5;
     let mut scenario = fixed_rate_scenario(per_day);
     scenario.behavior.expiry_lift.0 = 1.5;
-    let (customers, runs) = (2_000, 2);
-    let tallies = run(PROGRAM, &scenario, customers, 12, runs);
-    let simulated = total(&tallies, Field::Orders) as f64 / f64::from(customers * runs);
-    let (lambda_t, lift) = (365.0 * per_day, 1.5);
-    let first = 1.0 - f64::exp(-lambda_t);
-    let expected = first + lift * (lambda_t - first);
-    assert!(
-        (simulated / expected - 1.0).abs() < 0.01,
-        "simulated {simulated:.2} orders a customer, the closed form gives {expected:.2}"
-    );
+    let tallies = run(PROGRAM, &scenario, 2_000, 12, 2);
+    assert_lifted_from_the_first_order(&tallies, 2_000, (per_day, 365.0), 1.5);
     assert!(total(&tallies, Field::PointsExpired) > 0);
 }
 
