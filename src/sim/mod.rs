@@ -1,16 +1,23 @@
 //! The simulator: a program run many times on a synthetic population
-//! (`scenario`), each customer beside their no-program twin on the same
-//! random numbers (`customer`), counted month by month in integers
-//! (`tally`). `report` turns the counts into metrics and files.
+//! (`scenario`, read once into a `model`), each customer beside their
+//! no-program twin on the same random numbers (`customer`, `draw`), the
+//! member account driven through the engine (`program`) with the
+//! responses of `lift`, counted month by month in integers (`tally`).
+//! `report` turns the counts into metrics and files.
 
 mod customer;
+mod draw;
+mod lift;
+mod model;
+mod program;
 pub mod rng;
 pub mod scenario;
 pub mod tally;
 
 use rayon::prelude::*;
 
-pub use customer::{Model, ModelError, Work};
+pub use customer::Work;
+pub use model::{Model, ModelError};
 pub use scenario::Scenario;
 pub use tally::{FIELDS, Field, RunTally};
 

@@ -5,6 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::compile::{Benefit, ConversionInto, Program, RewardId, RewardValue};
+use crate::engine::{Cause, Effect, EffectKind};
+
 /// The counts kept for each month. Flows are what happened in the
 /// month; stocks (marked) are the state at its end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,6 +148,72 @@ impl RunTally {
     /// A flow summed over all months.
     pub fn total(&self, field: Field) -> i64 {
         (0..self.months).fold(0i64, |sum, m| sum.saturating_add(self.get(m, field)))
+    }
+}
+
+impl RunTally {
+    /// Counts an engine effect in month `m`: the flow it is, and the
+    /// reward it issues, uses or expires.
+    pub fn count_effect(&mut self, program: &Program, effect: &Effect, m: usize) {
+        self.count_reward(program, effect, m);
+        self.count_flow(effect, m);
+    }
+
+    /// Counts a reward issued, used or expired, and its value where it has
+    /// one.
+    fn count_reward(&mut self, program: &Program, effect: &Effect, m: usize) {
+        let value = |reward: RewardId| match program.rewards[usize::from(reward)].value {
+            RewardValue::Money(cents) => cents,
+            RewardValue::PercentOff(_) => 0,
+        };
+        match effect.kind {
+            EffectKind::RewardIssued => {
+                let reward = match effect.cause {
+                    Cause::Rule { rule, .. } => match program.rules[usize::from(rule)].benefit {
+                        Benefit::Reward(reward) => Some(reward),
+                        _ => None,
+                    },
+                    Cause::Conversion(c) => match program.conversions[usize::from(c)].into {
+                        ConversionInto::Reward(reward) => Some(reward),
+                        ConversionInto::Money(_) => None,
+                    },
+                    Cause::Reward(reward) => Some(reward),
+                    _ => None,
+                };
+                self.add(m, Field::RewardsIssued, 1);
+                self.add(m, Field::RewardsIssuedValue, reward.map_or(0, value));
+            }
+            EffectKind::RewardUsed => self.add(m, Field::RewardsUsedCount, 1),
+            EffectKind::RewardExpired => {
+                self.add(m, Field::RewardsExpired, 1);
+                if let Cause::Reward(reward) = effect.cause {
+                    self.add(m, Field::RewardsExpiredValue, value(reward));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Adds an effect to the month's flows.
+    fn count_flow(&mut self, effect: &Effect, m: usize) {
+        let (field, amount) = match effect.kind {
+            EffectKind::PointsEarned => (Field::PointsIssued, effect.points),
+            EffectKind::PointsRedeemed => (Field::PointsRedeemed, -effect.points),
+            EffectKind::PointsExpired => (Field::PointsExpired, -effect.points),
+            EffectKind::PointsDonated => (Field::PointsDonated, -effect.points),
+            EffectKind::PointsClawedBack => (Field::PointsClawedBack, -effect.points),
+            EffectKind::RewardMoneyIssued => (Field::RewardMoneyIssued, effect.money),
+            EffectKind::RewardMoneySpent => (Field::RewardMoneySpent, -effect.money),
+            EffectKind::RewardUsed => (Field::RewardsUsed, effect.value),
+            EffectKind::DiscountGiven => (Field::Discounts, effect.value),
+            EffectKind::PerkUsed => (Field::PerksCost, effect.value),
+            EffectKind::CharityDonation => (Field::CharityDonations, effect.value),
+            EffectKind::PartnerFunded => (Field::PartnerFunded, effect.value),
+            EffectKind::FeeCharged => (Field::Fees, effect.value),
+            EffectKind::ClawbackShortfall => (Field::ClawbackShortfall, effect.value),
+            _ => return,
+        };
+        self.add(m, field, amount);
     }
 }
 
