@@ -246,18 +246,22 @@ pub fn merge(args: MergeArgs) -> Result<ExitCode, String> {
 /// The few figures printed when a simulation ends.
 fn headline(metrics: &[report::Metric], out: &Path) -> String {
     let mut text = String::new();
+    use report::metrics::Name;
     for name in [
-        "net_program_value",
-        "incremental_revenue",
-        "reward_cost",
-        "fee_revenue",
-        "liability",
-        "breakage_rate",
+        Name::NetProgramValue,
+        Name::IncrementalRevenue,
+        Name::RewardCost,
+        Name::FeeRevenue,
+        Name::Liability,
+        Name::BreakageRate,
     ] {
-        if let Some(m) = metrics.iter().find(|m| m.name == name) {
+        if let Some(m) = report::metrics::find(metrics, name) {
             text.push_str(&format!(
-                "{name:<22} mean {:>16.2}   p5 {:>16.2}   p95 {:>16.2}\n",
-                m.horizon.mean, m.horizon.p5, m.horizon.p95
+                "{:<22} mean {:>16.2}   p5 {:>16.2}   p95 {:>16.2}\n",
+                name.as_str(),
+                m.horizon.mean,
+                m.horizon.p5,
+                m.horizon.p95
             ));
         }
     }

@@ -10,7 +10,7 @@ use plotters::prelude::*;
 
 use crate::compile::{Benefit, BonusKind, Program};
 use crate::decimal::count_text;
-use crate::report::metrics::{BREAKDOWN, Metric, Spread};
+use crate::report::metrics::{BREAKDOWN, Metric, Name, Spread, find};
 use crate::time::Time;
 
 static FONT: &[u8] = include_bytes!("DejaVuSans.ttf");
@@ -70,8 +70,8 @@ impl Chart {
 
 /// A metric's monthly means (with its band when `band`), if there is
 /// such a metric.
-fn line(metrics: &[Metric], name: &str, label: &str, band: bool) -> Option<Line> {
-    metrics.iter().find(|m| m.name == name).map(|m| Line {
+fn line(metrics: &[Metric], name: Name, label: &str, band: bool) -> Option<Line> {
+    find(metrics, name).map(|m| Line {
         label: label.to_string(),
         values: m.monthly.clone(),
         band,
@@ -80,15 +80,10 @@ fn line(metrics: &[Metric], name: &str, label: &str, band: bool) -> Option<Line>
 
 /// The cost breakdown's mean lines that are not 0, then the net value.
 pub fn waterfall(metrics: &[Metric], currency: &str, start: Time) -> Chart {
-    let mean = |name: &str| {
-        metrics
-            .iter()
-            .find(|m| m.name == name)
-            .map_or(0.0, |m| m.horizon.mean)
-    };
+    let mean = |name: Name| find(metrics, name).map_or(0.0, |m| m.horizon.mean);
     let steps = BREAKDOWN
         .iter()
-        .map(|(name, _, short, sign)| (short.to_string(), sign * mean(name)))
+        .map(|&(name, _, short, sign)| (short.to_string(), sign * mean(name)))
         .filter(|(_, amount)| amount.abs() >= 0.005)
         .collect();
     Chart {
@@ -104,13 +99,13 @@ pub fn waterfall(metrics: &[Metric], currency: &str, start: Time) -> Chart {
 /// `compare`'s charts: the paired difference B − A month by month, with
 /// its p5–p95 band over runs.
 pub fn difference_charts(differences: &[Metric], currency: &str, start: Time) -> Vec<Chart> {
-    let line = |name: &str, label: &str| line(differences, name, label, true);
+    let line = |name: Name, label: &str| line(differences, name, label, true);
     vec![
         Chart::lines(
             "difference_so_far",
             "Net value so far, B − A",
             currency,
-            [line("cumulative_net_value", "net value so far, B − A")],
+            [line(Name::CumulativeNetValue, "net value so far, B − A")],
             start,
         ),
         Chart::lines(
@@ -118,9 +113,9 @@ pub fn difference_charts(differences: &[Metric], currency: &str, start: Time) ->
             "Each month, B − A",
             currency,
             [
-                line("incremental_revenue", "incremental revenue, B − A"),
-                line("reward_cost", "reward cost, B − A"),
-                line("net_program_value", "net program value, B − A"),
+                line(Name::IncrementalRevenue, "incremental revenue, B − A"),
+                line(Name::RewardCost, "reward cost, B − A"),
+                line(Name::NetProgramValue, "net program value, B − A"),
             ],
             start,
         ),
@@ -128,7 +123,7 @@ pub fn difference_charts(differences: &[Metric], currency: &str, start: Time) ->
             "difference_members",
             "Members, B − A",
             "members",
-            [line("members", "members, B − A")],
+            [line(Name::Members, "members, B − A")],
             start,
         ),
     ]
@@ -137,7 +132,7 @@ pub fn difference_charts(differences: &[Metric], currency: &str, start: Time) ->
 /// The report's charts, from the metrics of a simulation: only those of
 /// what the program has (no points chart for a program without points).
 pub fn charts(metrics: &[Metric], program: &Program, start: Time) -> Vec<Chart> {
-    let line = |name: &str, label: &str, band: bool| line(metrics, name, label, band);
+    let line = |name: Name, label: &str, band: bool| line(metrics, name, label, band);
     let money = program.currency.clone();
     let has_points = program
         .rules
@@ -147,12 +142,12 @@ pub fn charts(metrics: &[Metric], program: &Program, start: Time) -> Vec<Chart> 
             .bonuses
             .iter()
             .any(|b| matches!(b.kind, BonusKind::FlatPoints(_)));
-    let mut tiers: Vec<Line> = vec![line("members", "members", true)]
+    let mut tiers: Vec<Line> = vec![line(Name::Members, "members", true)]
         .into_iter()
         .flatten()
         .collect();
     if program.memberships.iter().any(|plan| plan.fee.is_some()) {
-        tiers.extend(line("paid_members", "with a plan", true));
+        tiers.extend(line(Name::PaidMembers, "with a plan", true));
     }
     for m in metrics.iter().filter(|m| m.name.starts_with("tier:")) {
         tiers.push(Line {
@@ -168,10 +163,10 @@ pub fn charts(metrics: &[Metric], program: &Program, start: Time) -> Vec<Chart> 
             "Points each month",
             &program.points_name,
             [
-                line("points_issued", "issued", true),
-                line("points_redeemed", "redeemed", true),
-                line("points_expired", "expired", true),
-                line("points_outstanding", "outstanding (end of month)", true),
+                line(Name::PointsIssued, "issued", true),
+                line(Name::PointsRedeemed, "redeemed", true),
+                line(Name::PointsExpired, "expired", true),
+                line(Name::PointsOutstanding, "outstanding (end of month)", true),
             ],
             start,
         ),
@@ -180,10 +175,10 @@ pub fn charts(metrics: &[Metric], program: &Program, start: Time) -> Vec<Chart> 
             "Liability for outstanding points, reward money and rewards held",
             &money,
             [
-                line("liability", "liability", true),
-                line("liability_points", "points", false),
-                line("liability_reward_money", "reward money", false),
-                line("liability_rewards_held", "rewards held", false),
+                line(Name::Liability, "liability", true),
+                line(Name::LiabilityPoints, "points", false),
+                line(Name::LiabilityRewardMoney, "reward money", false),
+                line(Name::LiabilityRewardsHeld, "rewards held", false),
             ],
             start,
         ),
@@ -196,9 +191,9 @@ pub fn charts(metrics: &[Metric], program: &Program, start: Time) -> Vec<Chart> 
             "Incremental revenue against reward cost each month",
             &money,
             [
-                line("incremental_revenue", "incremental revenue", true),
-                line("reward_cost", "reward cost", true),
-                line("net_program_value", "net program value", true),
+                line(Name::IncrementalRevenue, "incremental revenue", true),
+                line(Name::RewardCost, "reward cost", true),
+                line(Name::NetProgramValue, "net program value", true),
             ],
             start,
         ),
@@ -206,7 +201,7 @@ pub fn charts(metrics: &[Metric], program: &Program, start: Time) -> Vec<Chart> 
             "value_so_far",
             "Net program value so far (break-even where it stays above 0)",
             &money,
-            [line("cumulative_net_value", "net value so far", true)],
+            [line(Name::CumulativeNetValue, "net value so far", true)],
             start,
         ),
         Chart::lines(
@@ -214,8 +209,8 @@ pub fn charts(metrics: &[Metric], program: &Program, start: Time) -> Vec<Chart> 
             "Customers still active",
             "customers",
             [
-                line("customers_active", "with the program", true),
-                line("customers_active_baseline", "without it", true),
+                line(Name::CustomersActive, "with the program", true),
+                line(Name::CustomersActiveBaseline, "without it", true),
             ],
             start,
         ),

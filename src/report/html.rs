@@ -2,47 +2,55 @@
 //! fetched) with the headline table and every chart. Everything that
 //! comes from the program or the scenario is escaped.
 
-use crate::report::metrics::BREAKDOWN;
+use crate::report::metrics::{BREAKDOWN, Name, find};
 use crate::report::{Inputs, Metric, Spread};
 
 /// The headline table's rows: metric, label, how to show it.
-const HEADLINE: &[(&str, &str, Show)] = &[
-    ("net_program_value", "Net program value", Show::Money),
-    ("incremental_revenue", "Incremental revenue", Show::Money),
+const HEADLINE: &[(Name, &str, Show)] = &[
+    (Name::NetProgramValue, "Net program value", Show::Money),
+    (Name::IncrementalRevenue, "Incremental revenue", Show::Money),
     (
-        "revenue",
+        Name::Revenue,
         "Revenue with the program, net of returns",
         Show::Money,
     ),
-    ("returns", "Refunded on returns", Show::Money),
-    ("reward_cost", "Reward cost", Show::Money),
-    ("fee_revenue", "Fee revenue", Show::Money),
-    ("partner_funded", "Funded by partners", Show::Money),
-    ("charity_donations", "Charity donations", Show::Money),
-    ("liability", "Liability at the end", Show::Money),
-    ("return_on_cost", "Net value per unit of cost", Show::Share),
-    ("cost_per_member", "Cost per member", Show::Money),
+    (Name::Returns, "Refunded on returns", Show::Money),
+    (Name::RewardCost, "Reward cost", Show::Money),
+    (Name::FeeRevenue, "Fee revenue", Show::Money),
+    (Name::PartnerFunded, "Funded by partners", Show::Money),
+    (Name::CharityDonations, "Charity donations", Show::Money),
+    (Name::Liability, "Liability at the end", Show::Money),
     (
-        "incremental_revenue_per_member",
+        Name::ReturnOnCost,
+        "Net value per unit of cost",
+        Show::Share,
+    ),
+    (Name::CostPerMember, "Cost per member", Show::Money),
+    (
+        Name::IncrementalRevenuePerMember,
         "Incremental revenue per member",
         Show::Money,
     ),
-    ("reward_rate", "Reward cost per revenue", Show::Share),
-    ("new_customers", "New customers", Show::Count),
-    ("referred_customers", "Referred by members", Show::Count),
-    ("members", "Members at the end", Show::Count),
-    ("enrollment_rate", "Enrollment rate", Show::Share),
-    ("points_issued", "Points issued", Show::Count),
-    ("points_redeemed", "Points redeemed", Show::Count),
-    ("redemption_rate", "Redemption rate", Show::Share),
-    ("breakage_rate", "Breakage rate", Show::Share),
+    (Name::RewardRate, "Reward cost per revenue", Show::Share),
+    (Name::NewCustomers, "New customers", Show::Count),
+    (Name::ReferredCustomers, "Referred by members", Show::Count),
+    (Name::Members, "Members at the end", Show::Count),
+    (Name::EnrollmentRate, "Enrollment rate", Show::Share),
+    (Name::PointsIssued, "Points issued", Show::Count),
+    (Name::PointsRedeemed, "Points redeemed", Show::Count),
+    (Name::RedemptionRate, "Redemption rate", Show::Share),
+    (Name::BreakageRate, "Breakage rate", Show::Share),
     (
-        "retention_rate",
+        Name::RetentionRate,
         "Customers still active at the end",
         Show::Share,
     ),
-    ("repeat_purchase_rate", "Repeat purchase rate", Show::Share),
-    ("aov", "Average order value", Show::Money),
+    (
+        Name::RepeatPurchaseRate,
+        "Repeat purchase rate",
+        Show::Share,
+    ),
+    (Name::Aov, "Average order value", Show::Money),
 ];
 
 #[derive(Clone, Copy)]
@@ -116,10 +124,6 @@ figure { margin: 2em 0; }
 figcaption { color: #555; }
 </style>";
 
-fn find<'m>(metrics: &'m [Metric], name: &str) -> Option<&'m Metric> {
-    metrics.iter().find(|m| m.name == name)
-}
-
 /// The charts as figures, their SVG inline.
 fn figures(charts: &[(String, String)]) -> String {
     let mut figures = String::new();
@@ -138,7 +142,7 @@ fn figures(charts: &[(String, String)]) -> String {
 /// mean, signed, adding up to the net value's mean (means add up).
 fn breakdown_rows(columns: &[&[Metric]]) -> String {
     let mut rows = String::new();
-    let cells = |name: &str, sign: f64| -> String {
+    let cells = |name: Name, sign: f64| -> String {
         columns
             .iter()
             .map(|metrics| {
@@ -151,24 +155,24 @@ fn breakdown_rows(columns: &[&[Metric]]) -> String {
         rows.push_str(&format!(
             "<tr><th>{}</th>{}</tr>\n",
             escape(label),
-            cells(name, *sign)
+            cells(*name, *sign)
         ));
     }
     rows.push_str(&format!(
         "<tr class=\"total\"><th>Net program value</th>{}</tr>\n",
-        cells("net_program_value", 1.0)
+        cells(Name::NetProgramValue, 1.0)
     ));
     rows
 }
 
 pub fn report(inputs: &Inputs, metrics: &[Metric], charts: &[(String, String)]) -> String {
     let mut rows = String::new();
-    for (name, label, show) in HEADLINE {
+    for &(name, label, show) in HEADLINE {
         if let Some(m) = find(metrics, name) {
             rows.push_str(&format!(
                 "<tr><th>{}</th>{}</tr>\n",
                 escape(label),
-                cells(&m.horizon, *show)
+                cells(&m.horizon, show)
             ));
         }
     }
@@ -181,7 +185,7 @@ pub fn report(inputs: &Inputs, metrics: &[Metric], charts: &[(String, String)]) 
     }
     let breakdown = breakdown_rows(&[metrics]);
     let months = inputs.scenario.simulation.months.0;
-    let break_even = match find(metrics, "break_even_month") {
+    let break_even = match find(metrics, Name::BreakEvenMonth) {
         Some(m) if m.horizon.p50 <= f64::from(months) => format!(
             "In half the runs the net value so far is at or above zero from month {:.0} \
              to the end (p5 month {:.0}, p95 month {:.0}).",
@@ -225,7 +229,7 @@ random numbers, without it. How customers respond to the program is the scenario
 </html>
 "#,
         customers = number(f64::from(simulation.customers.0), Show::Count),
-        arriving = match find(metrics, "new_customers") {
+        arriving = match find(metrics, Name::NewCustomers) {
             Some(m) if m.horizon.mean > 0.0 => format!(
                 " and {} new ones on average",
                 number(m.horizon.mean, Show::Count)
@@ -252,7 +256,7 @@ pub fn compare(
     charts: &[(String, String)],
 ) -> String {
     let mut rows = String::new();
-    for (name, label, show) in HEADLINE {
+    for &(name, label, show) in HEADLINE {
         let (Some(ma), Some(mb), Some(d)) = (find(a, name), find(b, name), find(differences, name))
         else {
             continue;
@@ -260,11 +264,11 @@ pub fn compare(
         rows.push_str(&format!(
             "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
             escape(label),
-            number(ma.horizon.mean, *show),
-            number(mb.horizon.mean, *show),
-            number(d.horizon.mean, *show),
-            number(d.horizon.p5, *show),
-            number(d.horizon.p95, *show),
+            number(ma.horizon.mean, show),
+            number(mb.horizon.mean, show),
+            number(d.horizon.mean, show),
+            number(d.horizon.p5, show),
+            number(d.horizon.p95, show),
         ));
     }
     let breakdown = breakdown_rows(&[a, b, differences]);

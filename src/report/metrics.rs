@@ -30,28 +30,109 @@ pub struct Spread {
     pub p95: f64,
 }
 
+/// Declares the metrics' names once: the enum every part of the crate
+/// uses, and the text that the outputs (summary.json, monthly.csv, the
+/// command line) show.
+macro_rules! names {
+    ($($name:ident = $text:literal,)*) => {
+        /// A metric, by name (`tier:<name>` metrics are per tier and have
+        /// none).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Name {
+            $($name,)*
+        }
+
+        impl Name {
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Name::$name => $text,)*
+                }
+            }
+        }
+    };
+}
+
+names! {
+    CustomersActive = "customers_active",
+    CustomersActiveBaseline = "customers_active_baseline",
+    Members = "members",
+    PaidMembers = "paid_members",
+    NewMembers = "new_members",
+    NewCustomers = "new_customers",
+    ReferredCustomers = "referred_customers",
+    Orders = "orders",
+    OrdersBaseline = "orders_baseline",
+    Revenue = "revenue",
+    RevenueBaseline = "revenue_baseline",
+    Returns = "returns",
+    IncrementalRevenue = "incremental_revenue",
+    PointsIssued = "points_issued",
+    PointsRedeemed = "points_redeemed",
+    PointsExpired = "points_expired",
+    PointsDonated = "points_donated",
+    PointsOutstanding = "points_outstanding",
+    Liability = "liability",
+    LiabilityPoints = "liability_points",
+    LiabilityRewardMoney = "liability_reward_money",
+    LiabilityRewardsHeld = "liability_rewards_held",
+    RewardMoneyIssued = "reward_money_issued",
+    RewardCost = "reward_cost",
+    RewardsIssued = "rewards_issued",
+    RewardsIssuedValue = "rewards_issued_value",
+    RewardsUsed = "rewards_used",
+    RewardsUsedValue = "rewards_used_value",
+    RewardsExpired = "rewards_expired",
+    RewardsExpiredValue = "rewards_expired_value",
+    Discounts = "discounts",
+    PerksCost = "perks_cost",
+    FeeRevenue = "fee_revenue",
+    PartnerFunded = "partner_funded",
+    ClawbackShortfall = "clawback_shortfall",
+    CharityDonations = "charity_donations",
+    MarginOnIncrementalRevenue = "margin_on_incremental_revenue",
+    RewardMoneySpent = "reward_money_spent",
+    NetProgramValue = "net_program_value",
+    CumulativeNetValue = "cumulative_net_value",
+    BreakEvenMonth = "break_even_month",
+    RetentionRate = "retention_rate",
+    RepeatPurchaseRate = "repeat_purchase_rate",
+    Aov = "aov",
+    EnrollmentRate = "enrollment_rate",
+    RedemptionRate = "redemption_rate",
+    BreakageRate = "breakage_rate",
+    ReturnOnCost = "return_on_cost",
+    CostPerMember = "cost_per_member",
+    IncrementalRevenuePerMember = "incremental_revenue_per_member",
+    RewardRate = "reward_rate",
+}
+
+/// The metric of this name among a simulation's.
+pub fn find(metrics: &[Metric], name: Name) -> Option<&Metric> {
+    metrics.iter().find(|m| m.name == name.as_str())
+}
+
 /// The lines of the cost breakdown, which add up to the net program
 /// value: metric, label, a short label for the waterfall chart, and
 /// whether it adds to the net value (1) or takes from it (−1).
-pub const BREAKDOWN: &[(&str, &str, &str, f64)] = &[
+pub const BREAKDOWN: &[(Name, &str, &str, f64)] = &[
     (
-        "margin_on_incremental_revenue",
+        Name::MarginOnIncrementalRevenue,
         "Gross margin on incremental revenue",
         "margin",
         1.0,
     ),
-    ("fee_revenue", "Membership fees", "fees", 1.0),
-    ("partner_funded", "Funded by partners", "partners", 1.0),
-    ("discounts", "Discounts", "discounts", -1.0),
+    (Name::FeeRevenue, "Membership fees", "fees", 1.0),
+    (Name::PartnerFunded, "Funded by partners", "partners", 1.0),
+    (Name::Discounts, "Discounts", "discounts", -1.0),
     (
-        "reward_money_spent",
+        Name::RewardMoneySpent,
         "Reward money spent",
         "reward money",
         -1.0,
     ),
-    ("rewards_used_value", "Rewards used", "rewards", -1.0),
-    ("charity_donations", "Charity donations", "charity", -1.0),
-    ("perks_cost", "Perks", "perks", -1.0),
+    (Name::RewardsUsedValue, "Rewards used", "rewards", -1.0),
+    (Name::CharityDonations, "Charity donations", "charity", -1.0),
+    (Name::PerksCost, "Perks", "perks", -1.0),
 ];
 
 /// One metric over all runs.
@@ -89,12 +170,12 @@ pub fn run_series(
             .collect()
     };
     let mut out: Vec<(String, Series)> = Vec::new();
-    let mut push = |name: &str, monthly: Vec<f64>, over: Over| {
+    let mut push = |name: Name, monthly: Vec<f64>, over: Over| {
         let horizon = match over {
             Over::Sum => monthly.iter().sum(),
             Over::Last => monthly.last().copied().unwrap_or(0.0),
         };
-        out.push((name.to_string(), Series { monthly, horizon }));
+        out.push((name.as_str().to_string(), Series { monthly, horizon }));
     };
     let count = |v: Vec<i64>| v.into_iter().map(|x| x as f64).collect::<Vec<f64>>();
     let cash = |v: Vec<i64>| v.into_iter().map(money).collect::<Vec<f64>>();
@@ -122,15 +203,19 @@ pub fn run_series(
         .map(|m| revenue[m].saturating_sub(baseline[m]))
         .collect();
 
-    push("customers_active", count(alive.clone()), Over::Last);
+    push(Name::CustomersActive, count(alive.clone()), Over::Last);
     push(
-        "customers_active_baseline",
+        Name::CustomersActiveBaseline,
         count(get(Field::BaselineAlive)),
         Over::Last,
     );
-    push("members", count(get(Field::Members)), Over::Last);
-    push("paid_members", count(get(Field::PaidMembers)), Over::Last);
-    push("new_members", count(get(Field::Enrollments)), Over::Sum);
+    push(Name::Members, count(get(Field::Members)), Over::Last);
+    push(
+        Name::PaidMembers,
+        count(get(Field::PaidMembers)),
+        Over::Last,
+    );
+    push(Name::NewMembers, count(get(Field::Enrollments)), Over::Sum);
     // New customers: those who arrive (with the program and without) and
     // the friends its referrals bring.
     let arrived = get(Field::Arrived);
@@ -138,36 +223,44 @@ pub fn run_series(
     let new_customers: Vec<i64> = (0..months)
         .map(|m| arrived[m].saturating_add(referred[m]))
         .collect();
-    push("new_customers", count(new_customers.clone()), Over::Sum);
-    push("referred_customers", count(referred.clone()), Over::Sum);
-    push("orders", count(orders.clone()), Over::Sum);
+    push(Name::NewCustomers, count(new_customers.clone()), Over::Sum);
+    push(Name::ReferredCustomers, count(referred.clone()), Over::Sum);
+    push(Name::Orders, count(orders.clone()), Over::Sum);
     push(
-        "orders_baseline",
+        Name::OrdersBaseline,
         count(get(Field::BaselineOrders)),
         Over::Sum,
     );
-    push("revenue", cash(revenue.clone()), Over::Sum);
-    push("revenue_baseline", cash(baseline.clone()), Over::Sum);
-    push("returns", cash(get(Field::Returns)), Over::Sum);
-    push("incremental_revenue", cash(incremental.clone()), Over::Sum);
-    push("points_issued", count(get(Field::PointsIssued)), Over::Sum);
+    push(Name::Revenue, cash(revenue.clone()), Over::Sum);
+    push(Name::RevenueBaseline, cash(baseline.clone()), Over::Sum);
+    push(Name::Returns, cash(get(Field::Returns)), Over::Sum);
     push(
-        "points_redeemed",
+        Name::IncrementalRevenue,
+        cash(incremental.clone()),
+        Over::Sum,
+    );
+    push(
+        Name::PointsIssued,
+        count(get(Field::PointsIssued)),
+        Over::Sum,
+    );
+    push(
+        Name::PointsRedeemed,
         count(get(Field::PointsRedeemed)),
         Over::Sum,
     );
     push(
-        "points_expired",
+        Name::PointsExpired,
         count(get(Field::PointsExpired)),
         Over::Sum,
     );
     push(
-        "points_donated",
+        Name::PointsDonated,
         count(get(Field::PointsDonated)),
         Over::Sum,
     );
     push(
-        "points_outstanding",
+        Name::PointsOutstanding,
         count(get(Field::PointsOutstanding)),
         Over::Last,
     );
@@ -182,57 +275,61 @@ pub fn run_series(
     let liability: Vec<f64> = (0..months)
         .map(|m| owed_points[m] + owed_money[m] + owed_rewards[m])
         .collect();
-    push("liability", liability, Over::Last);
-    push("liability_points", owed_points, Over::Last);
-    push("liability_reward_money", owed_money, Over::Last);
-    push("liability_rewards_held", owed_rewards, Over::Last);
+    push(Name::Liability, liability, Over::Last);
+    push(Name::LiabilityPoints, owed_points, Over::Last);
+    push(Name::LiabilityRewardMoney, owed_money, Over::Last);
+    push(Name::LiabilityRewardsHeld, owed_rewards, Over::Last);
     push(
-        "reward_money_issued",
+        Name::RewardMoneyIssued,
         cash(get(Field::RewardMoneyIssued)),
         Over::Sum,
     );
-    push("reward_cost", cash(reward_cost.clone()), Over::Sum);
+    push(Name::RewardCost, cash(reward_cost.clone()), Over::Sum);
     push(
-        "rewards_issued",
+        Name::RewardsIssued,
         count(get(Field::RewardsIssued)),
         Over::Sum,
     );
     push(
-        "rewards_issued_value",
+        Name::RewardsIssuedValue,
         cash(get(Field::RewardsIssuedValue)),
         Over::Sum,
     );
     push(
-        "rewards_used",
+        Name::RewardsUsed,
         count(get(Field::RewardsUsedCount)),
         Over::Sum,
     );
     push(
-        "rewards_used_value",
+        Name::RewardsUsedValue,
         cash(get(Field::RewardsUsed)),
         Over::Sum,
     );
     push(
-        "rewards_expired",
+        Name::RewardsExpired,
         count(get(Field::RewardsExpired)),
         Over::Sum,
     );
     push(
-        "rewards_expired_value",
+        Name::RewardsExpiredValue,
         cash(get(Field::RewardsExpiredValue)),
         Over::Sum,
     );
-    push("discounts", cash(get(Field::Discounts)), Over::Sum);
-    push("perks_cost", cash(get(Field::PerksCost)), Over::Sum);
-    push("fee_revenue", cash(get(Field::Fees)), Over::Sum);
-    push("partner_funded", cash(get(Field::PartnerFunded)), Over::Sum);
+    push(Name::Discounts, cash(get(Field::Discounts)), Over::Sum);
+    push(Name::PerksCost, cash(get(Field::PerksCost)), Over::Sum);
+    push(Name::FeeRevenue, cash(get(Field::Fees)), Over::Sum);
     push(
-        "clawback_shortfall",
+        Name::PartnerFunded,
+        cash(get(Field::PartnerFunded)),
+        Over::Sum,
+    );
+    push(
+        Name::ClawbackShortfall,
         cash(get(Field::ClawbackShortfall)),
         Over::Sum,
     );
     push(
-        "charity_donations",
+        Name::CharityDonations,
         cash(get(Field::CharityDonations)),
         Over::Sum,
     );
@@ -241,12 +338,12 @@ pub fn run_series(
         .map(|m| money(incremental[m]) * margin)
         .collect();
     push(
-        "margin_on_incremental_revenue",
+        Name::MarginOnIncrementalRevenue,
         margin_on_incremental,
         Over::Sum,
     );
     push(
-        "reward_money_spent",
+        Name::RewardMoneySpent,
         cash(get(Field::RewardMoneySpent)),
         Over::Sum,
     );
@@ -292,10 +389,10 @@ pub fn run_series(
         .collect();
     let cost_per_member = per_member(&cost_so_far);
     let incremental_per_member = per_member(&incremental_so_far);
-    push("net_program_value", net, Over::Sum);
-    push("cumulative_net_value", cumulative_net, Over::Last);
+    push(Name::NetProgramValue, net, Over::Sum);
+    push(Name::CumulativeNetValue, cumulative_net, Over::Last);
     out.push((
-        "break_even_month".to_string(),
+        Name::BreakEvenMonth.as_str().to_string(),
         Series {
             monthly: vec![break_even as f64; months],
             horizon: break_even as f64,
@@ -304,8 +401,8 @@ pub fn run_series(
 
     // Ratios: their horizon value is worked out from the horizon's
     // totals, not summed.
-    let mut ratios = |name: &str, monthly: Vec<f64>, horizon: f64| {
-        out.push((name.to_string(), Series { monthly, horizon }));
+    let mut ratios = |name: Name, monthly: Vec<f64>, horizon: f64| {
+        out.push((name.as_str().to_string(), Series { monthly, horizon }));
     };
     // Customer retention rate, CRR = (E - N) / S: the customers active at
     // the end (E) less the new ones of the period (N) over those at its
@@ -319,7 +416,7 @@ pub fn run_series(
     };
     let retention = |end: i64, new: i64, start: f64| ratio(end.saturating_sub(new) as f64, start);
     ratios(
-        "retention_rate",
+        Name::RetentionRate,
         (0..months)
             .map(|m| retention(alive[m], new_customers[m], before(m)))
             .collect(),
@@ -335,9 +432,9 @@ pub fn run_series(
         .map(|m| ratio(repeat[m] as f64, ordered[m] as f64))
         .collect();
     let last_repeat = repeat_rate.last().copied().unwrap_or(0.0);
-    ratios("repeat_purchase_rate", repeat_rate, last_repeat);
+    ratios(Name::RepeatPurchaseRate, repeat_rate, last_repeat);
     ratios(
-        "aov",
+        Name::Aov,
         (0..months)
             .map(|m| ratio(money(revenue[m]), orders[m] as f64))
             .collect(),
@@ -354,7 +451,7 @@ pub fn run_series(
         .map(|(&n, so_far)| ratio(n as f64, so_far))
         .collect();
     let last_enrollment = enrollment.last().copied().unwrap_or(0.0);
-    ratios("enrollment_rate", enrollment, last_enrollment);
+    ratios(Name::EnrollmentRate, enrollment, last_enrollment);
     let issued = cumulative(Field::PointsIssued);
     let redeemed = cumulative(Field::PointsRedeemed);
     let expired = cumulative(Field::PointsExpired);
@@ -363,23 +460,23 @@ pub fn run_series(
         .map(|m| ratio(redeemed[m] as f64, issued[m] as f64))
         .collect();
     let last_redemption = redemption.last().copied().unwrap_or(0.0);
-    ratios("redemption_rate", redemption, last_redemption);
+    ratios(Name::RedemptionRate, redemption, last_redemption);
     let breakage: Vec<f64> = (0..months)
         .map(|m| ratio(expired[m] as f64 + abandoned[m] as f64, issued[m] as f64))
         .collect();
     let last_breakage = breakage.last().copied().unwrap_or(0.0);
-    ratios("breakage_rate", breakage, last_breakage);
+    ratios(Name::BreakageRate, breakage, last_breakage);
     // So far, at each month's end; the horizon's is the last month's.
     for (name, monthly) in [
-        ("return_on_cost", return_on_cost),
-        ("cost_per_member", cost_per_member),
-        ("incremental_revenue_per_member", incremental_per_member),
+        (Name::ReturnOnCost, return_on_cost),
+        (Name::CostPerMember, cost_per_member),
+        (Name::IncrementalRevenuePerMember, incremental_per_member),
     ] {
         let last = monthly.last().copied().unwrap_or(0.0);
         ratios(name, monthly, last);
     }
     ratios(
-        "reward_rate",
+        Name::RewardRate,
         (0..months)
             .map(|m| ratio(reward_cost[m] as f64, revenue[m] as f64))
             .collect(),

@@ -464,11 +464,7 @@ fn compare_table(
     let mut csv =
         String::from("metric,a_mean,b_mean,difference_mean,difference_p5,difference_p95\n");
     let mut json_rows = Vec::new();
-    if let Some(d) = differences
-        .iter()
-        .find(|m| m.name == "net_program_value")
-        .map(|m| m.horizon)
-    {
+    if let Some(d) = metrics::find(differences, metrics::Name::NetProgramValue).map(|m| m.horizon) {
         let (better, worse) = if d.mean >= 0.0 {
             (name_b, name_a)
         } else {
