@@ -6,9 +6,9 @@ use super::effect::{Cause, Effect, EffectKind, MemberIndex};
 use super::event::{Purchase, Reject};
 use super::member::{HeldReward, Member, MembershipState, Tally};
 use crate::compile::{
-    Action, ActionId, Anchor, Benefit, Cap, Cents, CharityId, Conditions, ConversionInto, Fee,
-    Limit, MembershipId, NameId, PerkCost, PerkId, Place, Points, PointsExpiry, Program, RewardId,
-    RewardValue, Scope, Trigger, mask_has,
+    Action, ActionId, Benefit, Cap, Cents, CharityId, Conditions, ConversionInto, Fee, Limit,
+    MembershipId, NameId, PerkCost, PerkId, Points, PointsExpiry, Program, RewardId, RewardValue,
+    Scope, Trigger, mask_has,
 };
 use crate::time::Time;
 
@@ -52,55 +52,10 @@ impl Apply<'_> {
         });
     }
 
-    /// When a rule's `within` clause counts from.
-    fn anchor(&self, scope: Scope, anchor: Anchor) -> Time {
-        match (anchor, scope) {
-            (Anchor::Joining, Scope::Membership(m)) => {
-                self.member.memberships[usize::from(m)].since
-            }
-            (Anchor::Joining, _) => self.member.enrolled_at,
-            (Anchor::ReachingTier, Scope::Tier(t)) => self.member.tiers[usize::from(t)].reached_at,
-            (Anchor::ReachingTier, _) => self.member.tier_since,
-        }
-    }
-
     /// Whether conditions hold for the member now, and for the purchase
-    /// if there is one. Chosen days are checked by the caller, which must
-    /// also count them.
+    /// if there is one ([`Member::meets`]).
     pub fn matches(&self, c: &Conditions, at: Time, purchase: Option<&Purchase>) -> bool {
-        let m = &*self.member;
-        if !m.in_scope(c.scope) || !mask_has(c.tiers, m.tier) {
-            return false;
-        }
-        if c.attribute.is_some_and(|a| !m.has_attribute(a)) {
-            return false;
-        }
-        if let Some((period, anchor)) = c.within
-            && at >= period.after(self.anchor(c.scope, anchor))
-        {
-            return false;
-        }
-        if let Some((from, until)) = c.between
-            && (at < from || at >= until)
-        {
-            return false;
-        }
-        match purchase {
-            None => !c.is_about_purchases(),
-            Some(p) => {
-                let place = match c.place {
-                    Place::Own { brands } => p.partner.is_none() && mask_has(brands, p.brand),
-                    Place::AnyPartner => p.partner.is_some(),
-                    Place::Partners(mask) => mask_has(Some(mask), p.partner),
-                };
-                place
-                    && mask_has(c.categories, p.category)
-                    && mask_has(c.channels, p.channel)
-                    && mask_has(c.payment_methods, p.payment_method)
-                    && c.min_order.is_none_or(|min| p.amount >= min)
-                    && (c.chosen_days.is_none() || p.chosen_day)
-            }
-        }
+        self.member.meets(c, at, purchase)
     }
 
     pub fn room(&self, caps: &[Cap], at: Time) -> Room {

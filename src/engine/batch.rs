@@ -12,11 +12,10 @@
 //! shard a member belongs to depends only on its index, so the outcome is
 //! the same whatever the number of threads.
 
-use super::apply::Apply;
 use super::effect::{Effect, MemberIndex};
 use super::event::{Event, EventKind, Reject};
 use super::member::Member;
-use super::{Engine, apply_member_event};
+use super::{Engine, catch_up, step};
 use crate::compile::Program;
 use crate::time::Time;
 
@@ -229,14 +228,13 @@ fn apply_shard(
             member_of(chunks, ahead).prefetch_parts();
         }
         let (n, index) = work.mine[k];
-        let mut apply = Apply {
+        let result = step(
             program,
-            member: member_of(chunks, index),
+            member_of(chunks, index),
             index,
-            out: &mut work.effects,
-            scheduled: false,
-        };
-        let result = apply_member_event(&mut apply, &events[n]);
+            &events[n],
+            &mut work.effects,
+        );
         work.done.push((work.effects.len(), result));
     }
 }
@@ -261,14 +259,7 @@ fn tick_shard(
             }
             let index = (first + j) as MemberIndex;
             work.touched.push(index);
-            Apply {
-                program,
-                member: &mut chunk[j],
-                index,
-                out: &mut work.effects,
-                scheduled: false,
-            }
-            .catch_up(at);
+            catch_up(program, &mut chunk[j], index, at, &mut work.effects);
         }
         work.chunk_ends.push(work.effects.len());
     }

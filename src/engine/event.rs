@@ -29,7 +29,7 @@ pub struct Event<'a> {
 pub enum EventKind<'a> {
     Enroll {
         birthday: Option<(u32, u32)>,
-        attributes: Vec<(NameId, bool)>,
+        attributes: Cow<'a, [(NameId, bool)]>,
     },
     Purchase(Purchase<'a>),
     Refund {
@@ -49,7 +49,7 @@ pub enum EventKind<'a> {
     },
     Set {
         birthday: Option<(u32, u32)>,
-        attributes: Vec<(NameId, bool)>,
+        attributes: Cow<'a, [(NameId, bool)]>,
     },
     /// A perk used, for perks that cost per use.
     Use(PerkId),
@@ -396,7 +396,7 @@ fn decode_raw<'a>(program: &Program, mut raw: Raw<'a>) -> Result<Event<'a>, Reje
     let kind = match kind_name {
         "enroll" => EventKind::Enroll {
             birthday: birthday(&raw.birthday)?,
-            attributes: attributes(program, &raw.attributes)?,
+            attributes: Cow::Owned(attributes(program, &raw.attributes)?),
         },
         "purchase" => {
             let amount = cents("amount", required("amount", kind_name, &raw.amount)?)?;
@@ -497,7 +497,7 @@ fn decode_raw<'a>(program: &Program, mut raw: Raw<'a>) -> Result<Event<'a>, Reje
         },
         "set" => EventKind::Set {
             birthday: birthday(&raw.birthday)?,
-            attributes: attributes(program, &raw.attributes)?,
+            attributes: Cow::Owned(attributes(program, &raw.attributes)?),
         },
         "use" => {
             let name = required("perk", kind_name, &raw.perk)?;

@@ -10,7 +10,11 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::compile::{Cents, Measure, Points, Program, RewardId, TierId, Window};
+use super::event::Purchase;
+use crate::compile::{
+    Anchor, Cents, Conditions, Measure, Place, Points, Program, RewardId, Scope, TierId, Window,
+    mask_has,
+};
 use crate::prefetch::prefetch;
 use crate::time::Time;
 
@@ -149,6 +153,55 @@ impl Member {
         self.next_tier_review = Time::NEVER;
         self.due = Time::NEVER;
         self.tiers_stale = false;
+    }
+
+    /// When a rule's `within` clause counts from.
+    fn anchor(&self, scope: Scope, anchor: Anchor) -> Time {
+        match (anchor, scope) {
+            (Anchor::Joining, Scope::Membership(m)) => self.memberships[usize::from(m)].since,
+            (Anchor::Joining, _) => self.enrolled_at,
+            (Anchor::ReachingTier, Scope::Tier(t)) => self.tiers[usize::from(t)].reached_at,
+            (Anchor::ReachingTier, _) => self.tier_since,
+        }
+    }
+
+    /// Whether conditions hold for the member now, and for the purchase
+    /// if there is one. Chosen days are checked by the caller, which must
+    /// also count them.
+    pub fn meets(&self, c: &Conditions, at: Time, purchase: Option<&Purchase>) -> bool {
+        let m = self;
+        if !m.in_scope(c.scope) || !mask_has(c.tiers, m.tier) {
+            return false;
+        }
+        if c.attribute.is_some_and(|a| !m.has_attribute(a)) {
+            return false;
+        }
+        if let Some((period, anchor)) = c.within
+            && at >= period.after(self.anchor(c.scope, anchor))
+        {
+            return false;
+        }
+        if let Some((from, until)) = c.between
+            && (at < from || at >= until)
+        {
+            return false;
+        }
+        match purchase {
+            None => !c.is_about_purchases(),
+            Some(p) => {
+                let place = match c.place {
+                    Place::Own { brands } => p.partner.is_none() && mask_has(brands, p.brand),
+                    Place::AnyPartner => p.partner.is_some(),
+                    Place::Partners(mask) => mask_has(Some(mask), p.partner),
+                };
+                place
+                    && mask_has(c.categories, p.category)
+                    && mask_has(c.channels, p.channel)
+                    && mask_has(c.payment_methods, p.payment_method)
+                    && c.min_order.is_none_or(|min| p.amount >= min)
+                    && (c.chosen_days.is_none() || p.chosen_day)
+            }
+        }
     }
 
     pub fn has_attribute(&self, id: u16) -> bool {

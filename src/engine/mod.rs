@@ -18,7 +18,7 @@ mod purchase;
 mod schedule;
 mod summary;
 
-pub use apply::Apply;
+use apply::Apply;
 pub use batch::Outcome;
 pub use effect::{Cause, Effect, EffectKind, MemberIndex, reason, what, why};
 pub use event::{Event, EventKind, Purchase, Reject, decode};
@@ -174,7 +174,8 @@ impl<'p> Engine<'p> {
                 self.check_order(at)?;
                 for i in 0..self.members.len() as MemberIndex {
                     if self.members[i as usize].due <= at {
-                        self.apply_to(i, out).catch_up(at);
+                        self.mark(i);
+                        catch_up(self.program, &mut self.members[i as usize], i, at, out);
                     }
                 }
             }
@@ -198,7 +199,8 @@ impl<'p> Engine<'p> {
             }
             _ => {
                 let i = self.member_for(event)?;
-                return apply_member_event(&mut self.apply_to(i, out), event);
+                self.mark(i);
+                return step(self.program, &mut self.members[i as usize], i, event, out);
             }
         }
         self.clock = at;
@@ -258,15 +260,32 @@ impl<'p> Engine<'p> {
 
 /// Applies an event to its member (any event but `tick` and `refer`,
 /// which are the engine's): the scheduled work due by its time first,
-/// then the event, then what it brought due at once.
-fn apply_member_event(apply: &mut Apply, event: &Event) -> Result<(), Reject> {
+/// then the event, then what it brought due at once. The one step of
+/// `Engine::apply`, a batch's shards and the simulator; on `Err` nothing
+/// of the event itself was applied.
+pub fn step(
+    program: &Program,
+    member: &mut Member,
+    index: MemberIndex,
+    event: &Event,
+    out: &mut Vec<Effect>,
+) -> Result<(), Reject> {
+    let mut apply = Apply {
+        program,
+        member,
+        index,
+        out,
+        scheduled: false,
+    };
     let at = event.at;
     if let EventKind::Enroll {
         birthday,
         attributes,
     } = &event.kind
     {
-        *apply.member = Member::new(apply.program, &event.member, at);
+        // A new member in the place, reusing what the place holds.
+        apply.member.reset(program, at);
+        apply.member.id.push_str(&event.member);
         apply.enroll(at, *birthday, attributes);
         apply.settle(at);
         return Ok(());
@@ -301,6 +320,25 @@ fn apply_member_event(apply: &mut Apply, event: &Event) -> Result<(), Reject> {
     // reward, a conversion) happens with it.
     apply.settle(at);
     result
+}
+
+/// Runs the member's scheduled work due by `at` (expiry, fees, monthly
+/// rewards, tier reviews, birthdays): what a `tick` does to each member.
+pub fn catch_up(
+    program: &Program,
+    member: &mut Member,
+    index: MemberIndex,
+    at: Time,
+    out: &mut Vec<Effect>,
+) {
+    Apply {
+        program,
+        member,
+        index,
+        out,
+        scheduled: false,
+    }
+    .catch_up(at);
 }
 
 /// The most a member's points or reward money issued, or spend, may add

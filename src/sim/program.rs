@@ -1,11 +1,13 @@
 //! The customer with the program: their member account run by the
-//! engine's own `Apply`, the code that `loyalty run` uses, so that a
-//! simulated member earns, redeems, expires and pays exactly as the
-//! program says; and the member's choices (joining, redeeming, renewing,
+//! engine's own step, on the same events that `loyalty run` applies, so
+//! that a simulated member earns, redeems, expires and pays exactly as
+//! the program says; and the member's choices (joining, redeeming, renewing,
 //! returning, referring) drawn from the segment's propensities.
 
 use crate::compile::{Action, Fee, MembershipId, NameId, PerkCost, PerkId, RewardValue};
-use crate::engine::{Apply, Cause, EffectKind, MembershipState, Purchase};
+use std::borrow::Cow;
+
+use crate::engine::{self, Cause, EffectKind, Event, EventKind, MembershipState, Purchase, Reject};
 use crate::sim::customer::Work;
 use crate::sim::draw::{Clock, Cursor, MAX_ORDERS_PER_DAY, Next, OrderDraw, Traits, Who};
 use crate::sim::model::{Model, pick};
@@ -158,7 +160,7 @@ impl Model<'_> {
             let month_end = Time(self.month_times[m + 1].0 - 1);
             // Expiry, fees, monthly rewards: only when something is due.
             if pass.customer.enrolled && pass.work.member.due <= month_end {
-                pass.step(month_end, m, |_| {});
+                pass.catch_up(month_end, m);
             }
             pass.stocks(m);
         }
@@ -179,13 +181,13 @@ impl Pass<'_, '_> {
         {
             self.enroll(at, m);
             if referred {
-                self.step(at, m, |a| a.action(at, Action::BeingReferred.id()));
+                let _ = self.apply(at, m, EventKind::Action(Action::BeingReferred.id()));
             }
         }
         // Time passes first, as before any event: a demotion due by now
         // (a new year's review) shapes this order.
         if self.customer.enrolled && self.work.member.due <= at {
-            self.step(at, m, |_| {});
+            self.catch_up(at, m);
         }
         let mut cents = order.cents;
         if self.customer.enrolled && at < self.work.demoted_until {
@@ -230,7 +232,11 @@ impl Pass<'_, '_> {
                 .clamp(0, record.paid - record.refunded);
             let at = self.model.time_at(back);
             if amount > 0 {
-                let _ = self.step(at, self.model.month_of(back), |a| a.refund(at, id, amount));
+                let refund = EventKind::Refund {
+                    order: Cow::Borrowed(id),
+                    amount,
+                };
+                let _ = self.apply(at, self.model.month_of(back), refund);
             }
             if let Some(o) = self.work.member.order(id) {
                 self.work.member.orders.swap_remove(o);
@@ -238,14 +244,60 @@ impl Pass<'_, '_> {
         }
     }
 
-    fn step<R>(&mut self, at: Time, m: usize, change: impl FnOnce(&mut Apply) -> R) -> R {
-        step(self.model, self.work, self.tally, (at, m), change)
+    /// Applies one event to the member through the engine's own step;
+    /// its effects are counted in month `m`.
+    fn apply(&mut self, at: Time, m: usize, kind: EventKind) -> Result<(), Reject> {
+        let model = self.model;
+        let event = Event {
+            id: Cow::Borrowed(""),
+            at,
+            member: Cow::Borrowed(""),
+            kind,
+        };
+        let work = &mut *self.work;
+        let result = engine::step(
+            model.program,
+            &mut work.member,
+            0,
+            &event,
+            &mut work.effects,
+        );
+        self.count_effects(m);
+        result
+    }
+
+    /// Time passes to `at` for the member, as before any event: the work
+    /// scheduled by then runs.
+    fn catch_up(&mut self, at: Time, m: usize) {
+        let work = &mut *self.work;
+        engine::catch_up(
+            self.model.program,
+            &mut work.member,
+            0,
+            at,
+            &mut work.effects,
+        );
+        self.count_effects(m);
+    }
+
+    /// Counts the effects of a step in month `m`. A demotion, whatever
+    /// brought it, starts a year of lower order values from its own
+    /// moment.
+    fn count_effects(&mut self, m: usize) {
+        let work = &mut *self.work;
+        for effect in work.effects.drain(..) {
+            if let (EffectKind::TierChanged, Cause::Tier { from, to }) = (effect.kind, effect.cause)
+                && to < from
+            {
+                work.demoted_until = effect.at.add_months(12);
+            }
+            self.tally.count_effect(self.model.program, &effect, m);
+        }
     }
 
     fn enroll(&mut self, at: Time, m: usize) {
         let model = self.model;
         self.customer.enrolled = true;
-        self.work.member.reset(model.program, at);
         self.work.demoted_until = Time(i64::MIN);
         let choices = &mut self.choices;
         let birthday = choices
@@ -254,10 +306,14 @@ impl Pass<'_, '_> {
         let card = choices.chance(self.segment.card.0);
         let attributes: &[(NameId, bool)] = if card { &model.attributes } else { &[] };
         self.tally.add(m, Field::Enrollments, 1);
-        self.step(at, m, |a| a.enroll(at, birthday, attributes));
+        let enroll = EventKind::Enroll {
+            birthday,
+            attributes: Cow::Borrowed(attributes),
+        };
+        let _ = self.apply(at, m, enroll);
         for plan in 0..model.program.memberships.len() as MembershipId {
             if self.choices.chance(self.segment.subscribe.0) {
-                let _ = self.step(at, m, |a| a.subscribe(at, plan));
+                let _ = self.apply(at, m, EventKind::Subscribe(plan));
             }
         }
     }
@@ -268,7 +324,7 @@ impl Pass<'_, '_> {
         let balance = self.work.member.points.balance;
         if let Some(&(_, reward)) = model.ladder.iter().rev().find(|(cost, _)| *cost <= balance)
             && self.choices.chance(segment.redeem.0)
-            && self.step(at, m, |a| a.redeem(at, reward)).is_ok()
+            && self.apply(at, m, EventKind::Redeem(reward)).is_ok()
         {
             self.customer.redeemed_until = model.day_of(at.add_months(1));
         }
@@ -282,7 +338,7 @@ impl Pass<'_, '_> {
         let choices = &mut self.choices;
         let purchase = Purchase {
             amount: cents,
-            order: returned.then_some(std::borrow::Cow::Borrowed(id)),
+            order: returned.then_some(Cow::Borrowed(id)),
             category: pick(&s.categories, order.category),
             channel: pick(&s.channels, order.channel),
             payment_method: pick(&s.payment_methods, order.payment),
@@ -300,31 +356,32 @@ impl Pass<'_, '_> {
         };
         // A reward held and worth an amount (a free drink) is used on an
         // order it applies to, one an order; a `% off` applies itself.
+        // Perks that cost per use (same-day delivery) are used with the
+        // order, each with the segment's chance.
         let program = model.program;
-        let _ = step(model, self.work, self.tally, (at, m), |a| {
-            // Perks that cost per use (same-day delivery) are used with
-            // the order, each with the segment's chance.
-            for (k, perk) in program.perks.iter().enumerate() {
-                if let Some((_, PerkCost::Use)) = perk.cost
-                    && a.matches(&perk.conditions, at, None)
-                    && choices.chance(segment.use_perks.0)
-                {
-                    let _ = a.use_perk(at, k as PerkId);
-                }
-            }
-            let usable = a.member.rewards.iter().position(|held| {
-                let reward = &program.rewards[usize::from(held.reward)];
-                matches!(reward.value, RewardValue::Money(_))
-                    && a.matches(&reward.conditions, at, Some(&purchase))
-            });
-            if let Some(held) = usable
-                && choices.chance(segment.use_rewards.0)
+        for (k, perk) in program.perks.iter().enumerate() {
+            if let Some((_, PerkCost::Use)) = perk.cost
+                && self.work.member.meets(&perk.conditions, at, None)
+                && self.choices.chance(segment.use_perks.0)
             {
-                let reward = a.member.rewards[held].reward;
-                let _ = a.redeem(at, reward);
+                let _ = self.apply(at, m, EventKind::Use(k as PerkId));
             }
-            a.purchase(at, &purchase)
+        }
+        let usable = self.work.member.rewards.iter().position(|held| {
+            let reward = &program.rewards[usize::from(held.reward)];
+            matches!(reward.value, RewardValue::Money(_))
+                && self
+                    .work
+                    .member
+                    .meets(&reward.conditions, at, Some(&purchase))
         });
+        if let Some(held) = usable
+            && self.choices.chance(segment.use_rewards.0)
+        {
+            let reward = self.work.member.rewards[held].reward;
+            let _ = self.apply(at, m, EventKind::Redeem(reward));
+        }
+        let _ = self.apply(at, m, EventKind::Purchase(purchase));
         let back = model.day_of(at) + order.return_after;
         if returned && back < model.month_days[model.months] {
             self.work.returns.push((back, number, order.returned));
@@ -336,7 +393,7 @@ impl Pass<'_, '_> {
         for plan in 0..self.model.program.memberships.len() as MembershipId {
             let status = self.work.member.memberships[usize::from(plan)];
             if status.is_active() && !status.cancelled && status.until != Time::NEVER {
-                let _ = self.step(at, m, |a| a.cancel(at, plan));
+                let _ = self.apply(at, m, EventKind::Cancel(plan));
             }
         }
     }
@@ -371,7 +428,7 @@ impl Pass<'_, '_> {
                 _ => yearly(first_year),
             };
             if !self.choices.chance(renew) {
-                let _ = self.step(at, m, |a| a.cancel(at, p as MembershipId));
+                let _ = self.apply(at, m, EventKind::Cancel(p as MembershipId));
             }
         }
         if !self.customer.alive {
@@ -381,15 +438,22 @@ impl Pass<'_, '_> {
         let balance = self.work.member.points.balance;
         if charities > 0 && balance > 0 && self.choices.chance(segment.donate.0 / 12.0) {
             let charity = self.choices.below(charities) as u16;
-            let _ = self.step(at, m, |a| a.donate(at, charity, balance));
+            let _ = self.apply(
+                at,
+                m,
+                EventKind::Donate {
+                    charity,
+                    points: balance,
+                },
+            );
         }
         for &action in &model.actions {
             if self.choices.chance(segment.actions.0) {
-                self.step(at, m, |a| a.action(at, action));
+                let _ = self.apply(at, m, EventKind::Action(action));
             }
         }
         if self.choices.chance(segment.refer.0 / 12.0) {
-            self.step(at, m, |a| a.action(at, Action::Referral.id()));
+            let _ = self.apply(at, m, EventKind::Action(Action::Referral.id()));
             // The friend comes in the month, of the referrer's segment,
             // when the program's reward for it is what brings them.
             if model.refers && (self.work.friends.len() as u32) < MAX_FRIENDS {
@@ -440,38 +504,4 @@ impl Pass<'_, '_> {
             .sum();
         tally.add(m, Field::RewardsHeldValue, held);
     }
-}
-
-/// Runs one change to the member as the engine does: scheduled work up
-/// to `at` first, then the change, then what it brings due at once; its
-/// effects are counted in month `m`.
-fn step<R>(
-    model: &Model,
-    work: &mut Work,
-    tally: &mut RunTally,
-    (at, m): (Time, usize),
-    change: impl FnOnce(&mut Apply) -> R,
-) -> R {
-    let program = model.program;
-    let mut apply = Apply {
-        program,
-        member: &mut work.member,
-        index: 0,
-        out: &mut work.effects,
-        scheduled: false,
-    };
-    apply.catch_up(at);
-    let result = change(&mut apply);
-    apply.settle(at);
-    for effect in work.effects.drain(..) {
-        // A demotion, whatever brought it, starts a year of lower
-        // order values from its own moment.
-        if let (EffectKind::TierChanged, Cause::Tier { from, to }) = (effect.kind, effect.cause)
-            && to < from
-        {
-            work.demoted_until = effect.at.add_months(12);
-        }
-        tally.count_effect(program, &effect, m);
-    }
-    result
 }
