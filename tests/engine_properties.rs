@@ -257,6 +257,7 @@ fn one_by_one_and_in_batches(
     source: &str,
     lines: &[String],
     size: usize,
+    shards: usize,
 ) -> [(Vec<Effect>, Vec<Result<(), Reject>>, Vec<Member>); 2] {
     let program = loyalty::load(source).expect("a generated program is valid");
     let events: Vec<_> = lines
@@ -270,7 +271,7 @@ fn one_by_one_and_in_batches(
     }
     let one_by_one = (effects, results, engine.members().to_vec());
 
-    let mut engine = Engine::new(&program);
+    let mut engine = Engine::new(&program).with_shards(shards);
     let (mut effects, mut outcomes) = (Vec::new(), Vec::new());
     for batch in events.chunks(size) {
         engine.apply_batch(batch, &mut effects, &mut outcomes);
@@ -288,9 +289,10 @@ fn one_by_one_and_in_batches(
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
-    /// Batches share members out between two shards by chunks of 32, so
-    /// 70 members and more exercise both shards and the putting back in
-    /// order of their effects.
+    /// Batches share members out among the shards by chunks of 32, so
+    /// 70 members and more exercise two shards (and 1 and 4: one shard
+    /// alone, and shards with no member) and the putting back in order of
+    /// their effects.
     #[test]
     fn a_batch_applies_exactly_as_one_event_at_a_time(
         choices in proptest::collection::vec(0u8..4, OPTIONAL.len()),
@@ -303,8 +305,10 @@ proptest! {
             .map(|m| format!(r#"{{"id":"first{m}","at":"2025-12-31","type":"enroll","member":"m{m}"}}"#))
             .collect();
         all.extend(lines(&steps, 100));
-        let [one_by_one, batched] = one_by_one_and_in_batches(&source, &all, size);
-        prop_assert_eq!(one_by_one, batched);
+        for shards in [1, 2, 4] {
+            let [one_by_one, batched] = one_by_one_and_in_batches(&source, &all, size, shards);
+            prop_assert_eq!(one_by_one, batched, "{} shards", shards);
+        }
     }
 }
 

@@ -1,16 +1,15 @@
-//! Applying many events at once on both cores, with exactly the outcome
+//! Applying many events at once on every core, with exactly the outcome
 //! of applying them one by one.
 //!
 //! Members are independent of each other except in a `refer`, so a
-//! batch's member events are shared between two shards by member (chunks
-//! of `CHUNK` members, alternately), each applying its own events in
-//! order. What decides an event's fate before it reaches its member (time
-//! order, unknown member, enrolling twice) is settled first, in order, on
-//! one thread; afterwards the effects are put back in event order. A
-//! `tick` works on both shards' members at once, and its effects come in
-//! member order; a `refer` runs alone, between the shards' work. Which
-//! shard a member belongs to depends only on its index, so the outcome is
-//! the same whatever the number of threads.
+//! batch's member events are shared between the shards by member (chunks
+//! of `CHUNK` members, in turn), each applying its own events in order.
+//! What decides an event's fate before it reaches its member (time order,
+//! unknown member, enrolling twice) is settled first, in order, on one
+//! thread; afterwards the effects are put back in event order. A `tick`
+//! works on every shard's members at once, and its effects come in member
+//! order; a `refer` runs alone, between the shards' work. The outcome is
+//! the same whatever the number of shards or threads.
 
 use super::effect::{Effect, MemberIndex};
 use super::event::{Event, EventKind, Reject};
@@ -19,9 +18,9 @@ use super::{Engine, catch_up, step};
 use crate::compile::Program;
 use crate::time::Time;
 
-/// Members per chunk: shard 0 has chunks 0, 2, 4 ..., shard 1 has 1, 3,
-/// 5 ... Small enough that random members share out evenly, large
-/// enough that the list of a shard's chunks stays short.
+/// Members per chunk: of n shards, shard s has chunks s, s + n, s + 2n ...
+/// Small enough that random members share out evenly, large enough that
+/// the list of a shard's chunks stays short.
 const CHUNK: usize = 32;
 
 /// An event's fate once settled in order: the member it goes to, or why
@@ -71,22 +70,26 @@ impl ShardWork {
     }
 }
 
-fn shard_of(member: MemberIndex) -> usize {
-    (member as usize / CHUNK) % 2
+fn shard_of(member: MemberIndex, shards: usize) -> usize {
+    (member as usize / CHUNK) % shards
 }
 
-/// The members as two shards of alternate chunks.
-fn split(members: &mut [Member]) -> [Vec<&mut [Member]>; 2] {
-    let mut shards = [Vec::new(), Vec::new()];
+/// The members as `n` shards of chunks in turn.
+fn split(members: &mut [Member], n: usize) -> Vec<Vec<&mut [Member]>> {
+    let mut shards: Vec<Vec<&mut [Member]>> = (0..n).map(|_| Vec::new()).collect();
     for (c, chunk) in members.chunks_mut(CHUNK).enumerate() {
-        shards[c % 2].push(chunk);
+        shards[c % n].push(chunk);
     }
     shards
 }
 
-fn member_of<'m>(chunks: &'m mut [&mut [Member]], member: MemberIndex) -> &'m mut Member {
+fn member_of<'m>(
+    chunks: &'m mut [&mut [Member]],
+    shards: usize,
+    member: MemberIndex,
+) -> &'m mut Member {
     let i = member as usize;
-    &mut chunks[i / CHUNK / 2][i % CHUNK]
+    &mut chunks[i / CHUNK / shards][i % CHUNK]
 }
 
 impl Engine<'_> {
@@ -138,18 +141,23 @@ impl Engine<'_> {
         }
         let program = self.program;
         let plan_ref = &plan[..];
-        self.on_both_shards(|chunks, shard, work| {
-            apply_shard(program, chunks, shard, events, plan_ref, work)
+        let n = self.shards.len();
+        self.on_every_shard(|chunks, shard, work| {
+            apply_shard(program, (chunks, shard, n), events, plan_ref, work)
         });
-        let [work0, work1] = &mut self.shards;
-        let mut done = [work0.done.drain(..), work1.done.drain(..)];
-        let effects = [&work0.effects, &work1.effects];
-        let mut effects_start = [0, 0];
+        let shards = &mut self.shards;
+        // Where each shard's results and effects have been read to.
+        let (done, effects_start) = (&mut self.read.0, &mut self.read.1);
+        done.clear();
+        done.resize(n, 0);
+        effects_start.clear();
+        effects_start.resize(n, 0);
         for planned in plan.drain(..) {
             let result = planned.and_then(|member| {
-                let s = shard_of(member);
-                let (end, result) = done[s].next().expect("each shard applied its events");
-                out.extend_from_slice(&effects[s][effects_start[s]..end]);
+                let s = shard_of(member, n);
+                let (end, result) = std::mem::replace(&mut shards[s].done[done[s]], (0, Ok(())));
+                done[s] += 1;
+                out.extend_from_slice(&shards[s].effects[effects_start[s]..end]);
                 effects_start[s] = end;
                 result
             });
@@ -160,37 +168,46 @@ impl Engine<'_> {
         }
     }
 
-    /// Runs `work` on each shard's members at once, each shard on its
-    /// own thread with its own (cleared) output.
-    fn on_both_shards(
+    /// Runs `work` on each shard's members at once, the shards on the
+    /// threads there are, each with its own (cleared) output.
+    fn on_every_shard(
         &mut self,
         work: impl Fn(&mut [&mut [Member]], usize, &mut ShardWork) + Sync,
     ) {
-        let [out0, out1] = &mut self.shards;
-        out0.clear();
-        out1.clear();
-        let [mut chunks0, mut chunks1] = split(&mut self.members);
-        rayon::join(
-            || work(&mut chunks0, 0, out0),
-            || work(&mut chunks1, 1, out1),
-        );
+        use rayon::prelude::*;
+        let n = self.shards.len();
+        let mut chunks = split(&mut self.members, n);
+        self.shards
+            .par_iter_mut()
+            .zip(chunks.par_iter_mut())
+            .enumerate()
+            .for_each(|(shard, (out, chunks))| {
+                out.clear();
+                work(chunks, shard, out);
+            });
     }
 
-    /// Runs every member's scheduled work due by `at`, both shards at
-    /// once; effects come in member order, as `apply` gives them.
-    fn tick(&mut self, at: Time, out: &mut Vec<Effect>) -> Result<(), Reject> {
+    /// Runs every member's scheduled work due by `at`, on every shard at
+    /// once; effects come in member order. What a `tick` does, in a batch
+    /// or alone.
+    pub(super) fn tick(&mut self, at: Time, out: &mut Vec<Effect>) -> Result<(), Reject> {
         self.check_order(at)?;
         let program = self.program;
-        self.on_both_shards(|chunks, shard, work| tick_shard(program, chunks, shard, at, work));
+        let n = self.shards.len();
+        self.on_every_shard(|chunks, shard, work| {
+            tick_shard(program, (chunks, shard, n), at, work)
+        });
         let chunks = self.members.len().div_ceil(CHUNK);
-        let mut effects_start = [0, 0];
+        let effects_start = &mut self.read.1;
+        effects_start.clear();
+        effects_start.resize(n, 0);
         for c in 0..chunks {
-            let work = &self.shards[c % 2];
-            let end = work.chunk_ends[c / 2];
-            out.extend_from_slice(&work.effects[effects_start[c % 2]..end]);
-            effects_start[c % 2] = end;
+            let work = &self.shards[c % n];
+            let end = work.chunk_ends[c / n];
+            out.extend_from_slice(&work.effects[effects_start[c % n]..end]);
+            effects_start[c % n] = end;
         }
-        for s in 0..2 {
+        for s in 0..n {
             let touched = std::mem::take(&mut self.shards[s].touched);
             for &member in &touched {
                 self.mark(member);
@@ -202,10 +219,13 @@ impl Engine<'_> {
     }
 }
 
+/// A shard's chunks of members, its number, and how many shards there
+/// are.
+type Shard<'c, 'm> = (&'c mut [&'m mut [Member]], usize, usize);
+
 fn apply_shard(
     program: &Program,
-    chunks: &mut [&mut [Member]],
-    shard: usize,
+    (chunks, shard, shards): Shard,
     events: &[Event],
     plan: &[Planned],
     work: &mut ShardWork,
@@ -214,7 +234,7 @@ fn apply_shard(
         plan.iter()
             .enumerate()
             .filter_map(|(n, planned)| match *planned {
-                Ok(index) if shard_of(index) == shard => Some((n, index)),
+                Ok(index) if shard_of(index, shards) == shard => Some((n, index)),
                 _ => None,
             }),
     );
@@ -222,15 +242,15 @@ fn apply_shard(
         // The member's record is asked for some events ahead, and what
         // it points to (lots, orders, rule states) once it is there.
         if let Some(&(_, ahead)) = work.mine.get(k + 2 * MEMBER_AHEAD) {
-            member_of(chunks, ahead).prefetch_record();
+            member_of(chunks, shards, ahead).prefetch_record();
         }
         if let Some(&(_, ahead)) = work.mine.get(k + MEMBER_AHEAD) {
-            member_of(chunks, ahead).prefetch_parts();
+            member_of(chunks, shards, ahead).prefetch_parts();
         }
         let (n, index) = work.mine[k];
         let result = step(
             program,
-            member_of(chunks, index),
+            member_of(chunks, shards, index),
             index,
             &events[n],
             &mut work.effects,
@@ -239,15 +259,9 @@ fn apply_shard(
     }
 }
 
-fn tick_shard(
-    program: &Program,
-    chunks: &mut [&mut [Member]],
-    shard: usize,
-    at: Time,
-    work: &mut ShardWork,
-) {
+fn tick_shard(program: &Program, (chunks, shard, shards): Shard, at: Time, work: &mut ShardWork) {
     for (k, chunk) in chunks.iter_mut().enumerate() {
-        let first = (2 * k + shard) * CHUNK;
+        let first = (shards * k + shard) * CHUNK;
         for j in 0..chunk.len() {
             if let Some(ahead) = chunk.get(j + MEMBER_AHEAD)
                 && ahead.due <= at

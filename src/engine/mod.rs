@@ -33,6 +33,9 @@ use member_ids::MemberIds;
 /// included.
 pub const MAX_STEP_DAYS: i64 = 366;
 
+/// The most shards a batch shares its members among.
+pub const MAX_SHARDS: usize = 64;
+
 pub struct Engine<'p> {
     program: &'p Program,
     members: Vec<Member>,
@@ -41,9 +44,11 @@ pub struct Engine<'p> {
     clock: Time,
     changed: Vec<bool>,
     changed_list: Vec<MemberIndex>,
-    /// Buffers of `apply_batch` and `tick`, reused.
+    /// Buffers of `apply_batch` and `tick`, reused: the plan, each
+    /// shard's work, and where each shard's output has been read to.
     plan: Vec<batch::Planned>,
-    shards: [batch::ShardWork; 2],
+    shards: Vec<batch::ShardWork>,
+    read: (Vec<usize>, Vec<usize>),
 }
 
 impl<'p> Engine<'p> {
@@ -67,8 +72,21 @@ impl<'p> Engine<'p> {
             changed,
             changed_list: Vec::new(),
             plan: Vec::new(),
-            shards: Default::default(),
+            shards: (0..rayon::current_num_threads().clamp(1, MAX_SHARDS))
+                .map(|_| batch::ShardWork::default())
+                .collect(),
+            read: Default::default(),
         }
+    }
+
+    /// The engine with its members shared out in `n` shards (1 to
+    /// `MAX_SHARDS`) for batches and ticks, rather than one per thread.
+    /// The outcome is the same for any number.
+    pub fn with_shards(mut self, n: usize) -> Self {
+        self.shards = (0..n.clamp(1, MAX_SHARDS))
+            .map(|_| batch::ShardWork::default())
+            .collect();
+        self
     }
 
     /// The same members under a new version of the program (see
@@ -170,15 +188,7 @@ impl<'p> Engine<'p> {
     pub fn apply(&mut self, event: &Event, out: &mut Vec<Effect>) -> Result<(), Reject> {
         let at = event.at;
         match &event.kind {
-            EventKind::Tick => {
-                self.check_order(at)?;
-                for i in 0..self.members.len() as MemberIndex {
-                    if self.members[i as usize].due <= at {
-                        self.mark(i);
-                        catch_up(self.program, &mut self.members[i as usize], i, at, out);
-                    }
-                }
-            }
+            EventKind::Tick => return self.tick(at, out),
             EventKind::Refer { referee } => {
                 self.check_order(at)?;
                 let i = self.index_of(&event.member)?;
