@@ -2,7 +2,7 @@
 //! limits, issuing points and rewards) and every event but purchases and
 //! refunds, which have their own file.
 
-use super::effect::{Cause, Effect, EffectKind, MemberIndex};
+use super::effect::{Cause, Effect, EffectKind, MemberIndex, Moved};
 use super::event::{Purchase, Reject};
 use super::member::{HeldReward, Member, MembershipState, Tally};
 use crate::compile::{
@@ -31,15 +31,12 @@ pub struct Room {
 }
 
 impl Apply<'_> {
-    pub fn effect(
-        &mut self,
-        at: Time,
-        kind: EffectKind,
-        points: i64,
-        money: i64,
-        value: i64,
-        cause: Cause,
-    ) {
+    pub fn effect(&mut self, at: Time, kind: EffectKind, moved: Moved, cause: Cause) {
+        let Moved {
+            points,
+            money,
+            value,
+        } = moved;
         self.out.push(Effect {
             member: self.index,
             at,
@@ -128,7 +125,7 @@ impl Apply<'_> {
                 ..Tally::default()
             },
         );
-        self.effect(at, EffectKind::PointsEarned, points, 0, 0, cause);
+        self.effect(at, EffectKind::PointsEarned, Moved::points(points), cause);
     }
 
     pub fn issue_money(&mut self, at: Time, cents: Cents, cause: Cause) {
@@ -138,7 +135,12 @@ impl Apply<'_> {
         let expires_at = self.rewards_expire_at(at);
         self.member.money.add(at, expires_at, cents);
         self.member.totals.money_issued = self.member.totals.money_issued.saturating_add(cents);
-        self.effect(at, EffectKind::RewardMoneyIssued, 0, cents, 0, cause);
+        self.effect(
+            at,
+            EffectKind::RewardMoneyIssued,
+            Moved::money(cents),
+            cause,
+        );
     }
 
     pub fn issue_reward(&mut self, at: Time, reward: RewardId, cause: Cause) {
@@ -149,7 +151,7 @@ impl Apply<'_> {
             expires_at,
         });
         // Its value changes hands when it is used, not now.
-        self.effect(at, EffectKind::RewardIssued, 0, 0, 0, cause);
+        self.effect(at, EffectKind::RewardIssued, Moved::NONE, cause);
     }
 
     /// Gives what an event-less or action rule gives, within its limits.
@@ -190,10 +192,15 @@ impl Apply<'_> {
             }
             Benefit::Donation { cents, .. } => {
                 self.use_caps(&r.caps, at, 0, cents);
-                self.effect(at, EffectKind::CharityDonation, 0, 0, cents, cause);
+                self.effect(at, EffectKind::CharityDonation, Moved::value(cents), cause);
             }
             Benefit::PerkCost { perk, cents } => {
-                self.effect(at, EffectKind::PerkUsed, 0, 0, cents, Cause::Perk(perk));
+                self.effect(
+                    at,
+                    EffectKind::PerkUsed,
+                    Moved::value(cents),
+                    Cause::Perk(perk),
+                );
             }
             // A share of spend needs a purchase.
             Benefit::Back(_) => {}
@@ -265,11 +272,21 @@ impl Apply<'_> {
             let cause = Cause::Conversion(c as u16);
             match conversion.into {
                 ConversionInto::Money(cents) => {
-                    self.effect(at, EffectKind::PointsRedeemed, -points, 0, 0, cause);
+                    self.effect(
+                        at,
+                        EffectKind::PointsRedeemed,
+                        Moved::points(-points),
+                        cause,
+                    );
                     self.issue_money(at, cents * times, cause);
                 }
                 ConversionInto::Reward(reward) => {
-                    self.effect(at, EffectKind::PointsRedeemed, -points, 0, 0, cause);
+                    self.effect(
+                        at,
+                        EffectKind::PointsRedeemed,
+                        Moved::points(-points),
+                        cause,
+                    );
                     for _ in 0..times {
                         self.issue_reward(at, reward, cause);
                     }
@@ -284,7 +301,7 @@ impl Apply<'_> {
         birthday: Option<(u32, u32)>,
         attributes: &[(NameId, bool)],
     ) {
-        self.effect(at, EffectKind::Enrolled, 0, 0, 0, Cause::None);
+        self.effect(at, EffectKind::Enrolled, Moved::NONE, Cause::None);
         self.set_attributes(attributes);
         self.member.birthday = birthday;
         self.schedule_birthday(at);
@@ -321,7 +338,7 @@ impl Apply<'_> {
             self.member.birthday = birthday;
             self.schedule_birthday(at);
         }
-        self.effect(at, EffectKind::AttributesChanged, 0, 0, 0, Cause::None);
+        self.effect(at, EffectKind::AttributesChanged, Moved::NONE, Cause::None);
         self.after_change(at);
     }
 
@@ -341,9 +358,7 @@ impl Apply<'_> {
             self.effect(
                 at,
                 EffectKind::RewardUsed,
-                0,
-                0,
-                value,
+                Moved::value(value),
                 Cause::Reward(reward),
             );
             self.member.last_activity = at;
@@ -381,18 +396,14 @@ impl Apply<'_> {
         self.effect(
             at,
             EffectKind::PointsRedeemed,
-            -cost,
-            0,
-            0,
+            Moved::points(-cost),
             Cause::Reward(reward),
         );
         match r.value {
             RewardValue::Money(_) => self.effect(
                 at,
                 EffectKind::RewardUsed,
-                0,
-                0,
-                value,
+                Moved::value(value),
                 Cause::Reward(reward),
             ),
             // A share off the next order is held until that order.
@@ -417,9 +428,11 @@ impl Apply<'_> {
         self.effect(
             at,
             EffectKind::PointsDonated,
-            -points,
-            0,
-            value,
+            Moved {
+                points: -points,
+                value,
+                ..Moved::NONE
+            },
             Cause::Charity(charity),
         );
         self.member.last_activity = at;
@@ -438,9 +451,7 @@ impl Apply<'_> {
                 self.effect(
                     at,
                     EffectKind::MembershipStarted,
-                    0,
-                    0,
-                    0,
+                    Moved::NONE,
                     Cause::Membership(plan),
                 );
                 return Ok(());
@@ -455,18 +466,18 @@ impl Apply<'_> {
                 status.trial_used = true;
                 status.state = MembershipState::Trial;
                 status.until = trial.after(at);
-                self.effect(at, EffectKind::TrialStarted, 0, 0, 0, cause);
+                self.effect(at, EffectKind::TrialStarted, Moved::NONE, cause);
             }
             (_, Some((fee, kind))) => {
                 status.state = MembershipState::Active;
                 status.until = kind.period().map_or(Time::NEVER, |p| p.after(at));
-                self.effect(at, EffectKind::MembershipStarted, 0, 0, 0, cause);
-                self.effect(at, EffectKind::FeeCharged, 0, 0, fee, cause);
+                self.effect(at, EffectKind::MembershipStarted, Moved::NONE, cause);
+                self.effect(at, EffectKind::FeeCharged, Moved::value(fee), cause);
             }
             (_, None) => {
                 status.state = MembershipState::Active;
                 status.until = Time::NEVER;
-                self.effect(at, EffectKind::MembershipStarted, 0, 0, 0, cause);
+                self.effect(at, EffectKind::MembershipStarted, Moved::NONE, cause);
             }
         }
         self.start_scope(at, Scope::Membership(plan));
@@ -503,9 +514,7 @@ impl Apply<'_> {
             self.effect(
                 at,
                 EffectKind::MembershipCancelled,
-                0,
-                0,
-                0,
+                Moved::NONE,
                 Cause::Membership(plan),
             );
         }
@@ -520,9 +529,7 @@ impl Apply<'_> {
         self.effect(
             at,
             EffectKind::MembershipEnded,
-            0,
-            0,
-            0,
+            Moved::NONE,
             Cause::Membership(plan),
         );
     }
@@ -547,9 +554,7 @@ impl Apply<'_> {
         self.effect(
             at,
             EffectKind::PerkUsed,
-            0,
-            0,
-            cost,
+            Moved::value(cost),
             Cause::Perk(p as PerkId),
         );
         Ok(())

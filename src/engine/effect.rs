@@ -13,6 +13,45 @@ use crate::time::Time;
 /// A member's position in the engine's table.
 pub type MemberIndex = u32;
 
+/// What an effect moves, each in its own unit: points (signed: earned
+/// is positive, spent or lost negative), reward money in cents (signed
+/// the same way), and the value of what was given or paid in cents.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Moved {
+    pub points: i64,
+    pub money: i64,
+    pub value: i64,
+}
+
+impl Moved {
+    pub const NONE: Moved = Moved {
+        points: 0,
+        money: 0,
+        value: 0,
+    };
+
+    pub const fn points(points: i64) -> Moved {
+        Moved {
+            points,
+            ..Moved::NONE
+        }
+    }
+
+    pub const fn money(money: i64) -> Moved {
+        Moved {
+            money,
+            ..Moved::NONE
+        }
+    }
+
+    pub const fn value(value: i64) -> Moved {
+        Moved {
+            value,
+            ..Moved::NONE
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Effect {
     pub member: MemberIndex,

@@ -2,7 +2,7 @@
 //! order, and the proportional claw-back of what an order earned.
 
 use super::apply::Apply;
-use super::effect::{Cause, EffectKind};
+use super::effect::{Cause, EffectKind, Moved};
 use super::event::{Purchase, Reject};
 use super::member::{Order, Tally, order_key};
 use crate::compile::{
@@ -107,9 +107,7 @@ impl Apply<'_> {
             self.effect(
                 at,
                 EffectKind::DiscountGiven,
-                0,
-                0,
-                discount_cents,
+                Moved::value(discount_cents),
                 Cause::Discount(d as u16),
             );
         }
@@ -118,9 +116,7 @@ impl Apply<'_> {
             self.effect(
                 at,
                 EffectKind::RewardUsed,
-                0,
-                0,
-                voucher_cents,
+                Moved::value(voucher_cents),
                 Cause::Reward(held.reward),
             );
         }
@@ -131,9 +127,11 @@ impl Apply<'_> {
             self.effect(
                 at,
                 EffectKind::RewardMoneySpent,
-                0,
-                -p.rewards,
-                p.rewards,
+                Moved {
+                    money: -p.rewards,
+                    value: p.rewards,
+                    ..Moved::NONE
+                },
                 Cause::None,
             );
         }
@@ -239,7 +237,7 @@ impl Apply<'_> {
                 if rule.paid_out_yearly {
                     let accrued = &mut self.member.rules[rate.rule].accrued;
                     *accrued = accrued.saturating_add(cents);
-                    self.effect(at, EffectKind::PayoutSaved, 0, 0, cents, cause);
+                    self.effect(at, EffectKind::PayoutSaved, Moved::value(cents), cause);
                     accrued_rule = Some(rate.rule as u16);
                 } else {
                     self.issue_money(at, cents, cause);
@@ -255,7 +253,12 @@ impl Apply<'_> {
             let earned = program.points_value(order_points) + order_money;
             let funded = percent_of(earned, program.partners[usize::from(partner)].funds);
             if funded > 0 {
-                self.effect(at, EffectKind::PartnerFunded, 0, 0, funded, Cause::None);
+                self.effect(
+                    at,
+                    EffectKind::PartnerFunded,
+                    Moved::value(funded),
+                    Cause::None,
+                );
             }
         }
 
@@ -288,7 +291,12 @@ impl Apply<'_> {
             if let Some((cost, PerkCost::Order)) = perk.cost
                 && self.matches(&perk.conditions, at, Some(p))
             {
-                self.effect(at, EffectKind::PerkUsed, 0, 0, cost, Cause::Perk(k as u16));
+                self.effect(
+                    at,
+                    EffectKind::PerkUsed,
+                    Moved::value(cost),
+                    Cause::Perk(k as u16),
+                );
             }
         }
 
@@ -441,9 +449,7 @@ impl Apply<'_> {
             self.effect(
                 at,
                 EffectKind::PointsClawedBack,
-                -points,
-                0,
-                0,
+                Moved::points(-points),
                 Cause::Refund,
             );
         }
@@ -453,7 +459,12 @@ impl Apply<'_> {
                 let taken = money_due.min(*accrued).max(0);
                 *accrued -= taken;
                 if taken > 0 {
-                    self.effect(at, EffectKind::PayoutSaved, 0, 0, -taken, Cause::Refund);
+                    self.effect(
+                        at,
+                        EffectKind::PayoutSaved,
+                        Moved::value(-taken),
+                        Cause::Refund,
+                    );
                 }
                 taken
             }
@@ -465,9 +476,7 @@ impl Apply<'_> {
                     self.effect(
                         at,
                         EffectKind::RewardMoneyClawedBack,
-                        0,
-                        -taken,
-                        0,
+                        Moved::money(-taken),
                         Cause::Refund,
                     );
                 }
@@ -479,9 +488,7 @@ impl Apply<'_> {
             self.effect(
                 at,
                 EffectKind::ClawbackShortfall,
-                0,
-                0,
-                value,
+                Moved::value(value),
                 Cause::Refund,
             );
         }

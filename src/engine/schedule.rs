@@ -9,7 +9,7 @@
 //! recurring rules, birthdays and conversions.
 
 use super::apply::{Apply, first_day_after};
-use super::effect::{Cause, EffectKind};
+use super::effect::{Cause, EffectKind, Moved};
 use super::member::{Member, MembershipState};
 use crate::compile::{
     Action, Every, KeptFor, PointsExpiry, Program, Qualification, Scope, Trigger,
@@ -97,7 +97,12 @@ impl Apply<'_> {
         if expired > 0 {
             self.member.totals.points_expired =
                 self.member.totals.points_expired.saturating_add(expired);
-            self.effect(at, EffectKind::PointsExpired, -expired, 0, 0, Cause::Expiry);
+            self.effect(
+                at,
+                EffectKind::PointsExpired,
+                Moved::points(-expired),
+                Cause::Expiry,
+            );
         }
         let expired = self.member.money.expire(at);
         if expired > 0 {
@@ -106,9 +111,7 @@ impl Apply<'_> {
             self.effect(
                 at,
                 EffectKind::RewardMoneyExpired,
-                0,
-                -expired,
-                0,
+                Moved::money(-expired),
                 Cause::Expiry,
             );
         }
@@ -117,9 +120,7 @@ impl Apply<'_> {
             self.effect(
                 at,
                 EffectKind::RewardExpired,
-                0,
-                0,
-                0,
+                Moved::NONE,
                 Cause::Reward(held.reward),
             );
         }
@@ -143,9 +144,7 @@ impl Apply<'_> {
             self.effect(
                 at,
                 EffectKind::FeeCharged,
-                0,
-                0,
-                fee,
+                Moved::value(fee),
                 Cause::Membership(plan),
             );
         }
@@ -279,9 +278,7 @@ impl Apply<'_> {
             self.effect(
                 at,
                 EffectKind::TierChanged,
-                0,
-                0,
-                0,
+                Moved::NONE,
                 Cause::Tier { from, to: highest },
             );
             if let Some(t) = highest {
