@@ -266,27 +266,14 @@ impl Apply<'_> {
                 continue;
             }
             let points = times * conversion.points;
-            self.member.points.take(points);
-            self.member.totals.points_redeemed =
-                self.member.totals.points_redeemed.saturating_add(points);
             let cause = Cause::Conversion(c as u16);
+            // Within the balance: `times` was worked out from it.
+            let _ = self.spend_points(at, points, 0, cause);
             match conversion.into {
                 ConversionInto::Money(cents) => {
-                    self.effect(
-                        at,
-                        EffectKind::PointsRedeemed,
-                        Moved::points(-points),
-                        cause,
-                    );
                     self.issue_money(at, cents * times, cause);
                 }
                 ConversionInto::Reward(reward) => {
-                    self.effect(
-                        at,
-                        EffectKind::PointsRedeemed,
-                        Moved::points(-points),
-                        cause,
-                    );
                     for _ in 0..times {
                         self.issue_reward(at, reward, cause);
                     }
@@ -383,22 +370,7 @@ impl Apply<'_> {
                 tiers,
             });
         }
-        let balance = self.member.points.balance;
-        if balance < cost {
-            return Err(Reject::InsufficientPoints {
-                needed: cost,
-                balance,
-            });
-        }
-        self.member.points.take(cost);
-        self.member.totals.points_redeemed =
-            self.member.totals.points_redeemed.saturating_add(cost);
-        self.effect(
-            at,
-            EffectKind::PointsRedeemed,
-            Moved::points(-cost),
-            Cause::Reward(reward),
-        );
+        self.spend_points(at, cost, 0, Cause::Reward(reward))?;
         match r.value {
             RewardValue::Money(_) => self.effect(
                 at,
@@ -414,6 +386,24 @@ impl Apply<'_> {
     }
 
     pub fn donate(&mut self, at: Time, charity: CharityId, points: Points) -> Result<(), Reject> {
+        let value = self.program.donation_value(charity, points);
+        self.spend_points(at, points, value, Cause::Charity(charity))?;
+        self.member.last_activity = at;
+        Ok(())
+    }
+
+    /// Takes points from the balance, for a reward, a conversion or a
+    /// charity (`value`: what a donation is worth): refused whole when
+    /// the balance is short; counted in the member's totals, with one
+    /// effect. Points leave a balance only here (and by expiry and
+    /// clawback, which take what there is).
+    fn spend_points(
+        &mut self,
+        at: Time,
+        points: Points,
+        value: Cents,
+        cause: Cause,
+    ) -> Result<(), Reject> {
         let balance = self.member.points.balance;
         if balance < points {
             return Err(Reject::InsufficientPoints {
@@ -422,20 +412,18 @@ impl Apply<'_> {
             });
         }
         self.member.points.take(points);
-        self.member.totals.points_donated =
-            self.member.totals.points_donated.saturating_add(points);
-        let value = self.program.donation_value(charity, points);
-        self.effect(
-            at,
-            EffectKind::PointsDonated,
-            Moved {
-                points: -points,
-                value,
-                ..Moved::NONE
-            },
-            Cause::Charity(charity),
-        );
-        self.member.last_activity = at;
+        let totals = &mut self.member.totals;
+        let (kind, total) = match cause {
+            Cause::Charity(_) => (EffectKind::PointsDonated, &mut totals.points_donated),
+            _ => (EffectKind::PointsRedeemed, &mut totals.points_redeemed),
+        };
+        *total = total.saturating_add(points);
+        let moved = Moved {
+            points: -points,
+            value,
+            ..Moved::NONE
+        };
+        self.effect(at, kind, moved, cause);
         Ok(())
     }
 
