@@ -11,8 +11,6 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::check::DurationUnit;
-
 /// Seconds since 1970-01-01T00:00:00Z.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
@@ -64,6 +62,23 @@ impl Time {
 
     pub fn start_of_day(self) -> Time {
         Time(self.day() * DAY)
+    }
+
+    /// The last second before this time: the end of the period that
+    /// this time starts.
+    pub fn second_before(self) -> Time {
+        Time(self.0.saturating_sub(1))
+    }
+
+    /// Days from `since` to this time, with the fraction of a day.
+    pub fn days_since(self, since: Time) -> f64 {
+        (self.0 - since.0) as f64 / DAY as f64
+    }
+
+    /// This time plus a number of days and a fraction of one, to the
+    /// second below.
+    pub fn add_fractional_days(self, days: f64) -> Time {
+        Time(self.0 + (days * DAY as f64) as i64)
     }
 
     pub fn add_days(self, days: i64) -> Time {
@@ -290,6 +305,91 @@ const fn compute_civil_from_days(days: i64) -> (i32, u32, u32) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let year = (yoe + era * 400 + (month <= 2) as i64) as i32;
     (year, month, day)
+}
+
+/// A unit of calendar time, as a program writes it (`30 days`, `12
+/// months`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DurationUnit {
+    Days,
+    Weeks,
+    Months,
+    Years,
+}
+
+impl DurationUnit {
+    /// `day` or `days`, and so on.
+    pub fn from_word(word: &str) -> Option<Self> {
+        Some(match word {
+            "day" | "days" => DurationUnit::Days,
+            "week" | "weeks" => DurationUnit::Weeks,
+            "month" | "months" => DurationUnit::Months,
+            "year" | "years" => DurationUnit::Years,
+            _ => return None,
+        })
+    }
+}
+
+/// A length of time as a count of calendar units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Period {
+    pub count: i64,
+    pub unit: DurationUnit,
+}
+
+impl Period {
+    pub fn after(self, at: Time) -> Time {
+        at.add(self.count, self.unit)
+    }
+}
+
+/// A calendar period that rules repeat in and limits count in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Every {
+    Order,
+    Day,
+    Week,
+    Month,
+    Year,
+    /// The member's lifetime.
+    Member,
+}
+
+impl Every {
+    /// A key that changes when the period does.
+    pub fn key(self, at: Time) -> i64 {
+        match self {
+            Every::Order => 0,
+            Every::Day => at.day(),
+            Every::Week => at.week_index(),
+            Every::Month => at.month_index(),
+            Every::Year => i64::from(at.year()),
+            Every::Member => 0,
+        }
+    }
+}
+
+impl Every {
+    /// One period after `at` (a member's or an order's "period" counts
+    /// as a year, a day): when a limit counted per period next resets.
+    pub fn after(self, at: Time) -> Time {
+        match self {
+            Every::Day | Every::Order => at.add_days(1),
+            Every::Week => at.add_days(7),
+            Every::Month => at.add_months(1),
+            Every::Year | Every::Member => at.add_months(12),
+        }
+    }
+
+    /// The first day of the next year for `Year`, else of the next month:
+    /// when a conversion or a monthly reward `on the first day of` a
+    /// period comes.
+    pub fn first_day_after(self, at: Time) -> Time {
+        match self {
+            Every::Year => at.next_year_start(),
+            _ => at.next_month_start(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -7,33 +7,13 @@ use crate::decimal::Decimal;
 use crate::diagnostic::did_you_mean;
 use crate::span::Node;
 use crate::syntax::ast::{Quantity, QuantityKind};
+use crate::time::DurationUnit;
 
 /// A length of time as written: `30 days`, `12 months`, `1 year`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Duration {
     pub value: Decimal,
     pub unit: DurationUnit,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DurationUnit {
-    Days,
-    Weeks,
-    Months,
-    Years,
-}
-
-impl DurationUnit {
-    /// `day` or `days`, and so on.
-    pub fn from_word(word: &str) -> Option<Self> {
-        Some(match word {
-            "day" | "days" => DurationUnit::Days,
-            "week" | "weeks" => DurationUnit::Weeks,
-            "month" | "months" => DurationUnit::Months,
-            "year" | "years" => DurationUnit::Years,
-            _ => return None,
-        })
-    }
 }
 
 impl Duration {

@@ -16,7 +16,7 @@ mod statements;
 
 use std::collections::{HashMap, HashSet};
 
-pub use amounts::{Duration, DurationUnit};
+pub use amounts::Duration;
 pub use problem::{NameKind, Problem, ProblemKind};
 
 use crate::diagnostic::{Diagnostic, did_you_mean};

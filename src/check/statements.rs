@@ -479,7 +479,7 @@ impl Checker<'_> {
 
     /// `2026-11-27` as (year, month, day) if it is a real day.
     fn date(&mut self, date: &Node<String>) -> Option<(i32, u32, u32)> {
-        let parsed = parse_date(date);
+        let parsed = crate::time::parse_date(date.as_bytes());
         if parsed.is_none() {
             self.report(
                 ProblemKind::InvalidDate {
@@ -877,21 +877,4 @@ fn once_per_program(head: &Head) -> Option<&'static str> {
         Head::Expire { .. } => Some("when points expire"),
         _ => None,
     }
-}
-
-/// `YYYY-MM-DD` when it names a real day.
-pub fn parse_date(text: &str) -> Option<(i32, u32, u32)> {
-    let mut parts = text.split('-');
-    let year: i32 = parts.next()?.parse().ok()?;
-    let month: u32 = parts.next()?.parse().ok()?;
-    let day: u32 = parts.next()?.parse().ok()?;
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    (1..=days).contains(&day).then_some((year, month, day))
 }

@@ -10,12 +10,12 @@ pub use program::*;
 
 use thiserror::Error;
 
-use crate::check::{BUILT_IN_ACTIONS, CURRENCIES, Duration, DurationUnit, statements_of};
+use crate::check::{BUILT_IN_ACTIONS, CURRENCIES, Duration, statements_of};
 use crate::decimal::Decimal;
 use crate::format::statement_line;
 use crate::span::Node;
 use crate::syntax::ast::{self, Benefit as AstBenefit, CapLimit, Clause, Head, QuantityKind};
-use crate::time::Time;
+use crate::time::{DurationUnit, Every, Period, Time};
 
 #[derive(Debug, Error, PartialEq)]
 pub enum CompileError {

@@ -6,9 +6,8 @@
 
 use std::collections::HashMap;
 
-use crate::check::DurationUnit;
 use crate::decimal::Decimal;
-use crate::time::Time;
+use crate::time::{DurationUnit, Every, Period, Time};
 
 /// Money in the program's currency, in cents.
 pub type Cents = i64;
@@ -150,45 +149,6 @@ impl Rate {
         crate::decimal::saturate(
             (i128::from(points) * i128::from(self.cents)) / i128::from(self.points),
         )
-    }
-}
-
-/// A length of time as a count of calendar units.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Period {
-    pub count: i64,
-    pub unit: DurationUnit,
-}
-
-impl Period {
-    pub fn after(self, at: Time) -> Time {
-        at.add(self.count, self.unit)
-    }
-}
-
-/// A calendar period that rules repeat in and limits count in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Every {
-    Order,
-    Day,
-    Week,
-    Month,
-    Year,
-    /// The member's lifetime.
-    Member,
-}
-
-impl Every {
-    /// A key that changes when the period does.
-    pub fn key(self, at: Time) -> i64 {
-        match self {
-            Every::Order => 0,
-            Every::Day => at.day(),
-            Every::Week => at.week_index(),
-            Every::Month => at.month_index(),
-            Every::Year => i64::from(at.year()),
-            Every::Member => 0,
-        }
     }
 }
 

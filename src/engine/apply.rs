@@ -10,7 +10,7 @@ use crate::compile::{
     MembershipId, NameId, PerkCost, PerkId, Points, PointsExpiry, Program, RewardId, RewardValue,
     Scope, Trigger, mask_has,
 };
-use crate::time::Time;
+use crate::time::{Every, Time};
 
 /// One member, the program, and where effects go.
 pub struct Apply<'a> {
@@ -63,8 +63,7 @@ impl Apply<'_> {
         };
         for cap in caps {
             let used = &self.member.caps[cap.slot];
-            let used = if cap.per == crate::compile::Every::Order || used.period != cap.per.key(at)
-            {
+            let used = if cap.per == Every::Order || used.period != cap.per.key(at) {
                 0
             } else {
                 used.used
@@ -256,7 +255,7 @@ impl Apply<'_> {
         for (c, conversion) in program.conversions.iter().enumerate() {
             let due = match conversion.on_first_day_of {
                 None => !on_schedule,
-                Some(every) => on_schedule && first_day_after(at.add_days(-1), every) == at,
+                Some(every) => on_schedule && every.first_day_after(at.add_days(-1)) == at,
             };
             if !due || conversion.points <= 0 {
                 continue;
@@ -564,17 +563,10 @@ impl Apply<'_> {
             } else {
                 match rule.trigger {
                     Trigger::Every(_) => status.next_at = at,
-                    Trigger::FirstDayOf(every) => status.next_at = first_day_after(at, every),
+                    Trigger::FirstDayOf(every) => status.next_at = every.first_day_after(at),
                     _ => {}
                 }
             }
         }
-    }
-}
-
-pub fn first_day_after(at: Time, every: crate::compile::Every) -> Time {
-    match every {
-        crate::compile::Every::Year => at.next_year_start(),
-        _ => at.next_month_start(),
     }
 }

@@ -8,12 +8,10 @@
 //! spent by anything due at the same time), then memberships, tiers,
 //! recurring rules, birthdays and conversions.
 
-use super::apply::{Apply, first_day_after};
+use super::apply::Apply;
 use super::effect::{Cause, EffectKind, Moved};
 use super::member::{Member, MembershipState};
-use crate::compile::{
-    Action, Every, KeptFor, PointsExpiry, Program, Qualification, Scope, Trigger,
-};
+use crate::compile::{Action, KeptFor, PointsExpiry, Program, Qualification, Scope, Trigger};
 use crate::time::Time;
 
 /// Enough for years of monthly work on a member who was idle; a guard
@@ -46,15 +44,6 @@ pub fn next_due(program: &Program, m: &Member) -> Time {
         due = due.min(m.rules[r].next_at);
     }
     due
-}
-
-fn next_period(at: Time, every: Every) -> Time {
-    match every {
-        Every::Day | Every::Order => at.add_days(1),
-        Every::Week => at.add_days(7),
-        Every::Month => at.add_months(1),
-        Every::Year | Every::Member => at.add_months(12),
-    }
 }
 
 impl Apply<'_> {
@@ -171,11 +160,11 @@ impl Apply<'_> {
                 match rule.trigger {
                     Trigger::Every(every) if self.member.in_scope(rule.conditions.scope) => {
                         self.give(at, i, false);
-                        next_period(next_at, every)
+                        every.after(next_at)
                     }
                     Trigger::FirstDayOf(every) => {
                         self.give(at, i, false);
-                        first_day_after(at, every)
+                        every.first_day_after(at)
                     }
                     // Left the tier or membership: starts again on return.
                     _ => Time::NEVER,
@@ -220,7 +209,7 @@ impl Apply<'_> {
             .conversions
             .iter()
             .filter_map(|c| c.on_first_day_of)
-            .map(|every| first_day_after(at, every))
+            .map(|every| every.first_day_after(at))
             .min()
             .unwrap_or(Time::NEVER)
     }

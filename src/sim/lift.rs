@@ -6,7 +6,7 @@ use crate::compile::{Program, Scope};
 use crate::engine::Member;
 use crate::sim::model::Model;
 use crate::sim::program::Customer;
-use crate::time::{DAY, Time};
+use crate::time::Time;
 
 /// Whether the program gives anything a member can value (points, reward
 /// money, rewards, discounts, perks, donations): at the top level, in
@@ -78,7 +78,7 @@ impl Model<'_> {
             .points
             .lots
             .first()
-            .is_some_and(|lot| lot.expires_at.0 - at.0 <= 30 * DAY)
+            .is_some_and(|lot| lot.expires_at <= at.add_days(30))
         {
             lift *= b.expiry_lift.factor();
         }

@@ -11,8 +11,6 @@ use crate::sim::lift::Gives;
 use crate::sim::scenario::{Batch, Scenario, Segment};
 use crate::time::Time;
 
-use crate::time::DAY;
-
 /// The program and the scenario, read once into what the customer loop
 /// needs: no names, no maps.
 pub struct Model<'p> {
@@ -81,10 +79,7 @@ impl<'p> Model<'p> {
         let months = plan.months;
         let start = scenario.simulation.start.0;
         let month_times: Vec<Time> = (0..=months as i64).map(|m| start.add_months(m)).collect();
-        let month_days = month_times
-            .iter()
-            .map(|t| ((t.0 - start.0) / DAY) as f64)
-            .collect();
+        let month_days = month_times.iter().map(|t| t.days_since(start)).collect();
         let mut until = 0.0;
         let mut segments = Vec::new();
         for segment in &scenario.segments {
@@ -198,12 +193,12 @@ impl<'p> Model<'p> {
     }
 
     pub(super) fn time_at(&self, day: f64) -> Time {
-        Time(self.start.0 + (day * DAY as f64) as i64)
+        self.start.add_fractional_days(day)
     }
 
     /// The day (from the start, with its fraction) of a time.
     pub(super) fn day_of(&self, at: Time) -> f64 {
-        (at.0 - self.start.0) as f64 / DAY as f64
+        at.days_since(self.start)
     }
 }
 

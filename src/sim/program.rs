@@ -14,7 +14,7 @@ use crate::sim::model::{Model, pick};
 use crate::sim::rng::{Rng, Stream};
 use crate::sim::scenario::Segment;
 use crate::sim::tally::{Field, RunTally};
-use crate::time::{DAY, Time};
+use crate::time::Time;
 
 /// The most friends one customer's referrals (and their friends') bring
 /// in a run: a bound on one customer's work whatever the scenario says.
@@ -157,7 +157,7 @@ impl Model<'_> {
                 }
             }
             pass.refunds_due(end);
-            let month_end = Time(self.month_times[m + 1].0 - 1);
+            let month_end = self.month_times[m + 1].second_before();
             // Expiry, fees, monthly rewards: only when something is due.
             if pass.customer.enrolled && pass.work.member.due <= month_end {
                 pass.catch_up(month_end, m);
@@ -421,7 +421,7 @@ impl Pass<'_, '_> {
                     behavior.renewal_later.0
                 }
             };
-            let first_year = status.until.0 - status.since.0 <= 366 * DAY;
+            let first_year = status.until <= status.since.add_days(366);
             let renew = match (status.state, plan.fee) {
                 (MembershipState::Trial, _) => behavior.trial_conversion.0,
                 (_, Some((_, Fee::Monthly))) => yearly(first_year).powf(1.0 / 12.0),

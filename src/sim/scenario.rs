@@ -490,7 +490,7 @@ impl Scenario {
     pub fn arrivals(&self, months: usize) -> Vec<Batch> {
         let start = self.simulation.start.0;
         let month_days: Vec<f64> = (0..=months as i64)
-            .map(|m| ((start.add_months(m).0 - start.0) / crate::time::DAY) as f64)
+            .map(|m| start.add_months(m).days_since(start))
             .collect();
         let mut batches = Vec::new();
         self.arrivals.batches(&month_days, None, &mut batches);
