@@ -3,10 +3,10 @@
 //!
 //! Everything here is plain data sized when the member enrols, so that
 //! applying an event allocates nothing in the common case. It serialises
-//! to JSON for the ledger, which stores it as the member's snapshot; the
-//! small records a member has many of (lots, orders, counters) are
-//! written as arrays in field order, which makes the snapshot a third of
-//! the size of named fields.
+//! with serde; the ledger stores it as the member's snapshot in postcard
+//! (binary), and the small records a member has many of (lots, orders,
+//! counters) are written as tuples in field order, which keeps both that
+//! and the lots' JSON in the `members` table small.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
