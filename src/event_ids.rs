@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
 use crate::fnv::{Fnv, hash};
-use crate::prefetch::prefetch;
+use crate::open_table::{OpenTable, Slot};
 
 type ByHash<V> = HashMap<u64, V, BuildHasherDefault<Fnv>>;
 
@@ -44,71 +44,65 @@ impl Seen {
     }
 }
 
-/// Open addressing with linear probing, a power of two long and at most
-/// half full: the slot of an id is known from its hash alone, so a run can
-/// ask for it ahead ([`EventIds::prefetch`]), one wait for memory each.
-#[derive(Default)]
+/// Each id hash with where it was first logged, in an [`OpenTable`]: a
+/// run asks for an id's slot ahead ([`EventIds::prefetch`]).
 pub struct EventIds {
-    /// Each id hash with where it was first logged.
-    slots: Vec<(u64, i64)>,
-    len: usize,
+    first: OpenTable<Logged>,
     /// Where it was logged again: an id rejected and sent again, or
     /// another id with the same hash. Rare, so kept apart.
     more: ByHash<Vec<i64>>,
 }
 
-const EMPTY: i64 = i64::MIN;
+/// An id's hash and where it was first logged.
+#[derive(Clone, Copy)]
+struct Logged {
+    hash: u64,
+    position: i64,
+}
+
+impl Slot for Logged {
+    const EMPTY: Logged = Logged {
+        hash: 0,
+        position: i64::MIN,
+    };
+
+    fn hash(&self) -> u64 {
+        self.hash
+    }
+
+    fn is_empty(&self) -> bool {
+        self.position == i64::MIN
+    }
+}
+
+impl Default for EventIds {
+    fn default() -> Self {
+        EventIds {
+            first: OpenTable::new(1024),
+            more: ByHash::default(),
+        }
+    }
+}
 
 impl EventIds {
     pub fn add(&mut self, id: &[u8], position: i64) {
         let hash = hash(id);
-        if (self.len + 1) * 2 > self.slots.len() {
-            let size = (self.slots.len() * 2).max(1024);
-            let old = std::mem::replace(&mut self.slots, vec![(0, EMPTY); size]);
-            for (hash, first) in old {
-                if first != EMPTY {
-                    let s = self.slot(hash).expect("the table has room");
-                    self.slots[s] = (hash, first);
-                }
-            }
-        }
-        let s = self.slot(hash).expect("the table has room");
-        if self.slots[s].1 != EMPTY {
+        if self.first.find(hash, |_| true).is_some() {
             self.more.entry(hash).or_default().push(position);
-            return;
+        } else {
+            self.first.insert(Logged { hash, position });
         }
-        self.slots[s] = (hash, position);
-        self.len += 1;
-    }
-
-    /// The slot that holds `hash`, or the empty one where it would go.
-    fn slot(&self, hash: u64) -> Option<usize> {
-        if self.slots.is_empty() {
-            return None;
-        }
-        let mask = self.slots.len() - 1;
-        let mut s = hash as usize & mask;
-        while self.slots[s].1 != EMPTY && self.slots[s].0 != hash {
-            s = (s + 1) & mask;
-        }
-        Some(s)
     }
 
     /// Starts loading where `id` would be, for a look-up soon after.
     pub fn prefetch(&self, id: &str) {
-        if !self.slots.is_empty() {
-            let hash = hash(id.as_bytes());
-            prefetch(&self.slots[hash as usize & (self.slots.len() - 1)]);
-        }
+        self.first.prefetch(hash(id.as_bytes()));
     }
 
     /// Where an id with the same hash as `id` was logged, first first.
     pub fn positions(&self, id: &str) -> impl Iterator<Item = i64> + '_ {
         let hash = hash(id.as_bytes());
-        let first = self
-            .slot(hash)
-            .map(|s| self.slots[s].1)
-            .filter(|&first| first != EMPTY);
+        let first = self.first.find(hash, |_| true).map(|slot| slot.position);
         let more = first
             .and_then(|_| self.more.get(&hash))
             .into_iter()

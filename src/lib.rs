@@ -20,6 +20,7 @@ pub mod event_ids;
 pub mod fnv;
 pub mod format;
 pub mod ledger;
+pub mod open_table;
 pub mod orders;
 pub mod prefetch;
 pub mod replay;

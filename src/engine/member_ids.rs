@@ -11,58 +11,66 @@ use std::hash::BuildHasherDefault;
 
 use super::effect::MemberIndex;
 use crate::fnv::{self, Fnv};
-use crate::prefetch::prefetch;
+use crate::open_table::{OpenTable, Slot};
 
 const SHORT: usize = 51;
-const EMPTY: MemberIndex = MemberIndex::MAX;
 
-#[derive(Default)]
 pub struct MemberIds {
-    /// Open addressing with linear probing; a power of two long and at
-    /// most half full, so that probes stay short.
-    slots: Vec<Slot>,
-    short: usize,
+    short: OpenTable<Short>,
     long: HashMap<Box<str>, MemberIndex, BuildHasherDefault<Fnv>>,
 }
 
 /// An id of at most `SHORT` bytes, with its hash and index.
 #[derive(Clone, Copy)]
 #[repr(align(64))]
-struct Slot {
+struct Short {
     hash: u64,
     index: MemberIndex,
     len: u8,
     bytes: [u8; SHORT],
 }
 
-const EMPTY_SLOT: Slot = Slot {
-    hash: 0,
-    index: EMPTY,
-    len: 0,
-    bytes: [0; SHORT],
-};
+impl Short {
+    fn is(&self, id: &str) -> bool {
+        &self.bytes[..usize::from(self.len)] == id.as_bytes()
+    }
+}
+
+impl Slot for Short {
+    const EMPTY: Short = Short {
+        hash: 0,
+        index: MemberIndex::MAX,
+        len: 0,
+        bytes: [0; SHORT],
+    };
+
+    fn hash(&self) -> u64 {
+        self.hash
+    }
+
+    fn is_empty(&self) -> bool {
+        self.index == MemberIndex::MAX
+    }
+}
+
+impl Default for MemberIds {
+    fn default() -> Self {
+        MemberIds {
+            short: OpenTable::new(64),
+            long: HashMap::default(),
+        }
+    }
+}
 
 impl MemberIds {
     pub fn get(&self, id: &str) -> Option<MemberIndex> {
         if id.len() > SHORT {
             return self.long.get(id).copied();
         }
-        if self.slots.is_empty() {
-            return None;
-        }
         let hash = fnv::hash(id.as_bytes());
-        let mask = self.slots.len() - 1;
-        let mut s = hash as usize & mask;
-        loop {
-            let slot = &self.slots[s];
-            if slot.index == EMPTY {
-                return None;
-            }
-            if slot.hash == hash && &slot.bytes[..usize::from(slot.len)] == id.as_bytes() {
-                return Some(slot.index);
-            }
-            s = (s + 1) & mask;
-        }
+        self.short
+            .find(hash, |slot| slot.is(id))
+            .map(|slot| slot.index)
     }
 
     pub fn contains(&self, id: &str) -> bool {
@@ -71,9 +79,8 @@ impl MemberIds {
 
     /// Starts loading where `id` would be, for a look-up soon after.
     pub fn prefetch(&self, id: &str) {
-        if id.len() <= SHORT && !self.slots.is_empty() {
-            let hash = fnv::hash(id.as_bytes());
-            prefetch(&self.slots[hash as usize & (self.slots.len() - 1)]);
+        if id.len() <= SHORT {
+            self.short.prefetch(fnv::hash(id.as_bytes()));
         }
     }
 
@@ -83,37 +90,14 @@ impl MemberIds {
             self.long.insert(id.into(), index);
             return;
         }
-        if (self.short + 1) * 2 > self.slots.len() {
-            self.grow();
-        }
-        let mut slot = Slot {
+        let mut slot = Short {
             hash: fnv::hash(id.as_bytes()),
             index,
             len: id.len() as u8,
-            ..EMPTY_SLOT
+            ..Short::EMPTY
         };
         slot.bytes[..id.len()].copy_from_slice(id.as_bytes());
-        self.place(slot);
-        self.short += 1;
-    }
-
-    fn place(&mut self, slot: Slot) {
-        let mask = self.slots.len() - 1;
-        let mut s = slot.hash as usize & mask;
-        while self.slots[s].index != EMPTY {
-            s = (s + 1) & mask;
-        }
-        self.slots[s] = slot;
-    }
-
-    fn grow(&mut self) {
-        let size = (self.slots.len() * 2).max(64);
-        let old = std::mem::replace(&mut self.slots, vec![EMPTY_SLOT; size]);
-        for slot in old {
-            if slot.index != EMPTY {
-                self.place(slot);
-            }
-        }
+        self.short.insert(slot);
     }
 }
 
@@ -159,6 +143,6 @@ mod tests {
             assert_eq!(ids.get(&format!("m{i}")), Some(i));
         }
         assert_eq!(ids.get("m10000"), None);
-        assert!(ids.slots.len() >= 20_000 && ids.slots.len().is_power_of_two());
+        assert!(ids.short.capacity() >= 20_000 && ids.short.capacity().is_power_of_two());
     }
 }
