@@ -160,56 +160,63 @@ fn suggest(suggestion: &Option<String>) -> String {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw<'a> {
-    #[serde(borrow, default, deserialize_with = "text")]
-    id: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text")]
-    at: Option<Cow<'a, str>>,
-    #[serde(rename = "type", borrow, default, deserialize_with = "text")]
-    kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text")]
-    member: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    id: Option<Text<'a>>,
+    #[serde(borrow)]
+    at: Option<Text<'a>>,
+    #[serde(rename = "type", borrow)]
+    kind: Option<Text<'a>>,
+    #[serde(borrow)]
+    member: Option<Text<'a>>,
     amount: Option<Amount<'a>>,
-    #[serde(borrow, default, deserialize_with = "text")]
-    order: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text")]
-    category: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text")]
-    channel: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text")]
-    payment_method: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text")]
-    brand: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text")]
-    partner: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    order: Option<Text<'a>>,
+    #[serde(borrow)]
+    category: Option<Text<'a>>,
+    #[serde(borrow)]
+    channel: Option<Text<'a>>,
+    #[serde(borrow)]
+    payment_method: Option<Text<'a>>,
+    #[serde(borrow)]
+    brand: Option<Text<'a>>,
+    #[serde(borrow)]
+    partner: Option<Text<'a>>,
     shipping: Option<Amount<'a>>,
     tax: Option<Amount<'a>>,
     gift_cards: Option<Amount<'a>>,
     rewards: Option<Amount<'a>>,
     chosen_day: Option<bool>,
-    #[serde(borrow, default, deserialize_with = "text")]
-    action: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text")]
-    reward: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text")]
-    charity: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    action: Option<Text<'a>>,
+    #[serde(borrow)]
+    reward: Option<Text<'a>>,
+    #[serde(borrow)]
+    charity: Option<Text<'a>>,
     points: Option<i64>,
-    #[serde(borrow, default, deserialize_with = "text")]
-    plan: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text")]
-    referee: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text")]
-    perk: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text")]
-    birthday: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    plan: Option<Text<'a>>,
+    #[serde(borrow)]
+    referee: Option<Text<'a>>,
+    #[serde(borrow)]
+    perk: Option<Text<'a>>,
+    #[serde(borrow)]
+    birthday: Option<Text<'a>>,
     attributes: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// A text field that borrows from the line unless it has escapes: serde
-/// borrows a `Cow` only when it is not inside an `Option`.
-fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
-    #[derive(Deserialize)]
-    struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
-    Ok(Option::<Text<'de>>::deserialize(d)?.map(|t| t.0))
+/// borrows a `Cow` only when it is not inside an `Option`, so the `Cow`
+/// is wrapped.
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
 }
 
 #[derive(Deserialize)]
@@ -219,41 +226,15 @@ enum Amount<'a> {
     Number(serde_json::Number),
 }
 
-const FIELDS: &[&str] = &[
-    "id",
-    "at",
-    "type",
-    "member",
-    "amount",
-    "order",
-    "category",
-    "channel",
-    "payment_method",
-    "brand",
-    "partner",
-    "shipping",
-    "tax",
-    "gift_cards",
-    "rewards",
-    "chosen_day",
-    "action",
-    "reward",
-    "charity",
-    "points",
-    "plan",
-    "referee",
-    "perk",
-    "birthday",
-    "attributes",
-];
-
 /// serde's message, in the words of an event line.
 fn json_error(error: &serde_json::Error) -> Reject {
     let message = error.to_string();
     if let Some(rest) = message.strip_prefix("unknown field `")
-        && let Some((field, _)) = rest.split_once('`')
+        && let Some((field, expected)) = rest.split_once('`')
     {
-        let hint = did_you_mean(field, FIELDS.iter().copied())
+        // serde names the fields there are: "expected one of `id`, `at`, ...".
+        let fields = expected.split('`').skip(1).step_by(2);
+        let hint = did_you_mean(field, fields)
             .map(|s| format!(" (did you mean `{s}`?)"))
             .unwrap_or_default();
         return Reject::Malformed(format!("unknown field `{field}`{hint}"));
@@ -314,12 +295,15 @@ fn required<'r, T>(field: &'static str, kind: &str, value: &'r Option<T>) -> Res
         .ok_or_else(|| malformed(format!("a `{kind}` event needs `{field}`")))
 }
 
-fn birthday(text: &Option<Cow<str>>) -> Result<Option<(u32, u32)>, Reject> {
+fn birthday(text: &Option<Text>) -> Result<Option<(u32, u32)>, Reject> {
     match text {
         None => Ok(None),
         Some(text) => parse_date(text.as_bytes())
             .map(|(_, m, d)| Some((m, d)))
-            .ok_or_else(|| malformed(format!("`birthday` is not a date (YYYY-MM-DD): `{text}`"))),
+            .ok_or_else(|| {
+                let text: &str = text;
+                malformed(format!("`birthday` is not a date (YYYY-MM-DD): `{text}`"))
+            }),
     }
 }
 
@@ -346,7 +330,7 @@ fn attributes(
 
 fn optional_name(
     kind: &'static str,
-    value: &Option<Cow<str>>,
+    value: &Option<Text>,
     names: &Names,
     strict: bool,
 ) -> Result<Option<NameId>, Reject> {
@@ -362,6 +346,39 @@ fn optional_name(
         },
     }
 }
+
+/// The event types, each named once: the name a line gives, and what it
+/// decodes as.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Type {
+    Enroll,
+    Purchase,
+    Refund,
+    Action,
+    Redeem,
+    Donate,
+    Subscribe,
+    Cancel,
+    Refer,
+    Set,
+    Use,
+    Tick,
+}
+
+const TYPES: [(&str, Type); 12] = [
+    ("enroll", Type::Enroll),
+    ("purchase", Type::Purchase),
+    ("refund", Type::Refund),
+    ("action", Type::Action),
+    ("redeem", Type::Redeem),
+    ("donate", Type::Donate),
+    ("subscribe", Type::Subscribe),
+    ("cancel", Type::Cancel),
+    ("refer", Type::Refer),
+    ("set", Type::Set),
+    ("use", Type::Use),
+    ("tick", Type::Tick),
+];
 
 /// Decodes one line. `Err` carries the event id when the line had one.
 pub fn decode<'a>(program: &Program, line: &'a str) -> Result<Event<'a>, (Option<String>, Reject)> {
@@ -389,23 +406,31 @@ fn decode_raw<'a>(program: &Program, mut raw: Raw<'a>) -> Result<Event<'a>, Reje
             "`at` is not a date or an RFC 3339 time: `{at_text}`"
         ))
     })?;
-    let member = raw.member.take().unwrap_or_default();
-    if kind_name != "tick" && member.is_empty() {
+    let Some(&(_, kind_type)) = TYPES.iter().find(|(name, _)| *name == kind_name) else {
+        return Err(Reject::UnknownName {
+            kind: "event type",
+            name: kind_name.to_string(),
+            suggestion: did_you_mean(kind_name, TYPES.iter().map(|(name, _)| *name))
+                .map(str::to_string),
+        });
+    };
+    let member = raw.member.take().map_or(Cow::Borrowed(""), |m| m.0);
+    if kind_type != Type::Tick && member.is_empty() {
         return Err(malformed(format!("a `{kind_name}` event needs `member`")));
     }
-    let kind = match kind_name {
-        "enroll" => EventKind::Enroll {
+    let kind = match kind_type {
+        Type::Enroll => EventKind::Enroll {
             birthday: birthday(&raw.birthday)?,
             attributes: Cow::Owned(attributes(program, &raw.attributes)?),
         },
-        "purchase" => {
+        Type::Purchase => {
             let amount = cents("amount", required("amount", kind_name, &raw.amount)?)?;
             let part = |field: &str, value: &Option<Amount>| {
                 value.as_ref().map_or(Ok(0), |a| cents(field, a))
             };
             let purchase = Purchase {
                 amount,
-                order: raw.order.take(),
+                order: raw.order.take().map(|o| o.0),
                 category: optional_name("category", &raw.category, &program.categories, false)?,
                 channel: optional_name("channel", &raw.channel, &program.channels, false)?,
                 payment_method: optional_name(
@@ -429,11 +454,11 @@ fn decode_raw<'a>(program: &Program, mut raw: Raw<'a>) -> Result<Event<'a>, Reje
             }
             EventKind::Purchase(purchase)
         }
-        "refund" => EventKind::Refund {
+        Type::Refund => EventKind::Refund {
             amount: cents("amount", required("amount", kind_name, &raw.amount)?)?,
-            order: required("order", kind_name, &raw.order.take())?.clone(),
+            order: required("order", kind_name, &raw.order.take())?.0.clone(),
         },
-        "action" => {
+        Type::Action => {
             let name = required("action", kind_name, &raw.action)?;
             let id = program
                 .actions
@@ -455,7 +480,7 @@ fn decode_raw<'a>(program: &Program, mut raw: Raw<'a>) -> Result<Event<'a>, Reje
             }
             EventKind::Action(id)
         }
-        "redeem" => {
+        Type::Redeem => {
             let name = required("reward", kind_name, &raw.reward)?;
             EventKind::Redeem(
                 program
@@ -464,7 +489,7 @@ fn decode_raw<'a>(program: &Program, mut raw: Raw<'a>) -> Result<Event<'a>, Reje
                     .ok_or_else(|| unknown("reward", name, &program.reward_names))?,
             )
         }
-        "donate" => {
+        Type::Donate => {
             let name = required("charity", kind_name, &raw.charity)?;
             let points = *required("points", kind_name, &raw.points)?;
             if points <= 0 {
@@ -480,26 +505,28 @@ fn decode_raw<'a>(program: &Program, mut raw: Raw<'a>) -> Result<Event<'a>, Reje
                 points,
             }
         }
-        "subscribe" | "cancel" => {
+        Type::Subscribe | Type::Cancel => {
             let name = required("plan", kind_name, &raw.plan)?;
             let plan = program
                 .membership_names
                 .id(name)
                 .ok_or_else(|| unknown("membership", name, &program.membership_names))?;
-            if kind_name == "subscribe" {
+            if kind_type == Type::Subscribe {
                 EventKind::Subscribe(plan)
             } else {
                 EventKind::Cancel(plan)
             }
         }
-        "refer" => EventKind::Refer {
-            referee: required("referee", kind_name, &raw.referee.take())?.clone(),
+        Type::Refer => EventKind::Refer {
+            referee: required("referee", kind_name, &raw.referee.take())?
+                .0
+                .clone(),
         },
-        "set" => EventKind::Set {
+        Type::Set => EventKind::Set {
             birthday: birthday(&raw.birthday)?,
             attributes: Cow::Owned(attributes(program, &raw.attributes)?),
         },
-        "use" => {
+        Type::Use => {
             let name = required("perk", kind_name, &raw.perk)?;
             let perk = program
                 .perks
@@ -513,31 +540,10 @@ fn decode_raw<'a>(program: &Program, mut raw: Raw<'a>) -> Result<Event<'a>, Reje
                 })?;
             EventKind::Use(perk as PerkId)
         }
-        "tick" => EventKind::Tick,
-        other => {
-            let types = [
-                "enroll",
-                "purchase",
-                "refund",
-                "action",
-                "redeem",
-                "donate",
-                "subscribe",
-                "cancel",
-                "refer",
-                "set",
-                "use",
-                "tick",
-            ];
-            return Err(Reject::UnknownName {
-                kind: "event type",
-                name: other.to_string(),
-                suggestion: did_you_mean(other, types).map(str::to_string),
-            });
-        }
+        Type::Tick => EventKind::Tick,
     };
     Ok(Event {
-        id,
+        id: id.0,
         at,
         member,
         kind,
