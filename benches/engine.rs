@@ -7,7 +7,7 @@
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use loyalty::engine::{Engine, decode};
 use loyalty::ledger::Ledger;
-use loyalty::run::{LINES_AHEAD, Outputs, Runner};
+use loyalty::runner::{LINES_AHEAD, Outputs, Runner};
 
 #[path = "../tests/common/stream.rs"]
 mod stream;

@@ -25,7 +25,7 @@ pub mod orders;
 pub mod prefetch;
 pub mod replay;
 pub mod report;
-pub mod run;
+pub mod runner;
 pub mod sim;
 pub mod span;
 pub mod syntax;

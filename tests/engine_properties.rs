@@ -5,7 +5,7 @@
 //! the same books on random programs.
 
 use loyalty::engine::{Effect, Engine, Member, Reject, decode};
-use loyalty::run::{Outputs, Runner};
+use loyalty::runner::{Outputs, Runner};
 use proptest::prelude::*;
 
 const HEADER: &str = r#"program "Random"

@@ -7,7 +7,7 @@
 #![allow(clippy::inconsistent_digit_grouping)]
 use loyalty::engine::{Engine, Member, summary};
 
-use loyalty::run::{Outputs, Runner, Summary};
+use loyalty::runner::{Outputs, Runner, Summary};
 use serde_json::Value;
 
 struct Outcome {

@@ -61,12 +61,12 @@ fn corpus() -> &'static [String] {
 /// its summary once finished, with every member's balances checked.
 fn run_program(
     which: usize,
-    feed: impl FnOnce(&mut loyalty::run::Runner),
-) -> loyalty::run::Summary {
+    feed: impl FnOnce(&mut loyalty::runner::Runner),
+) -> loyalty::runner::Summary {
     let programs = corpus();
     let program = loyalty::load(&programs[which % programs.len()]).unwrap();
     let mut engine = loyalty::engine::Engine::new(&program);
-    let mut runner = loyalty::run::Runner::new(&mut engine, None, Default::default(), "fuzz");
+    let mut runner = loyalty::runner::Runner::new(&mut engine, None, Default::default(), "fuzz");
     feed(&mut runner);
     let summary = runner.finish().unwrap();
     for member in engine.members() {

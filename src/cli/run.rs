@@ -8,9 +8,9 @@ use std::process::ExitCode;
 
 use super::{exit, load_program, read};
 use crate::engine::Engine;
-use crate::ledger::{Binding, Ledger};
+use crate::ledger::Ledger;
 use crate::orders::{Columns, read_orders};
-use crate::run::{Outputs, Runner, Summary};
+use crate::runner::{Outputs, Runner, Summary};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -60,35 +60,17 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         Some(path) => Some(Ledger::open(path).map_err(|e| e.to_string())?),
         None => None,
     };
-    let old_program;
     let mut engine = match ledger.as_mut() {
         None => Engine::new(&program),
-        Some(ledger) => match ledger
-            .bind_program(&program, &source, args.migrate)
-            .map_err(|e| e.to_string())?
-        {
-            Binding::New | Binding::Same => ledger.load(&program).map_err(|e| e.to_string())?,
-            Binding::Migrate { old_source } => {
-                old_program = crate::load(&old_source).map_err(|_| {
-                    "the program stored in the ledger no longer compiles".to_string()
-                })?;
-                let mut engine = ledger
-                    .load(&old_program)
-                    .map_err(|e| e.to_string())?
-                    .migrate(&program);
-                engine.mark_all();
-                // The new version and the members under it are stored
-                // together, or not at all.
-                let stored = ledger
-                    .begin()
-                    .and_then(|()| ledger.rebind_program(&program, &source))
-                    .and_then(|()| ledger.snapshot(&mut engine))
-                    .and_then(|()| ledger.commit());
-                stored.map_err(|e| e.to_string())?;
+        Some(ledger) => {
+            let (engine, migrated) = ledger
+                .engine(&program, &source, args.migrate)
+                .map_err(|e| e.to_string())?;
+            if migrated {
                 eprintln!("ledger continues with this version of the program");
-                engine
             }
-        },
+            engine
+        }
     };
 
     let mut effects_file = args.effects.as_deref().map(create).transpose()?;

@@ -142,6 +142,8 @@ pub enum LedgerError {
     InUse { path: String },
     #[error("ledger {path} has no program yet: `loyalty run` it first")]
     Empty { path: String },
+    #[error("ledger {path}: the program stored in it no longer compiles, so it cannot be migrated")]
+    OldProgram { path: String },
     #[error("cannot open ledger {path} to write it: {source}")]
     Open {
         path: String,
@@ -470,6 +472,34 @@ impl Ledger {
 
     /// The engine as the ledger leaves it: the snapshot, then the events
     /// logged after it applied again in memory.
+    /// The engine a run continues: the program bound to the ledger (a
+    /// new ledger takes it), its members loaded. A ledger of another
+    /// version of the program is refused unless `migrate`, which carries
+    /// the members over to this version ([`Engine::migrate`]) and stores
+    /// the new version and the members under it together, or neither.
+    /// The flag says whether it migrated.
+    pub fn engine<'p>(
+        &mut self,
+        program: &'p Program,
+        source: &str,
+        migrate: bool,
+    ) -> Result<(Engine<'p>, bool), LedgerError> {
+        let old_source = match self.bind_program(program, source, migrate)? {
+            Binding::New | Binding::Same => return Ok((self.load(program)?, false)),
+            Binding::Migrate { old_source } => old_source,
+        };
+        let old = crate::load(&old_source).map_err(|_| LedgerError::OldProgram {
+            path: self.path.clone(),
+        })?;
+        let mut engine = self.load(&old)?.migrate(program);
+        engine.mark_all();
+        self.begin()?;
+        self.rebind_program(program, source)?;
+        self.snapshot(&mut engine)?;
+        self.commit()?;
+        Ok((engine, true))
+    }
+
     pub fn load<'p>(&mut self, program: &'p Program) -> Result<Engine<'p>, LedgerError> {
         let sql = |e| self.sql(e);
         let conn = self.conn()?;

@@ -12,10 +12,12 @@ use rayon::prelude::*;
 use serde_json::json;
 use thiserror::Error;
 
+use crate::compile::Program;
 use crate::engine::{Effect, Engine, Event, Outcome, Reject, decode};
 use crate::event_ids::EventIds;
 use crate::fnv::{self, Fnv};
 use crate::ledger::{Ledger, LedgerError, Seen};
+use crate::time::Time;
 
 /// Events per transaction: large enough that committing costs little,
 /// small enough that a crash loses little work (it is redone on re-run).
@@ -74,13 +76,107 @@ struct SeenInMemory {
     logged: Vec<(Range<usize>, Option<Range<usize>>)>,
 }
 
+/// Where a run keeps what it has seen and done: the SQLite ledger, or
+/// memory (ids only, for exactly-once within the run). The runner talks
+/// to this one interface; which of the two is behind it is decided here.
+enum Store<'l> {
+    Ledger(&'l mut Ledger),
+    Memory(SeenInMemory),
+}
+
+impl Store<'_> {
+    /// What became of an event id before: exactly-once's one question.
+    fn seen(&mut self, id: &str, raw: &str) -> Result<Seen, RunError> {
+        Ok(match self {
+            Store::Ledger(ledger) => ledger.seen(id, raw)?,
+            Store::Memory(memory) => memory.seen(id, raw),
+        })
+    }
+
+    /// Starts loading where the id would be found, a few lines ahead.
+    fn prefetch_seen(&self, id: &str) {
+        match self {
+            Store::Ledger(ledger) => ledger.prefetch_seen(id),
+            Store::Memory(memory) => memory.ids.prefetch(id),
+        }
+    }
+
+    /// Logs an event the engine saw; its sequence number in the ledger.
+    fn log_event(&mut self, id: &str, at: Time, applied: bool, raw: &str) -> Result<i64, RunError> {
+        Ok(match self {
+            Store::Ledger(ledger) => ledger.log_event(id, at, applied, raw)?,
+            Store::Memory(memory) => {
+                memory.record(id, applied, raw);
+                0
+            }
+        })
+    }
+
+    /// Whether ledger entries are kept (memory keeps none).
+    fn keeps_entries(&self) -> bool {
+        matches!(self, Store::Ledger(_))
+    }
+
+    fn log_entry(
+        &mut self,
+        program: &Program,
+        event_seq: i64,
+        effect: &Effect,
+        member: &str,
+    ) -> Result<(), RunError> {
+        if let Store::Ledger(ledger) = self {
+            ledger.log_entry(program, event_seq, effect, member)?;
+        }
+        Ok(())
+    }
+
+    fn log_rejected(
+        &mut self,
+        id: Option<&str>,
+        source: &str,
+        line: usize,
+        reason: &str,
+        raw: &str,
+    ) -> Result<(), RunError> {
+        if let Store::Ledger(ledger) = self {
+            ledger.log_rejected(id, source, line, reason, raw)?;
+        }
+        Ok(())
+    }
+
+    /// Opens a transaction for the next events.
+    fn begin(&mut self) -> Result<(), RunError> {
+        if let Store::Ledger(ledger) = self {
+            ledger.begin()?;
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), RunError> {
+        if let Store::Ledger(ledger) = self {
+            ledger.commit_in_background()?;
+        }
+        Ok(())
+    }
+
+    /// Ends the run: the member snapshot, in the last transaction.
+    fn finish(&mut self, engine: &mut Engine) -> Result<(), RunError> {
+        if let Store::Ledger(ledger) = self {
+            ledger.begin()?;
+            ledger.snapshot(engine)?;
+            ledger.commit()?;
+            ledger.close()?;
+        }
+        Ok(())
+    }
+}
+
 pub struct Runner<'e, 'p, 'l, 'o> {
     pub engine: &'e mut Engine<'p>,
-    pub ledger: Option<&'l mut Ledger>,
+    store: Store<'l>,
     pub outputs: Outputs<'o>,
     /// The events' file, for rejects and the ledger.
     pub source: String,
-    memory: SeenInMemory,
     /// Lines read and not yet applied: their text, and each one's number
     /// and place in it.
     pending_text: String,
@@ -110,10 +206,12 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
     ) -> Self {
         Runner {
             engine,
-            ledger,
+            store: match ledger {
+                Some(ledger) => Store::Ledger(ledger),
+                None => Store::Memory(SeenInMemory::default()),
+            },
             outputs,
             source: source.to_string(),
-            memory: SeenInMemory::default(),
             pending_text: String::new(),
             pending: Vec::new(),
             effects: Vec::new(),
@@ -179,7 +277,7 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
         let mut segment = Segment::default();
         for (k, &(number, ref range)) in pending.iter().enumerate() {
             if let Some(Some(Ok(ahead))) = decoded.get(k + IDS_AHEAD) {
-                self.prefetch_seen(&ahead.id);
+                self.store.prefetch_seen(&ahead.id);
             }
             let raw = &text[range.clone()];
             let event = match decoded[k].take().expect("each line is taken once") {
@@ -194,10 +292,7 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
             if segment.ids.contains(&id_hash) {
                 self.apply_segment(&mut segment)?;
             }
-            let seen = match self.ledger.as_deref_mut() {
-                Some(ledger) => ledger.seen(&event.id, raw)?,
-                None => self.memory.seen(&event.id, raw),
-            };
+            let seen = self.store.seen(&event.id, raw)?;
             let duplicate = match seen {
                 Seen::Applied => Reject::Duplicate(event.id.to_string()),
                 Seen::Rejected => Reject::DuplicateRejected(event.id.to_string()),
@@ -242,20 +337,14 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
             .enumerate()
         {
             if let Some(ahead) = segment.events.get(k + IDS_AHEAD) {
-                self.prefetch_seen(&ahead.id);
+                self.store.prefetch_seen(&ahead.id);
             }
             self.begin()?;
             let applied = outcome.result.is_ok();
             // An event the engine saw is logged even when rejected:
             // scheduled work its time brought due did happen, and a
             // re-run must find the same state.
-            let event_seq = match self.ledger.as_deref_mut() {
-                Some(ledger) => ledger.log_event(&event.id, event.at, applied, raw)?,
-                None => {
-                    self.memory.record(&event.id, applied, raw);
-                    0
-                }
-            };
+            let event_seq = self.store.log_event(&event.id, event.at, applied, raw)?;
             for effect in &effects[start..outcome.effects_end] {
                 self.write_effect(number, event_seq, &event.id, effect)?;
             }
@@ -277,20 +366,10 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
         Ok(())
     }
 
-    /// Starts loading where the id would be found, a few lines ahead.
-    fn prefetch_seen(&self, id: &str) {
-        match self.ledger.as_deref() {
-            Some(ledger) => ledger.prefetch_seen(id),
-            None => self.memory.ids.prefetch(id),
-        }
-    }
-
-    /// Opens the ledger's transaction for the next events, unless open.
+    /// Opens the store's transaction for the next events, unless open.
     fn begin(&mut self) -> Result<(), RunError> {
-        if let Some(ledger) = self.ledger.as_deref_mut()
-            && self.in_batch == 0
-        {
-            ledger.begin()?;
+        if self.in_batch == 0 {
+            self.store.begin()?;
         }
         Ok(())
     }
@@ -320,14 +399,12 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
         effect: &Effect,
     ) -> Result<(), RunError> {
         self.summary.effects += 1;
-        if self.ledger.is_none() && self.outputs.effects.is_none() {
+        if !self.store.keeps_entries() && self.outputs.effects.is_none() {
             return Ok(());
         }
         let program = self.engine.program();
         let member = &self.engine.member_at(effect.member).id;
-        if let Some(ledger) = self.ledger.as_deref_mut() {
-            ledger.log_entry(program, event_seq, effect, member)?;
-        }
+        self.store.log_entry(program, event_seq, effect, member)?;
         if let Some(out) = self.outputs.effects.as_deref_mut() {
             let reason = effect.describe(program);
             let cents = crate::compile::cents_text;
@@ -357,9 +434,8 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
     ) -> Result<(), RunError> {
         let reason = reject.to_string();
         self.begin()?;
-        if let Some(ledger) = self.ledger.as_deref_mut() {
-            ledger.log_rejected(id, &self.source, line, &reason, raw)?;
-        }
+        self.store
+            .log_rejected(id, &self.source, line, &reason, raw)?;
         self.summary.rejected_count += 1;
         if self.summary.rejected.len() < REJECTS_KEPT {
             self.summary.rejected.push(Rejected {
@@ -393,9 +469,7 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
     }
 
     fn commit(&mut self) -> Result<(), RunError> {
-        if let Some(ledger) = self.ledger.as_deref_mut() {
-            ledger.commit_in_background()?;
-        }
+        self.store.commit()?;
         self.in_batch = 0;
         Ok(())
     }
@@ -403,12 +477,7 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
     /// Ends the run: the member snapshot, in the last transaction.
     pub fn finish(mut self) -> Result<Summary, RunError> {
         self.flush()?;
-        if let Some(ledger) = self.ledger.as_deref_mut() {
-            ledger.begin()?;
-            ledger.snapshot(self.engine)?;
-            ledger.commit()?;
-            ledger.close()?;
-        }
+        self.store.finish(self.engine)?;
         for out in [
             self.outputs.effects.as_deref_mut(),
             self.outputs.rejects.as_deref_mut(),
