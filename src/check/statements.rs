@@ -9,16 +9,16 @@ use crate::span::{Node, Span};
 use crate::syntax::ast::*;
 
 /// The conditions that narrow a rule to some purchases or members.
-const CONDITIONS: &[&str] = &[
-    "in category",
-    "in channel",
-    "paid with",
-    "at brand",
-    "at partner",
-    "for members with",
-    "within",
-    "on orders of",
-    "between",
+const CONDITIONS: &[ClauseKind] = &[
+    ClauseKind::InCategory,
+    ClauseKind::InChannel,
+    ClauseKind::PaidWith,
+    ClauseKind::AtBrand,
+    ClauseKind::AtPartner,
+    ClauseKind::MembersWith,
+    ClauseKind::Within,
+    ClauseKind::MinOrder,
+    ClauseKind::Between,
 ];
 
 const EARN_HELP: &str = "`earn` takes conditions (in category, in channel, paid with, at brand, at \
@@ -47,55 +47,77 @@ const EXCLUSIONS: &[&str] = &["shipping", "tax", "gift_cards"];
 
 /// The clauses a statement takes, by their leading words: whether it takes
 /// the purchase conditions, which others, and the help that lists them.
-fn allowed_clauses(head: &Head) -> (bool, &'static [&'static str], &'static str) {
+fn allowed_clauses(head: &Head) -> (bool, &'static [ClauseKind], &'static str) {
     match head {
         Head::Points { .. } => (
             false,
-            &["worth"],
+            &[ClauseKind::Worth],
             "`points are called` takes `worth $1 per 100 points`",
         ),
         Head::Partner { .. } => (
             false,
-            &["funds"],
+            &[ClauseKind::Funds],
             "`partner` takes `funds 50%`: the share of the points it pays for",
         ),
         Head::Charity { .. } => (
             false,
-            &["receives"],
+            &[ClauseKind::Receives],
             "`charity` takes `receives $1 per 100 points`: what a donated point gives",
         ),
         Head::Earn { .. } => (
             true,
-            &["excluding", "up to / once per", "paid out every"],
+            &[ClauseKind::Excluding, ClauseKind::Cap, ClauseKind::PaidOut],
             EARN_HELP,
         ),
         Head::Bonus { .. } => (
             true,
-            &["up to / once per", "on ... chosen days", "exclusive"],
+            &[
+                ClauseKind::Cap,
+                ClauseKind::ChosenDays,
+                ClauseKind::Exclusive,
+            ],
             BONUS_HELP,
         ),
         Head::Discount { .. } => (true, &[], DISCOUNT_HELP),
         Head::Perk { .. } => (
             false,
-            &["costs", "on orders of", "in category", "in channel"],
+            &[
+                ClauseKind::Costs,
+                ClauseKind::MinOrder,
+                ClauseKind::InCategory,
+                ClauseKind::InChannel,
+            ],
             PERK_HELP,
         ),
         Head::Reward { .. } => (
             false,
-            &["costs", "worth", "for tier", "in category"],
+            &[
+                ClauseKind::Costs,
+                ClauseKind::Worth,
+                ClauseKind::ForTier,
+                ClauseKind::InCategory,
+            ],
             REWARD_HELP,
         ),
         Head::Convert { .. } => (
             false,
-            &["on the first day of each"],
+            &[ClauseKind::FirstDayOfEach],
             "`every ... become` takes `on the first day of each month`",
         ),
         Head::Tier { .. } => (
             false,
-            &["for ... in ...", "for members with", "kept"],
+            &[
+                ClauseKind::Qualify,
+                ClauseKind::MembersWith,
+                ClauseKind::Kept,
+            ],
             TIER_HELP,
         ),
-        Head::Membership { .. } => (false, &["costs", "with a free trial"], MEMBERSHIP_HELP),
+        Head::Membership { .. } => (
+            false,
+            &[ClauseKind::Costs, ClauseKind::FreeTrial],
+            MEMBERSHIP_HELP,
+        ),
         _ => (false, &[], NO_CLAUSE_HELP),
     }
 }
@@ -165,10 +187,11 @@ impl Checker<'_> {
     fn clauses(&mut self, statement: &Node<Statement>, scope: Scope) {
         let head = &statement.head.node;
         let (conditions, others, help) = allowed_clauses(head);
-        let mut seen: Vec<&'static str> = Vec::new();
+        let mut seen: Vec<ClauseKind> = Vec::new();
         for clause in &statement.clauses {
-            let keyword = clause.keyword();
-            if !(others.contains(&keyword) || conditions && CONDITIONS.contains(&keyword)) {
+            let kind = clause.kind();
+            let keyword = kind.keyword();
+            if !(others.contains(&kind) || conditions && CONDITIONS.contains(&kind)) {
                 self.report(
                     ProblemKind::ClauseNotAllowed {
                         clause: keyword,
@@ -180,14 +203,14 @@ impl Checker<'_> {
                 continue;
             }
             // Several limits (per day and per year) may stand together.
-            if seen.contains(&keyword) && keyword != "up to / once per" {
+            if seen.contains(&kind) && kind != ClauseKind::Cap {
                 self.report(
                     ProblemKind::DuplicateClause { clause: keyword },
                     clause.span,
                 );
                 continue;
             }
-            seen.push(keyword);
+            seen.push(kind);
             self.clause(clause, head, scope);
         }
     }

@@ -354,33 +354,97 @@ impl Head {
     }
 }
 
-impl Clause {
+/// A clause by kind, without what it says: which statements take it is
+/// decided by kind (`check::statements`), never by its words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClauseKind {
+    Worth,
+    Costs,
+    Funds,
+    Receives,
+    InCategory,
+    InChannel,
+    PaidOut,
+    PaidWith,
+    AtBrand,
+    AtPartner,
+    ForTier,
+    MembersWith,
+    Qualify,
+    Within,
+    MinOrder,
+    ChosenDays,
+    FirstDayOfEach,
+    Excluding,
+    Cap,
+    Exclusive,
+    Kept,
+    FreeTrial,
+    Between,
+}
+
+impl ClauseKind {
     /// The clause's leading words, for messages: "`worth` ...".
-    pub fn keyword(&self) -> &'static str {
+    pub fn keyword(self) -> &'static str {
         match self {
-            Clause::Worth { .. } => "worth",
-            Clause::Costs { .. } => "costs",
-            Clause::Funds(_) => "funds",
-            Clause::Receives { .. } => "receives",
-            Clause::InCategory(_) => "in category",
-            Clause::InChannel(_) => "in channel",
-            Clause::PaidOut(_) => "paid out every",
-            Clause::PaidWith(_) => "paid with",
-            Clause::AtBrand(_) => "at brand",
-            Clause::AtPartner(_) => "at partner",
-            Clause::ForTier(_) => "for tier",
-            Clause::MembersWith(_) => "for members with",
-            Clause::Qualify { .. } => "for ... in ...",
-            Clause::Within { .. } => "within",
-            Clause::MinOrder(_) => "on orders of",
-            Clause::ChosenDays { .. } => "on ... chosen days",
-            Clause::FirstDayOfEach(_) => "on the first day of each",
-            Clause::Excluding(_) => "excluding",
-            Clause::Cap { .. } => "up to / once per",
-            Clause::Exclusive => "exclusive",
-            Clause::Kept(_) => "kept",
-            Clause::FreeTrial(_) => "with a free trial",
-            Clause::Between { .. } => "between",
+            ClauseKind::Worth => "worth",
+            ClauseKind::Costs => "costs",
+            ClauseKind::Funds => "funds",
+            ClauseKind::Receives => "receives",
+            ClauseKind::InCategory => "in category",
+            ClauseKind::InChannel => "in channel",
+            ClauseKind::PaidOut => "paid out every",
+            ClauseKind::PaidWith => "paid with",
+            ClauseKind::AtBrand => "at brand",
+            ClauseKind::AtPartner => "at partner",
+            ClauseKind::ForTier => "for tier",
+            ClauseKind::MembersWith => "for members with",
+            ClauseKind::Qualify => "for ... in ...",
+            ClauseKind::Within => "within",
+            ClauseKind::MinOrder => "on orders of",
+            ClauseKind::ChosenDays => "on ... chosen days",
+            ClauseKind::FirstDayOfEach => "on the first day of each",
+            ClauseKind::Excluding => "excluding",
+            ClauseKind::Cap => "up to / once per",
+            ClauseKind::Exclusive => "exclusive",
+            ClauseKind::Kept => "kept",
+            ClauseKind::FreeTrial => "with a free trial",
+            ClauseKind::Between => "between",
         }
+    }
+}
+
+impl Clause {
+    pub fn kind(&self) -> ClauseKind {
+        match self {
+            Clause::Worth { .. } => ClauseKind::Worth,
+            Clause::Costs { .. } => ClauseKind::Costs,
+            Clause::Funds(_) => ClauseKind::Funds,
+            Clause::Receives { .. } => ClauseKind::Receives,
+            Clause::InCategory(_) => ClauseKind::InCategory,
+            Clause::InChannel(_) => ClauseKind::InChannel,
+            Clause::PaidOut(_) => ClauseKind::PaidOut,
+            Clause::PaidWith(_) => ClauseKind::PaidWith,
+            Clause::AtBrand(_) => ClauseKind::AtBrand,
+            Clause::AtPartner(_) => ClauseKind::AtPartner,
+            Clause::ForTier(_) => ClauseKind::ForTier,
+            Clause::MembersWith(_) => ClauseKind::MembersWith,
+            Clause::Qualify { .. } => ClauseKind::Qualify,
+            Clause::Within { .. } => ClauseKind::Within,
+            Clause::MinOrder(_) => ClauseKind::MinOrder,
+            Clause::ChosenDays { .. } => ClauseKind::ChosenDays,
+            Clause::FirstDayOfEach(_) => ClauseKind::FirstDayOfEach,
+            Clause::Excluding(_) => ClauseKind::Excluding,
+            Clause::Cap { .. } => ClauseKind::Cap,
+            Clause::Exclusive => ClauseKind::Exclusive,
+            Clause::Kept(_) => ClauseKind::Kept,
+            Clause::FreeTrial(_) => ClauseKind::FreeTrial,
+            Clause::Between { .. } => ClauseKind::Between,
+        }
+    }
+
+    /// The clause's leading words, for messages.
+    pub fn keyword(&self) -> &'static str {
+        self.kind().keyword()
     }
 }
