@@ -9,6 +9,24 @@
 //! events (JSON Lines) ──engine::Engine──▶ effects ──ledger::Ledger──▶ SQLite
 //! ```
 
+/// The words a program writes for an enum's values, declared once beside
+/// the enum: the list the checker accepts and names in its messages, and
+/// what each word means to the compiler.
+macro_rules! words {
+    ($ty:ident { $($word:literal => $variant:ident,)* }) => {
+        impl $ty {
+            pub const WORDS: &'static [&'static str] = &[$($word),*];
+
+            pub fn from_word(word: &str) -> Option<$ty> {
+                match word {
+                    $($word => Some($ty::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
 pub mod calibrate;
 pub mod check;
 pub mod cli;
@@ -30,6 +48,7 @@ pub mod sim;
 pub mod span;
 pub mod syntax;
 pub mod time;
+pub mod vocabulary;
 
 use diagnostic::Diagnostic;
 use syntax::ast;

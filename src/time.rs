@@ -355,7 +355,20 @@ pub enum Every {
     Member,
 }
 
+words!(Every {
+    "order" => Order,
+    "day" => Day,
+    "week" => Week,
+    "month" => Month,
+    "year" => Year,
+    "member" => Member,
+});
+
 impl Every {
+    /// The periods a payout, chosen days, a recurring reward and a
+    /// spending window are counted in.
+    pub const CALENDAR_WORDS: &'static [&'static str] = &["month", "year"];
+
     /// A key that changes when the period does.
     pub fn key(self, at: Time) -> i64 {
         match self {

@@ -9,6 +9,7 @@ use super::{Checker, statements_of};
 use crate::decimal::Decimal;
 use crate::span::{Node, Span};
 use crate::syntax::ast::*;
+use crate::time::Every;
 
 /// How a tier is reached, reduced to what can be compared.
 #[derive(Clone, Debug, PartialEq)]
@@ -404,8 +405,8 @@ impl Checker<'_> {
             if let Head::Convert { .. } = statement.head.node {
                 for clause in &statement.clauses {
                     if let Clause::FirstDayOfEach(period) = &clause.node {
-                        cycle = Some(match period.as_str() {
-                            "year" => (366, "once a year"),
+                        cycle = Some(match Every::from_word(period) {
+                            Some(Every::Year) => (366, "once a year"),
                             _ => (31, "once a month"),
                         });
                     }

@@ -39,11 +39,14 @@ const MEMBERSHIP_HELP: &str = "`membership` takes its fee (`costs $5 per month`,
                                and `with a free trial of 30 days`";
 const NO_CLAUSE_HELP: &str = "this statement takes no clauses";
 
-const PERIODS_CALENDAR: &[&str] = &["month", "year"];
-const CAP_PERIODS: &[&str] = &["order", "day", "week", "month", "year", "member"];
-const PERK_COST_PERIODS: &[&str] = &["order", "use", "month", "year", "member"];
-const FEE_PERIODS: &[&str] = &["month", "year"];
-const EXCLUSIONS: &[&str] = &["shipping", "tax", "gift_cards"];
+// The words each place takes, from the tables beside their meanings.
+use crate::time::Every;
+use crate::vocabulary::{Exclusion, Fee, PerkCost};
+const PERIODS_CALENDAR: &[&str] = Every::CALENDAR_WORDS;
+const CAP_PERIODS: &[&str] = Every::WORDS;
+const PERK_COST_PERIODS: &[&str] = PerkCost::WORDS;
+const FEE_PERIODS: &[&str] = Fee::WORDS;
+const EXCLUSIONS: &[&str] = Exclusion::WORDS;
 
 /// The clauses a statement takes, by their leading words: whether it takes
 /// the purchase conditions, which others, and the help that lists them.

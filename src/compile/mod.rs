@@ -139,18 +139,6 @@ fn period_of(quantity: &ast::Quantity) -> Option<Period> {
     })
 }
 
-fn every_of(word: &str) -> Option<Every> {
-    Some(match word {
-        "order" => Every::Order,
-        "day" => Every::Day,
-        "week" => Every::Week,
-        "month" => Every::Month,
-        "year" => Every::Year,
-        "member" => Every::Member,
-        _ => return None,
-    })
-}
-
 impl Compiler {
     /// First pass: every name, so that rules can refer to names defined
     /// after them.
@@ -398,12 +386,11 @@ impl Compiler {
                 let mut cost = None;
                 for clause in &statement.clauses {
                     if let Clause::Costs { amount, per, once } = &clause.node {
-                        let per = match per.as_ref().map(|p| p.as_str()) {
-                            Some("order") => PerkCost::Order,
-                            Some("use") | None if !once => PerkCost::Use,
-                            Some("month") => PerkCost::Month,
-                            Some("year") => PerkCost::Year,
-                            _ => PerkCost::Member,
+                        // No period: per use, or once for the member.
+                        let per = match per.as_ref() {
+                            Some(word) => PerkCost::from_word(word).unwrap_or(PerkCost::Use),
+                            None if *once => PerkCost::Member,
+                            None => PerkCost::Use,
                         };
                         cost = Some((cents(amount.value), per));
                     }
@@ -476,7 +463,7 @@ impl Compiler {
                     other => ConversionInto::Reward(self.anonymous_reward(statement, other)?),
                 };
                 let on_first_day_of = statement.clauses.iter().find_map(|c| match &c.node {
-                    Clause::FirstDayOfEach(word) => every_of(word),
+                    Clause::FirstDayOfEach(word) => Every::from_word(word),
                     _ => None,
                 });
                 self.program.conversions.push(Conversion {
@@ -528,10 +515,9 @@ impl Compiler {
                 for clause in &statement.clauses {
                     match &clause.node {
                         Clause::Costs { amount, per, once } => {
-                            let kind = match per.as_ref().map(|p| p.as_str()) {
-                                Some("month") => Fee::Monthly,
-                                Some("year") => Fee::Yearly,
-                                _ if *once => Fee::Once,
+                            let kind = match per.as_ref().and_then(|word| Fee::from_word(word)) {
+                                Some(fee) => fee,
+                                None if *once => Fee::Once,
                                 _ => {
                                     return Err(unsupported(
                                         statement,
@@ -704,7 +690,8 @@ impl Compiler {
         trigger: &ast::Trigger,
     ) -> Result<Trigger, CompileError> {
         let period = |word: &str| {
-            every_of(word).ok_or_else(|| unsupported(statement, "the period is a month or a year"))
+            Every::from_word(word)
+                .ok_or_else(|| unsupported(statement, "the period is a month or a year"))
         };
         Ok(match trigger {
             ast::Trigger::PerSpent(q) => Trigger::PerSpent(cents(q.value)),
@@ -805,18 +792,14 @@ impl Compiler {
                     c.between = Some((day(from)?, day(until)?.add_days(1)));
                 }
                 Clause::ChosenDays { count, per } => {
-                    let per = every_of(per).ok_or_else(|| {
+                    let per = Every::from_word(per).ok_or_else(|| {
                         unsupported(statement, "chosen days are per month or year")
                     })?;
                     c.chosen_days = Some((count.trunc().max(0) as u32, per));
                 }
                 Clause::Excluding(words) => {
-                    for word in words {
-                        match word.as_str() {
-                            "shipping" => c.excluding.shipping = true,
-                            "tax" => c.excluding.tax = true,
-                            _ => c.excluding.gift_cards = true,
-                        }
+                    for part in words.iter().filter_map(|w| Exclusion::from_word(w)) {
+                        c.excluding.add(part);
                     }
                 }
                 _ => {}
@@ -829,7 +812,7 @@ impl Compiler {
         let mut caps = Vec::new();
         for clause in &statement.clauses {
             if let Clause::Cap { limit, per } = &clause.node {
-                let per = every_of(per)
+                let per = Every::from_word(per)
                     .ok_or_else(|| unsupported(statement, "a limit's period is unknown"))?;
                 let limit = match limit {
                     CapLimit::Times(n) => Limit::Times(n.trunc()),

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use crate::decimal::Decimal;
 use crate::time::{DurationUnit, Every, Period, Time};
+pub use crate::vocabulary::{Exclusion, Fee, PerkCost};
 
 /// Money in the program's currency, in cents.
 pub type Cents = i64;
@@ -233,6 +234,16 @@ pub struct Exclusions {
     pub gift_cards: bool,
 }
 
+impl Exclusions {
+    pub fn add(&mut self, part: Exclusion) {
+        match part {
+            Exclusion::Shipping => self.shipping = true,
+            Exclusion::Tax => self.tax = true,
+            Exclusion::GiftCards => self.gift_cards = true,
+        }
+    }
+}
+
 /// A limit on a rule: `up to 500 points per day`, `once per member`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cap {
@@ -346,15 +357,6 @@ pub struct Perk {
     pub conditions: Conditions,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PerkCost {
-    Order,
-    Use,
-    Month,
-    Year,
-    Member,
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct Reward {
     pub name: String,
@@ -440,13 +442,6 @@ pub struct Membership {
     pub name: String,
     pub fee: Option<(Cents, Fee)>,
     pub trial: Option<Period>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Fee {
-    Monthly,
-    Yearly,
-    Once,
 }
 
 impl Fee {

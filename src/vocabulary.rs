@@ -1,0 +1,50 @@
+//! The language's closed lists of words (`per order`, `excluding tax`,
+//! `costs $5 per month`), each beside what its words mean: the checker
+//! accepts and names the words from here, the compiler reads their
+//! meaning from here. Periods of time are the calendar's (`time::Every`).
+
+/// A part of an order's amount that a rule may leave out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exclusion {
+    Shipping,
+    Tax,
+    GiftCards,
+}
+
+words!(Exclusion {
+    "shipping" => Shipping,
+    "tax" => Tax,
+    "gift_cards" => GiftCards,
+});
+
+/// What a perk's cost is counted per.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PerkCost {
+    Order,
+    Use,
+    Month,
+    Year,
+    Member,
+}
+
+words!(PerkCost {
+    "order" => Order,
+    "use" => Use,
+    "month" => Month,
+    "year" => Year,
+    "member" => Member,
+});
+
+/// How a membership's fee is charged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fee {
+    Monthly,
+    Yearly,
+    Once,
+}
+
+// `once` is a word of its own (`costs $30 once`).
+words!(Fee {
+    "month" => Monthly,
+    "year" => Yearly,
+});
