@@ -570,3 +570,66 @@ fn a_bom_is_skipped_and_a_line_that_is_not_text_or_a_loose_amount_is_one_reject(
     // over $150.
     assert_eq!(balance, 100 + 40 + 1_000 + 50);
 }
+
+/// Issue 16: a program's identity is the resolved program, not the
+/// formatter's text. A ledger that stored another fingerprint of the
+/// same program (as versions before this one did, from `fmt`'s text)
+/// continues without `--migrate` and takes the new fingerprint; the same
+/// program written in other words continues too; a program that does
+/// something else is still refused.
+#[test]
+fn a_ledger_fingerprinted_another_way_continues_with_the_same_program() {
+    let dir = temp_dir("identity");
+    let (program, events, clean) = kohls(&dir);
+    let fingerprint: String =
+        one_value(&clean, "SELECT value FROM meta WHERE key = 'program_hash'");
+
+    let ledger = dir.join("ledger.db");
+    let empty = dir.join("empty.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    assert!(run(&program, &empty, &ledger, &[]).status.success());
+    rusqlite::Connection::open(&ledger)
+        .unwrap()
+        .execute(
+            "UPDATE meta SET value = '00c0ffee00c0ffee' WHERE key = 'program_hash'",
+            [],
+        )
+        .unwrap();
+    let output = run(&program, &events, &ledger, &[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stored: String = one_value(&ledger, "SELECT value FROM meta WHERE key = 'program_hash'");
+    assert_eq!(stored, fingerprint);
+    assert_eq!(dump(&ledger), dump(&clean));
+
+    // Other words, same program: comments, blank lines, `$1` as `$1.00`.
+    let text = std::fs::read_to_string(&program).unwrap();
+    let reworded = dir.join("reworded.loy");
+    std::fs::write(
+        &reworded,
+        format!(
+            "# Kohl's, said again\n\n{}",
+            text.replace("$1 spent", "$1.00 spent")
+        ),
+    )
+    .unwrap();
+    assert_ne!(std::fs::read_to_string(&reworded).unwrap(), text);
+    let output = run(&reworded, &empty, &ledger, &[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // Something else: refused, the ledger as it was.
+    let other = dir.join("other.loy");
+    std::fs::write(&other, text.replacen("earn 1 point", "earn 2 points", 1)).unwrap();
+    assert_ne!(std::fs::read_to_string(&other).unwrap(), text);
+    let output = run(&other, &empty, &ledger, &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("another version of the program"));
+    assert_eq!(dump(&ledger), dump(&clean));
+}

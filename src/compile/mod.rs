@@ -32,7 +32,6 @@ pub fn compile(ast: &ast::Program) -> Result<Program, CompileError> {
     compiler.declare(&ast.items)?;
     compiler.statements(&ast.items, Scope::Program)?;
     let mut program = compiler.program;
-    program.hash = fingerprint(&compiler.texts);
     program.scheduled_rules = (0..program.rules.len())
         .filter(|&r| program.rules[r].is_scheduled())
         .collect();
@@ -57,18 +56,14 @@ pub fn compile(ast: &ast::Program) -> Result<Program, CompileError> {
         })
         .max()
         .unwrap_or(0);
+    program.hash = program.identity();
     Ok(program)
 }
 
 /// FNV-1a over the rules as written canonically: the same rules give the
 /// same hash whatever the comments and layout.
-fn fingerprint(texts: &[String]) -> u64 {
-    crate::fnv::hash(texts.join("\n").as_bytes())
-}
-
 struct Compiler {
     program: Program,
-    texts: Vec<String>,
 }
 
 impl Default for Compiler {
@@ -111,7 +106,6 @@ impl Default for Compiler {
                 rolling_months: 0,
                 hash: 0,
             },
-            texts: Vec::new(),
         }
     }
 }
@@ -253,7 +247,6 @@ impl Compiler {
                     )
                 }
             };
-            self.texts.push(scoped_text.clone());
             self.statement(statement, scope, scoped_text)?;
         }
         Ok(())

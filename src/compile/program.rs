@@ -72,16 +72,46 @@ pub struct Program {
     pub tiers_by_calendar_year: bool,
     /// The longest rolling qualification window, in months.
     pub rolling_months: u32,
-    /// A fingerprint of the rules (not of comments or layout), stored
-    /// in a ledger to notice a different program version.
+    /// The program's identity ([`Program::identity`]), stored in a
+    /// ledger to notice a different version of the program.
     pub hash: u64,
 }
 
+impl Program {
+    /// A fingerprint of what the program does: the resolved program (its
+    /// names, amounts, conditions and schedules as ids, cents and times),
+    /// without the texts it shows in messages. How `fmt` prints a
+    /// statement, comments and layout do not change it.
+    pub fn identity(&self) -> u64 {
+        let mut bare = self.clone();
+        bare.hash = 0;
+        bare.points_expiry_text = None;
+        bare.reward_expiry_text = None;
+        let texts = (bare.rules.iter_mut().map(|r| &mut r.text))
+            .chain(bare.bonuses.iter_mut().map(|b| &mut b.text))
+            .chain(bare.discounts.iter_mut().map(|d| &mut d.text))
+            .chain(bare.perks.iter_mut().map(|p| &mut p.text))
+            .chain(bare.conversions.iter_mut().map(|c| &mut c.text));
+        for text in texts {
+            text.clear();
+        }
+        crate::fnv::hash(format!("{bare:?}").as_bytes())
+    }
+}
+
 /// Names of one kind, in declaration order; the position is the id.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Names {
     list: Vec<String>,
     index: HashMap<String, NameId>,
+}
+
+/// The names in order: the index is derived from them (and a map's order
+/// is not the same from run to run).
+impl std::fmt::Debug for Names {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(&self.list).finish()
+    }
 }
 
 impl Names {

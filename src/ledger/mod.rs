@@ -427,6 +427,16 @@ impl Ledger {
                 Ok(Binding::New)
             }
             Some(stored) if stored == hash => Ok(Binding::Same),
+            // Another fingerprint may still be this program: stored by a
+            // version of `loyalty` that took it another way (over the
+            // formatter's text, before it was the resolved program's), or
+            // from a text that says the same thing in other words. The
+            // stored text, compiled now, decides; the ledger then keeps
+            // this text and fingerprint.
+            Some(_) if self.stored_program_is(program)? => {
+                self.set_identity(program, source)?;
+                Ok(Binding::Same)
+            }
             Some(_) if migrate => {
                 let old_source = self.meta("program_source")?.unwrap_or_default();
                 Ok(Binding::Migrate { old_source })
@@ -436,6 +446,13 @@ impl Ledger {
                 stored: self.meta("program_name")?.unwrap_or_default(),
             }),
         }
+    }
+
+    /// Whether the program text stored in the ledger compiles, with this
+    /// version of `loyalty`, to the same program as `program`.
+    fn stored_program_is(&self, program: &Program) -> Result<bool, LedgerError> {
+        let stored = self.meta("program_source")?.unwrap_or_default();
+        Ok(crate::load(&stored).is_ok_and(|old| old.hash == program.hash))
     }
 
     /// The program's hash, name and text, stored together or not at
