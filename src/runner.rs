@@ -12,7 +12,6 @@ use rayon::prelude::*;
 use serde_json::json;
 use thiserror::Error;
 
-use crate::compile::Program;
 use crate::engine::{Effect, Engine, Event, Outcome, Reject, decode};
 use crate::event_ids::EventIds;
 use crate::fnv::{self, Fnv};
@@ -117,57 +116,26 @@ impl Store<'_> {
         matches!(self, Store::Ledger(_))
     }
 
-    fn log_entry(
+    /// Writes what only the ledger keeps (entries, rejects, its
+    /// transactions); memory keeps none of it.
+    fn in_ledger(
         &mut self,
-        program: &Program,
-        event_seq: i64,
-        effect: &Effect,
-        member: &str,
+        write: impl FnOnce(&mut Ledger) -> Result<(), LedgerError>,
     ) -> Result<(), RunError> {
         if let Store::Ledger(ledger) = self {
-            ledger.log_entry(program, event_seq, effect, member)?;
-        }
-        Ok(())
-    }
-
-    fn log_rejected(
-        &mut self,
-        id: Option<&str>,
-        source: &str,
-        line: usize,
-        reason: &str,
-        raw: &str,
-    ) -> Result<(), RunError> {
-        if let Store::Ledger(ledger) = self {
-            ledger.log_rejected(id, source, line, reason, raw)?;
-        }
-        Ok(())
-    }
-
-    /// Opens a transaction for the next events.
-    fn begin(&mut self) -> Result<(), RunError> {
-        if let Store::Ledger(ledger) = self {
-            ledger.begin()?;
-        }
-        Ok(())
-    }
-
-    fn commit(&mut self) -> Result<(), RunError> {
-        if let Store::Ledger(ledger) = self {
-            ledger.commit_in_background()?;
+            write(ledger)?;
         }
         Ok(())
     }
 
     /// Ends the run: the member snapshot, in the last transaction.
     fn finish(&mut self, engine: &mut Engine) -> Result<(), RunError> {
-        if let Store::Ledger(ledger) = self {
+        self.in_ledger(|ledger| {
             ledger.begin()?;
             ledger.snapshot(engine)?;
             ledger.commit()?;
-            ledger.close()?;
-        }
-        Ok(())
+            ledger.close()
+        })
     }
 }
 
@@ -369,7 +337,7 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
     /// Opens the store's transaction for the next events, unless open.
     fn begin(&mut self) -> Result<(), RunError> {
         if self.in_batch == 0 {
-            self.store.begin()?;
+            self.store.in_ledger(Ledger::begin)?;
         }
         Ok(())
     }
@@ -404,7 +372,8 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
         }
         let program = self.engine.program();
         let member = &self.engine.member_at(effect.member).id;
-        self.store.log_entry(program, event_seq, effect, member)?;
+        self.store
+            .in_ledger(|ledger| ledger.log_entry(program, event_seq, effect, member))?;
         if let Some(out) = self.outputs.effects.as_deref_mut() {
             let reason = effect.describe(program);
             let cents = crate::compile::cents_text;
@@ -434,8 +403,9 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
     ) -> Result<(), RunError> {
         let reason = reject.to_string();
         self.begin()?;
+        let source = &self.source;
         self.store
-            .log_rejected(id, &self.source, line, &reason, raw)?;
+            .in_ledger(|ledger| ledger.log_rejected(id, source, line, &reason, raw))?;
         self.summary.rejected_count += 1;
         if self.summary.rejected.len() < REJECTS_KEPT {
             self.summary.rejected.push(Rejected {
@@ -469,7 +439,7 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
     }
 
     fn commit(&mut self) -> Result<(), RunError> {
-        self.store.commit()?;
+        self.store.in_ledger(Ledger::commit_in_background)?;
         self.in_batch = 0;
         Ok(())
     }
