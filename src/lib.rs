@@ -65,12 +65,11 @@ pub fn analyze(source: &str) -> (ast::Program, Vec<Diagnostic>) {
     (program, diagnostics)
 }
 
-/// Why a program file cannot be run.
+/// Why a program file cannot be run: its errors, as diagnostics
+/// (warnings included).
 #[derive(Debug)]
 pub enum LoadError {
-    /// It has errors; the diagnostics say which (warnings included).
     Invalid(Vec<Diagnostic>),
-    Compile(compile::CompileError),
 }
 
 /// A program file's text, checked and compiled for running.
@@ -79,5 +78,5 @@ pub fn load(source: &str) -> Result<compile::Program, LoadError> {
     if diagnostics.iter().any(|d| d.is_error()) {
         return Err(LoadError::Invalid(diagnostics));
     }
-    compile::compile(&program).map_err(LoadError::Compile)
+    compile::compile(&program).map_err(|e| LoadError::Invalid(vec![e.into()]))
 }

@@ -34,8 +34,15 @@ fn cases_from(variable: &str, default: u32) -> ProptestConfig {
 }
 
 fn analyze_and_format(source: &str) {
-    let (program, _) = loyalty::analyze(source);
+    let (program, diagnostics) = loyalty::analyze(source);
     let _ = loyalty::format::format(&program);
+    // A program the checker passes always compiles: an error of the
+    // compiler's is a gap in the checker.
+    if !diagnostics.iter().any(|d| d.is_error())
+        && let Err(error) = loyalty::compile::compile(&program)
+    {
+        panic!("checked clean but does not compile: {error}\n{source}");
+    }
     // Whenever the input parses, the formatter must prove its round trip.
     if loyalty::syntax::parse(source).1.is_empty() {
         loyalty::format::format_source(source)

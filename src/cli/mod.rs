@@ -181,10 +181,6 @@ fn load_program(path: &Path, source: &str) -> Option<crate::compile::Program> {
             );
             None
         }
-        Err(crate::LoadError::Compile(error)) => {
-            eprintln!("error: {}: {error}", path.display());
-            None
-        }
     }
 }
 

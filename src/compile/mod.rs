@@ -19,8 +19,32 @@ use crate::time::{DurationUnit, Every, Period, Time};
 
 #[derive(Debug, Error, PartialEq)]
 pub enum CompileError {
-    #[error("line `{line}`: {problem}")]
-    Unsupported { line: String, problem: &'static str },
+    /// Something `check` should have refused: a gap in the checker,
+    /// reported at the statement like any diagnostic.
+    #[error("`{line}`: {problem}")]
+    Unsupported {
+        line: String,
+        problem: &'static str,
+        span: crate::span::Span,
+    },
+}
+
+impl From<CompileError> for crate::diagnostic::Diagnostic {
+    fn from(error: CompileError) -> Self {
+        let CompileError::Unsupported { span, .. } = &error;
+        crate::diagnostic::Diagnostic {
+            code: "loyalty::unsupported",
+            severity: crate::diagnostic::Severity::Error,
+            message: error.to_string(),
+            span: *span,
+            label: "this statement".into(),
+            help: Some(
+                "the checker passed this statement but it cannot be run; please report it \
+                 with the program file"
+                    .into(),
+            ),
+        }
+    }
 }
 
 /// Compiles a program that `check` found free of errors.
@@ -114,6 +138,7 @@ fn unsupported(statement: &ast::Statement, problem: &'static str) -> CompileErro
     CompileError::Unsupported {
         line: statement_line(statement),
         problem,
+        span: statement.head.span,
     }
 }
 
