@@ -48,3 +48,12 @@ words!(Fee {
     "month" => Monthly,
     "year" => Yearly,
 });
+
+/// The word that stands where the program's points name could, to mean
+/// rewards (reward money and rewards issued) instead: `rewards expire 30
+/// days after they are issued`, `bonus 2x rewards`.
+pub const REWARDS: &str = "rewards";
+
+pub fn means_rewards(word: &str) -> bool {
+    word == REWARDS
+}

@@ -248,7 +248,7 @@ impl Checker<'_> {
                         amount
                             .unit
                             .as_ref()
-                            .is_some_and(|u| u.as_str() == "rewards"),
+                            .is_some_and(|u| crate::vocabulary::means_rewards(u)),
                     );
                     // An exclusive multiplier applies alone; one in some
                     // categories only with others of the order's one.
@@ -420,7 +420,7 @@ impl Checker<'_> {
             let Head::Expire { what, expiry } = &statement.head.node else {
                 continue;
             };
-            if what.as_str() == "rewards" {
+            if crate::vocabulary::means_rewards(what) {
                 continue;
             }
             let duration = match expiry {

@@ -799,10 +799,11 @@ impl Checker<'_> {
         match amount.kind {
             QuantityKind::Multiplier => {
                 match &amount.unit {
-                    Some(unit) if unit.as_str() == "rewards" || self.is_points_unit(unit) => {}
+                    Some(unit)
+                        if crate::vocabulary::means_rewards(unit) || self.is_points_unit(unit) => {}
                     Some(unit) => {
                         let mut candidates = self.points_units();
-                        candidates.push("rewards".into());
+                        candidates.push(crate::vocabulary::REWARDS.into());
                         let suggestion = did_you_mean(unit, candidates.iter().map(String::as_str))
                             .map(str::to_string);
                         self.report(
@@ -841,10 +842,10 @@ impl Checker<'_> {
     }
 
     fn expiry(&mut self, what: &Node<String>, expiry: &Expiry) {
-        let is_rewards = what.as_str() == "rewards";
+        let is_rewards = crate::vocabulary::means_rewards(what);
         if !is_rewards && !self.is_points_unit(what) {
             let mut candidates = self.points_units();
-            candidates.push("rewards".into());
+            candidates.push(crate::vocabulary::REWARDS.into());
             let suggestion =
                 did_you_mean(what, candidates.iter().map(String::as_str)).map(str::to_string);
             self.report(
@@ -899,7 +900,9 @@ fn once_per_program(head: &Head) -> Option<&'static str> {
         Head::Program { .. } => Some("the program's name"),
         Head::Currency { .. } => Some("the currency"),
         Head::Points { .. } => Some("what points are called"),
-        Head::Expire { what, .. } if what.as_str() == "rewards" => Some("when rewards expire"),
+        Head::Expire { what, .. } if crate::vocabulary::means_rewards(what) => {
+            Some("when rewards expire")
+        }
         Head::Expire { .. } => Some("when points expire"),
         _ => None,
     }

@@ -376,7 +376,7 @@ impl Compiler {
                         if amount
                             .unit
                             .as_ref()
-                            .is_some_and(|u| u.as_str() == "rewards") =>
+                            .is_some_and(|u| crate::vocabulary::means_rewards(u)) =>
                     {
                         BonusKind::RewardsMultiplier(amount.value)
                     }
@@ -505,7 +505,7 @@ impl Compiler {
                         "expiry needs a whole number of days, weeks, months or years",
                     )
                 })?;
-                if what.as_str() == "rewards" {
+                if crate::vocabulary::means_rewards(what) {
                     self.program.reward_expiry = Some(period);
                     self.program.reward_expiry_text = Some(text);
                 } else {
