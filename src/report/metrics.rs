@@ -179,6 +179,9 @@ pub fn run_series(
     };
     let count = |v: Vec<i64>| v.into_iter().map(|x| x as f64).collect::<Vec<f64>>();
     let cash = |v: Vec<i64>| v.into_iter().map(money).collect::<Vec<f64>>();
+    // A field's counts as they are, and a field of cents in the currency.
+    let counted = |f: Field| count(get(f));
+    let in_money = |f: Field| cash(get(f));
     let customers = f64::from(customers);
     let margin = scenario.simulation.gross_margin.0;
     let share = scenario.behavior.redemption_share.0;
@@ -206,16 +209,12 @@ pub fn run_series(
     push(Name::CustomersActive, count(alive.clone()), Over::Last);
     push(
         Name::CustomersActiveBaseline,
-        count(get(Field::BaselineAlive)),
+        counted(Field::BaselineAlive),
         Over::Last,
     );
-    push(Name::Members, count(get(Field::Members)), Over::Last);
-    push(
-        Name::PaidMembers,
-        count(get(Field::PaidMembers)),
-        Over::Last,
-    );
-    push(Name::NewMembers, count(get(Field::Enrollments)), Over::Sum);
+    push(Name::Members, counted(Field::Members), Over::Last);
+    push(Name::PaidMembers, counted(Field::PaidMembers), Over::Last);
+    push(Name::NewMembers, counted(Field::Enrollments), Over::Sum);
     // New customers: those who arrive (with the program and without) and
     // the friends its referrals bring.
     let arrived = get(Field::Arrived);
@@ -228,40 +227,36 @@ pub fn run_series(
     push(Name::Orders, count(orders.clone()), Over::Sum);
     push(
         Name::OrdersBaseline,
-        count(get(Field::BaselineOrders)),
+        counted(Field::BaselineOrders),
         Over::Sum,
     );
     push(Name::Revenue, cash(revenue.clone()), Over::Sum);
     push(Name::RevenueBaseline, cash(baseline.clone()), Over::Sum);
-    push(Name::Returns, cash(get(Field::Returns)), Over::Sum);
+    push(Name::Returns, in_money(Field::Returns), Over::Sum);
     push(
         Name::IncrementalRevenue,
         cash(incremental.clone()),
         Over::Sum,
     );
-    push(
-        Name::PointsIssued,
-        count(get(Field::PointsIssued)),
-        Over::Sum,
-    );
+    push(Name::PointsIssued, counted(Field::PointsIssued), Over::Sum);
     push(
         Name::PointsRedeemed,
-        count(get(Field::PointsRedeemed)),
+        counted(Field::PointsRedeemed),
         Over::Sum,
     );
     push(
         Name::PointsExpired,
-        count(get(Field::PointsExpired)),
+        counted(Field::PointsExpired),
         Over::Sum,
     );
     push(
         Name::PointsDonated,
-        count(get(Field::PointsDonated)),
+        counted(Field::PointsDonated),
         Over::Sum,
     );
     push(
         Name::PointsOutstanding,
-        count(get(Field::PointsOutstanding)),
+        counted(Field::PointsOutstanding),
         Over::Last,
     );
     // What the program owes its members at each month's end: the points
@@ -270,8 +265,8 @@ pub fn run_series(
     let owed_points: Vec<f64> = (0..months)
         .map(|m| money(program.points_value(run.get(m, Field::PointsOutstanding))) * share)
         .collect();
-    let owed_money = cash(get(Field::RewardMoneyOutstanding));
-    let owed_rewards = cash(get(Field::RewardsHeldValue));
+    let owed_money = in_money(Field::RewardMoneyOutstanding);
+    let owed_rewards = in_money(Field::RewardsHeldValue);
     let liability: Vec<f64> = (0..months)
         .map(|m| owed_points[m] + owed_money[m] + owed_rewards[m])
         .collect();
@@ -281,56 +276,56 @@ pub fn run_series(
     push(Name::LiabilityRewardsHeld, owed_rewards, Over::Last);
     push(
         Name::RewardMoneyIssued,
-        cash(get(Field::RewardMoneyIssued)),
+        in_money(Field::RewardMoneyIssued),
         Over::Sum,
     );
     push(Name::RewardCost, cash(reward_cost.clone()), Over::Sum);
     push(
         Name::RewardsIssued,
-        count(get(Field::RewardsIssued)),
+        counted(Field::RewardsIssued),
         Over::Sum,
     );
     push(
         Name::RewardsIssuedValue,
-        cash(get(Field::RewardsIssuedValue)),
+        in_money(Field::RewardsIssuedValue),
         Over::Sum,
     );
     push(
         Name::RewardsUsed,
-        count(get(Field::RewardsUsedCount)),
+        counted(Field::RewardsUsedCount),
         Over::Sum,
     );
     push(
         Name::RewardsUsedValue,
-        cash(get(Field::RewardsUsed)),
+        in_money(Field::RewardsUsed),
         Over::Sum,
     );
     push(
         Name::RewardsExpired,
-        count(get(Field::RewardsExpired)),
+        counted(Field::RewardsExpired),
         Over::Sum,
     );
     push(
         Name::RewardsExpiredValue,
-        cash(get(Field::RewardsExpiredValue)),
+        in_money(Field::RewardsExpiredValue),
         Over::Sum,
     );
-    push(Name::Discounts, cash(get(Field::Discounts)), Over::Sum);
-    push(Name::PerksCost, cash(get(Field::PerksCost)), Over::Sum);
-    push(Name::FeeRevenue, cash(get(Field::Fees)), Over::Sum);
+    push(Name::Discounts, in_money(Field::Discounts), Over::Sum);
+    push(Name::PerksCost, in_money(Field::PerksCost), Over::Sum);
+    push(Name::FeeRevenue, in_money(Field::Fees), Over::Sum);
     push(
         Name::PartnerFunded,
-        cash(get(Field::PartnerFunded)),
+        in_money(Field::PartnerFunded),
         Over::Sum,
     );
     push(
         Name::ClawbackShortfall,
-        cash(get(Field::ClawbackShortfall)),
+        in_money(Field::ClawbackShortfall),
         Over::Sum,
     );
     push(
         Name::CharityDonations,
-        cash(get(Field::CharityDonations)),
+        in_money(Field::CharityDonations),
         Over::Sum,
     );
     // The lines of the cost breakdown, which add up to the net value.
@@ -344,7 +339,7 @@ pub fn run_series(
     );
     push(
         Name::RewardMoneySpent,
-        cash(get(Field::RewardMoneySpent)),
+        in_money(Field::RewardMoneySpent),
         Over::Sum,
     );
     let net: Vec<f64> = (0..months)
