@@ -7,12 +7,11 @@
 use crate::compile::Program;
 use crate::engine::{Effect, Member};
 use crate::sim::draw::{Clock, Next, OrderDraw, Replay, Traits, Who};
+use crate::sim::model::Model;
 use crate::sim::program::MAX_FRIENDS;
 use crate::sim::rng::{Rng, Stream};
 use crate::sim::tally::{Field, RunTally};
 use crate::time::Time;
-
-use crate::sim::model::Model;
 
 /// What a thread reuses from customer to customer.
 pub struct Work {
@@ -52,13 +51,12 @@ impl Model<'_> {
     /// Simulates customer `c` of run `run` into `tally`, then the friends
     /// their referrals brought.
     pub fn customer(&self, run: u32, c: u32, work: &mut Work, tally: &mut RunTally) {
-        let seed = self.scenario.simulation.seed;
         let who = Who {
             run,
             customer: c,
             friend: 0,
         };
-        let mut rng = Rng::new(seed, run, c, Stream::Traits);
+        let mut rng = who.rng(self, Stream::Traits);
         let batch = (c >= self.base).then(|| {
             let i = self.first_of_batch.partition_point(|&first| first <= c) - 1;
             (&self.batches[i], c - self.first_of_batch[i])
@@ -84,7 +82,7 @@ impl Model<'_> {
                 friend: j as u32,
                 ..who
             };
-            let mut rng = Rng::of_friend(seed, run, c, friend.friend, Stream::Traits);
+            let mut rng = friend.rng(self, Stream::Traits);
             let mut traits = self.traits(&mut rng, Some(segment), referred_value);
             traits.arrives = Some(day);
             tally.add(self.month_of(day), Field::Referred, 1);
