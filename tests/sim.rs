@@ -36,6 +36,20 @@ fn total(runs: &[RunTally], field: Field) -> i64 {
     runs.iter().map(|r| r.total(field)).sum()
 }
 
+/// A field's total per customer per run.
+fn per_customer(runs: &[RunTally], field: Field, customers: u32) -> f64 {
+    total(runs, field) as f64 / f64::from(customers) / runs.len() as f64
+}
+
+/// A simulated figure within `tolerance` (relative) of what the test
+/// worked out on its own.
+fn assert_within(what: &str, simulated: f64, expected: f64, tolerance: f64) {
+    assert!(
+        (simulated / expected - 1.0).abs() < tolerance,
+        "{what}: simulated {simulated:.3}, expected {expected:.3} (within {tolerance})"
+    );
+}
+
 const ONE_POINT: &str = r#"program "One"
 currency USD
 points are called "points", worth $1 per 100 points
@@ -70,14 +84,9 @@ fn the_baseline_buys_as_bgnbd_expects() {
     let start = scenario.simulation.start.0;
     let weeks = (start.add_months(24).0 - start.0) as f64 / 86_400.0 / 7.0;
     let expected = bgnbd_expected(p.r.0, p.alpha.0, p.a.0, p.b.0, weeks);
-    let simulated =
-        total(&runs, Field::BaselineOrders) as f64 / (f64::from(customers) * runs.len() as f64);
+    let simulated = per_customer(&runs, Field::BaselineOrders, customers);
     // 80,000 customers: the mean's standard error is about 0.5% of it.
-    let error = (simulated - expected).abs() / expected;
-    assert!(
-        error < 0.02,
-        "simulated {simulated:.4} purchases per customer, BG/NBD expects {expected:.4}"
-    );
+    assert_within("purchases a customer (BG/NBD)", simulated, expected, 0.02);
 }
 
 #[test]
@@ -947,7 +956,7 @@ reward "Token", costs 1 point, worth $0.01
     scenario.behavior.after_redemption.0 = 2.0;
     let (customers, months, runs) = (5_000, 36, 4);
     let tallies = run(PROGRAM, &scenario, customers, months, runs);
-    let simulated = total(&tallies, Field::Orders) as f64 / f64::from(customers * runs);
+    let simulated = per_customer(&tallies, Field::Orders, customers);
 
     // The documented rule, on its own random numbers: days from
     // 2027-01-01 over 36 calendar months (1,096 days).
@@ -995,9 +1004,11 @@ reward "Token", costs 1 point, worth $0.01
         }
     }
     let expected = orders as f64 / f64::from(paths);
-    assert!(
-        (simulated / expected - 1.0).abs() < 0.015,
-        "simulated {simulated:.3} orders a customer, the rule gives {expected:.3}"
+    assert_within(
+        "orders a customer (the documented rule)",
+        simulated,
+        expected,
+        0.015,
     );
 }
 
@@ -1072,14 +1083,15 @@ fn assert_lifted_from_the_first_order(
     (per_day, days): (f64, f64),
     lift: f64,
 ) {
-    let simulated =
-        total(tallies, Field::Orders) as f64 / f64::from(customers) / tallies.len() as f64;
+    let simulated = per_customer(tallies, Field::Orders, customers);
     let lambda_t = days * per_day;
     let first = 1.0 - f64::exp(-lambda_t);
     let expected = first + lift * (lambda_t - first);
-    assert!(
-        (simulated / expected - 1.0).abs() < 0.01,
-        "simulated {simulated:.3} orders a customer, the closed form gives {expected:.3}"
+    assert_within(
+        "orders a customer (the closed form)",
+        simulated,
+        expected,
+        0.01,
     );
 }
 
@@ -1184,9 +1196,11 @@ tier "Silver", for $0.01 spent in a calendar year {
     };
     let ratio = later(Field::Revenue) / later(Field::BaselineRevenue);
     let expected = 1.0 - 0.5 * (1.0 - f64::exp(-365.0 * per_day));
-    assert!(
-        (ratio / expected - 1.0).abs() < 0.025,
-        "revenue in years 2 and 3 is {ratio:.3} of the baseline's; the closed form gives {expected:.3}"
+    assert_within(
+        "revenue in years 2 and 3 against the baseline's",
+        ratio,
+        expected,
+        0.025,
     );
 }
 
@@ -1207,7 +1221,7 @@ reward "Drink", worth $2
     scenario.segments[0].use_rewards.0 = 1.0;
     let (customers, runs) = (5_000, 2);
     let tallies = run(PROGRAM, &scenario, customers, 12, runs);
-    let per_customer = |field: Field| total(&tallies, field) as f64 / f64::from(customers * runs);
+    let per_customer = |field: Field| per_customer(&tallies, field, customers);
 
     // Poisson(λT) over the 365 days of 2027.
     let mean = 365.0 * per_day;
@@ -1219,18 +1233,23 @@ reward "Drink", worth $2
         issued += probability * f64::from(n / 5);
         used += probability * f64::from(n.saturating_sub(1) / 5);
     }
-    let close = |simulated: f64, expected: f64, what: &str| {
-        assert!(
-            (simulated / expected - 1.0).abs() < 0.015,
-            "{what}: simulated {simulated:.3} a customer, expected {expected:.3}"
-        );
-    };
-    close(per_customer(Field::RewardsIssued), issued, "drinks issued");
-    close(per_customer(Field::RewardsUsedCount), used, "drinks used");
-    close(
+    assert_within(
+        "drinks issued",
+        per_customer(Field::RewardsIssued),
+        issued,
+        0.015,
+    );
+    assert_within(
+        "drinks used",
+        per_customer(Field::RewardsUsedCount),
+        used,
+        0.015,
+    );
+    assert_within(
+        "value used, in cents",
         per_customer(Field::RewardsUsed),
         200.0 * used,
-        "value used, in cents",
+        0.015,
     );
     // The drinks not yet used at the end are owed: in the liability.
     let held = tallies
@@ -1241,9 +1260,11 @@ reward "Drink", worth $2
     // A Bernoulli(about 0.2) per customer: its standard error over these
     // 10,000 customers is about 2%.
     let expected = 200.0 * (issued - used);
-    assert!(
-        (held / expected - 1.0).abs() < 0.06,
-        "value held at the end: simulated {held:.2} cents a customer, expected {expected:.2}"
+    assert_within(
+        "value held at the end, cents a customer",
+        held,
+        expected,
+        0.06,
     );
     assert_eq!(
         total(&tallies, Field::RewardsIssuedValue),
@@ -1285,10 +1306,7 @@ membership "Pass", costs $5 per month {
     let expected = 800.0 * 0.25 * orders;
     // A use is a Bernoulli(0.25) draw per order: its relative error over
     // these orders is about 0.5%.
-    assert!(
-        (cost / expected - 1.0).abs() < 0.02,
-        "perks cost {cost} cents, expected {expected}"
-    );
+    assert_within("perks cost, cents", cost, expected, 0.02);
 }
 
 /// Issue 15 (F): the break-even month is the month from which the net
@@ -1341,15 +1359,17 @@ reward "Treat", worth $1
     scenario.behavior.goal_gradient.0 = gradient;
     let (customers, runs) = (5_000, 4);
     let tallies = run(PROGRAM, &scenario, customers, 12, runs);
-    let simulated = total(&tallies, Field::Orders) as f64 / f64::from(customers * runs);
+    let simulated = per_customer(&tallies, Field::Orders, customers);
 
     let expected = orders_by_rule(7, per_day, |visits| {
         let progress = if visits % 2 == 1 { 0.5 } else { 0.0 };
         1.0 + (gradient - 1.0) * progress
     });
-    assert!(
-        (simulated / expected - 1.0).abs() < 0.015,
-        "simulated {simulated:.3} orders a customer, the rule gives {expected:.3}"
+    assert_within(
+        "orders a customer (the documented rule)",
+        simulated,
+        expected,
+        0.015,
     );
 }
 
@@ -1375,7 +1395,7 @@ tier "Gold", for 4 visits in total {
     scenario.behavior.tier_pressure.0 = pressure;
     let (customers, runs) = (5_000, 4);
     let tallies = run(PROGRAM, &scenario, customers, 12, runs);
-    let simulated = total(&tallies, Field::Orders) as f64 / f64::from(customers * runs);
+    let simulated = per_customer(&tallies, Field::Orders, customers);
 
     let expected = orders_by_rule(11, per_day, |visits| {
         let progress = if visits < 4 {
@@ -1385,9 +1405,11 @@ tier "Gold", for 4 visits in total {
         };
         1.0 + (pressure - 1.0) * progress
     });
-    assert!(
-        (simulated / expected - 1.0).abs() < 0.015,
-        "simulated {simulated:.3} orders a customer, the rule gives {expected:.3}"
+    assert_within(
+        "orders a customer (the documented rule)",
+        simulated,
+        expected,
+        0.015,
     );
 }
 
@@ -1425,10 +1447,7 @@ fn new_customers_arrive_and_buy_as_bgnbd_expects() {
         }
     }
     let simulated = total(&tallies, Field::BaselineOrders) as f64 / f64::from(runs);
-    assert!(
-        (simulated / expected - 1.0).abs() < 0.03,
-        "simulated {simulated:.0} orders a run, BG/NBD expects {expected:.0}"
-    );
+    assert_within("orders a run (BG/NBD)", simulated, expected, 0.03);
     // CRR = (E − N) / S is 0 with no one at the start (nothing to divide).
     let program = program(ONE_POINT);
     let summary = metrics(&program, &scenario, 0, &tallies);
@@ -1571,10 +1590,7 @@ earn 300 points for being_referred
         expected += friends;
     }
     let simulated = referred as f64 / f64::from(runs);
-    assert!(
-        (simulated / expected - 1.0).abs() < 0.04,
-        "{simulated:.0} friends a run, expected {expected:.0}"
-    );
+    assert_within("friends a run", simulated, expected, 0.04);
     // Lifts are off, so every extra order is a friend's; they spend
     // `referred_value` (1.16) times as much an order.
     let extra_orders = total(&tallies, Field::Orders) - total(&tallies, Field::BaselineOrders);
