@@ -1102,19 +1102,20 @@ fn assert_lifted_from_the_first_order(
 /// are P(first < T) + L·λ·E[(T − first)+] = (1 − e^{−λT}) + L(λT − (1 − e^{−λT})).
 #[test]
 fn the_paid_lift_is_against_non_members() {
-    const PROGRAM: &str = r#"program "Paid"
-currency USD
-points are called "points", worth $1 per 100 points
-earn 1 point per $1 spent
-membership "Plus", costs $5 per month {
+    // One point a dollar, and:
+    let source = [
+        ONE_POINT,
+        r#"membership "Plus", costs $5 per month {
   discount 5%
 }
-"#;
+"#,
+    ]
+    .concat();
     let per_day = 1.0 / 30.0;
     let mut scenario = fixed_rate_scenario(per_day);
     scenario.behavior.member_lift.0 = 1.5;
     scenario.behavior.paid_member_lift.0 = 2.0;
-    let tallies = run(PROGRAM, &scenario, 5_000, 36, 4);
+    let tallies = run(&source, &scenario, 5_000, 36, 4);
     assert_lifted_from_the_first_order(&tallies, 5_000, (per_day, 1_096.0), 2.0);
 }
 
@@ -1175,19 +1176,20 @@ fn customers_drop_out_on_their_twins_clock() {
 /// years 2 and 3 is 1 − (1 − demotion_spend)(1 − e^{−365λ}).
 #[test]
 fn a_demotion_lowers_order_value_for_the_year_after_it() {
-    const PROGRAM: &str = r#"program "Silver"
-currency USD
-points are called "points", worth $1 per 100 points
-earn 1 point per $1 spent
-tier "Member"
+    // One point a dollar, and:
+    let source = [
+        ONE_POINT,
+        r#"tier "Member"
 tier "Silver", for $0.01 spent in a calendar year {
   earn 2 points per $1 spent
 }
-"#;
+"#,
+    ]
+    .concat();
     let per_day = 1.0 / 200.0;
     let mut scenario = fixed_rate_scenario(per_day);
     scenario.behavior.demotion_spend.0 = 0.5;
-    let tallies = run(PROGRAM, &scenario, 5_000, 36, 4);
+    let tallies = run(&source, &scenario, 5_000, 36, 4);
     let later = |field: Field| -> f64 {
         tallies
             .iter()
@@ -1380,21 +1382,22 @@ reward "Treat", worth $1
 /// that rule, written here, gives the expected orders.
 #[test]
 fn the_tier_pressure_lifts_as_documented() {
-    const PROGRAM: &str = r#"program "Gold"
-currency USD
-points are called "points", worth $1 per 100 points
-earn 1 point per $1 spent
-tier "Member"
+    // One point a dollar, and:
+    let source = [
+        ONE_POINT,
+        r#"tier "Member"
 tier "Gold", for 4 visits in total {
   earn 2 points per $1 spent
 }
-"#;
+"#,
+    ]
+    .concat();
     let per_day = 1.0 / 60.0;
     let pressure = 3.0;
     let mut scenario = fixed_rate_scenario(per_day);
     scenario.behavior.tier_pressure.0 = pressure;
     let (customers, runs) = (5_000, 4);
-    let tallies = run(PROGRAM, &scenario, customers, 12, runs);
+    let tallies = run(&source, &scenario, customers, 12, runs);
     let simulated = per_customer(&tallies, Field::Orders, customers);
 
     let expected = orders_by_rule(11, per_day, |visits| {
@@ -1679,16 +1682,17 @@ fn a_calibrated_cohort_replays_its_history() {
 /// orders over T days are (1 − e^{−λT}) + L(λT − (1 − e^{−λT})).
 #[test]
 fn the_expiry_lift_holds_while_points_are_about_to_expire() {
-    const PROGRAM: &str = r#"program "Soon"
-currency USD
-points are called "points", worth $1 per 100 points
-earn 1 point per $1 spent
-points expire 30 days after they are earned
-"#;
+    // One point a dollar, and:
+    let source = [
+        ONE_POINT,
+        r#"points expire 30 days after they are earned
+"#,
+    ]
+    .concat();
     let per_day = 0.5;
     let mut scenario = fixed_rate_scenario(per_day);
     scenario.behavior.expiry_lift.0 = 1.5;
-    let tallies = run(PROGRAM, &scenario, 2_000, 12, 2);
+    let tallies = run(&source, &scenario, 2_000, 12, 2);
     assert_lifted_from_the_first_order(&tallies, 2_000, (per_day, 365.0), 1.5);
     assert!(total(&tallies, Field::PointsExpired) > 0);
 }
