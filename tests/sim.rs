@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use loyalty::report::metrics::metrics;
+use loyalty::report::metrics::{Metric, Name, Spread, find, metrics};
 use loyalty::sim::{self, Field, Plan, RunTally, Scenario};
 
 fn program(source: &str) -> loyalty::compile::Program {
@@ -34,6 +34,13 @@ fn run(
 
 fn total(runs: &[RunTally], field: Field) -> i64 {
     runs.iter().map(|r| r.total(field)).sum()
+}
+
+/// A metric's mean and percentiles over the horizon.
+fn over_horizon(metrics: &[Metric], name: Name) -> Spread {
+    find(metrics, name)
+        .unwrap_or_else(|| panic!("no metric {}", name.as_str()))
+        .horizon
 }
 
 /// A field's total per customer per run.
@@ -130,9 +137,12 @@ fn a_program_that_gives_nothing_costs_nothing() {
     let program = program(nothing);
     let scenario = Scenario::default();
     let figures = metrics(&program, &scenario, 3_000, &runs);
-    for name in ["incremental_revenue", "reward_cost", "net_program_value"] {
-        let metric = figures.iter().find(|m| m.name == name).unwrap();
-        assert_eq!(metric.horizon.mean, 0.0, "{name}");
+    for name in [
+        Name::IncrementalRevenue,
+        Name::RewardCost,
+        Name::NetProgramValue,
+    ] {
+        assert_eq!(over_horizon(&figures, name).mean, 0.0, "{name:?}");
     }
 }
 
@@ -1293,18 +1303,11 @@ reward "Drink", worth $2
     );
     let program = program(PROGRAM);
     let figures = metrics(&program, &scenario, customers, &tallies);
-    let metric = |name: &str| {
-        figures
-            .iter()
-            .find(|m| m.name == name)
-            .unwrap()
-            .horizon
-            .mean
-    };
-    assert!(metric("reward_cost") > 0.0);
-    assert_eq!(metric("reward_cost"), metric("rewards_used_value"));
-    assert!(metric("liability_rewards_held") > 0.0);
-    assert_eq!(metric("liability"), metric("liability_rewards_held"));
+    let metric = |name: Name| over_horizon(&figures, name).mean;
+    assert!(metric(Name::RewardCost) > 0.0);
+    assert_eq!(metric(Name::RewardCost), metric(Name::RewardsUsedValue));
+    assert!(metric(Name::LiabilityRewardsHeld) > 0.0);
+    assert_eq!(metric(Name::Liability), metric(Name::LiabilityRewardsHeld));
 }
 
 /// Issue 15 (A): a perk that costs per use is used with an order at the
@@ -1341,24 +1344,20 @@ fn the_break_even_month_and_value_per_member() {
     let costly = "program \"Costly\"\ncurrency USD\nperk \"Lounge\", costs $3 per month\n";
     let runs = run(costly, &scenario, 2_000, 12, 3);
     let figures = metrics(&program(costly), &scenario, 2_000, &runs);
-    let horizon = |name: &str| figures.iter().find(|m| m.name == name).unwrap().horizon;
-    assert_eq!(horizon("break_even_month").p5, 13.0);
+    let horizon = |name: Name| over_horizon(&figures, name);
+    assert_eq!(horizon(Name::BreakEvenMonth).p5, 13.0);
     // Every month's cost, over the members at the end, is the cost per
     // member; with nothing gained, the return on cost is −1.
-    let cost = horizon("perks_cost").mean;
-    assert!((horizon("return_on_cost").mean + 1.0).abs() < 1e-9);
-    assert!(horizon("cost_per_member").mean > 0.0);
-    let members = horizon("members").mean;
-    assert!((horizon("cost_per_member").mean * members / cost - 1.0).abs() < 0.05);
+    let cost = horizon(Name::PerksCost).mean;
+    assert!((horizon(Name::ReturnOnCost).mean + 1.0).abs() < 1e-9);
+    assert!(horizon(Name::CostPerMember).mean > 0.0);
+    let members = horizon(Name::Members).mean;
+    assert!((horizon(Name::CostPerMember).mean * members / cost - 1.0).abs() < 0.05);
 
     let nothing = "program \"Nothing\"\ncurrency USD\n";
     let runs = run(nothing, &scenario, 2_000, 12, 3);
     let figures = metrics(&program(nothing), &scenario, 2_000, &runs);
-    let even = figures
-        .iter()
-        .find(|m| m.name == "break_even_month")
-        .unwrap();
-    assert_eq!(even.horizon.p95, 1.0);
+    assert_eq!(over_horizon(&figures, Name::BreakEvenMonth).p95, 1.0);
 }
 
 /// Issue 15 (B): `goal_gradient` lifts the rate in proportion to the
@@ -1453,16 +1452,9 @@ fn new_customers_arrive_and_buy_as_bgnbd_expects() {
     // CRR = (E − N) / S is 0 with no one at the start (nothing to divide).
     let program = program(ONE_POINT);
     let summary = metrics(&program, &scenario, 0, &tallies);
-    let find = |name: &str| {
-        summary
-            .iter()
-            .find(|m| m.name == name)
-            .unwrap()
-            .horizon
-            .mean
-    };
-    assert_eq!(find("new_customers"), 6_000.0);
-    assert_eq!(find("retention_rate"), 0.0);
+    let mean = |name: Name| over_horizon(&summary, name).mean;
+    assert_eq!(mean(Name::NewCustomers), 6_000.0);
+    assert_eq!(mean(Name::RetentionRate), 0.0);
 }
 
 /// The customer retention rate is CRR = (E − N) / S: the active at the
@@ -1474,29 +1466,15 @@ fn retention_counts_only_the_customers_there_at_the_start() {
     let tallies = run(ONE_POINT, &scenario, 2_000, 12, 1);
     let program = program(ONE_POINT);
     let summary = metrics(&program, &scenario, 2_000, &tallies);
-    let find = |name: &str| {
-        summary
-            .iter()
-            .find(|m| m.name == name)
-            .unwrap()
-            .horizon
-            .mean
-    };
-    let (end, new) = (find("customers_active"), find("new_customers"));
+    let mean = |name: Name| over_horizon(&summary, name).mean;
+    let (end, new) = (mean(Name::CustomersActive), mean(Name::NewCustomers));
     assert_eq!(new, 1_200.0);
-    assert_eq!(find("retention_rate"), (end - new) / 2_000.0);
+    assert_eq!(mean(Name::RetentionRate), (end - new) / 2_000.0);
     // Month by month: the first month's start is the 2,000.
-    let first = tally_month_retention(&tallies[0], 2_000.0);
-    let monthly = &summary
-        .iter()
-        .find(|m| m.name == "retention_rate")
-        .unwrap()
-        .monthly[0];
+    let tally = &tallies[0];
+    let first = (tally.get(0, Field::Alive) - tally.get(0, Field::Arrived)) as f64 / 2_000.0;
+    let monthly = find(&summary, Name::RetentionRate).unwrap().monthly[0];
     assert!((monthly.mean - first).abs() < 1e-12);
-}
-
-fn tally_month_retention(tally: &RunTally, start: f64) -> f64 {
-    (tally.get(0, Field::Alive) - tally.get(0, Field::Arrived)) as f64 / start
 }
 
 /// Issue 15 (A): a share of orders comes back within 30 days, wholly
