@@ -5,7 +5,7 @@
 //! ```text
 //! text ──syntax::parse──▶ ast::Program ──check::check──▶ diagnostics
 //!                              ├──format::format──▶ canonical text
-//!                              └──compile::compile──▶ compile::Program
+//!                              └──compile::compile──▶ program::Program
 //! events (JSON Lines) ──engine::Engine──▶ effects ──ledger::Ledger──▶ SQLite
 //! ```
 
@@ -41,6 +41,7 @@ pub mod ledger;
 pub mod open_table;
 pub mod orders;
 pub mod prefetch;
+pub mod program;
 pub mod replay;
 pub mod report;
 pub mod runner;
@@ -73,7 +74,7 @@ pub enum LoadError {
 }
 
 /// A program file's text, checked and compiled for running.
-pub fn load(source: &str) -> Result<compile::Program, LoadError> {
+pub fn load(source: &str) -> Result<program::Program, LoadError> {
     let (program, diagnostics) = analyze(source);
     if diagnostics.iter().any(|d| d.is_error()) {
         return Err(LoadError::Invalid(diagnostics));

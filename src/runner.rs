@@ -376,7 +376,7 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
             .in_ledger(|ledger| ledger.log_entry(program, event_seq, effect, member))?;
         if let Some(out) = self.outputs.effects.as_deref_mut() {
             let reason = effect.describe(program);
-            let cents = crate::compile::cents_text;
+            let cents = crate::program::cents_text;
             let record = json!({
                 "event": event_id,
                 "line": line,

@@ -9,7 +9,7 @@ use std::process::Command;
 use loyalty::report::metrics::{Metric, Name, Spread, find, metrics};
 use loyalty::sim::{self, Field, Plan, RunTally, Scenario};
 
-fn program(source: &str) -> loyalty::compile::Program {
+fn program(source: &str) -> loyalty::program::Program {
     match loyalty::load(source) {
         Ok(p) => p,
         Err(_) => panic!("test program does not load:\n{source}"),

@@ -53,7 +53,7 @@ pub fn run(id: &str, ledger_path: &Path, as_json: bool) -> Result<ExitCode, Stri
 
 fn recent_entries(
     ledger: &Ledger,
-    program: &crate::compile::Program,
+    program: &crate::program::Program,
     member: MemberIndex,
 ) -> Result<Vec<Value>, String> {
     let mut entries: Vec<Value> = ledger

@@ -171,7 +171,7 @@ fn read(path: &Path) -> Result<String, String> {
 }
 
 /// A program file checked and compiled, or its diagnostics on stderr.
-fn load_program(path: &Path, source: &str) -> Option<crate::compile::Program> {
+fn load_program(path: &Path, source: &str) -> Option<crate::program::Program> {
     match crate::load(source) {
         Ok(program) => Some(program),
         Err(crate::LoadError::Invalid(diagnostics)) => {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::compile::Program;
+use crate::program::Program;
 use crate::report::{self, Inputs, RunsFile};
 use crate::sim::{self, Plan, Scenario};
 

@@ -4,9 +4,7 @@
 //! so this pass only translates. The few things a checked program can
 //! still say that the engine cannot run are [`CompileError`]s.
 
-mod program;
-
-pub use program::*;
+use crate::program::*;
 
 use thiserror::Error;
 

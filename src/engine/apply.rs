@@ -5,7 +5,7 @@
 use super::effect::{Cause, Effect, EffectKind, MemberIndex, Moved};
 use super::event::{Purchase, Reject};
 use super::member::{HeldReward, Member, MembershipState, Tally};
-use crate::compile::{
+use crate::program::{
     Action, ActionId, Benefit, Cap, Cents, CharityId, Conditions, ConversionInto, Fee, Limit,
     MembershipId, NameId, PerkCost, PerkId, Points, PointsExpiry, Program, RewardId, RewardValue,
     Scope, Trigger, mask_has,

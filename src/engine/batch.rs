@@ -15,7 +15,7 @@ use super::effect::{Effect, MemberIndex};
 use super::event::{Event, EventKind, Reject};
 use super::member::Member;
 use super::{Engine, catch_up, step};
-use crate::compile::Program;
+use crate::program::Program;
 use crate::time::Time;
 
 /// Members per chunk: of n shards, shard s has chunks s, s + n, s + 2n ...

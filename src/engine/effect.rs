@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::compile::{
+use crate::program::{
     Benefit, CharityId, ConversionInto, MembershipId, PerkId, Program, RewardId, TierId,
 };
 use crate::time::Time;

@@ -7,11 +7,11 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::compile::{
-    ActionId, Cents, CharityId, MembershipId, NameId, Names, PerkId, Points, Program, RewardId,
-};
 use crate::decimal::Decimal;
 use crate::diagnostic::did_you_mean;
+use crate::program::{
+    ActionId, Cents, CharityId, MembershipId, NameId, Names, PerkId, Points, Program, RewardId,
+};
 use crate::time::{Time, parse_date};
 
 /// One event, decoded. Its text borrows from the line where it can, so

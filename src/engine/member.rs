@@ -11,11 +11,11 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::event::Purchase;
-use crate::compile::{
+use crate::prefetch::prefetch;
+use crate::program::{
     Anchor, Cents, Conditions, Measure, Place, Points, Program, RewardId, Scope, TierId, Window,
     mask_has,
 };
-use crate::prefetch::prefetch;
 use crate::time::Time;
 
 /// Serialises a record as an array of its fields in order, and reads it

@@ -25,7 +25,7 @@ pub use event::{Event, EventKind, Purchase, Reject, decode};
 pub use member::*;
 pub use summary::summary;
 
-use crate::compile::{Action, Program, Scope};
+use crate::program::{Action, Program, Scope};
 use crate::time::Time;
 use member_ids::MemberIds;
 

@@ -5,10 +5,10 @@ use super::apply::Apply;
 use super::effect::{Cause, EffectKind, Moved};
 use super::event::{Purchase, Reject};
 use super::member::{Order, Tally, order_key};
-use crate::compile::{
+use crate::decimal::{Decimal, saturate};
+use crate::program::{
     Action, Benefit, BonusKind, Cents, Exclusions, PerkCost, Points, RewardValue, Trigger,
 };
-use crate::decimal::{Decimal, saturate};
 use crate::time::Time;
 
 const SCALE: i128 = Decimal::SCALE as i128;

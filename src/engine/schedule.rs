@@ -11,7 +11,7 @@
 use super::apply::Apply;
 use super::effect::{Cause, EffectKind, Moved};
 use super::member::{Member, MembershipState};
-use crate::compile::{Action, KeptFor, PointsExpiry, Program, Qualification, Scope, Trigger};
+use crate::program::{Action, KeptFor, PointsExpiry, Program, Qualification, Scope, Trigger};
 use crate::time::Time;
 
 /// Enough for years of monthly work on a member who was idle; a guard

@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use super::{Member, MembershipState};
-use crate::compile::{KeptFor, Measure, PointsExpiry, Program, Qualification, Trigger, Window};
+use crate::program::{KeptFor, Measure, PointsExpiry, Program, Qualification, Trigger, Window};
 use crate::time::Time;
 
 /// How far ahead "expiring soon" looks.

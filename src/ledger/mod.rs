@@ -27,11 +27,11 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use thiserror::Error;
 
-use crate::compile::Program;
 use crate::engine::{Cause, Effect, EffectKind, Engine, Lots, Member, MemberIndex, decode, why};
 use crate::event_ids::EventIds;
 pub use crate::event_ids::Seen;
 use crate::fnv::Fnv;
+use crate::program::Program;
 use crate::time::Time;
 
 mod writer;

@@ -8,8 +8,8 @@ use std::sync::Once;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::compile::{Benefit, BonusKind, Program};
 use crate::decimal::count_text;
+use crate::program::{Benefit, BonusKind, Program};
 use crate::report::metrics::{BREAKDOWN, Metric, Name, Spread, find};
 use crate::time::Time;
 

@@ -2,7 +2,7 @@
 //! then summarised over runs (mean, p5, p50, p95). Formulas are in the
 //! README ("Metrics"); a ratio whose denominator is 0 is 0.
 
-use crate::compile::Program;
+use crate::program::Program;
 use crate::sim::{Field, RunTally, Scenario};
 
 /// How a metric adds up over the horizon.

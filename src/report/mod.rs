@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::compile::Program;
+use crate::program::Program;
 use crate::sim::{RunTally, Scenario};
 pub use metrics::{Metric, Spread};
 

@@ -4,8 +4,8 @@
 //! doing. New customers arrive and make their first purchase; a member's
 //! referral brings a friend, who exists only with the program.
 
-use crate::compile::Program;
 use crate::engine::{Effect, Member};
+use crate::program::Program;
 use crate::sim::draw::{Clock, Next, OrderDraw, Replay, Traits, Who};
 use crate::sim::model::Model;
 use crate::sim::program::MAX_FRIENDS;

@@ -4,7 +4,7 @@
 
 use rand_distr::{Distribution, Gamma};
 
-use crate::compile::NameId;
+use crate::program::NameId;
 use crate::sim::model::Model;
 use crate::sim::rng::{Rng, Stream};
 

@@ -2,8 +2,8 @@
 //! lifts, which hold only while the program gives the member something
 //! they can value.
 
-use crate::compile::{Program, Scope};
 use crate::engine::Member;
+use crate::program::{Program, Scope};
 use crate::sim::model::Model;
 use crate::sim::program::Customer;
 use crate::time::Time;

@@ -21,7 +21,7 @@ pub use model::{Model, ModelError};
 pub use scenario::Scenario;
 pub use tally::{FIELDS, Field, RunTally};
 
-use crate::compile::Program;
+use crate::program::Program;
 
 /// Customers simulated by one task; small enough to spread the work over
 /// threads, large enough that a task's counts cost little to add up.

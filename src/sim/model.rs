@@ -3,7 +3,7 @@
 
 use rand_distr::{Beta, Gamma};
 
-use crate::compile::{
+use crate::program::{
     Action, ActionId, Measure, NameId, Points, Program, Qualification, RewardId, TierId, Trigger,
     Window,
 };
@@ -205,7 +205,7 @@ impl<'p> Model<'p> {
 /// Shares of orders over names, as cumulative thresholds.
 fn mix(
     kind: &str,
-    names: &crate::compile::Names,
+    names: &crate::program::Names,
     given: &std::collections::BTreeMap<String, crate::sim::scenario::Probability>,
     segment: &str,
 ) -> Result<Vec<(f64, NameId)>, ModelError> {

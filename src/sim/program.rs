@@ -4,7 +4,7 @@
 //! the program says; and the member's choices (joining, redeeming, renewing,
 //! returning, referring) drawn from the segment's propensities.
 
-use crate::compile::{Action, Fee, MembershipId, NameId, PerkCost, PerkId, RewardValue};
+use crate::program::{Action, Fee, MembershipId, NameId, PerkCost, PerkId, RewardValue};
 use std::borrow::Cow;
 
 use crate::engine::{self, Cause, EffectKind, Event, EventKind, MembershipState, Purchase, Reject};

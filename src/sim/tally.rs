@@ -5,8 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::compile::{Benefit, ConversionInto, Program, RewardId, RewardValue};
 use crate::engine::{Cause, Effect, EffectKind};
+use crate::program::{Benefit, ConversionInto, Program, RewardId, RewardValue};
 
 /// The counts kept for each month. Flows are what happened in the
 /// month; stocks (marked) are the state at its end.
