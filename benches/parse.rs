@@ -56,7 +56,8 @@ fn parse_and_check(c: &mut Criterion) {
         ("generated_10k_rules", vec![generated(10_000)]),
     ] {
         for source in &sources {
-            let (_, diagnostics) = loyalty::analyze(source);
+            let (_, checked) = loyalty::analyze(source);
+            let diagnostics = checked.diagnostics;
             assert!(
                 diagnostics.is_empty(),
                 "{name} must check clean: {:?}",

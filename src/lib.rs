@@ -4,20 +4,20 @@
 //!
 //! ```text
 //! text ──syntax::parse──▶ ast::Program ──check::check──▶ diagnostics
-//!                              ├──format::format──▶ canonical text
-//!                              └──compile::compile──▶ program::Program
+//!                              │                    └─▶ check::Resolved ──compile::compile──▶ program::Program
+//!                              └──format::format──▶ canonical text
 //! events (JSON Lines) ──engine::Engine──▶ effects ──ledger::Ledger──▶ SQLite
 //! ```
 
 /// The words a program writes for an enum's values, declared once beside
-/// the enum: the list the checker accepts and names in its messages, and
-/// what each word means to the compiler.
+/// the enum ([`vocabulary::Word`]): the list the checker accepts and names
+/// in its messages, and what each word means.
 macro_rules! words {
     ($ty:ident { $($word:literal => $variant:ident,)* }) => {
-        impl $ty {
-            pub const WORDS: &'static [&'static str] = &[$($word),*];
+        impl $crate::vocabulary::Word for $ty {
+            const WORDS: &'static [&'static str] = &[$($word),*];
 
-            pub fn from_word(word: &str) -> Option<$ty> {
+            fn from_word(word: &str) -> Option<$ty> {
                 match word {
                     $($word => Some($ty::$variant),)*
                     _ => None,
@@ -55,29 +55,31 @@ use diagnostic::Diagnostic;
 use syntax::ast;
 
 /// The whole front end in one call: parse, then check what parsed.
-/// Diagnostics come in file order, errors and warnings together.
-pub fn analyze(source: &str) -> (ast::Program, Vec<Diagnostic>) {
+/// Diagnostics come in file order, errors and warnings together; the
+/// program is resolved when none of them is an error.
+pub fn analyze(source: &str) -> (ast::Program, check::Checked) {
     let (program, syntax_errors) = syntax::parse(source);
-    let mut diagnostics: Vec<Diagnostic> =
-        syntax_errors.into_iter().map(Diagnostic::from).collect();
-    let complete = diagnostics.is_empty();
-    diagnostics.extend(check::check(&program, source, complete));
-    diagnostics.sort_by_key(|d| (d.span.start, d.span.end, d.severity));
-    (program, diagnostics)
+    let complete = syntax_errors.is_empty();
+    let mut checked = check::check(&program, source, complete);
+    checked
+        .diagnostics
+        .extend(syntax_errors.into_iter().map(Diagnostic::from));
+    checked
+        .diagnostics
+        .sort_by_key(|d| (d.span.start, d.span.end, d.severity));
+    (program, checked)
 }
 
 /// Why a program file cannot be run: its errors, as diagnostics
 /// (warnings included).
 #[derive(Debug)]
-pub enum LoadError {
-    Invalid(Vec<Diagnostic>),
-}
+pub struct LoadError(pub Vec<Diagnostic>);
 
 /// A program file's text, checked and compiled for running.
 pub fn load(source: &str) -> Result<program::Program, LoadError> {
-    let (program, diagnostics) = analyze(source);
-    if diagnostics.iter().any(|d| d.is_error()) {
-        return Err(LoadError::Invalid(diagnostics));
+    let (_, checked) = analyze(source);
+    match &checked.program {
+        Some(resolved) => Ok(compile::compile(resolved)),
+        None => Err(LoadError(checked.diagnostics)),
     }
-    compile::compile(&program).map_err(|e| LoadError::Invalid(vec![e.into()]))
 }

@@ -77,6 +77,49 @@ pub struct Program {
     pub hash: u64,
 }
 
+impl Default for Program {
+    /// A program that says nothing.
+    fn default() -> Self {
+        Program {
+            name: String::new(),
+            currency: String::new(),
+            currency_sign: '$',
+            points_name: "points".into(),
+            point_value: None,
+            categories: Names::default(),
+            channels: Names::default(),
+            payment_methods: Names::default(),
+            actions: Names::default(),
+            attributes: Names::default(),
+            brands: Names::default(),
+            partners: Vec::new(),
+            partner_names: Names::default(),
+            tiers: Vec::new(),
+            tier_names: Names::default(),
+            memberships: Vec::new(),
+            membership_names: Names::default(),
+            rewards: Vec::new(),
+            reward_names: Names::default(),
+            charities: Vec::new(),
+            charity_names: Names::default(),
+            perks: Vec::new(),
+            rules: Vec::new(),
+            bonuses: Vec::new(),
+            discounts: Vec::new(),
+            conversions: Vec::new(),
+            points_expiry: None,
+            points_expiry_text: None,
+            reward_expiry_text: None,
+            reward_expiry: None,
+            cap_slots: 0,
+            scheduled_rules: Vec::new(),
+            tiers_by_calendar_year: false,
+            rolling_months: 0,
+            hash: 0,
+        }
+    }
+}
+
 impl Program {
     /// A fingerprint of what the program does: the resolved program (its
     /// names, amounts, conditions and schedules as ids, cents and times),
@@ -131,6 +174,10 @@ impl Names {
 
     pub fn name(&self, id: NameId) -> &str {
         &self.list[usize::from(id)]
+    }
+
+    pub fn get(&self, id: NameId) -> Option<&str> {
+        self.list.get(usize::from(id)).map(String::as_str)
     }
 
     pub fn len(&self) -> usize {
@@ -237,6 +284,24 @@ pub struct Conditions {
 }
 
 impl Conditions {
+    /// No condition: every member of the scope, every purchase.
+    pub fn any(scope: Scope) -> Conditions {
+        Conditions {
+            scope,
+            categories: None,
+            channels: None,
+            payment_methods: None,
+            place: Place::Own { brands: None },
+            tiers: None,
+            attribute: None,
+            within: None,
+            min_order: None,
+            between: None,
+            chosen_days: None,
+            excluding: Exclusions::default(),
+        }
+    }
+
     /// True when the rule looks at the purchase itself, so it cannot
     /// apply to an action.
     pub fn is_about_purchases(&self) -> bool {

@@ -369,6 +369,10 @@ impl Every {
     /// spending window are counted in.
     pub const CALENDAR_WORDS: &'static [&'static str] = &["month", "year"];
 
+    /// A payout (`paid out every year`) and keeping a tier (`until the
+    /// end of the next year`) are counted in years only.
+    pub const YEAR_WORDS: &'static [&'static str] = &["year"];
+
     /// A key that changes when the period does.
     pub fn key(self, at: Time) -> i64 {
         match self {

@@ -3,6 +3,15 @@
 //! accepts and names the words from here, the compiler reads their
 //! meaning from here. Periods of time are the calendar's (`time::Every`).
 
+/// An enum a program names with words (`words!`). Only the checker reads
+/// a word; everything after it holds the enum.
+pub trait Word: Sized + Copy + 'static {
+    /// Every word, in the order messages list them.
+    const WORDS: &'static [&'static str];
+
+    fn from_word(word: &str) -> Option<Self>;
+}
+
 /// A part of an order's amount that a rule may leave out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exclusion {

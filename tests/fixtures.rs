@@ -37,7 +37,8 @@ fn valid_fixtures() {
     insta::glob!("fixtures/valid/**/*.loy", |path| {
         let source = std::fs::read_to_string(path).unwrap();
         let name = relative(path);
-        let (program, diagnostics) = loyalty::analyze(&source);
+        let (program, checked) = loyalty::analyze(&source);
+        let diagnostics = checked.diagnostics;
         assert!(
             diagnostics.is_empty(),
             "{name} should be valid:\n{}",
@@ -63,7 +64,8 @@ fn invalid_fixtures() {
     insta::glob!("fixtures/invalid/**/*.loy", |path| {
         let source = std::fs::read_to_string(path).unwrap();
         let name = relative(path);
-        let (_, diagnostics) = loyalty::analyze(&source);
+        let (_, checked) = loyalty::analyze(&source);
+        let diagnostics = checked.diagnostics;
         assert!(!diagnostics.is_empty(), "{name} should have a diagnostic");
         assert_spans_inside(&source, &diagnostics, &name);
         if !name.contains("/typos/") {
@@ -136,7 +138,8 @@ fn three_mistakes_give_three_located_diagnostics() {
             .join("tests/fixtures/invalid/typos/three_mistakes.loy"),
     )
     .unwrap();
-    let (_, diagnostics) = loyalty::analyze(&source);
+    let (_, checked) = loyalty::analyze(&source);
+    let diagnostics = checked.diagnostics;
     let located: Vec<(usize, usize, &str)> = diagnostics
         .iter()
         .map(|d| {
@@ -168,7 +171,8 @@ fn many_alike_lines_give_one_problem_each_not_one_per_pair() {
         source.push_str("earn 2 points per $1 spent, in category shoes\n");
     }
     source.push_str("categories shoes\n");
-    let (_, diagnostics) = loyalty::analyze(&source);
+    let (_, checked) = loyalty::analyze(&source);
+    let diagnostics = checked.diagnostics;
     let count = |code: &str| diagnostics.iter().filter(|d| d.code == code).count();
     assert_eq!(count("loyalty::duplicate_name"), 1_999);
     assert_eq!(count("loyalty::unreachable_tier"), 1_999);
@@ -192,7 +196,8 @@ fn a_mistake_anywhere_on_a_long_line_is_drawn_with_its_column() {
             "{head}earn 1 point per $1 spent{} per day\n",
             " ".repeat(spaces)
         );
-        let (_, diagnostics) = loyalty::analyze(&source);
+        let (_, checked) = loyalty::analyze(&source);
+        let diagnostics = checked.diagnostics;
         let rendered = render(&diagnostics, "long.loy", &source);
         let column = 26 + spaces + 1;
         assert!(

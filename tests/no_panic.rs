@@ -34,14 +34,19 @@ fn cases_from(variable: &str, default: u32) -> ProptestConfig {
 }
 
 fn analyze_and_format(source: &str) {
-    let (program, diagnostics) = loyalty::analyze(source);
-    let _ = loyalty::format::format(&program);
-    // A program the checker passes always compiles: an error of the
-    // compiler's is a gap in the checker.
-    if !diagnostics.iter().any(|d| d.is_error())
-        && let Err(error) = loyalty::compile::compile(&program)
-    {
-        panic!("checked clean but does not compile: {error}\n{source}");
+    let (program, checked) = loyalty::analyze(source);
+    let formatted = loyalty::format::format(&program);
+    let has_errors = checked.diagnostics.iter().any(|d| d.is_error());
+    assert_eq!(checked.program.is_some(), !has_errors, "{source}");
+    // What `fmt` writes is the same program: formatting never changes
+    // what a program does, nor its identity in a ledger.
+    if let Some(resolved) = &checked.program {
+        let compiled = loyalty::compile::compile(resolved);
+        let again = loyalty::load(&formatted).expect("the formatted program checks clean");
+        assert_eq!(
+            compiled.hash, again.hash,
+            "{source}\n--- formatted:\n{formatted}"
+        );
     }
     // Whenever the input parses, the formatter must prove its round trip.
     if loyalty::syntax::parse(source).1.is_empty() {

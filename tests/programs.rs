@@ -36,7 +36,8 @@ fn assert_clean_and_canonical(file: &Path) -> String {
 }
 
 fn assert_clean_and_formatted(name: &str, source: &str) {
-    let (program, diagnostics) = loyalty::analyze(source);
+    let (program, checked) = loyalty::analyze(source);
+    let diagnostics = checked.diagnostics;
     assert!(
         diagnostics.is_empty(),
         "{name}:\n{}",

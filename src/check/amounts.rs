@@ -5,9 +5,20 @@ use super::Checker;
 use super::problem::ProblemKind;
 use crate::decimal::Decimal;
 use crate::diagnostic::did_you_mean;
+use crate::program::{Cents, Points};
 use crate::span::Node;
 use crate::syntax::ast::{Quantity, QuantityKind};
-use crate::time::DurationUnit;
+use crate::time::{DurationUnit, Period};
+
+/// A checked amount of money in cents.
+pub fn cents(value: Decimal) -> Cents {
+    value.raw() / (Decimal::SCALE / 100)
+}
+
+/// A checked whole number of points.
+pub fn whole(value: Decimal) -> Points {
+    value.trunc()
+}
 
 /// A length of time as written: `30 days`, `12 months`, `1 year`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,7 +79,7 @@ impl Checker<'_> {
         format!("{what} `{text}`")
     }
 
-    fn wrong(&mut self, quantity: &Node<Quantity>, expected: &str) {
+    pub(super) fn wrong(&mut self, quantity: &Node<Quantity>, expected: &str) {
         let found = self.describe(quantity);
         self.report(
             ProblemKind::WrongUnit {
@@ -267,6 +278,20 @@ impl Checker<'_> {
         Some(Duration {
             value: quantity.value,
             unit: unit_kind,
+        })
+    }
+
+    /// A duration in whole units, as the calendar counts them: `30 days`,
+    /// `12 months`.
+    pub fn period(&mut self, quantity: &Node<Quantity>) -> Option<Period> {
+        let duration = self.duration(quantity)?;
+        if !duration.value.is_integer() {
+            self.wrong(quantity, "a whole number of days, weeks, months or years");
+            return None;
+        }
+        Some(Period {
+            count: duration.value.trunc(),
+            unit: duration.unit,
         })
     }
 

@@ -19,7 +19,12 @@ use std::collections::{HashMap, HashSet};
 pub use amounts::Duration;
 pub use problem::{NameKind, Problem, ProblemKind};
 
+use crate::decimal::Decimal;
 use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::program::{
+    Charity, Conditions, Membership, NameId, Names, Partner, Qualification, Reward, RewardValue,
+    Scope, Tier,
+};
 use crate::span::{Node, Span};
 use crate::syntax::ast::{DeclareKind, Head, Item, Program, Statement};
 
@@ -52,36 +57,56 @@ pub fn currency_codes() -> impl Iterator<Item = &'static str> {
     CURRENCIES.iter().map(|(code, _)| *code)
 }
 
+/// What `check` makes of a program: its diagnostics, and the program
+/// resolved when there is no error among them.
+pub struct Checked {
+    pub diagnostics: Vec<Diagnostic>,
+    pub program: Option<Resolved>,
+}
+
+/// A program that check found free of errors, resolved: words are enums,
+/// names are ids in the tables of check's first pass, amounts are cents
+/// and whole points, dates are times. `compile` adds what the engine
+/// derives from it.
+#[derive(Clone, Debug)]
+pub struct Resolved(pub(crate) crate::program::Program);
+
 /// Checks a parsed program; the diagnostics are in no particular order.
 ///
 /// `complete` is false when some lines did not parse: then nothing is
 /// concluded from what the file does not say (an unused name, a missing
 /// currency, a reward nothing earns points for), since the missing line
-/// may be the one that says it.
-pub fn check(program: &Program, source: &str, complete: bool) -> Vec<Diagnostic> {
+/// may be the one that says it. Nor is a program resolved.
+pub fn check(program: &Program, source: &str, complete: bool) -> Checked {
     let mut checker = Checker::new(source);
     checker.complete = complete;
-    checker.collect(&program.items, Scope::Top);
-    checker.statements(&program.items, Scope::Top);
+    checker.collect(&program.items);
+    checker.statements(&program.items, Scope::Program);
     checker.program_rules(program);
-    checker.problems.into_iter().map(Diagnostic::from).collect()
-}
-
-/// Where a statement stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Scope {
-    Top,
-    Tier,
-    Membership,
+    let diagnostics: Vec<Diagnostic> = checker.problems.drain(..).map(Diagnostic::from).collect();
+    let clean = complete && !diagnostics.iter().any(Diagnostic::is_error);
+    Checked {
+        program: clean.then(|| checker.resolved()),
+        diagnostics,
+    }
 }
 
 pub struct Checker<'s> {
     source: &'s str,
     lines: crate::span::Lines<'s>,
     problems: Vec<Problem>,
-    /// Every name the program defines, and where.
-    names: HashMap<NameKind, HashMap<String, Span>>,
-    used: HashSet<(NameKind, String)>,
+    /// The names the program defines, by kind: the first pass's tables,
+    /// whose positions are the ids the second pass resolves names to.
+    names: [Names; NameKind::COUNT],
+    /// The program as it is resolved statement by statement.
+    program: crate::program::Program,
+    /// Where each name the file defines is defined (the built-in actions
+    /// have no place).
+    defined: HashMap<(NameKind, NameId), Span>,
+    used: HashSet<(NameKind, NameId)>,
+    /// Rewards with no name in the file (`earn 15% off the next order`),
+    /// numbered after the declared ones.
+    unnamed_rewards: Vec<(String, Decimal)>,
     points_name: Option<String>,
     currency: Option<(String, char)>,
     first_money: Option<Span>,
@@ -100,8 +125,19 @@ impl<'s> Checker<'s> {
             source,
             lines: crate::span::Lines::new(source),
             problems: Vec::new(),
-            names: HashMap::new(),
+            names: std::array::from_fn(|kind| {
+                let mut names = Names::default();
+                if kind == NameKind::Action as usize {
+                    for action in BUILT_IN_ACTIONS {
+                        names.add(action);
+                    }
+                }
+                names
+            }),
+            program: crate::program::Program::default(),
+            defined: HashMap::new(),
             used: HashSet::new(),
+            unnamed_rewards: Vec::new(),
             points_name: None,
             currency: None,
             first_money: None,
@@ -120,15 +156,51 @@ impl<'s> Checker<'s> {
         self.lines.line_column(span.start).0
     }
 
+    /// The program resolved, once every statement is.
+    fn resolved(mut self) -> Resolved {
+        let p = &mut self.program;
+        [
+            p.tier_names,
+            p.reward_names,
+            p.charity_names,
+            p.actions,
+            p.categories,
+            p.channels,
+            p.payment_methods,
+            p.attributes,
+            p.partner_names,
+            p.brands,
+            p.membership_names,
+        ] = self.names;
+        if let Some((code, sign)) = self.currency {
+            p.currency = code;
+            p.currency_sign = sign;
+        }
+        if let Some(name) = self.points_name {
+            p.points_name = name;
+        }
+        for (name, percent) in self.unnamed_rewards {
+            p.reward_names.add(&name);
+            p.rewards.push(Reward {
+                name,
+                cost: None,
+                value: RewardValue::PercentOff(percent),
+                conditions: Conditions::any(Scope::Program),
+            });
+        }
+        Resolved(self.program)
+    }
+
     // ------------------------------------------------------------------
     //  Pass 1: names
     // ------------------------------------------------------------------
 
-    fn collect(&mut self, items: &[Item], scope: Scope) {
+    fn collect(&mut self, items: &[Item]) {
         for statement in statements_of(items) {
             let head = &statement.head.node;
             match head {
-                Head::Currency { code } if scope == Scope::Top && self.currency.is_none() => {
+                Head::Program { name } => self.program.name.clone_from(&name.node),
+                Head::Currency { code } if self.currency.is_none() => {
                     match CURRENCIES.iter().find(|(c, _)| *c == code.as_str()) {
                         Some((c, sign)) => self.currency = Some((c.to_string(), *sign)),
                         None => {
@@ -146,31 +218,69 @@ impl<'s> Checker<'s> {
                         }
                     }
                 }
-                Head::Points { name } if scope == Scope::Top && self.points_name.is_none() => {
+                Head::Points { name } if self.points_name.is_none() => {
                     self.points_name = Some(name.node.clone());
                 }
-                Head::Declare { kind, names } if scope == Scope::Top => {
+                Head::Declare { kind, names } => {
                     let kind = declared_name_kind(*kind);
                     for name in names {
                         self.define(kind, name);
                     }
                 }
-                Head::Brand { name } => self.define(NameKind::Brand, name),
-                Head::Partner { name } => self.define(NameKind::Partner, name),
-                Head::Charity { name } => self.define(NameKind::Charity, name),
-                Head::Reward { name } => self.define(NameKind::Reward, name),
-                Head::Tier { name } if scope == Scope::Top => self.define(NameKind::Tier, name),
-                Head::Membership { name } if scope == Scope::Top => {
-                    self.define(NameKind::Membership, name)
+                Head::Brand { name } => {
+                    self.define(NameKind::Brand, name);
+                }
+                Head::Partner { name } if self.define(NameKind::Partner, name) => {
+                    self.program.partners.push(Partner {
+                        name: name.node.clone(),
+                        funds: Decimal::ZERO,
+                    });
+                }
+                Head::Charity { name } if self.define(NameKind::Charity, name) => {
+                    self.program.charities.push(Charity {
+                        name: name.node.clone(),
+                        receives: None,
+                    });
+                }
+                Head::Reward { name } if self.define(NameKind::Reward, name) => {
+                    self.program.rewards.push(Reward {
+                        name: name.node.clone(),
+                        cost: None,
+                        value: RewardValue::Money(0),
+                        conditions: Conditions::any(Scope::Program),
+                    });
+                }
+                Head::Tier { name } if self.define(NameKind::Tier, name) => {
+                    self.program.tiers.push(Tier {
+                        name: name.node.clone(),
+                        qualification: Qualification::None,
+                        kept: None,
+                    });
+                }
+                Head::Membership { name } if self.define(NameKind::Membership, name) => {
+                    self.program.memberships.push(Membership {
+                        name: name.node.clone(),
+                        fee: None,
+                        trial: None,
+                    });
                 }
                 _ => {}
             }
         }
     }
 
-    fn define(&mut self, kind: NameKind, name: &Node<String>) {
-        let table = self.names.entry(kind).or_default();
-        if table.contains_key(&name.node) {
+    /// The table of names of a kind.
+    fn names(&self, kind: NameKind) -> &Names {
+        &self.names[kind as usize]
+    }
+
+    /// Adds a name the file defines; false (and reported) when it is
+    /// defined already.
+    fn define(&mut self, kind: NameKind, name: &Node<String>) -> bool {
+        let existing = self.names(kind).id(name);
+        if let Some(id) = existing
+            && self.defined.contains_key(&(kind, id))
+        {
             self.report(
                 ProblemKind::DuplicateName {
                     kind,
@@ -178,33 +288,25 @@ impl<'s> Checker<'s> {
                 },
                 name.span,
             );
-        } else {
-            table.insert(name.node.clone(), name.span);
+            return false;
         }
+        // A built-in action declared again keeps its id.
+        let id = existing.unwrap_or_else(|| self.names[kind as usize].add(name));
+        self.defined.insert((kind, id), name.span);
+        existing.is_none()
     }
 
-    /// Resolves a reference; reports it with a suggestion when unknown.
-    pub fn resolve(&mut self, kind: NameKind, name: &Node<String>) -> bool {
-        let known = self
-            .names
-            .get(&kind)
-            .is_some_and(|table| table.contains_key(&name.node))
-            || (kind == NameKind::Action && BUILT_IN_ACTIONS.contains(&name.as_str()));
-        if known {
-            self.used.insert((kind, name.node.clone()));
-            return true;
+    /// Resolves a reference to its id; reports it with a suggestion when
+    /// unknown.
+    pub fn resolve(&mut self, kind: NameKind, name: &Node<String>) -> Option<NameId> {
+        if let Some(id) = self.names(kind).id(name) {
+            self.used.insert((kind, id));
+            return Some(id);
         }
-        let mut candidates: Vec<&str> = self
-            .names
-            .get(&kind)
-            .map(|table| table.keys().map(String::as_str).collect())
-            .unwrap_or_default();
-        if kind == NameKind::Action {
-            candidates.extend(BUILT_IN_ACTIONS);
-        }
+        let mut candidates: Vec<&str> = self.names(kind).iter().collect();
         candidates.sort_unstable();
-        self.unresolved.insert(kind);
         let suggestion = did_you_mean(&name.node, candidates).map(str::to_string);
+        self.unresolved.insert(kind);
         self.report(
             ProblemKind::UnknownName {
                 kind,
@@ -213,7 +315,7 @@ impl<'s> Checker<'s> {
             },
             name.span,
         );
-        false
+        None
     }
 
     /// Declared names no rule uses, in the order they were declared.
@@ -226,21 +328,15 @@ impl<'s> Checker<'s> {
             NameKind::Attribute,
             NameKind::Partner,
         ];
-        let mut unused = Vec::new();
-        for kind in kinds {
+        let mut unused: Vec<(Span, NameKind, String)> = self
+            .defined
+            .iter()
             // A misspelt reference most likely meant a declared name:
             // calling that name unused as well would only repeat it.
-            if self.unresolved.contains(&kind) {
-                continue;
-            }
-            if let Some(table) = self.names.get(&kind) {
-                for (name, span) in table {
-                    if !self.used.contains(&(kind, name.clone())) {
-                        unused.push((*span, kind, name.clone()));
-                    }
-                }
-            }
-        }
+            .filter(|((kind, _), _)| kinds.contains(kind) && !self.unresolved.contains(kind))
+            .filter(|(key, _)| !self.used.contains(key))
+            .map(|(&(kind, id), &span)| (span, kind, self.names(kind).name(id).to_string()))
+            .collect();
         unused.sort_by_key(|(span, _, _)| span.start);
         for (span, kind, name) in unused {
             self.report(ProblemKind::UnusedName { kind, name }, span);

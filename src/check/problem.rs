@@ -28,6 +28,9 @@ pub enum NameKind {
 }
 
 impl NameKind {
+    /// How many kinds there are: the checker keeps a table of each.
+    pub const COUNT: usize = 11;
+
     pub fn noun(self) -> &'static str {
         match self {
             NameKind::Tier => "tier",
@@ -130,13 +133,19 @@ pub enum ProblemKind {
         kind: NameKind,
         name: String,
     },
+    /// A condition names one of a kind past the first 64, which a
+    /// condition's set of ids cannot hold.
+    TooManyNames {
+        kind: NameKind,
+        name: String,
+    },
     DuplicateStatement {
         what: &'static str,
     },
     ClauseNotAllowed {
         clause: &'static str,
         statement: &'static str,
-        help: &'static str,
+        help: String,
     },
     DuplicateClause {
         clause: &'static str,
@@ -336,6 +345,18 @@ impl From<Problem> for Diagnostic {
                     "defined again here".into(),
                     Some(format!("give each {} its own name", kind.noun())),
                 ),
+                TooManyNames { kind, name } => (
+                    "loyalty::too_many_names",
+                    format!(
+                        "a condition can name only the first 64 of the program's {} names, and `{name}` comes after them",
+                        kind.noun()
+                    ),
+                    "declared after the 64th".into(),
+                    Some(format!(
+                        "declare the {} that rules name among the first 64",
+                        kind.noun()
+                    )),
+                ),
                 DuplicateStatement { what } => (
                     "loyalty::duplicate_statement",
                     format!("{what} is stated twice"),
@@ -350,7 +371,7 @@ impl From<Problem> for Diagnostic {
                     "loyalty::clause_not_allowed",
                     format!("`{clause}` does not apply to `{statement}`"),
                     "not allowed here".into(),
-                    Some(help.into()),
+                    Some(help),
                 ),
                 DuplicateClause { clause } => (
                     "loyalty::duplicate_clause",

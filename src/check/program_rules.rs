@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::problem::{NameKind, ProblemKind};
+use super::problem::ProblemKind;
 use super::{Checker, statements_of};
 use crate::decimal::Decimal;
 use crate::span::{Node, Span};
@@ -369,7 +369,6 @@ impl Checker<'_> {
                 ),
                 _ => {}
             }
-            self.used.insert((NameKind::Reward, name.node.clone()));
         }
     }
 
@@ -400,19 +399,17 @@ impl Checker<'_> {
     }
 
     fn expiry_against_cycle(&mut self, program: &Program) {
-        let mut cycle: Option<(i64, &'static str)> = None;
-        for statement in statements_of(&program.items) {
-            if let Head::Convert { .. } = statement.head.node {
-                for clause in &statement.clauses {
-                    if let Clause::FirstDayOfEach(period) = &clause.node {
-                        cycle = Some(match Every::from_word(period) {
-                            Some(Every::Year) => (366, "once a year"),
-                            _ => (31, "once a month"),
-                        });
-                    }
-                }
-            }
-        }
+        // The conversions resolved so far (pass 2).
+        let cycle = self
+            .program
+            .conversions
+            .iter()
+            .filter_map(|c| c.on_first_day_of)
+            .next_back()
+            .map(|every| match every {
+                Every::Year => (366, "once a year"),
+                _ => (31, "once a month"),
+            });
         let Some((cycle_days, cycle_text)) = cycle else {
             return;
         };

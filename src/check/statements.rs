@@ -2,126 +2,168 @@
 //! it takes, whether its amounts are of the right kind, whether the names
 //! it refers to exist.
 
+use super::amounts::{cents, whole};
 use super::problem::{NameKind, ProblemKind};
-use super::{Checker, Scope, statements_of};
+use super::{Checker, statements_of};
+use crate::decimal::Decimal;
 use crate::diagnostic::did_you_mean;
+use crate::program::{
+    self, Bonus, BonusKind, Cap, Cents, Conditions, ConversionInto, Discount, EarnRule, KeptFor,
+    Limit, Mask, Place, Points, PointsExpiry, Qualification, Rate, RewardValue, Scope, Window,
+};
 use crate::span::{Node, Span};
 use crate::syntax::ast::*;
+use crate::time::{DurationUnit, Period, Time};
 
-/// The conditions that narrow a rule to some purchases or members.
-const CONDITIONS: &[ClauseKind] = &[
-    ClauseKind::InCategory,
-    ClauseKind::InChannel,
-    ClauseKind::PaidWith,
-    ClauseKind::AtBrand,
-    ClauseKind::AtPartner,
-    ClauseKind::MembersWith,
-    ClauseKind::Within,
-    ClauseKind::MinOrder,
-    ClauseKind::Between,
+/// The conditions that narrow a rule to some purchases or members, in
+/// the order the help lists them.
+const CONDITIONS: &[(ClauseKind, &str)] = &[
+    (ClauseKind::InCategory, "in category \"coffee\""),
+    (ClauseKind::InChannel, "in channel online"),
+    (ClauseKind::PaidWith, "paid with card"),
+    (ClauseKind::AtBrand, "at brand \"Outlet\""),
+    (ClauseKind::AtPartner, "at partner \"Uber\""),
+    (ClauseKind::MembersWith, "for members with credit_card"),
+    (ClauseKind::Within, "within 30 days of joining"),
+    (ClauseKind::MinOrder, "on orders of $50 or more"),
+    (ClauseKind::Between, "between 2027-11-27 and 2027-11-30"),
 ];
-
-const EARN_HELP: &str = "`earn` takes conditions (in category, in channel, paid with, at brand, at \
-                         partner, for members with, within, on orders of, excluding, between), \
-                         limits (up to ... per ..., once per ...) and `paid out every year`";
-const BONUS_HELP: &str = "`bonus` takes conditions (in category, in channel, paid with, at brand, \
-                          at partner, for members with, within, on orders of, between), limits, \
-                          `on 1 chosen day per year` and `exclusive`";
-const DISCOUNT_HELP: &str = "`discount` takes conditions (in category, in channel, paid with, at \
-                             brand, for members with, within, on orders of, between)";
-const PERK_HELP: &str = "`perk` takes `costs $7 per order` (what one use costs the brand) and \
-                         conditions (on orders of, in category, in channel)";
-const REWARD_HELP: &str = "`reward` takes `costs 300 points`, `worth $10` (or `worth 20% off the \
-                           next order`), `for tier \"Gold\"` and `in category`";
-const TIER_HELP: &str = "`tier` takes how it is reached (`for $500 spent in a calendar year`, \
-                         `for members with credit_card`) and how long it lasts (`kept for 1 year`)";
-const MEMBERSHIP_HELP: &str = "`membership` takes its fee (`costs $5 per month`, `costs $30 once`) \
-                               and `with a free trial of 30 days`";
-const NO_CLAUSE_HELP: &str = "this statement takes no clauses";
 
 // The words each place takes, from the tables beside their meanings.
 use crate::time::Every;
-use crate::vocabulary::{Exclusion, Fee, PerkCost};
+use crate::vocabulary::{Exclusion, Fee, PerkCost, Word};
 const PERIODS_CALENDAR: &[&str] = Every::CALENDAR_WORDS;
 const CAP_PERIODS: &[&str] = Every::WORDS;
-const PERK_COST_PERIODS: &[&str] = PerkCost::WORDS;
-const FEE_PERIODS: &[&str] = Fee::WORDS;
-const EXCLUSIONS: &[&str] = Exclusion::WORDS;
 
-/// The clauses a statement takes, by their leading words: whether it takes
-/// the purchase conditions, which others, and the help that lists them.
-fn allowed_clauses(head: &Head) -> (bool, &'static [ClauseKind], &'static str) {
+/// The clauses a statement takes, each with an example for the help that
+/// lists them: whether it takes the purchase conditions, and which others.
+fn clauses_taken(head: &Head) -> (bool, &'static [(ClauseKind, &'static str)]) {
     match head {
-        Head::Points { .. } => (
-            false,
-            &[ClauseKind::Worth],
-            "`points are called` takes `worth $1 per 100 points`",
-        ),
-        Head::Partner { .. } => (
-            false,
-            &[ClauseKind::Funds],
-            "`partner` takes `funds 50%`: the share of the points it pays for",
-        ),
+        Head::Points { .. } => (false, &[(ClauseKind::Worth, "worth $1 per 100 points")]),
+        Head::Partner { .. } => (false, &[(ClauseKind::Funds, "funds 50%")]),
         Head::Charity { .. } => (
             false,
-            &[ClauseKind::Receives],
-            "`charity` takes `receives $1 per 100 points`: what a donated point gives",
+            &[(ClauseKind::Receives, "receives $1 per 100 points")],
         ),
         Head::Earn { .. } => (
             true,
-            &[ClauseKind::Excluding, ClauseKind::Cap, ClauseKind::PaidOut],
-            EARN_HELP,
+            &[
+                (ClauseKind::Excluding, "excluding tax"),
+                (ClauseKind::Cap, "up to 500 points per day"),
+                (ClauseKind::PaidOut, "paid out every year"),
+            ],
         ),
         Head::Bonus { .. } => (
             true,
             &[
-                ClauseKind::Cap,
-                ClauseKind::ChosenDays,
-                ClauseKind::Exclusive,
+                (ClauseKind::Cap, "once per member"),
+                (ClauseKind::ChosenDays, "on 1 chosen day per year"),
+                (ClauseKind::Exclusive, "exclusive"),
             ],
-            BONUS_HELP,
         ),
-        Head::Discount { .. } => (true, &[], DISCOUNT_HELP),
+        Head::Discount { .. } => (true, &[]),
         Head::Perk { .. } => (
             false,
             &[
-                ClauseKind::Costs,
-                ClauseKind::MinOrder,
-                ClauseKind::InCategory,
-                ClauseKind::InChannel,
+                (ClauseKind::Costs, "costs $7 per order"),
+                (ClauseKind::MinOrder, "on orders of $35 or more"),
+                (ClauseKind::InCategory, "in category \"coffee\""),
+                (ClauseKind::InChannel, "in channel online"),
             ],
-            PERK_HELP,
         ),
         Head::Reward { .. } => (
             false,
             &[
-                ClauseKind::Costs,
-                ClauseKind::Worth,
-                ClauseKind::ForTier,
-                ClauseKind::InCategory,
+                (ClauseKind::Costs, "costs 300 points"),
+                (ClauseKind::Worth, "worth $10"),
+                (ClauseKind::ForTier, "for tier \"Gold\""),
+                (ClauseKind::InCategory, "in category \"coffee\""),
             ],
-            REWARD_HELP,
         ),
         Head::Convert { .. } => (
             false,
-            &[ClauseKind::FirstDayOfEach],
-            "`every ... become` takes `on the first day of each month`",
+            &[(ClauseKind::FirstDayOfEach, "on the first day of each month")],
         ),
         Head::Tier { .. } => (
             false,
             &[
-                ClauseKind::Qualify,
-                ClauseKind::MembersWith,
-                ClauseKind::Kept,
+                (ClauseKind::Qualify, "for $500 spent in a calendar year"),
+                (ClauseKind::MembersWith, "for members with credit_card"),
+                (ClauseKind::Kept, "kept for 1 year"),
             ],
-            TIER_HELP,
         ),
         Head::Membership { .. } => (
             false,
-            &[ClauseKind::Costs, ClauseKind::FreeTrial],
-            MEMBERSHIP_HELP,
+            &[
+                (ClauseKind::Costs, "costs $5 per month"),
+                (ClauseKind::FreeTrial, "with a free trial of 30 days"),
+            ],
         ),
-        _ => (false, &[], NO_CLAUSE_HELP),
+        _ => (false, &[]),
+    }
+}
+
+/// The help that lists the clauses a statement takes, from the same table
+/// that decides them.
+fn clauses_help(head: &Head) -> String {
+    let (conditions, others) = clauses_taken(head);
+    let quoted = |list: &[(ClauseKind, &str)]| -> Vec<String> {
+        list.iter()
+            .map(|(_, example)| format!("`{example}`"))
+            .collect()
+    };
+    let mut parts = Vec::new();
+    if conditions {
+        let names: Vec<&str> = CONDITIONS.iter().map(|(kind, _)| kind.keyword()).collect();
+        parts.push(format!("conditions ({})", names.join(", ")));
+    }
+    parts.extend(quoted(others));
+    match parts.as_slice() {
+        [] => "this statement takes no clauses".into(),
+        [only] => format!("`{}` takes {only}", head.keyword()),
+        [rest @ .., last] => format!("`{}` takes {} and {last}", head.keyword(), rest.join(", ")),
+    }
+}
+
+/// A statement's clauses as they resolve. A clause is given at most once
+/// (limits may repeat), so each has one place here.
+struct Clauses {
+    conditions: Conditions,
+    caps: Vec<(Limit, Every)>,
+    point_value: Option<Rate>,
+    reward_value: Option<RewardValue>,
+    reward_cost: Option<Points>,
+    perk_cost: Option<(Cents, PerkCost)>,
+    fee: Option<(Cents, Fee)>,
+    funds: Option<Decimal>,
+    receives: Option<Rate>,
+    paid_out_yearly: bool,
+    qualification: Qualification,
+    kept: Option<KeptFor>,
+    trial: Option<Period>,
+    first_day_of: Option<Every>,
+    exclusive: bool,
+}
+
+impl Clauses {
+    fn new(scope: Scope) -> Self {
+        Clauses {
+            conditions: Conditions::any(scope),
+            caps: Vec::new(),
+            point_value: None,
+            reward_value: None,
+            reward_cost: None,
+            perk_cost: None,
+            fee: None,
+            funds: None,
+            receives: None,
+            paid_out_yearly: false,
+            qualification: Qualification::None,
+            kept: None,
+            trial: None,
+            first_day_of: None,
+            exclusive: false,
+        }
     }
 }
 
@@ -140,12 +182,20 @@ impl Checker<'_> {
                     seen_once.push((once, statement.head.span));
                 }
             }
-            self.clauses(statement, scope);
-            self.head(statement, scope);
+            let clauses = self.clauses(statement, scope);
+            self.head(statement, scope, clauses);
             if let Some(block) = &statement.block {
-                let inner = match statement.head.node {
-                    Head::Tier { .. } => Scope::Tier,
-                    _ => Scope::Membership,
+                // A block anywhere else is reported by `placement`.
+                let inner = match &statement.head.node {
+                    Head::Tier { name } => {
+                        Scope::Tier(self.names(NameKind::Tier).id(name).unwrap_or_default())
+                    }
+                    Head::Membership { name } => Scope::Membership(
+                        self.names(NameKind::Membership)
+                            .id(name)
+                            .unwrap_or_default(),
+                    ),
+                    _ => Scope::Membership(0),
                 };
                 self.statements(block, inner);
             }
@@ -171,7 +221,7 @@ impl Checker<'_> {
                 | Head::Perk { .. }
                 | Head::Donate { .. }
         );
-        if scope != Scope::Top && !benefit {
+        if scope != Scope::Program && !benefit {
             self.report(
                 ProblemKind::MisplacedStatement {
                     statement: head.keyword(),
@@ -187,19 +237,21 @@ impl Checker<'_> {
     //  Clauses
     // ------------------------------------------------------------------
 
-    fn clauses(&mut self, statement: &Node<Statement>, scope: Scope) {
+    fn clauses(&mut self, statement: &Node<Statement>, scope: Scope) -> Clauses {
         let head = &statement.head.node;
-        let (conditions, others, help) = allowed_clauses(head);
+        let (conditions, others) = clauses_taken(head);
+        let mut resolved = Clauses::new(scope);
         let mut seen: Vec<ClauseKind> = Vec::new();
         for clause in &statement.clauses {
             let kind = clause.kind();
             let keyword = kind.keyword();
-            if !(others.contains(&kind) || conditions && CONDITIONS.contains(&kind)) {
+            let taken = |list: &[(ClauseKind, &str)]| list.iter().any(|(k, _)| *k == kind);
+            if !(taken(others) || conditions && taken(CONDITIONS)) {
                 self.report(
                     ProblemKind::ClauseNotAllowed {
                         clause: keyword,
                         statement: head.keyword(),
-                        help,
+                        help: clauses_help(head),
                     },
                     clause.span,
                 );
@@ -214,11 +266,16 @@ impl Checker<'_> {
                 continue;
             }
             seen.push(kind);
-            self.clause(clause, head, scope);
+            self.clause(clause, head, scope, &mut resolved);
         }
+        resolved
     }
 
-    fn clause(&mut self, clause: &Node<Clause>, head: &Head, scope: Scope) {
+    /// Checks a clause and writes what it means into `to`. Whatever it
+    /// cannot resolve it reports, so a program with no error has every
+    /// clause resolved.
+    fn clause(&mut self, clause: &Node<Clause>, head: &Head, scope: Scope, to: &mut Clauses) {
+        let c = &mut to.conditions;
         match &clause.node {
             Clause::Worth {
                 value,
@@ -227,7 +284,9 @@ impl Checker<'_> {
             } => {
                 if *off_next_order {
                     let v = self.percent(value);
-                    self.nonzero(v, value.span, "a reward's value");
+                    to.reward_value = self
+                        .nonzero(v, value.span, "a reward's value")
+                        .map(RewardValue::PercentOff);
                 } else if value.kind == QuantityKind::Percent {
                     self.report(
                         ProblemKind::MissingClause {
@@ -238,111 +297,147 @@ impl Checker<'_> {
                     );
                 } else {
                     let v = self.money(value);
-                    self.nonzero(v, value.span, "a value");
-                }
-                match (head, per) {
-                    (Head::Points { .. }, Some(per)) => {
-                        let p = self.whole_points(per);
-                        self.nonzero(p, per.span, "the number of points");
+                    let v = self.nonzero(v, value.span, "a value");
+                    to.reward_value = v.map(|v| RewardValue::Money(cents(v)));
+                    match (head, per) {
+                        (Head::Points { .. }, Some(per)) => {
+                            let p = self.whole_points(per);
+                            let p = self.nonzero(p, per.span, "the number of points");
+                            if let (Some(v), Some(p)) = (v, p) {
+                                to.point_value = Some(Rate {
+                                    cents: cents(v),
+                                    points: whole(p),
+                                });
+                            }
+                        }
+                        (_, Some(per)) => self.report(
+                            ProblemKind::ClauseNotAllowed {
+                                clause: "worth ... per",
+                                statement: head.keyword(),
+                                help: "a reward is worth one amount: `worth $10`".into(),
+                            },
+                            per.span,
+                        ),
+                        _ => {}
                     }
-                    (_, Some(per)) => self.report(
-                        ProblemKind::ClauseNotAllowed {
-                            clause: "worth ... per",
-                            statement: head.keyword(),
-                            help: "a reward is worth one amount: `worth $10`",
-                        },
-                        per.span,
-                    ),
-                    _ => {}
                 }
             }
             Clause::Costs { amount, per, once } => match head {
                 Head::Reward { .. } => {
                     let p = self.whole_points(amount);
-                    self.nonzero(p, amount.span, "a reward's cost");
+                    to.reward_cost = self.nonzero(p, amount.span, "a reward's cost").map(whole);
                     if per.is_some() || *once {
                         self.report(
                             ProblemKind::ClauseNotAllowed {
                                 clause: "costs ... per",
                                 statement: "reward",
-                                help: "a reward costs points each time it is redeemed: `costs 300 points`",
+                                help: "a reward costs points each time it is redeemed: `costs 300 \
+                                       points`"
+                                    .into(),
                             },
                             clause.span,
                         );
                     }
                 }
                 Head::Perk { .. } => {
-                    self.money(amount);
-                    match per {
-                        Some(per) => self.fixed_word(per, PERK_COST_PERIODS, "what a perk's cost is counted per"),
-                        None => self.report(
-                            ProblemKind::MissingClause {
-                                statement: "perk",
-                                help: "say what the cost is counted per: `costs $7 per order`, `per use`, \
-                                       `per month`, `per year` or `per member`",
-                            },
-                            clause.span,
-                        ),
-                    }
+                    let cost = self.money(amount);
+                    let per = match per {
+                        Some(per) => {
+                            self.word(per, PerkCost::WORDS, "what a perk's cost is counted per")
+                        }
+                        None => {
+                            self.report(
+                                ProblemKind::MissingClause {
+                                    statement: "perk",
+                                    help: "say what the cost is counted per: `costs $7 per order`, \
+                                           `per use`, `per month`, `per year` or `per member`",
+                                },
+                                clause.span,
+                            );
+                            None
+                        }
+                    };
+                    to.perk_cost = cost.zip(per).map(|(cost, per)| (cents(cost), per));
                 }
                 _ => {
                     let fee = self.money(amount);
-                    self.nonzero(fee, amount.span, "a fee");
-                    match per {
-                        Some(per) => self.fixed_word(per, FEE_PERIODS, "a fee period"),
-                        None if !*once => self.report(
-                            ProblemKind::MissingClause {
-                                statement: "membership",
-                                help: "say how often the fee is paid: `costs $5 per month`, `costs \
-                                       $25 per year` or `costs $30 once`",
-                            },
-                            clause.span,
-                        ),
-                        None => {}
-                    }
+                    let fee = self.nonzero(fee, amount.span, "a fee");
+                    let per = match per {
+                        Some(per) => self.word(per, Fee::WORDS, "a fee period"),
+                        None if *once => Some(Fee::Once),
+                        None => {
+                            self.report(
+                                ProblemKind::MissingClause {
+                                    statement: "membership",
+                                    help: "say how often the fee is paid: `costs $5 per month`, \
+                                           `costs $25 per year` or `costs $30 once`",
+                                },
+                                clause.span,
+                            );
+                            None
+                        }
+                    };
+                    to.fee = fee.zip(per).map(|(fee, per)| (cents(fee), per));
                 }
             },
-            Clause::Funds(share) => {
-                self.percent(share);
-            }
+            Clause::Funds(share) => to.funds = self.percent(share),
             Clause::Receives { amount, per } => {
                 let m = self.money(amount);
-                self.nonzero(m, amount.span, "a donation");
+                let m = self.nonzero(m, amount.span, "a donation");
                 let p = self.whole_points(per);
-                self.nonzero(p, per.span, "the number of points");
+                let p = self.nonzero(p, per.span, "the number of points");
+                to.receives = m.zip(p).map(|(m, p)| Rate {
+                    cents: cents(m),
+                    points: whole(p),
+                });
             }
-            Clause::InCategory(names) => self.resolve_all(NameKind::Category, names),
-            Clause::InChannel(names) => self.resolve_all(NameKind::Channel, names),
-            Clause::PaidWith(names) => self.resolve_all(NameKind::PaymentMethod, names),
-            Clause::AtBrand(names) => self.resolve_all(NameKind::Brand, names),
-            Clause::AtPartner(names) => {
-                if names.is_empty() {
-                    // `at any partner` uses them all.
-                    let partners: Vec<String> = self
-                        .names
-                        .get(&NameKind::Partner)
-                        .map(|t| t.keys().cloned().collect())
-                        .unwrap_or_default();
-                    for partner in partners {
-                        self.used.insert((NameKind::Partner, partner));
-                    }
-                } else {
-                    self.resolve_all(NameKind::Partner, names)
+            Clause::InCategory(names) => c.categories = self.mask(NameKind::Category, names),
+            Clause::InChannel(names) => c.channels = self.mask(NameKind::Channel, names),
+            Clause::PaidWith(names) => {
+                c.payment_methods = self.mask(NameKind::PaymentMethod, names)
+            }
+            Clause::AtBrand(names) => {
+                c.place = Place::Own {
+                    brands: self.mask(NameKind::Brand, names),
                 }
             }
-            Clause::ForTier(names) => self.resolve_all(NameKind::Tier, names),
+            Clause::AtPartner(names) if names.is_empty() => {
+                // `at any partner` uses them all.
+                for id in 0..self.names(NameKind::Partner).len() {
+                    self.used.insert((NameKind::Partner, id as program::NameId));
+                }
+                c.place = Place::AnyPartner;
+            }
+            Clause::AtPartner(names) => {
+                if let Some(mask) = self.mask(NameKind::Partner, names) {
+                    c.place = Place::Partners(mask);
+                }
+            }
+            Clause::ForTier(names) => c.tiers = self.mask(NameKind::Tier, names),
             Clause::MembersWith(attribute) => {
-                self.resolve(NameKind::Attribute, attribute);
+                let id = self.resolve(NameKind::Attribute, attribute);
+                match head {
+                    Head::Tier { .. } => {
+                        if let Some(id) = id {
+                            to.qualification = Qualification::Attribute(id);
+                        }
+                    }
+                    _ => c.attribute = id,
+                }
             }
             Clause::PaidOut(period) => {
-                self.fixed_word(period, PERIODS_CALENDAR, "a payout period");
+                to.paid_out_yearly = self
+                    .word::<Every>(period, Every::YEAR_WORDS, "a payout period")
+                    .is_some();
                 if !matches!(head, Head::Earn { benefit, .. } if matches!(benefit.node, Benefit::Back(_)))
                 {
                     self.report(
                         ProblemKind::ClauseNotAllowed {
                             clause: "paid out every",
                             statement: head.keyword(),
-                            help: "only a share back (`earn 10% back, paid out every year`) is saved up and paid out",
+                            help: "only a share back (`earn 10% back, paid out every year`) is \
+                                   saved up and paid out"
+                                .into(),
                         },
                         clause.span,
                     );
@@ -353,48 +448,29 @@ impl Checker<'_> {
                 measure,
                 period,
             } => {
-                match (&amount.kind, measure) {
-                    (QuantityKind::Money(_), None | Some(Measure::Spent))
-                    | (_, Some(Measure::Spent)) => {
-                        let v = self.money(amount);
-                        self.nonzero(v, amount.span, "a tier threshold");
+                let threshold = self.threshold(amount, *measure);
+                let window = match &period.node {
+                    QualifyPeriod::CalendarYear => Some(Window::CalendarYear),
+                    QualifyPeriod::Total => Some(Window::Total),
+                    QualifyPeriod::Last(duration) => {
+                        self.window(&Node::new(duration.clone(), period.span))
                     }
-                    (QuantityKind::Count, Some(Measure::Earned)) => {
-                        let v = self.whole_points(amount);
-                        self.nonzero(v, amount.span, "a tier threshold");
-                    }
-                    (QuantityKind::Count, None)
-                        if amount
-                            .unit
-                            .as_ref()
-                            .is_some_and(|u| !self.is_points_unit(u)) =>
-                    {
-                        let v = self.visits(amount);
-                        self.nonzero(v, amount.span, "a tier threshold");
-                    }
-                    (QuantityKind::Count, _) if amount.unit.is_none() => {
-                        self.points(amount);
-                    }
-                    (QuantityKind::Count, _) => {
-                        self.report(
-                            ProblemKind::MissingClause {
-                                statement: "tier",
-                                help: "tiers count points earned, never the balance: write \
-                                       `for 2,000 points earned in a calendar year`",
-                            },
-                            amount.span,
-                        );
-                    }
-                    _ => self.wrong_threshold(amount),
-                }
-                if let QualifyPeriod::Last(duration) = &period.node {
-                    let duration = Node::new(duration.clone(), period.span);
-                    self.duration(&duration);
+                };
+                if let (Some((measure, amount)), Some(window)) = (threshold, window) {
+                    to.qualification = Qualification::Threshold {
+                        measure,
+                        amount,
+                        window,
+                    };
                 }
             }
             Clause::Within { duration, anchor } => {
-                self.duration(duration);
-                if *anchor == Anchor::ReachingTier && scope != Scope::Tier {
+                let period = self.period(duration);
+                let anchor = match anchor {
+                    Anchor::Joining => program::Anchor::Joining,
+                    Anchor::ReachingTier => program::Anchor::ReachingTier,
+                };
+                if anchor == program::Anchor::ReachingTier && !matches!(scope, Scope::Tier(_)) {
                     self.report(
                         ProblemKind::WrongTrigger {
                             message: "`reaching the tier` only means something inside a tier's block",
@@ -403,59 +479,142 @@ impl Checker<'_> {
                         clause.span,
                     );
                 }
+                c.within = period.map(|period| (period, anchor));
             }
             Clause::MinOrder(amount) => {
                 let v = self.money(amount);
-                self.nonzero(v, amount.span, "a minimum order");
+                c.min_order = self.nonzero(v, amount.span, "a minimum order").map(cents);
             }
             Clause::ChosenDays { count, per } => {
-                self.count(count, "the number of chosen days");
-                self.fixed_word(per, PERIODS_CALENDAR, "a period for chosen days");
+                let count = self.count(count, "the number of chosen days");
+                let per = self.word(per, PERIODS_CALENDAR, "a period for chosen days");
+                c.chosen_days = count
+                    .zip(per)
+                    .map(|(count, per)| (u32::try_from(count).unwrap_or(u32::MAX), per));
             }
             Clause::FirstDayOfEach(period) => {
-                self.fixed_word(period, PERIODS_CALENDAR, "a calendar period")
+                to.first_day_of = self.word(period, PERIODS_CALENDAR, "a calendar period")
             }
             Clause::Excluding(words) => {
                 for word in words {
-                    self.fixed_word(word, EXCLUSIONS, "something an order's amount can exclude");
+                    if let Some(part) = self.word::<Exclusion>(
+                        word,
+                        Exclusion::WORDS,
+                        "something an order's amount can exclude",
+                    ) {
+                        c.excluding.add(part);
+                    }
                 }
             }
             Clause::Cap { limit, per } => {
-                match limit {
-                    CapLimit::Times(count) => {
-                        self.count(count, "a limit");
+                let limit = match limit {
+                    CapLimit::Times(count) => self.count(count, "a limit").map(Limit::Times),
+                    CapLimit::Amount(amount) if matches!(amount.kind, QuantityKind::Money(_)) => {
+                        let v = self.money(amount);
+                        self.nonzero(v, amount.span, "a limit")
+                            .map(|v| Limit::Money(cents(v)))
                     }
                     CapLimit::Amount(amount) => {
-                        let value = if matches!(amount.kind, QuantityKind::Money(_)) {
-                            self.money(amount)
-                        } else {
-                            self.points(amount)
-                        };
-                        self.nonzero(value, amount.span, "a limit");
+                        let v = self.points(amount);
+                        self.nonzero(v, amount.span, "a limit")
+                            .map(|v| Limit::Points(whole(v)))
                     }
+                };
+                let per = self.word(per, CAP_PERIODS, "a period for a limit");
+                if let (Some(limit), Some(per)) = (limit, per) {
+                    to.caps.push((limit, per));
                 }
-                self.fixed_word(per, CAP_PERIODS, "a period for a limit");
             }
-            Clause::Exclusive => {}
+            Clause::Exclusive => to.exclusive = true,
             Clause::Kept(kept) => match kept {
-                Kept::For(duration) => {
-                    self.duration(duration);
-                }
+                Kept::For(duration) => to.kept = self.period(duration).map(KeptFor::Period),
                 Kept::UntilEndOfNext(period) => {
-                    self.fixed_word(period, &["year"], "a period for keeping a tier")
+                    to.kept = self
+                        .word::<Every>(period, Every::YEAR_WORDS, "a period for keeping a tier")
+                        .map(|_| KeptFor::UntilEndOfNextYear)
                 }
             },
-            Clause::FreeTrial(duration) => {
-                self.duration(duration);
-            }
+            Clause::FreeTrial(duration) => to.trial = self.period(duration),
             Clause::Between { from, until } => {
                 let a = self.date(from);
                 let b = self.date(until);
-                if let (Some(a), Some(b)) = (a, b)
-                    && b < a
-                {
-                    self.report(ProblemKind::DatesOutOfOrder, clause.span);
+                if let (Some(a), Some(b)) = (a, b) {
+                    if b < a {
+                        self.report(ProblemKind::DatesOutOfOrder, clause.span);
+                    }
+                    // From the start of the first day to the end of the last.
+                    c.between = Some((a, b.add_days(1)));
                 }
+            }
+        }
+    }
+
+    /// What a tier's threshold counts, and how much of it.
+    fn threshold(
+        &mut self,
+        amount: &Node<Quantity>,
+        measure: Option<Measure>,
+    ) -> Option<(program::Measure, i64)> {
+        let (measure, value) = match (&amount.kind, measure) {
+            (QuantityKind::Money(_), None | Some(Measure::Spent)) | (_, Some(Measure::Spent)) => {
+                (program::Measure::Spend, self.money(amount))
+            }
+            (QuantityKind::Count, Some(Measure::Earned)) => {
+                (program::Measure::PointsEarned, self.whole_points(amount))
+            }
+            (QuantityKind::Count, None)
+                if amount
+                    .unit
+                    .as_ref()
+                    .is_some_and(|u| !self.is_points_unit(u)) =>
+            {
+                (program::Measure::Visits, self.visits(amount))
+            }
+            (QuantityKind::Count, _) if amount.unit.is_none() => {
+                self.points(amount);
+                return None;
+            }
+            (QuantityKind::Count, _) => {
+                self.report(
+                    ProblemKind::MissingClause {
+                        statement: "tier",
+                        help: "tiers count points earned, never the balance: write \
+                               `for 2,000 points earned in a calendar year`",
+                    },
+                    amount.span,
+                );
+                return None;
+            }
+            _ => {
+                self.wrong_threshold(amount);
+                return None;
+            }
+        };
+        let value = self.nonzero(value, amount.span, "a tier threshold")?;
+        Some(match measure {
+            program::Measure::Spend => (measure, cents(value)),
+            _ => (measure, whole(value)),
+        })
+    }
+
+    /// `the last 12 months`: a rolling window, counted in whole months.
+    fn window(&mut self, duration: &Node<Quantity>) -> Option<Window> {
+        let period = self.period(duration)?;
+        let months = match period.unit {
+            DurationUnit::Months => u32::try_from(period.count).ok(),
+            DurationUnit::Years => u32::try_from(period.count)
+                .ok()
+                .and_then(|years| years.checked_mul(12)),
+            DurationUnit::Days | DurationUnit::Weeks => {
+                self.wrong(duration, "a window in months or years, such as `12 months`");
+                return None;
+            }
+        };
+        match months {
+            Some(months) if months <= MAX_WINDOW_MONTHS => Some(Window::LastMonths(months)),
+            _ => {
+                self.wrong(duration, "a window of at most 100 years");
+                None
             }
         }
     }
@@ -470,21 +629,38 @@ impl Checker<'_> {
         );
     }
 
-    fn resolve_all(&mut self, kind: NameKind, names: &[Node<String>]) {
+    /// The names a condition lists, as a set of their ids.
+    fn mask(&mut self, kind: NameKind, names: &[Node<String>]) -> Option<Mask> {
+        let mut mask: Option<Mask> = Some(0);
         for name in names {
-            self.resolve(kind, name);
+            match self.resolve(kind, name) {
+                Some(id) if id < Mask::BITS as program::NameId => mask = mask.map(|m| m | 1 << id),
+                Some(_) => {
+                    self.report(
+                        ProblemKind::TooManyNames {
+                            kind,
+                            name: name.node.clone(),
+                        },
+                        name.span,
+                    );
+                    mask = None;
+                }
+                None => mask = None,
+            }
         }
+        mask
     }
 
-    /// A word from a fixed list, such as a period.
-    fn fixed_word(
+    /// A word from a fixed list, such as a period, and what it means.
+    /// `allowed` is the part of `T`'s words this place takes.
+    fn word<T: Word>(
         &mut self,
         word: &Node<String>,
         allowed: &'static [&'static str],
         what: &'static str,
-    ) {
+    ) -> Option<T> {
         if allowed.contains(&word.as_str()) {
-            return;
+            return T::from_word(word);
         }
         let singular = word.strip_suffix('s').unwrap_or(word);
         let suggestion = allowed
@@ -501,10 +677,11 @@ impl Checker<'_> {
             },
             word.span,
         );
+        None
     }
 
-    /// `2026-11-27` as (year, month, day) if it is a real day.
-    fn date(&mut self, date: &Node<String>) -> Option<(i32, u32, u32)> {
+    /// `2026-11-27`, if it is a real day: its first moment.
+    fn date(&mut self, date: &Node<String>) -> Option<Time> {
         let parsed = crate::time::parse_date(date.as_bytes());
         if parsed.is_none() {
             self.report(
@@ -514,14 +691,16 @@ impl Checker<'_> {
                 date.span,
             );
         }
-        parsed
+        parsed.map(|(year, month, day)| Time::from_date(year, month, day))
     }
 
     // ------------------------------------------------------------------
     //  Heads
     // ------------------------------------------------------------------
 
-    fn head(&mut self, statement: &Node<Statement>, scope: Scope) {
+    /// Checks a statement's head and adds the statement, resolved with
+    /// its clauses, to the program.
+    fn head(&mut self, statement: &Node<Statement>, scope: Scope, clauses: Clauses) {
         let span = statement.head.span;
         match &statement.head.node {
             Head::Program { name } => {
@@ -543,16 +722,69 @@ impl Checker<'_> {
                 {
                     self.report(ProblemKind::NoPointsValue, name.span);
                 }
+                if clauses.point_value.is_some() {
+                    self.program.point_value = clauses.point_value;
+                }
+            }
+            Head::Partner { name } => {
+                if let (Some(id), Some(funds)) =
+                    (self.names(NameKind::Partner).id(name), clauses.funds)
+                {
+                    self.program.partners[usize::from(id)].funds = funds;
+                }
+            }
+            Head::Charity { name } => {
+                if let (Some(id), Some(rate)) =
+                    (self.names(NameKind::Charity).id(name), clauses.receives)
+                {
+                    self.program.charities[usize::from(id)].receives = Some(rate);
+                }
             }
             Head::Earn { benefit, trigger } => {
-                self.earn(benefit, trigger.as_ref(), statement, scope)
+                let text = self.statement_text(statement, scope);
+                if let Some((benefit, trigger)) =
+                    self.earn(benefit, trigger.as_ref(), statement, scope)
+                {
+                    let caps = self.caps(clauses.caps);
+                    self.program.rules.push(EarnRule {
+                        text,
+                        benefit,
+                        trigger,
+                        conditions: clauses.conditions,
+                        caps,
+                        paid_out_yearly: clauses.paid_out_yearly,
+                    });
+                }
             }
-            Head::Bonus { amount } => self.bonus(amount),
+            Head::Bonus { amount } => {
+                let text = self.statement_text(statement, scope);
+                if let Some(kind) = self.bonus(amount) {
+                    let caps = self.caps(clauses.caps);
+                    self.program.bonuses.push(Bonus {
+                        text,
+                        kind,
+                        conditions: clauses.conditions,
+                        caps,
+                        exclusive: clauses.exclusive,
+                    });
+                }
+            }
             Head::Discount { amount } => {
                 let v = self.percent(amount);
-                self.nonzero(v, amount.span, "a discount");
+                if let Some(percent) = self.nonzero(v, amount.span, "a discount") {
+                    let text = self.statement_text(statement, scope);
+                    self.program.discounts.push(Discount {
+                        text,
+                        percent,
+                        conditions: clauses.conditions,
+                    });
+                }
             }
-            Head::Reward { .. } => {
+            Head::Perk { name } => {
+                let text = self.statement_text(statement, scope);
+                self.perk(name, text, &clauses);
+            }
+            Head::Reward { name } => {
                 if !statement
                     .clauses
                     .iter()
@@ -567,22 +799,45 @@ impl Checker<'_> {
                         span,
                     );
                 }
+                if let Some(id) = self.names(NameKind::Reward).id(name) {
+                    let reward = &mut self.program.rewards[usize::from(id)];
+                    reward.cost = clauses.reward_cost;
+                    reward.value = clauses.reward_value.unwrap_or(RewardValue::Money(0));
+                    reward.conditions = clauses.conditions;
+                }
             }
             Head::Convert { every, into } => {
                 let p = self.whole_points(every);
-                self.nonzero(p, every.span, "the number of points converted");
-                match &into.node {
-                    Benefit::Amount(_) | Benefit::Back(_) => self.report(
-                        ProblemKind::WrongUnit {
-                            expected: "a reward such as `$5 reward` or `reward \"Free drink\"`"
-                                .into(),
-                            found: format!("`{}`", &self.source[into.span.start..into.span.end]),
-                        },
-                        into.span,
-                    ),
-                    _ => {
-                        self.benefit(into, false);
+                let points = self.nonzero(p, every.span, "the number of points converted");
+                let into = match &into.node {
+                    Benefit::Amount(_) | Benefit::Back(_) => {
+                        self.report(
+                            ProblemKind::WrongUnit {
+                                expected: "a reward such as `$5 reward` or `reward \"Free drink\"`"
+                                    .into(),
+                                found: format!(
+                                    "`{}`",
+                                    &self.source[into.span.start..into.span.end]
+                                ),
+                            },
+                            into.span,
+                        );
+                        None
                     }
+                    _ => match self.benefit(into, false) {
+                        Some(program::Benefit::Money(cents)) => Some(ConversionInto::Money(cents)),
+                        Some(program::Benefit::Reward(id)) => Some(ConversionInto::Reward(id)),
+                        _ => None,
+                    },
+                };
+                if let (Some(points), Some(into)) = (points, into) {
+                    let text = self.statement_text(statement, scope);
+                    self.program.conversions.push(program::Conversion {
+                        text,
+                        points: whole(points),
+                        into,
+                        on_first_day_of: clauses.first_day_of,
+                    });
                 }
             }
             Head::Donate {
@@ -591,12 +846,41 @@ impl Checker<'_> {
                 trigger,
             } => {
                 let m = self.money(amount);
-                self.nonzero(m, amount.span, "a donation");
-                self.resolve(NameKind::Charity, charity);
-                self.trigger(trigger, scope);
+                let m = self.nonzero(m, amount.span, "a donation");
+                let charity = self.resolve(NameKind::Charity, charity);
+                let trigger = self.trigger(trigger, scope);
+                if let (Some(m), Some(charity), Some(trigger)) = (m, charity, trigger) {
+                    let text = self.statement_text(statement, scope);
+                    self.program.rules.push(EarnRule {
+                        text,
+                        benefit: program::Benefit::Donation {
+                            charity,
+                            cents: cents(m),
+                        },
+                        trigger,
+                        conditions: clauses.conditions,
+                        caps: Vec::new(),
+                        paid_out_yearly: false,
+                    });
+                }
             }
-            Head::Expire { what, expiry } => self.expiry(what, expiry),
-            Head::Membership { .. } => {
+            Head::Expire { what, expiry } => {
+                if let Some(expiry) = self.expiry(what, expiry) {
+                    let text = Some(self.statement_text(statement, scope));
+                    let p = &mut self.program;
+                    match expiry {
+                        Expires::Rewards(period) => {
+                            p.reward_expiry = Some(period);
+                            p.reward_expiry_text = text;
+                        }
+                        Expires::Points(expiry) => {
+                            p.points_expiry = Some(expiry);
+                            p.points_expiry_text = text;
+                        }
+                    }
+                }
+            }
+            Head::Membership { name } => {
                 let paid = statement
                     .clauses
                     .iter()
@@ -609,8 +893,13 @@ impl Checker<'_> {
                 {
                     self.report(ProblemKind::TrialWithoutFee, trial.span);
                 }
+                if let Some(id) = self.names(NameKind::Membership).id(name) {
+                    let membership = &mut self.program.memberships[usize::from(id)];
+                    membership.fee = clauses.fee;
+                    membership.trial = clauses.trial;
+                }
             }
-            Head::Tier { .. } => {
+            Head::Tier { name } => {
                 let qualifications: Vec<&Node<Clause>> = statement
                     .clauses
                     .iter()
@@ -624,77 +913,158 @@ impl Checker<'_> {
                         second.span,
                     );
                 }
+                if let Some(id) = self.names(NameKind::Tier).id(name) {
+                    let tier = &mut self.program.tiers[usize::from(id)];
+                    tier.qualification = clauses.qualification;
+                    tier.kept = clauses.kept;
+                }
             }
-            Head::Currency { .. }
-            | Head::Declare { .. }
-            | Head::Brand { .. }
-            | Head::Partner { .. }
-            | Head::Charity { .. }
-            | Head::Perk { .. } => {}
+            Head::Currency { .. } | Head::Declare { .. } | Head::Brand { .. } => {}
         }
     }
 
+    /// The statement as `fmt` writes it, after the block it stands in:
+    /// the reason effects give.
+    fn statement_text(&self, statement: &Statement, scope: Scope) -> String {
+        let line = crate::format::statement_line(statement);
+        match scope {
+            Scope::Program => line,
+            // A block that is not a tier's or a membership's (reported)
+            // has no name to show.
+            Scope::Tier(t) => format!(
+                "tier \"{}\": {line}",
+                self.names(NameKind::Tier).get(t).unwrap_or_default()
+            ),
+            Scope::Membership(m) => format!(
+                "membership \"{}\": {line}",
+                self.names(NameKind::Membership).get(m).unwrap_or_default()
+            ),
+        }
+    }
+
+    /// Limits, each with its own counter in a member.
+    fn caps(&mut self, caps: Vec<(Limit, Every)>) -> Vec<Cap> {
+        caps.into_iter()
+            .map(|(limit, per)| {
+                let slot = self.program.cap_slots;
+                self.program.cap_slots += 1;
+                Cap { slot, limit, per }
+            })
+            .collect()
+    }
+
+    /// A perk, and what it costs the brand per month, year or member as a
+    /// rule, so that the cost recurs like one.
+    fn perk(&mut self, name: &Node<String>, text: String, clauses: &Clauses) {
+        let perk = self.program.perks.len() as program::PerkId;
+        let recurring = match clauses.perk_cost {
+            Some((cents, PerkCost::Month)) => Some((cents, program::Trigger::Every(Every::Month))),
+            Some((cents, PerkCost::Year)) => Some((cents, program::Trigger::Every(Every::Year))),
+            Some((cents, PerkCost::Member)) => Some((
+                cents,
+                program::Trigger::Action(program::Action::Joining.id()),
+            )),
+            _ => None,
+        };
+        if let Some((cents, trigger)) = recurring {
+            self.program.rules.push(EarnRule {
+                text: text.clone(),
+                benefit: program::Benefit::PerkCost { perk, cents },
+                trigger,
+                conditions: clauses.conditions,
+                caps: Vec::new(),
+                paid_out_yearly: false,
+            });
+        }
+        self.program.perks.push(program::Perk {
+            name: name.node.clone(),
+            text,
+            cost: clauses.perk_cost,
+            conditions: clauses.conditions,
+        });
+    }
+
+    /// What an earn rule gives and when.
     fn earn(
         &mut self,
         benefit: &Node<Benefit>,
         trigger: Option<&Node<Trigger>>,
         statement: &Node<Statement>,
         scope: Scope,
-    ) {
+    ) -> Option<(program::Benefit, program::Trigger)> {
         let span = statement.head.span;
         match (&benefit.node, trigger) {
             (Benefit::Back(share), None) => {
                 let share = Node::new(share.clone(), benefit.span);
                 let v = self.percent(&share);
-                self.nonzero(v, benefit.span, "a share back");
+                let v = self.nonzero(v, benefit.span, "a share back")?;
+                // Counted on every cent spent.
+                Some((program::Benefit::Back(v), program::Trigger::PerSpent(1)))
             }
-            (Benefit::Back(_), Some(trigger)) => self.report(
-                match trigger.node {
-                    Trigger::PerSpent(_) => ProblemKind::WrongTrigger {
-                        message: "a share `back` is already counted on each purchase",
-                        help: "remove `per ... spent`: `earn 2% back`",
+            (Benefit::Back(_), Some(trigger)) => {
+                self.report(
+                    match trigger.node {
+                        Trigger::PerSpent(_) => ProblemKind::WrongTrigger {
+                            message: "a share `back` is already counted on each purchase",
+                            help: "remove `per ... spent`: `earn 2% back`",
+                        },
+                        _ => ProblemKind::WrongTrigger {
+                            message: "a share `back` is earned on purchases only",
+                            help: "write `earn 2% back`, or give a fixed reward: `earn $5 reward for review`",
+                        },
                     },
-                    _ => ProblemKind::WrongTrigger {
-                        message: "a share `back` is earned on purchases only",
-                        help: "write `earn 2% back`, or give a fixed reward: `earn $5 reward for review`",
+                    trigger.span,
+                );
+                None
+            }
+            (_, None) => {
+                self.report(
+                    ProblemKind::WrongTrigger {
+                        message: "this rule does not say when it is earned",
+                        help: "add when: `per $1 spent`, `for review`, `for every 5th visit`, `every month` \
+                               or `for reaching the tier`",
                     },
-                },
-                trigger.span,
-            ),
-            (_, None) => self.report(
-                ProblemKind::WrongTrigger {
-                    message: "this rule does not say when it is earned",
-                    help: "add when: `per $1 spent`, `for review`, `for every 5th visit`, `every month` \
-                           or `for reaching the tier`",
-                },
-                span,
-            ),
-            (Benefit::Named(_) | Benefit::OffNextOrder(_), Some(trigger @ Node { node: Trigger::PerSpent(_), .. })) => {
+                    span,
+                );
+                None
+            }
+            (
+                Benefit::Named(_) | Benefit::OffNextOrder(_),
+                Some(
+                    trigger @ Node {
+                        node: Trigger::PerSpent(_),
+                        ..
+                    },
+                ),
+            ) => {
                 self.report(
                     ProblemKind::WrongTrigger {
                         message: "a single reward cannot be earned per amount spent",
                         help: "use `for spending $30 in a month` or `for every 5th visit`",
                     },
                     trigger.span,
-                )
+                );
+                None
             }
             (_, Some(trigger)) => {
                 let per_spend = matches!(trigger.node, Trigger::PerSpent(_));
-                let single = self.benefit(benefit, per_spend);
-                self.trigger(trigger, scope);
-                if !per_spend && let Some((value, is_money)) = single {
+                let resolved = self.benefit(benefit, per_spend);
+                let trigger = self.trigger(trigger, scope);
+                let single = match &benefit.node {
+                    Benefit::Amount(points) => Some((points.value, false)),
+                    Benefit::RewardCredit(money) => Some((money.value, true)),
+                    _ => None,
+                };
+                if let (false, Some(_), Some((value, is_money))) = (per_spend, resolved, single) {
                     self.caps_cover(statement, value, is_money);
                 }
+                resolved.zip(trigger)
             }
         }
     }
 
-    /// Checks what a member gets; returns its amount and whether it is money.
-    fn benefit(
-        &mut self,
-        benefit: &Node<Benefit>,
-        per_spend: bool,
-    ) -> Option<(crate::decimal::Decimal, bool)> {
+    /// Checks what a member gets, and resolves it.
+    fn benefit(&mut self, benefit: &Node<Benefit>, per_spend: bool) -> Option<program::Benefit> {
         let at = |q: &Quantity| Node::new(q.clone(), benefit.span);
         match &benefit.node {
             Benefit::Amount(points) => {
@@ -705,46 +1075,72 @@ impl Checker<'_> {
                     self.whole_points(&points)
                 };
                 self.nonzero(value, benefit.span, "points earned")
-                    .map(|v| (v, false))
+                    .map(|v| program::Benefit::Points(whole(v)))
             }
             Benefit::RewardCredit(money) => {
                 let value = self.money(&at(money));
                 self.nonzero(value, benefit.span, "a reward")
-                    .map(|v| (v, true))
+                    .map(|v| program::Benefit::Money(cents(v)))
             }
             Benefit::OffNextOrder(share) => {
                 let value = self.percent(&at(share));
-                self.nonzero(value, benefit.span, "a discount");
-                None
+                let value = self.nonzero(value, benefit.span, "a discount")?;
+                Some(program::Benefit::Reward(self.unnamed_reward(value)))
             }
             Benefit::Named(name) => {
-                self.resolve(NameKind::Reward, name);
+                let id = self.resolve(NameKind::Reward, name);
                 self.given_rewards.push(name.node.clone());
-                None
+                id.map(program::Benefit::Reward)
             }
             Benefit::Back(_) => None,
         }
     }
 
-    fn trigger(&mut self, trigger: &Node<Trigger>, scope: Scope) {
+    /// `earn 15% off the next order for newsletter` gives a reward that
+    /// has no name in the file: it is named by its own words, and a
+    /// reward declared with that name is that reward.
+    fn unnamed_reward(&mut self, percent: Decimal) -> program::RewardId {
+        let name = format!("{percent}% off the next order");
+        if let Some(id) = self.names(NameKind::Reward).id(&name) {
+            return id;
+        }
+        let declared = self.names(NameKind::Reward).len();
+        let index = match self.unnamed_rewards.iter().position(|(n, _)| *n == name) {
+            Some(index) => index,
+            None => {
+                self.unnamed_rewards.push((name, percent));
+                self.unnamed_rewards.len() - 1
+            }
+        };
+        (declared + index) as program::RewardId
+    }
+
+    fn trigger(&mut self, trigger: &Node<Trigger>, scope: Scope) -> Option<program::Trigger> {
+        use program::Trigger as Resolved;
         match &trigger.node {
             Trigger::PerSpent(money) => {
                 let v = self.money(money);
-                self.nonzero(v, money.span, "the spend per earn");
+                let v = self.nonzero(v, money.span, "the spend per earn")?;
+                Some(Resolved::PerSpent(cents(v)))
             }
             Trigger::EveryNth { nth, action } => {
                 if *nth == 0 {
                     self.report(ProblemKind::ZeroAmount { what: "a position" }, trigger.span);
                 }
-                self.resolve(NameKind::Action, action);
+                let action = self.resolve(NameKind::Action, action)?;
+                (*nth > 0).then_some(Resolved::EveryNth { nth: *nth, action })
             }
             Trigger::Spending { amount, period } => {
                 let v = self.money(amount);
-                self.nonzero(v, amount.span, "a spend threshold");
-                self.fixed_word(period, PERIODS_CALENDAR, "a period for spending");
+                let v = self.nonzero(v, amount.span, "a spend threshold");
+                let per = self.word(period, PERIODS_CALENDAR, "a period for spending");
+                Some(Resolved::Spending {
+                    cents: cents(v?),
+                    per: per?,
+                })
             }
             Trigger::ReachingTier => {
-                if scope != Scope::Tier {
+                if !matches!(scope, Scope::Tier(_)) {
                     self.report(
                         ProblemKind::WrongTrigger {
                             message: "`for reaching the tier` only means something inside a tier's block",
@@ -753,23 +1149,20 @@ impl Checker<'_> {
                         trigger.span,
                     );
                 }
+                Some(Resolved::ReachingTier)
             }
-            Trigger::Action(action) => {
-                self.resolve(NameKind::Action, action);
-            }
-            Trigger::Every(period) | Trigger::FirstDayOfEach(period) => {
-                self.fixed_word(period, PERIODS_CALENDAR, "a period for a recurring reward")
-            }
+            Trigger::Action(action) => self.resolve(NameKind::Action, action).map(Resolved::Action),
+            Trigger::Every(period) => self
+                .word(period, PERIODS_CALENDAR, "a period for a recurring reward")
+                .map(Resolved::Every),
+            Trigger::FirstDayOfEach(period) => self
+                .word(period, PERIODS_CALENDAR, "a period for a recurring reward")
+                .map(Resolved::FirstDayOf),
         }
     }
 
     /// A limit below what one event earns means the rule never pays in full.
-    fn caps_cover(
-        &mut self,
-        statement: &Node<Statement>,
-        value: crate::decimal::Decimal,
-        is_money: bool,
-    ) {
+    fn caps_cover(&mut self, statement: &Node<Statement>, value: Decimal, is_money: bool) {
         for clause in &statement.clauses {
             if let Clause::Cap {
                 limit: CapLimit::Amount(cap),
@@ -795,12 +1188,12 @@ impl Checker<'_> {
         }
     }
 
-    fn bonus(&mut self, amount: &Node<Quantity>) {
+    fn bonus(&mut self, amount: &Node<Quantity>) -> Option<BonusKind> {
         match amount.kind {
             QuantityKind::Multiplier => {
-                match &amount.unit {
-                    Some(unit)
-                        if crate::vocabulary::means_rewards(unit) || self.is_points_unit(unit) => {}
+                let rewards = match &amount.unit {
+                    Some(unit) if crate::vocabulary::means_rewards(unit) => Some(true),
+                    Some(unit) if self.is_points_unit(unit) => Some(false),
                     Some(unit) => {
                         let mut candidates = self.points_units();
                         candidates.push(crate::vocabulary::REWARDS.into());
@@ -816,16 +1209,20 @@ impl Checker<'_> {
                             },
                             unit.span,
                         );
+                        None
                     }
-                    None => self.report(
-                        ProblemKind::MissingUnit {
-                            expected: "what the bonus multiplies: points or rewards".into(),
-                            example: format!("{}x points", amount.value),
-                        },
-                        amount.span,
-                    ),
-                }
-                if amount.value <= crate::decimal::Decimal::ONE {
+                    None => {
+                        self.report(
+                            ProblemKind::MissingUnit {
+                                expected: "what the bonus multiplies: points or rewards".into(),
+                                example: format!("{}x points", amount.value),
+                            },
+                            amount.span,
+                        );
+                        None
+                    }
+                };
+                if amount.value <= Decimal::ONE {
                     self.report(
                         ProblemKind::MultiplierWithoutEffect {
                             value: format!("{}x", amount.value),
@@ -833,17 +1230,23 @@ impl Checker<'_> {
                         amount.span,
                     );
                 }
+                rewards.map(|rewards| match rewards {
+                    true => BonusKind::RewardsMultiplier(amount.value),
+                    false => BonusKind::PointsMultiplier(amount.value),
+                })
             }
             _ => {
                 let v = self.whole_points(amount);
-                self.nonzero(v, amount.span, "a bonus");
+                self.nonzero(v, amount.span, "a bonus")
+                    .map(|v| BonusKind::FlatPoints(whole(v)))
             }
         }
     }
 
-    fn expiry(&mut self, what: &Node<String>, expiry: &Expiry) {
+    fn expiry(&mut self, what: &Node<String>, expiry: &Expiry) -> Option<Expires> {
         let is_rewards = crate::vocabulary::means_rewards(what);
-        if !is_rewards && !self.is_points_unit(what) {
+        let known = is_rewards || self.is_points_unit(what);
+        if !known {
             let mut candidates = self.points_units();
             candidates.push(crate::vocabulary::REWARDS.into());
             let suggestion =
@@ -857,12 +1260,12 @@ impl Checker<'_> {
                 what.span,
             );
         }
-        match expiry {
+        let expires = match expiry {
             Expiry::AfterLifecycle {
                 duration,
                 lifecycle,
             } => {
-                self.duration(duration);
+                let period = self.period(duration);
                 let mismatch = match lifecycle {
                     Lifecycle::Earned => is_rewards,
                     Lifecycle::Issued => !is_rewards,
@@ -877,9 +1280,13 @@ impl Checker<'_> {
                         duration.span,
                     );
                 }
+                match is_rewards {
+                    true => Expires::Rewards(period?),
+                    false => Expires::Points(PointsExpiry::AfterEarned(period?)),
+                }
             }
             Expiry::Inactivity { duration } => {
-                self.duration(duration);
+                let period = self.period(duration);
                 if is_rewards {
                     self.report(
                         ProblemKind::WrongTrigger {
@@ -889,10 +1296,22 @@ impl Checker<'_> {
                         duration.span,
                     );
                 }
+                Expires::Points(PointsExpiry::Inactivity(period?))
             }
-        }
+        };
+        known.then_some(expires)
     }
 }
+
+/// What an `expire` statement sets.
+enum Expires {
+    Rewards(Period),
+    Points(PointsExpiry),
+}
+
+/// The longest rolling window a tier may count: a member keeps a month's
+/// figures for each month of it.
+const MAX_WINDOW_MONTHS: u32 = 1200;
 
 /// Statements a program states at most once.
 fn once_per_program(head: &Head) -> Option<&'static str> {

@@ -10,7 +10,8 @@ pub fn run(paths: &[PathBuf], format: OutputFormat) -> Result<ExitCode, String> 
     for path in program_files(paths)? {
         let source = read(&path)?;
         let name = path.display().to_string();
-        let (_, diagnostics) = crate::analyze(&source);
+        let (_, checked) = crate::analyze(&source);
+        let diagnostics = checked.diagnostics;
         all_valid &= !diagnostics.iter().any(|d| d.is_error());
         match format {
             OutputFormat::Human => eprint!(

@@ -174,7 +174,7 @@ fn read(path: &Path) -> Result<String, String> {
 fn load_program(path: &Path, source: &str) -> Option<crate::program::Program> {
     match crate::load(source) {
         Ok(program) => Some(program),
-        Err(crate::LoadError::Invalid(diagnostics)) => {
+        Err(crate::LoadError(diagnostics)) => {
             eprint!(
                 "{}",
                 crate::diagnostic::render(&diagnostics, &path.display().to_string(), source)

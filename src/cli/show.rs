@@ -8,7 +8,8 @@ use crate::diagnostic::render;
 
 pub fn run(path: &Path, json: bool) -> Result<ExitCode, String> {
     let source = read(path)?;
-    let (program, diagnostics) = crate::analyze(&source);
+    let (program, checked) = crate::analyze(&source);
+    let diagnostics = checked.diagnostics;
     if diagnostics.iter().any(|d| d.is_error()) {
         eprint!(
             "{}",
