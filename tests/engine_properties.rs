@@ -385,6 +385,25 @@ fn a_multiplier_left_out_by_an_exclusive_one_keeps_its_chosen_day() {
     assert_eq!(points, [50, 20]);
 }
 
+#[test]
+fn a_fractional_earn_rate_earns_in_proportion() {
+    let source = "program \"Shop\"\ncurrency USD\npoints are called \"points\", worth $1 per 100 points\n\
+                  earn 1.5 points per $1 spent\nearn 0.25 points per $0.10 spent, in channel app\n\
+                  channels app\n";
+    let points = earned(
+        source,
+        &[
+            r#"{"id":"1","at":"2026-01-01","type":"enroll","member":"a"}"#,
+            r#"{"id":"2","at":"2026-01-01T10:00:00Z","type":"purchase","member":"a","amount":"10"}"#,
+            r#"{"id":"3","at":"2026-01-01T11:00:00Z","type":"purchase","member":"a","amount":"3"}"#,
+            r#"{"id":"4","at":"2026-01-01T12:00:00Z","type":"purchase","member":"a","amount":"3","channel":"app"}"#,
+        ],
+    );
+    // 1.5 × 10 = 15 (it was once truncated to 1 per $1: 10); 1.5 × 3 =
+    // 4.5, rounded down; in the app 2.5 per $1 beats 1.5: 7.5 → 7.
+    assert_eq!(points, [15, 4, 7]);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
 

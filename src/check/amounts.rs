@@ -15,6 +15,20 @@ pub fn cents(value: Decimal) -> Cents {
     value.raw() / (Decimal::SCALE / 100)
 }
 
+/// A rate of points per cents in whole points: `1.5` points per `100`
+/// cents is 3 per 200. `None` when the spend it takes overflows.
+pub fn whole_points_per(points: Decimal, per: Cents) -> Option<(Points, Cents)> {
+    let (mut a, mut b) = (points.raw().unsigned_abs(), Decimal::SCALE.unsigned_abs());
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    let common = i64::try_from(a).ok().filter(|&g| g > 0)?;
+    Some((
+        points.raw() / common,
+        per.checked_mul(Decimal::SCALE / common)?,
+    ))
+}
+
 /// A checked whole number of points.
 pub fn whole(value: Decimal) -> Points {
     value.trunc()
@@ -119,6 +133,10 @@ impl Checker<'_> {
                         },
                         quantity.span,
                     );
+                    return None;
+                }
+                if quantity.value.decimals() > 2 {
+                    self.wrong(quantity, "money in whole cents, such as `$0.05`");
                     return None;
                 }
                 if let Some(unit) = &quantity.unit {

@@ -2,7 +2,7 @@
 //! it takes, whether its amounts are of the right kind, whether the names
 //! it refers to exist.
 
-use super::amounts::{cents, whole};
+use super::amounts::{cents, whole, whole_points_per};
 use super::problem::{NameKind, ProblemKind};
 use super::{Checker, statements_of};
 use crate::decimal::Decimal;
@@ -1058,7 +1058,29 @@ impl Checker<'_> {
                 if let (false, Some(_), Some((value, is_money))) = (per_spend, resolved, single) {
                     self.caps_cover(statement, value, is_money);
                 }
-                resolved.zip(trigger)
+                match (resolved?, trigger?, &benefit.node) {
+                    // Points, unlike cents, may be earned at a fractional
+                    // rate: `1.5 points per $1` is 3 whole points per 200
+                    // cents, which the engine counts in proportion.
+                    (
+                        program::Benefit::Points(_),
+                        program::Trigger::PerSpent(per),
+                        Benefit::Amount(points),
+                    ) => match whole_points_per(points.value, per) {
+                        Some((points, per)) => Some((
+                            program::Benefit::Points(points),
+                            program::Trigger::PerSpent(per),
+                        )),
+                        None => {
+                            self.wrong(
+                                &Node::new(points.clone(), benefit.span),
+                                "a rate counted over a smaller spend",
+                            );
+                            None
+                        }
+                    },
+                    (resolved, trigger, _) => Some((resolved, trigger)),
+                }
             }
         }
     }
