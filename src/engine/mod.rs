@@ -167,13 +167,7 @@ impl<'p> Engine<'p> {
 
     fn apply_to<'a>(&'a mut self, i: MemberIndex, out: &'a mut Vec<Effect>) -> Apply<'a> {
         self.mark(i);
-        Apply {
-            program: self.program,
-            member: &mut self.members[i as usize],
-            index: i,
-            out,
-            scheduled: false,
-        }
+        member_step(self.program, &mut self.members[i as usize], i, out)
     }
 
     fn index_of(&self, id: &str) -> Result<MemberIndex, Reject> {
@@ -193,28 +187,22 @@ impl<'p> Engine<'p> {
                 self.check_order(at)?;
                 let i = self.index_of(&event.member)?;
                 let r = self.index_of(referee)?;
-                if i == r {
-                    return Err(Reject::SelfReferral);
-                }
-                self.apply_to(i, out).catch_up(at);
-                self.apply_to(r, out).catch_up(at);
-                if self.members[i as usize].at_limit() || self.members[r as usize].at_limit() {
-                    self.clock = at;
-                    return Err(Reject::MemberAtLimit);
-                }
-                self.apply_to(i, out).action(at, Action::Referral.id());
-                self.apply_to(r, out).action(at, Action::BeingReferred.id());
-                self.apply_to(i, out).settle(at);
-                self.apply_to(r, out).settle(at);
+                let [referrer, friend] = self
+                    .members
+                    .get_disjoint_mut([i as usize, r as usize])
+                    .map_err(|_| Reject::SelfReferral)?;
+                let result = refer(self.program, (referrer, i), (friend, r), at, out);
+                self.mark(i);
+                self.mark(r);
+                self.clock = at;
+                result
             }
             _ => {
                 let i = self.member_for(event)?;
                 self.mark(i);
-                return step(self.program, &mut self.members[i as usize], i, event, out);
+                step(self.program, &mut self.members[i as usize], i, event, out)
             }
         }
-        self.clock = at;
-        Ok(())
     }
 
     fn check_order(&self, at: Time) -> Result<(), Reject> {
@@ -280,13 +268,7 @@ pub fn step(
     event: &Event,
     out: &mut Vec<Effect>,
 ) -> Result<(), Reject> {
-    let mut apply = Apply {
-        program,
-        member,
-        index,
-        out,
-        scheduled: false,
-    };
+    let mut apply = member_step(program, member, index, out);
     let at = event.at;
     if let EventKind::Enroll {
         birthday,
@@ -332,6 +314,47 @@ pub fn step(
     result
 }
 
+/// A referral: one event for two members, the referrer's `referral`
+/// and the friend's `being_referred`, each member's due work first and
+/// what the event brought due after. Used by `Engine::apply` and by the
+/// simulator when a referral brings a friend. On `Err` neither action
+/// was applied.
+pub fn refer(
+    program: &Program,
+    referrer: (&mut Member, MemberIndex),
+    friend: (&mut Member, MemberIndex),
+    at: Time,
+    out: &mut Vec<Effect>,
+) -> Result<(), Reject> {
+    let ((referrer, r), (friend, f)) = (referrer, friend);
+    member_step(program, referrer, r, out).catch_up(at);
+    member_step(program, friend, f, out).catch_up(at);
+    if referrer.at_limit() || friend.at_limit() {
+        return Err(Reject::MemberAtLimit);
+    }
+    member_step(program, referrer, r, out).action(at, Action::Referral.id());
+    member_step(program, friend, f, out).action(at, Action::BeingReferred.id());
+    member_step(program, referrer, r, out).settle(at);
+    member_step(program, friend, f, out).settle(at);
+    Ok(())
+}
+
+/// The engine's work on one member, its effects into `out`.
+fn member_step<'a>(
+    program: &'a Program,
+    member: &'a mut Member,
+    index: MemberIndex,
+    out: &'a mut Vec<Effect>,
+) -> Apply<'a> {
+    Apply {
+        program,
+        member,
+        index,
+        out,
+        scheduled: false,
+    }
+}
+
 /// Runs the member's scheduled work due by `at` (expiry, fees, monthly
 /// rewards, tier reviews, birthdays): what a `tick` does to each member.
 pub fn catch_up(
@@ -341,14 +364,7 @@ pub fn catch_up(
     at: Time,
     out: &mut Vec<Effect>,
 ) {
-    Apply {
-        program,
-        member,
-        index,
-        out,
-        scheduled: false,
-    }
-    .catch_up(at);
+    member_step(program, member, index, out).catch_up(at);
 }
 
 /// The most a member's points or reward money issued, or spend, may add
