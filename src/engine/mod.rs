@@ -182,7 +182,7 @@ impl<'p> Engine<'p> {
     pub fn apply(&mut self, event: &Event, out: &mut Vec<Effect>) -> Result<(), Reject> {
         let at = event.at;
         match &event.kind {
-            EventKind::Tick => return self.tick(at, out),
+            EventKind::Tick => self.tick(at, out),
             EventKind::Refer { referee } => {
                 self.check_order(at)?;
                 let i = self.index_of(&event.member)?;
