@@ -21,9 +21,13 @@ pub struct Work {
     /// Members' returns not yet refunded: (day, order number, share
     /// returned).
     pub(super) returns: Vec<(f64, u32, f64)>,
-    /// Friends that referrals brought, still to simulate: (day they
-    /// arrive, segment).
-    pub(super) friends: Vec<(f64, usize)>,
+    /// Friends that referrals brought, still to simulate, by their
+    /// number (from 1) among the customer's friends.
+    pub(super) friends: Vec<Friend>,
+    /// Each friend's member account and choices, made at the referral
+    /// (in the referrer's pass) and taken over by the friend's own pass;
+    /// reused from customer to customer.
+    pub(super) friend_accounts: Vec<(Member, Rng)>,
     /// Until when the member spends less after losing a tier (a time;
     /// `demotion_spend`): set by any change that demotes, scheduled or not.
     pub(super) demoted_until: Time,
@@ -42,9 +46,20 @@ impl Work {
             },
             returns: Vec::with_capacity(16),
             friends: Vec::with_capacity(MAX_FRIENDS as usize),
+            friend_accounts: Vec::new(),
             demoted_until: Time(i64::MIN),
         }
     }
+}
+
+/// A friend a referral brings: of the referrer's segment, they arrive on
+/// `day` because of the referral, and join with their first purchase.
+pub(super) struct Friend {
+    pub(super) day: f64,
+    pub(super) segment: usize,
+    /// Whether the referral has been applied: the two members' event,
+    /// in the referrer's pass.
+    pub(super) referred: bool,
 }
 
 impl Model<'_> {
@@ -76,7 +91,7 @@ impl Model<'_> {
         let referred_value = self.scenario.behavior.referred_value.factor();
         let mut j = 0;
         while j < work.friends.len() {
-            let (day, segment) = work.friends[j];
+            let Friend { day, segment, .. } = work.friends[j];
             j += 1;
             let friend = Who {
                 friend: j as u32,

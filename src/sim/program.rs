@@ -4,11 +4,12 @@
 //! the program says; and the member's choices (joining, redeeming, renewing,
 //! returning, referring) drawn from the segment's propensities.
 
-use crate::program::{Action, Fee, MembershipId, NameId, PerkCost, PerkId, RewardValue};
+use crate::program::{Fee, MembershipId, NameId, PerkCost, PerkId, RewardValue};
 use std::borrow::Cow;
 
+use crate::engine::Member;
 use crate::engine::{self, Cause, EffectKind, Event, EventKind, MembershipState, Purchase, Reject};
-use crate::sim::customer::Work;
+use crate::sim::customer::{Friend, Work};
 use crate::sim::draw::{Clock, Cursor, MAX_ORDERS_PER_DAY, Next, OrderDraw, Traits, Who};
 use crate::sim::model::{Model, pick};
 use crate::sim::rng::{Rng, Stream};
@@ -19,6 +20,14 @@ use crate::time::Time;
 /// The most friends one customer's referrals (and their friends') bring
 /// in a run: a bound on one customer's work whatever the scenario says.
 pub const MAX_FRIENDS: u32 = 64;
+
+/// Whose member account an event is for: the customer's own, or that of
+/// the friend their `k`-th referral (counting their friends') brought.
+#[derive(Clone, Copy)]
+enum Account {
+    Own,
+    Friend(usize),
+}
 
 /// The program pass's state beside the member account.
 pub(super) struct Customer {
@@ -38,6 +47,7 @@ pub(super) struct Customer {
 /// changes and counts.
 struct Pass<'a, 'p> {
     model: &'a Model<'p>,
+    who: Who,
     traits: &'a Traits,
     segment: &'a Segment,
     customer: Customer,
@@ -79,8 +89,16 @@ impl Model<'_> {
         let mut cursor = Cursor::default();
         let mut dropout = who.rng(self, Stream::Dropout);
         work.returns.clear();
+        let mut choices = who.rng(self, Stream::Choices);
+        if referred {
+            // The account the referral made, and the choices it drew.
+            let (member, friend_choices) = &mut work.friend_accounts[who.friend as usize - 1];
+            std::mem::swap(&mut work.member, member);
+            std::mem::swap(&mut choices, friend_choices);
+        }
         let mut pass = Pass {
             model: self,
+            who,
             traits,
             segment: &self.scenario.segments[traits.segment],
             customer: Customer {
@@ -94,7 +112,7 @@ impl Model<'_> {
                 drops_at: drops_at + 1e-6,
                 outlived_twin: false,
             },
-            choices: who.rng(self, Stream::Choices),
+            choices,
             work,
             tally,
         };
@@ -156,7 +174,7 @@ impl Model<'_> {
                     pass.drop_out(at, m);
                 }
             }
-            pass.refunds_due(end);
+            pass.due(end);
             let month_end = self.month_times[m + 1].second_before();
             // Expiry, fees, monthly rewards: only when something is due.
             if pass.customer.enrolled && pass.work.member.due <= month_end {
@@ -172,16 +190,15 @@ impl Pass<'_, '_> {
     /// before it, its value, and the member's purchase.
     fn order(&mut self, m: usize, day: f64, at: Time, order: &OrderDraw, referred: bool) {
         let model = self.model;
-        self.refunds_due(day);
-        // A referred friend joins with their first purchase: the referral
-        // brought them to it.
-        if self.customer.orders == 0
-            && !self.customer.enrolled
-            && (referred || self.choices.chance(self.segment.enroll.0))
-        {
-            self.enroll(at, m);
+        self.due(day);
+        if self.customer.orders == 0 && !self.customer.enrolled {
             if referred {
-                let _ = self.apply(at, m, EventKind::Action(Action::BeingReferred.id()));
+                // A referred friend joined with this first purchase, at
+                // the referral that brought them to it.
+                self.customer.enrolled = true;
+                self.work.demoted_until = Time(i64::MIN);
+            } else if self.choices.chance(self.segment.enroll.0) {
+                self.enroll(at, m);
             }
         }
         // Time passes first, as before any event: a demotion due by now
@@ -205,48 +222,104 @@ impl Pass<'_, '_> {
         self.customer.orders += 1;
     }
 
-    /// Sends the engine, in time order, the refunds of members' returns
-    /// that come back before `day`. A refund takes back the returned
-    /// share of what the member paid, so the engine claws back what the
-    /// order earned; the order's record then goes, as nothing else
-    /// refers to it.
+    /// Sends the engine, in time order, what comes due before `day`
+    /// between the customer's own orders: refunds of returns and the
+    /// referrals decided at the month's start.
     #[inline]
-    fn refunds_due(&mut self, day: f64) {
-        if self.work.returns.is_empty() {
+    fn due(&mut self, day: f64) {
+        if self.work.returns.is_empty() && self.work.friends.iter().all(|f| f.referred) {
             return;
         }
         loop {
             let returns = &self.work.returns;
-            let due = (0..returns.len())
+            let refund = (0..returns.len())
                 .filter(|&i| returns[i].0 < day)
                 .min_by(|&a, &b| returns[a].0.total_cmp(&returns[b].0));
-            let Some(i) = due else { break };
-            let (back, n, share) = self.work.returns.swap_remove(i);
-            let mut buffer = [0u8; 10];
-            let id = order_id(n, &mut buffer);
-            let Some(o) = self.work.member.order(id) else {
-                continue;
-            };
-            let record = &self.work.member.orders[o];
-            let amount = ((record.paid as f64 * share).round() as i64)
-                .clamp(0, record.paid - record.refunded);
-            let at = self.model.time_at(back);
-            if amount > 0 {
-                let refund = EventKind::Refund {
-                    order: Cow::Borrowed(id),
-                    amount,
-                };
-                let _ = self.apply(at, self.model.month_of(back), refund);
-            }
-            if let Some(o) = self.work.member.order(id) {
-                self.work.member.orders.swap_remove(o);
+            let friends = &self.work.friends;
+            let referral =
+                (0..friends.len()).find(|&k| !friends[k].referred && friends[k].day < day);
+            match (refund, referral) {
+                (Some(i), Some(k)) if returns[i].0 <= friends[k].day => self.refund(i),
+                (_, Some(k)) => self.refer(k),
+                (Some(i), None) => self.refund(i),
+                (None, None) => break,
             }
         }
+    }
+
+    /// A member's return: the refund takes back the returned share of
+    /// what the member paid, so the engine claws back what the order
+    /// earned; the order's record then goes, as nothing else refers to
+    /// it.
+    fn refund(&mut self, i: usize) {
+        let (back, n, share) = self.work.returns.swap_remove(i);
+        let mut buffer = [0u8; 10];
+        let id = order_id(n, &mut buffer);
+        let Some(o) = self.work.member.order(id) else {
+            return;
+        };
+        let record = &self.work.member.orders[o];
+        let amount =
+            ((record.paid as f64 * share).round() as i64).clamp(0, record.paid - record.refunded);
+        let at = self.model.time_at(back);
+        if amount > 0 {
+            let refund = EventKind::Refund {
+                order: Cow::Borrowed(id),
+                amount,
+            };
+            let _ = self.apply(at, self.model.month_of(back), refund);
+        }
+        if let Some(o) = self.work.member.order(id) {
+            self.work.member.orders.swap_remove(o);
+        }
+    }
+
+    /// The referral that brings friend `k`: the friend joins, in an
+    /// account of their own and on their own choices, and the two
+    /// members' event goes through the engine's `refer`, as `loyalty run`
+    /// applies it. The friend's pass takes the account over.
+    fn refer(&mut self, k: usize) {
+        let model = self.model;
+        let friend = &mut self.work.friends[k];
+        friend.referred = true;
+        let (at, m) = (model.time_at(friend.day), model.month_of(friend.day));
+        let who = Who {
+            friend: k as u32 + 1,
+            ..self.who
+        };
+        if self.work.friend_accounts.len() <= k {
+            let account = (
+                Member::new(model.program, "", Time(0)),
+                who.rng(model, Stream::Choices),
+            );
+            self.work.friend_accounts.push(account);
+        }
+        self.work.friend_accounts[k].1 = who.rng(model, Stream::Choices);
+        self.join(Account::Friend(k), at, m);
+        let work = &mut *self.work;
+        let _ = engine::refer(
+            model.program,
+            (&mut work.member, 0),
+            (&mut work.friend_accounts[k].0, 1),
+            at,
+            &mut work.effects,
+        );
+        self.count_effects(m);
     }
 
     /// Applies one event to the member through the engine's own step;
     /// its effects are counted in month `m`.
     fn apply(&mut self, at: Time, m: usize, kind: EventKind) -> Result<(), Reject> {
+        self.apply_to(Account::Own, at, m, kind)
+    }
+
+    fn apply_to(
+        &mut self,
+        account: Account,
+        at: Time,
+        m: usize,
+        kind: EventKind,
+    ) -> Result<(), Reject> {
         let model = self.model;
         let event = Event {
             id: Cow::Borrowed(""),
@@ -255,15 +328,21 @@ impl Pass<'_, '_> {
             kind,
         };
         let work = &mut *self.work;
-        let result = engine::step(
-            model.program,
-            &mut work.member,
-            0,
-            &event,
-            &mut work.effects,
-        );
+        let (member, index) = match account {
+            Account::Own => (&mut work.member, 0),
+            Account::Friend(k) => (&mut work.friend_accounts[k].0, 1),
+        };
+        let result = engine::step(model.program, member, index, &event, &mut work.effects);
         self.count_effects(m);
         result
+    }
+
+    /// The choices of the customer who owns `account`.
+    fn choices_of(&mut self, account: Account) -> &mut Rng {
+        match account {
+            Account::Own => &mut self.choices,
+            Account::Friend(k) => &mut self.work.friend_accounts[k].1,
+        }
     }
 
     /// Time passes to `at` for the member, as before any event: the work
@@ -296,24 +375,32 @@ impl Pass<'_, '_> {
     }
 
     fn enroll(&mut self, at: Time, m: usize) {
-        let model = self.model;
         self.customer.enrolled = true;
         self.work.demoted_until = Time(i64::MIN);
-        let choices = &mut self.choices;
+        self.join(Account::Own, at, m);
+    }
+
+    /// The owner of `account` joins, drawing from their own choices the
+    /// birthday and card they join with and the plans they subscribe to.
+    /// A friend is of the segment of the customer whose pass this is.
+    fn join(&mut self, account: Account, at: Time, m: usize) {
+        let model = self.model;
+        let segment = self.segment;
+        let choices = self.choices_of(account);
         let birthday = choices
-            .chance(self.segment.birthday.0)
+            .chance(segment.birthday.0)
             .then(|| (1 + choices.below(12) as u32, 1 + choices.below(28) as u32));
-        let card = choices.chance(self.segment.card.0);
+        let card = choices.chance(segment.card.0);
         let attributes: &[(NameId, bool)] = if card { &model.attributes } else { &[] };
         self.tally.add(m, Field::Enrollments, 1);
         let enroll = EventKind::Enroll {
             birthday,
             attributes: Cow::Borrowed(attributes),
         };
-        let _ = self.apply(at, m, enroll);
+        let _ = self.apply_to(account, at, m, enroll);
         for plan in 0..model.program.memberships.len() as MembershipId {
-            if self.choices.chance(self.segment.subscribe.0) {
-                let _ = self.apply(at, m, EventKind::Subscribe(plan));
+            if self.choices_of(account).chance(segment.subscribe.0) {
+                let _ = self.apply_to(account, at, m, EventKind::Subscribe(plan));
             }
         }
     }
@@ -452,15 +539,20 @@ impl Pass<'_, '_> {
                 let _ = self.apply(at, m, EventKind::Action(action));
             }
         }
-        if self.choices.chance(segment.refer.0 / 12.0) {
-            let _ = self.apply(at, m, EventKind::Action(Action::Referral.id()));
-            // The friend comes in the month, of the referrer's segment,
-            // when the program's reward for it is what brings them.
-            if model.refers && (self.work.friends.len() as u32) < MAX_FRIENDS {
-                let (from, to) = (model.month_days[m], model.month_days[m + 1]);
-                let day = from + self.choices.uniform() * (to - from);
-                self.work.friends.push((day, self.traits.segment));
-            }
+        // A referral is an event of two members: it happens when the
+        // program's reward for it brings a friend, who comes in the month
+        // (`due` applies it then).
+        if self.choices.chance(segment.refer.0 / 12.0)
+            && model.refers
+            && (self.work.friends.len() as u32) < MAX_FRIENDS
+        {
+            let (from, to) = (model.month_days[m], model.month_days[m + 1]);
+            let day = from + self.choices.uniform() * (to - from);
+            self.work.friends.push(Friend {
+                day,
+                segment: self.traits.segment,
+                referred: false,
+            });
         }
     }
 
