@@ -6,10 +6,12 @@
 //! It runs in passes over the AST, every pass reporting into one list,
 //! so that every problem in the file is reported, not only the first:
 //! 1. `collect`: the names the program defines and declares;
-//! 2. `statements`: each statement and its clauses on their own;
+//! 2. `statements` and `clauses`: each statement and its clauses on their
+//!    own, and what they mean, written into the program being resolved;
 //! 3. `program_rules`: rules that look at several statements at once.
 
 mod amounts;
+mod clauses;
 mod problem;
 mod program_rules;
 mod statements;
