@@ -24,7 +24,8 @@ pub fn generated(rules: usize) -> String {
         "program \"Generated\"\ncurrency USD\npoints are called \"points\", worth $1 per 100 points\n",
     );
     let actions: Vec<String> = (0..rules / 4).map(|i| format!("action_{i}")).collect();
-    let categories: Vec<String> = (0..rules / 4).map(|i| format!("category_{i}")).collect();
+    // A condition can name the first 64 categories: the rules share them.
+    let categories: Vec<String> = (0..64).map(|i| format!("category_{i}")).collect();
     text.push_str(&format!("actions {}\n", actions.join(", ")));
     text.push_str(&format!("categories {}\n", categories.join(", ")));
     text.push_str("earn 1 point per $1 spent, excluding shipping\n");
@@ -34,7 +35,10 @@ pub fn generated(rules: usize) -> String {
             5 + i % 20
         ));
         text.push_str(&format!(
-            "bonus 2x points, in category category_{i}, on orders of $20 or more\n"
+            "bonus {} points, in category category_{}, on orders of ${} or more\n",
+            5 + i % 20,
+            i % 64,
+            20 + i
         ));
         text.push_str(&format!(
             "reward \"Reward {i}\", costs {} points, worth ${}\n",
@@ -42,8 +46,9 @@ pub fn generated(rules: usize) -> String {
             1 + i % 50
         ));
         text.push_str(&format!(
-            "tier \"Tier {i}\", for ${} spent in a calendar year {{\n  earn 2 points per $1 spent, in category category_{i}\n}}\n",
-            100 + i * 10
+            "tier \"Tier {i}\", for ${} spent in a calendar year {{\n  earn 2 points per $1 spent, in category category_{}\n}}\n",
+            100 + i * 10,
+            i % 64
         ));
     }
     text
