@@ -335,6 +335,23 @@ fn parse_amount(text: &str) -> Result<Decimal, Problem> {
         (None, Some(comma)) => digits.matches(',').count() == 1 && digits.len() - comma - 1 <= 2,
         _ => false,
     };
+    // Grouping separators stand between groups of three digits; anything
+    // else (`1,234,56`, `1,2345`) is a mistyped amount, not a larger one.
+    let (point, grouping) = if decimal_comma {
+        (',', '.')
+    } else {
+        ('.', ',')
+    };
+    let whole = digits
+        .rsplit_once(point)
+        .map_or(digits.as_str(), |(w, _)| w);
+    if whole.contains(grouping) {
+        let mut groups = whole.split(grouping);
+        let first = groups.next().unwrap_or_default().len();
+        if !(1..=3).contains(&first) || groups.any(|g| g.len() != 3) {
+            return Err(not_an_amount());
+        }
+    }
     let normal: String = if decimal_comma {
         digits
             .chars()
@@ -346,7 +363,7 @@ fn parse_amount(text: &str) -> Result<Decimal, Problem> {
     };
     if normal.matches('.').count() > 1 {
         // `1.234.567`: dots grouping thousands.
-        return parse_amount(&normal.replace('.', ","));
+        return parse_amount(&normal.replace('.', ",")).map_err(|_| not_an_amount());
     }
     let value = Decimal::parse(&normal).map_err(|_| not_an_amount())?;
     if value.decimals() > 2 {
@@ -557,6 +574,12 @@ mod tests {
             Err(Problem::NegativeAmount("($5.00)".into()))
         );
         assert_eq!(amount("12.345"), Err(Problem::NotAnAmount("12.345".into())));
+        // Mistyped groups are not read as a larger amount.
+        for mistyped in ["1,234,56", "1,2345", "12,34,567", "1.234.56", "1.23,45"] {
+            assert_eq!(amount(mistyped), Err(Problem::NotAnAmount(mistyped.into())));
+        }
+        assert_eq!(amount("1.234.567,89"), Ok("1,234,567.89".into()));
+        assert_eq!(amount("1,234,567.89"), Ok("1,234,567.89".into()));
         assert_eq!(amount("free"), Err(Problem::NotAnAmount("free".into())));
         assert_eq!(amount(""), Err(Problem::NotAnAmount("".into())));
     }
