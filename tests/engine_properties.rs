@@ -385,6 +385,55 @@ fn a_multiplier_left_out_by_an_exclusive_one_keeps_its_chosen_day() {
     assert_eq!(points, [50, 20]);
 }
 
+/// An effect's kind, as a static name.
+fn kind_name(effect: &serde_json::Value) -> &'static str {
+    let kind = effect["kind"].as_str().unwrap_or_default();
+    [
+        "points_redeemed",
+        "reward_issued",
+        "reward_used",
+        "points_earned",
+    ]
+    .into_iter()
+    .find(|k| *k == kind)
+    .unwrap_or("other")
+}
+
+#[test]
+fn a_priced_share_off_is_bought_again_while_one_is_held() {
+    let source = format!(
+        "{SHOP}reward \"20% off\", costs 100 points, worth 20% off the next order\n\
+         reward \"Welcome 10% off\", worth 10% off the next order\n\
+         earn reward \"Welcome 10% off\" for newsletter\n"
+    );
+    let lines: Vec<String> = [
+        r#"{"id":"1","at":"2026-01-01","type":"enroll","member":"a"}"#,
+        r#"{"id":"2","at":"2026-01-01T10:00:00Z","type":"purchase","member":"a","amount":"500"}"#,
+        r#"{"id":"3","at":"2026-01-02T10:00:00Z","type":"redeem","member":"a","reward":"20% off"}"#,
+        r#"{"id":"4","at":"2026-01-02T11:00:00Z","type":"redeem","member":"a","reward":"20% off"}"#,
+        r#"{"id":"5","at":"2026-01-02T12:00:00Z","type":"action","member":"a","action":"newsletter"}"#,
+        r#"{"id":"6","at":"2026-01-02T13:00:00Z","type":"redeem","member":"a","reward":"Welcome 10% off"}"#,
+    ]
+    .iter()
+    .map(|l| l.to_string())
+    .collect();
+    let (effects, members) = run_checked(&source, &lines);
+    let kinds: Vec<(&str, i64)> = effects
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["event"] == "3" || e["event"] == "4")
+        .map(|e| (kind_name(&e), e["points"].as_i64().unwrap()))
+        .collect();
+    // Each redeem spends 100 points and issues a copy: both are held. The
+    // welcome reward, which has no price, uses itself: redeeming it is
+    // refused (event 6 writes nothing).
+    let bought = [("points_redeemed", -100), ("reward_issued", 0)];
+    assert_eq!(kinds, [bought, bought].concat());
+    assert_eq!(members[0].points.balance, 300);
+    assert_eq!(members[0].rewards.len(), 3);
+    assert!(!effects.contains("\"event\":\"6\""));
+}
+
 #[test]
 fn a_fractional_earn_rate_earns_in_proportion() {
     let source = "program \"Shop\"\ncurrency USD\npoints are called \"points\", worth $1 per 100 points\n\

@@ -405,7 +405,7 @@ impl Checker<'_> {
         }
     }
 
-    fn points_plural(&self) -> String {
+    pub(super) fn points_plural(&self) -> String {
         self.points_units()
             .into_iter()
             .next()

@@ -113,6 +113,8 @@ pub struct Checker<'s> {
     currency: Option<(String, char)>,
     first_money: Option<Span>,
     reported_missing_points: bool,
+    /// Where each resolved bonus is written, by its place in the program.
+    bonus_spans: Vec<Span>,
     /// Rewards some rule gives (`earn reward "Free drink" ...`).
     given_rewards: Vec<String>,
     /// Whether every line of the file parsed.
@@ -145,6 +147,7 @@ impl<'s> Checker<'s> {
             first_money: None,
             reported_missing_points: false,
             given_rewards: Vec::new(),
+            bonus_spans: Vec::new(),
             unresolved: HashSet::new(),
             complete: true,
         }

@@ -220,6 +220,11 @@ pub enum ProblemKind {
         reward: String,
     },
     TrialWithoutFee,
+    /// A multiplier with no rate of its kind to multiply.
+    BonusWithoutRate {
+        /// What it multiplies: the program's points or `reward money`.
+        what: String,
+    },
 }
 
 const AMOUNT_HELP: &str = "amounts are written `$10` (money), `300 points` (points), `2%` \
@@ -533,6 +538,20 @@ impl From<Problem> for Diagnostic {
                         format!("{} `{name}` is declared but no rule uses it", kind.noun()),
                         "never used".into(),
                         Some("remove it, or use it in a rule".into()),
+                    )
+                }
+                BonusWithoutRate { what } => {
+                    severity = Severity::Warning;
+                    (
+                        "loyalty::bonus_without_rate",
+                        format!("this bonus multiplies {what} earned per amount spent, and no rule earns {what} that way"),
+                        "never applies".into(),
+                        Some(
+                            "a multiplier multiplies a rule such as `earn 1 point per $1 spent` or \
+                             `earn 2% back`; to add to each visit, give a flat bonus or earn more \
+                             for visit"
+                                .into(),
+                        ),
                     )
                 }
                 UnusedReward { reward } => {

@@ -76,9 +76,49 @@ impl Checker<'_> {
         self.overlaps(&program.items);
         self.expiry_against_cycle(program);
         if self.complete {
+            self.bonuses_without_rate();
             self.header(program);
             self.rewards(program);
             self.unused_declarations();
+        }
+    }
+
+    /// A multiplier multiplies what a rule earns per amount spent (step 2
+    /// of the stacking rule): with no such rule of its kind it never
+    /// applies. Read from the program as resolved, so only when every
+    /// statement was: a rule with an error is missing from it.
+    fn bonuses_without_rate(&mut self) {
+        use crate::program::{Benefit, BonusKind, Trigger};
+        let errors = self
+            .problems
+            .iter()
+            .any(|p| crate::diagnostic::Diagnostic::from(p.clone()).is_error());
+        if errors {
+            return;
+        }
+        let rules = &self.program.rules;
+        let earns_per_spend = |money: bool| {
+            rules.iter().any(|r| match (r.benefit, r.trigger) {
+                (Benefit::Points(_), Trigger::PerSpent(_)) => !money,
+                (Benefit::Money(_), Trigger::PerSpent(_)) | (Benefit::Back(_), _) => money,
+                _ => false,
+            })
+        };
+        let (points, money) = (earns_per_spend(false), earns_per_spend(true));
+        let points_name = self.points_plural();
+        let without: Vec<(Span, String)> = self
+            .program
+            .bonuses
+            .iter()
+            .zip(&self.bonus_spans)
+            .filter_map(|(bonus, &span)| match bonus.kind {
+                BonusKind::PointsMultiplier(_) if !points => Some((span, points_name.clone())),
+                BonusKind::RewardsMultiplier(_) if !money => Some((span, "reward money".into())),
+                _ => None,
+            })
+            .collect();
+        for (span, what) in without {
+            self.report(ProblemKind::BonusWithoutRate { what }, span);
         }
     }
 

@@ -151,6 +151,7 @@ impl Checker<'_> {
                 let text = self.statement_text(statement, scope);
                 if let Some(kind) = self.bonus(amount) {
                     let caps = self.caps(clauses.caps);
+                    self.bonus_spans.push(amount.span);
                     self.program.bonuses.push(Bonus {
                         text,
                         kind,

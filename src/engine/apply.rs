@@ -332,14 +332,18 @@ impl Apply<'_> {
         let program = self.program;
         let r = &program.rewards[usize::from(reward)];
         let held = self.member.rewards.iter().position(|h| h.reward == reward);
+        // A held reward worth money is used by redeeming it. A share off
+        // the next order uses itself on that order, so redeeming one buys
+        // another copy when it has a price (the member then holds both),
+        // and is refused when it has none.
         let value = match r.value {
             RewardValue::Money(cents) => cents,
-            RewardValue::PercentOff(_) if held.is_some() => {
+            RewardValue::PercentOff(_) if held.is_some() && r.cost.is_none() => {
                 return Err(Reject::RewardAppliesItself(r.name.clone()));
             }
             RewardValue::PercentOff(_) => 0,
         };
-        if let Some(h) = held {
+        if let (Some(h), RewardValue::Money(_)) = (held, r.value) {
             self.member.rewards.remove(h);
             self.effect(
                 at,

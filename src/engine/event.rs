@@ -126,7 +126,9 @@ pub enum Reject {
     RewardNotHeld(String),
     #[error("\"{reward}\" is for tier {tiers} only")]
     RewardNotForTier { reward: String, tiers: String },
-    #[error("\"{0}\" is used on the next qualifying order by itself, not redeemed")]
+    #[error(
+        "\"{0}\" is used on the next qualifying order by itself, and has no points price to buy another"
+    )]
     RewardAppliesItself(String),
     #[error("unknown order `{0}` for this member")]
     UnknownOrder(String),
