@@ -82,6 +82,24 @@ fn parse_and_check(c: &mut Criterion) {
     group.finish();
 }
 
+/// What `run` and `simulate` do with a program file: parse, check and
+/// compile it for the engine.
+fn load(c: &mut Criterion) {
+    let sources = programs();
+    let bytes: usize = sources.iter().map(String::len).sum();
+    let mut group = c.benchmark_group("load");
+    group.throughput(Throughput::Bytes(bytes as u64));
+    group.bench_function("all_12_programs", |b| {
+        b.iter(|| {
+            for source in &sources {
+                let program = loyalty::load(std::hint::black_box(source));
+                std::hint::black_box(program.is_ok());
+            }
+        })
+    });
+    group.finish();
+}
+
 fn format(c: &mut Criterion) {
     let source = generated(10_000);
     let mut group = c.benchmark_group("format");
@@ -95,6 +113,6 @@ fn format(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10);
-    targets = parse_and_check, format
+    targets = parse_and_check, load, format
 }
 criterion_main!(benches);

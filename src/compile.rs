@@ -7,8 +7,8 @@
 use crate::check::Resolved;
 use crate::program::{Program, Qualification, Window};
 
-pub fn compile(resolved: &Resolved) -> Program {
-    let mut program = resolved.0.clone();
+pub fn compile(resolved: Resolved) -> Program {
+    let mut program = resolved.0;
     program.scheduled_rules = (0..program.rules.len())
         .filter(|&r| program.rules[r].is_scheduled())
         .collect();
@@ -24,6 +24,6 @@ pub fn compile(resolved: &Resolved) -> Program {
         })
         .max()
         .unwrap_or(0);
-    program.hash = program.identity();
+    program.identify();
     program
 }

@@ -26,6 +26,14 @@ impl Hasher for Fnv {
     }
 }
 
+/// Hashes what is written, as it is written.
+impl std::fmt::Write for Fnv {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        self.write(text.as_bytes());
+        Ok(())
+    }
+}
+
 /// The hash of some bytes.
 pub fn hash(bytes: &[u8]) -> u64 {
     let mut fnv = Fnv::default();

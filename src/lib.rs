@@ -78,7 +78,7 @@ pub struct LoadError(pub Vec<Diagnostic>);
 /// A program file's text, checked and compiled for running.
 pub fn load(source: &str) -> Result<program::Program, LoadError> {
     let (_, checked) = analyze(source);
-    match &checked.program {
+    match checked.program {
         Some(resolved) => Ok(compile::compile(resolved)),
         None => Err(LoadError(checked.diagnostics)),
     }

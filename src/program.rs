@@ -72,7 +72,7 @@ pub struct Program {
     pub tiers_by_calendar_year: bool,
     /// The longest rolling qualification window, in months.
     pub rolling_months: u32,
-    /// The program's identity ([`Program::identity`]), stored in a
+    /// The program's identity ([`Program::identify`]), stored in a
     /// ledger to notice a different version of the program.
     pub hash: u64,
 }
@@ -121,24 +121,37 @@ impl Default for Program {
 }
 
 impl Program {
-    /// A fingerprint of what the program does: the resolved program (its
-    /// names, amounts, conditions and schedules as ids, cents and times),
-    /// without the texts it shows in messages. How `fmt` prints a
-    /// statement, comments and layout do not change it.
-    pub fn identity(&self) -> u64 {
-        let mut bare = self.clone();
-        bare.hash = 0;
-        bare.points_expiry_text = None;
-        bare.reward_expiry_text = None;
-        let texts = (bare.rules.iter_mut().map(|r| &mut r.text))
-            .chain(bare.bonuses.iter_mut().map(|b| &mut b.text))
-            .chain(bare.discounts.iter_mut().map(|d| &mut d.text))
-            .chain(bare.perks.iter_mut().map(|p| &mut p.text))
-            .chain(bare.conversions.iter_mut().map(|c| &mut c.text));
-        for text in texts {
-            text.clear();
+    /// Sets `hash` to a fingerprint of what the program does: the
+    /// resolved program (its names, amounts, conditions and schedules as
+    /// ids, cents and times), without the texts it shows in messages. How
+    /// `fmt` prints a statement, comments and layout do not change it.
+    pub fn identify(&mut self) {
+        use std::fmt::Write;
+        self.hash = 0;
+        // The texts are set aside while the rest is hashed as it is
+        // written, so that nothing is copied.
+        let expiry_texts = (
+            self.points_expiry_text.take(),
+            self.reward_expiry_text.take(),
+        );
+        let texts: Vec<String> = self.texts().map(std::mem::take).collect();
+        let mut fnv = crate::fnv::Fnv::default();
+        let _ = write!(fnv, "{self:?}");
+        for (slot, text) in self.texts().zip(texts) {
+            *slot = text;
         }
-        crate::fnv::hash(format!("{bare:?}").as_bytes())
+        (self.points_expiry_text, self.reward_expiry_text) = expiry_texts;
+        self.hash = std::hash::Hasher::finish(&fnv);
+    }
+
+    /// The statements' texts that rules, bonuses, discounts, perks and
+    /// conversions show in messages.
+    fn texts(&mut self) -> impl Iterator<Item = &mut String> {
+        (self.rules.iter_mut().map(|r| &mut r.text))
+            .chain(self.bonuses.iter_mut().map(|b| &mut b.text))
+            .chain(self.discounts.iter_mut().map(|d| &mut d.text))
+            .chain(self.perks.iter_mut().map(|p| &mut p.text))
+            .chain(self.conversions.iter_mut().map(|c| &mut c.text))
     }
 }
 

@@ -40,7 +40,7 @@ fn analyze_and_format(source: &str) {
     assert_eq!(checked.program.is_some(), !has_errors, "{source}");
     // What `fmt` writes is the same program: formatting never changes
     // what a program does, nor its identity in a ledger.
-    if let Some(resolved) = &checked.program {
+    if let Some(resolved) = checked.program {
         let compiled = loyalty::compile::compile(resolved);
         let again = loyalty::load(&formatted).expect("the formatted program checks clean");
         assert_eq!(

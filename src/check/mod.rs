@@ -45,6 +45,16 @@ pub const BUILT_IN_ACTIONS: &[&str] = &[
     "visit",
 ];
 
+/// The built-in actions as the first ids of every program's actions,
+/// made once.
+static BUILT_IN_NAMES: std::sync::LazyLock<Names> = std::sync::LazyLock::new(|| {
+    let mut names = Names::default();
+    for action in BUILT_IN_ACTIONS {
+        names.add(action);
+    }
+    names
+});
+
 /// Currencies and the sign their amounts are written with.
 pub const CURRENCIES: &[(&str, char)] = &[
     ("USD", '$'),
@@ -129,14 +139,9 @@ impl<'s> Checker<'s> {
             source,
             lines: crate::span::Lines::new(source),
             problems: Vec::new(),
-            names: std::array::from_fn(|kind| {
-                let mut names = Names::default();
-                if kind == NameKind::Action as usize {
-                    for action in BUILT_IN_ACTIONS {
-                        names.add(action);
-                    }
-                }
-                names
+            names: std::array::from_fn(|kind| match kind == NameKind::Action as usize {
+                true => BUILT_IN_NAMES.clone(),
+                false => Names::default(),
             }),
             program: crate::program::Program::default(),
             defined: HashMap::new(),
