@@ -293,6 +293,11 @@ pub struct Conditions {
     pub between: Option<(Time, Time)>,
     /// `on 1 chosen day per year`
     pub chosen_days: Option<(u32, Every)>,
+    /// `on mondays`: the days of the week as bits, Monday the lowest.
+    pub days: Option<u8>,
+    /// `between 14:00 and 17:00`: seconds of the day, from and until;
+    /// past midnight when until is the earlier.
+    pub hours: Option<(i64, i64)>,
     pub excluding: Exclusions,
 }
 
@@ -311,6 +316,8 @@ impl Conditions {
             min_order: None,
             between: None,
             chosen_days: None,
+            days: None,
+            hours: None,
             excluding: Exclusions::default(),
         }
     }

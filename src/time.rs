@@ -60,6 +60,16 @@ impl Time {
         (self.day() + 3).div_euclid(7)
     }
 
+    /// The day of the week, Monday 0 to Sunday 6.
+    pub fn weekday(self) -> u32 {
+        (self.day() + 3).rem_euclid(7) as u32
+    }
+
+    /// Seconds since the start of the day.
+    pub fn second_of_day(self) -> i64 {
+        self.0.rem_euclid(DAY)
+    }
+
     pub fn start_of_day(self) -> Time {
         Time(self.day() * DAY)
     }
@@ -305,6 +315,54 @@ const fn compute_civil_from_days(days: i64) -> (i32, u32, u32) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let year = (yoe + era * 400 + (month <= 2) as i64) as i32;
     (year, month, day)
+}
+
+/// `14:00` or `9:30` as seconds since the start of the day; `24:00` is
+/// the day's end.
+pub fn parse_time_of_day(text: &str) -> Option<i64> {
+    let (hours, minutes) = text.split_once(':')?;
+    let (hours, minutes): (i64, i64) = (hours.parse().ok()?, minutes.parse().ok()?);
+    let valid =
+        (0..60).contains(&minutes) && (0..24).contains(&hours) || (hours, minutes) == (24, 0);
+    valid.then_some(hours * 3600 + minutes * 60)
+}
+
+/// Days of the week as a condition names them (`on mondays`, `on
+/// weekends`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DaysOfWeek {
+    Mondays,
+    Tuesdays,
+    Wednesdays,
+    Thursdays,
+    Fridays,
+    Saturdays,
+    Sundays,
+    Weekdays,
+    Weekends,
+}
+
+words!(DaysOfWeek {
+    "mondays" => Mondays,
+    "tuesdays" => Tuesdays,
+    "wednesdays" => Wednesdays,
+    "thursdays" => Thursdays,
+    "fridays" => Fridays,
+    "saturdays" => Saturdays,
+    "sundays" => Sundays,
+    "weekdays" => Weekdays,
+    "weekends" => Weekends,
+});
+
+impl DaysOfWeek {
+    /// The days as bits, Monday the lowest ([`Time::weekday`]).
+    pub fn bits(self) -> u8 {
+        match self {
+            DaysOfWeek::Weekdays => 0b001_1111,
+            DaysOfWeek::Weekends => 0b110_0000,
+            day => 1 << (day as u8),
+        }
+    }
 }
 
 /// A unit of calendar time, as a program writes it (`30 days`, `12

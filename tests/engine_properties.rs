@@ -435,6 +435,34 @@ fn a_priced_share_off_is_bought_again_while_one_is_held() {
 }
 
 #[test]
+fn days_of_the_week_and_times_of_day_narrow_rules() {
+    let source = format!(
+        "{SHOP}bonus 2x points, on tuesdays, between 14:00 and 17:00\n\
+         earn 5 points for visit, between 22:00 and 02:00\n\
+         earn 50 points for review, on weekends\n"
+    );
+    let buy = |id: u32, at: &str| {
+        format!(r#"{{"id":"{id}","at":"{at}","type":"purchase","member":"a","amount":"10"}}"#)
+    };
+    let review = |id: u32, at: &str| {
+        format!(r#"{{"id":"{id}","at":"{at}","type":"action","member":"a","action":"review"}}"#)
+    };
+    let lines = [
+        r#"{"id":"1","at":"2026-01-05","type":"enroll","member":"a"}"#.to_string(),
+        buy(2, "2026-01-06T15:00:00Z"),    // Tuesday, in the hours: 2x
+        buy(3, "2026-01-06T18:00:00Z"),    // Tuesday, after them
+        buy(4, "2026-01-07T15:00:00Z"),    // Wednesday
+        buy(5, "2026-01-07T23:30:00Z"),    // late: the visit earns
+        buy(6, "2026-01-08T01:00:00Z"),    // past midnight: still
+        buy(7, "2026-01-08T03:00:00Z"),    // after the window
+        review(8, "2026-01-10T12:00:00Z"), // Saturday
+        review(9, "2026-01-12T12:00:00Z"), // Monday: nothing
+    ];
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    assert_eq!(earned(&source, &refs), [20, 10, 10, 10, 5, 10, 5, 10, 50]);
+}
+
+#[test]
 fn a_fractional_earn_rate_earns_in_proportion() {
     let source = "program \"Shop\"\ncurrency USD\npoints are called \"points\", worth $1 per 100 points\n\
                   earn 1.5 points per $1 spent\nearn 0.25 points per $0.10 spent, in channel app\n\

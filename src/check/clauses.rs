@@ -14,7 +14,7 @@ use crate::program::{
 };
 use crate::span::Node;
 use crate::syntax::ast::*;
-use crate::time::{DurationUnit, Every, Period, Time};
+use crate::time::{DaysOfWeek, DurationUnit, Every, Period, Time};
 use crate::vocabulary::{Exclusion, Fee, PerkCost, Word};
 
 /// The conditions that narrow a rule to some purchases or members, in
@@ -29,6 +29,8 @@ const CONDITIONS: &[ClauseKind] = &[
     ClauseKind::Within,
     ClauseKind::MinOrder,
     ClauseKind::Between,
+    ClauseKind::OnDays,
+    ClauseKind::Hours,
 ];
 
 // The words each place takes, from the tables beside their meanings.
@@ -467,6 +469,29 @@ impl Checker<'_> {
                 }
             },
             Clause::FreeTrial(duration) => to.trial = self.period(duration),
+            Clause::OnDays(days) => {
+                let mut bits = Some(0u8);
+                for day in days {
+                    let day = self.word::<DaysOfWeek>(day, DaysOfWeek::WORDS, "a day of the week");
+                    bits = bits.zip(day).map(|(bits, day)| bits | day.bits());
+                }
+                c.days = bits;
+            }
+            Clause::Hours { from, until } => {
+                let a = self.time_of_day(from);
+                let b = self.time_of_day(until);
+                if let (Some(a), Some(b)) = (a, b) {
+                    if a == b {
+                        self.report(
+                            ProblemKind::ZeroAmount {
+                                what: "a time of day window",
+                            },
+                            clause.span,
+                        );
+                    }
+                    c.hours = Some((a % crate::time::DAY, b));
+                }
+            }
             Clause::Between { from, until } => {
                 let a = self.date(from);
                 let b = self.date(until);
@@ -610,6 +635,20 @@ impl Checker<'_> {
             word.span,
         );
         None
+    }
+
+    /// `14:00`, if it is a time of day: seconds since the day's start.
+    fn time_of_day(&mut self, time: &Node<String>) -> Option<i64> {
+        let parsed = crate::time::parse_time_of_day(time);
+        if parsed.is_none() {
+            self.report(
+                ProblemKind::InvalidTimeOfDay {
+                    time: time.node.clone(),
+                },
+                time.span,
+            );
+        }
+        parsed
     }
 
     /// `2026-11-27`, if it is a real day: its first moment.

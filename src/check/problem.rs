@@ -211,6 +211,9 @@ pub enum ProblemKind {
     InvalidDate {
         date: String,
     },
+    InvalidTimeOfDay {
+        time: String,
+    },
     DatesOutOfOrder,
     UnusedName {
         kind: NameKind,
@@ -519,6 +522,12 @@ impl From<Problem> for Diagnostic {
                         Some("a bonus multiplier is above 1x, e.g. `2x`".into()),
                     )
                 }
+                InvalidTimeOfDay { time } => (
+                    "loyalty::invalid_time_of_day",
+                    format!("`{time}` is not a time of day"),
+                    "no such time".into(),
+                    Some("write times as hours and minutes from 00:00 to 24:00, e.g. `14:30`".into()),
+                ),
                 InvalidDate { date } => (
                     "loyalty::invalid_date",
                     format!("`{date}` is not a date"),

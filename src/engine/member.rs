@@ -186,6 +186,20 @@ impl Member {
         {
             return false;
         }
+        if c.days.is_some_and(|days| days & (1 << at.weekday()) == 0) {
+            return false;
+        }
+        if let Some((from, until)) = c.hours {
+            let second = at.second_of_day();
+            let inside = if from < until {
+                from <= second && second < until
+            } else {
+                second >= from || second < until
+            };
+            if !inside {
+                return false;
+            }
+        }
         match purchase {
             None => !c.is_about_purchases(),
             Some(p) => {

@@ -273,6 +273,8 @@ fn clause(clause: &Clause) -> String {
             format!("kept until the end of the next {}", period.node)
         }
         Clause::FreeTrial(duration) => format!("with a free trial of {}", quantity(duration)),
+        Clause::OnDays(days) => format!("on {}", joined(days, " or ")),
+        Clause::Hours { from, until } => format!("between {} and {}", from.node, until.node),
         Clause::Between { from, until } => format!("between {} and {}", from.node, until.node),
     }
 }

@@ -281,6 +281,13 @@ pub enum Clause {
     Kept(Kept),
     /// `with a free trial of 30 days`
     FreeTrial(Node<Quantity>),
+    /// `on mondays or tuesdays`, `on weekends`
+    OnDays(Vec<Node<String>>),
+    /// `between 14:00 and 17:00`
+    Hours {
+        from: Node<String>,
+        until: Node<String>,
+    },
     /// `between 2026-11-27 and 2026-11-30`
     Between {
         from: Node<String>,
@@ -380,6 +387,8 @@ pub enum ClauseKind {
     Exclusive,
     Kept,
     FreeTrial,
+    OnDays,
+    Hours,
     Between,
 }
 
@@ -409,6 +418,8 @@ impl ClauseKind {
             ClauseKind::Exclusive => "exclusive",
             ClauseKind::Kept => "kept",
             ClauseKind::FreeTrial => "with a free trial",
+            ClauseKind::OnDays => "on ... days",
+            ClauseKind::Hours => "between ... hours",
             ClauseKind::Between => "between",
         }
     }
@@ -439,6 +450,8 @@ impl Clause {
             Clause::Exclusive => ClauseKind::Exclusive,
             Clause::Kept(_) => ClauseKind::Kept,
             Clause::FreeTrial(_) => ClauseKind::FreeTrial,
+            Clause::OnDays(_) => ClauseKind::OnDays,
+            Clause::Hours { .. } => ClauseKind::Hours,
             Clause::Between { .. } => ClauseKind::Between,
         }
     }

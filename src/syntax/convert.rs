@@ -628,6 +628,11 @@ impl Converter<'_> {
                 }
             }
             Rule::free_trial => Clause::FreeTrial(self.quantity(inner.next()?)?),
+            Rule::on_days => Clause::OnDays(self.idents(inner.next()?)),
+            Rule::hours => Clause::Hours {
+                from: self.text(inner.next()?),
+                until: self.text(inner.next()?),
+            },
             Rule::between => Clause::Between {
                 from: self.text(inner.next()?),
                 until: self.text(inner.next()?),
