@@ -408,6 +408,7 @@ pub enum Every {
     Day,
     Week,
     Month,
+    Quarter,
     Year,
     /// The member's lifetime.
     Member,
@@ -418,6 +419,7 @@ words!(Every {
     "day" => Day,
     "week" => Week,
     "month" => Month,
+    "quarter" => Quarter,
     "year" => Year,
     "member" => Member,
 });
@@ -425,7 +427,7 @@ words!(Every {
 impl Every {
     /// The periods a payout, chosen days, a recurring reward and a
     /// spending window are counted in.
-    pub const CALENDAR_WORDS: &'static [&'static str] = &["month", "year"];
+    pub const CALENDAR_WORDS: &'static [&'static str] = &["month", "quarter", "year"];
 
     /// A payout (`paid out every year`) and keeping a tier (`until the
     /// end of the next year`) are counted in years only.
@@ -438,6 +440,7 @@ impl Every {
             Every::Day => at.day(),
             Every::Week => at.week_index(),
             Every::Month => at.month_index(),
+            Every::Quarter => at.month_index().div_euclid(3),
             Every::Year => i64::from(at.year()),
             Every::Member => 0,
         }
@@ -452,16 +455,21 @@ impl Every {
             Every::Day | Every::Order => at.add_days(1),
             Every::Week => at.add_days(7),
             Every::Month => at.add_months(1),
+            Every::Quarter => at.add_months(3),
             Every::Year | Every::Member => at.add_months(12),
         }
     }
 
-    /// The first day of the next year for `Year`, else of the next month:
-    /// when a conversion or a monthly reward `on the first day of` a
-    /// period comes.
+    /// The first day of the next year, quarter (January, April, July,
+    /// October) or else month: when a conversion or a reward `on the first
+    /// day of` a period comes.
     pub fn first_day_after(self, at: Time) -> Time {
         match self {
             Every::Year => at.next_year_start(),
+            Every::Quarter => {
+                let next = at.next_month_start();
+                next.add_months((3 - next.month_index().rem_euclid(3)) % 3)
+            }
             _ => at.next_month_start(),
         }
     }

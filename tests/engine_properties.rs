@@ -463,6 +463,25 @@ fn days_of_the_week_and_times_of_day_narrow_rules() {
 }
 
 #[test]
+fn quarters_count_limits_and_bring_rewards() {
+    let source = format!(
+        "{SHOP}earn 100 points for review, once per quarter\n\
+         earn 50 points on the first day of each quarter\n"
+    );
+    let review = |id: u32, at: &str| {
+        format!(r#"{{"id":"{id}","at":"{at}","type":"action","member":"a","action":"review"}}"#)
+    };
+    let lines = [
+        r#"{"id":"1","at":"2026-01-05","type":"enroll","member":"a"}"#.to_string(),
+        review(2, "2026-01-10T12:00:00Z"),
+        review(3, "2026-03-31T12:00:00Z"), // the first quarter's one is used
+        review(4, "2026-04-01T12:00:00Z"), // a new quarter, whose first day paid
+    ];
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    assert_eq!(earned(&source, &refs), [100, 50, 100]);
+}
+
+#[test]
 fn a_fractional_earn_rate_earns_in_proportion() {
     let source = "program \"Shop\"\ncurrency USD\npoints are called \"points\", worth $1 per 100 points\n\
                   earn 1.5 points per $1 spent\nearn 0.25 points per $0.10 spent, in channel app\n\

@@ -448,6 +448,7 @@ impl Checker<'_> {
             .next_back()
             .map(|every| match every {
                 Every::Year => (366, "once a year"),
+                Every::Quarter => (92, "once a quarter"),
                 _ => (31, "once a month"),
             });
         let Some((cycle_days, cycle_text)) = cycle else {
