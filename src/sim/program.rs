@@ -7,8 +7,9 @@
 use crate::program::{Fee, MembershipId, NameId, PerkCost, PerkId, RewardValue};
 use std::borrow::Cow;
 
-use crate::engine::Member;
-use crate::engine::{self, Cause, EffectKind, Event, EventKind, MembershipState, Purchase, Reject};
+use crate::engine::{
+    self, Cause, EffectKind, Event, EventKind, Member, MembershipState, Purchase, Reject,
+};
 use crate::sim::customer::{Friend, Work};
 use crate::sim::draw::{Clock, Cursor, MAX_ORDERS_PER_DAY, Next, OrderDraw, Traits, Who};
 use crate::sim::model::{Model, pick};
@@ -287,7 +288,9 @@ impl Pass<'_, '_> {
             friend: k as u32 + 1,
             ..self.who
         };
-        if self.work.friend_accounts.len() <= k {
+        // Friends are referred in the order they are numbered, so this
+        // adds at most one account.
+        while self.work.friend_accounts.len() <= k {
             let account = (
                 Member::new(model.program, "", Time(0)),
                 who.rng(model, Stream::Choices),
