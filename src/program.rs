@@ -479,6 +479,9 @@ pub struct Reward {
     pub cost: Option<Points>,
     pub value: RewardValue,
     pub conditions: Conditions,
+    /// How often a member may redeem it: `once per member`, `twice per
+    /// year`.
+    pub caps: Vec<Cap>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

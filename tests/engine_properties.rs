@@ -482,6 +482,42 @@ fn quarters_count_limits_and_bring_rewards() {
 }
 
 #[test]
+fn a_reward_limits_how_often_a_member_redeems_it() {
+    let source = format!(
+        "{SHOP}earn 500 points for review\n\
+         reward \"Gift\", costs 100 points, worth $5, once per year\n\
+         reward \"Bag\", costs 50 points, worth $2, up to $4 per month\n"
+    );
+    let redeem = |id: &str, at: &str, reward: &str| {
+        format!(r#"{{"id":"{id}","at":"{at}","type":"redeem","member":"a","reward":"{reward}"}}"#)
+    };
+    let lines = vec![
+        r#"{"id":"1","at":"2026-01-01","type":"enroll","member":"a"}"#.to_string(),
+        r#"{"id":"2","at":"2026-01-01T10:00:00Z","type":"action","member":"a","action":"review"}"#
+            .to_string(),
+        redeem("gift-jan", "2026-01-02T10:00:00Z", "Gift"),
+        redeem("bag-1", "2026-01-03T10:00:00Z", "Bag"),
+        redeem("bag-2", "2026-01-04T10:00:00Z", "Bag"),
+        redeem("bag-3", "2026-01-05T10:00:00Z", "Bag"), // $6 in a month
+        redeem("gift-feb", "2026-02-01T10:00:00Z", "Gift"), // twice in a year
+        redeem("bag-feb", "2026-02-01T11:00:00Z", "Bag"),
+        redeem("gift-next", "2027-01-02T10:00:00Z", "Gift"),
+    ];
+    let (effects, members) = run_checked(&source, &lines);
+    let redeemed: Vec<String> = effects
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["kind"] == "points_redeemed")
+        .map(|e| e["event"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        redeemed,
+        ["gift-jan", "bag-1", "bag-2", "bag-feb", "gift-next"]
+    );
+    assert_eq!(members[0].points.balance, 500 - 100 - 3 * 50 - 100);
+}
+
+#[test]
 fn a_fractional_earn_rate_earns_in_proportion() {
     let source = "program \"Shop\"\ncurrency USD\npoints are called \"points\", worth $1 per 100 points\n\
                   earn 1.5 points per $1 spent\nearn 0.25 points per $0.10 spent, in channel app\n\

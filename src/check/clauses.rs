@@ -80,6 +80,7 @@ fn clauses_taken(head: &Head) -> (bool, &'static [(ClauseKind, &'static str)]) {
                 (ClauseKind::Worth, "worth $10"),
                 (ClauseKind::ForTier, "for tier \"Gold\""),
                 (ClauseKind::InCategory, "in category \"coffee\""),
+                (ClauseKind::Cap, "once per member"),
             ],
         ),
         Head::Convert { .. } => (

@@ -196,6 +196,7 @@ impl<'s> Checker<'s> {
                 cost: None,
                 value: RewardValue::PercentOff(percent),
                 conditions: Conditions::any(Scope::Program),
+                caps: Vec::new(),
             });
         }
         Resolved(self.program)
@@ -258,6 +259,7 @@ impl<'s> Checker<'s> {
                         cost: None,
                         value: RewardValue::Money(0),
                         conditions: Conditions::any(Scope::Program),
+                        caps: Vec::new(),
                     });
                 }
                 Head::Tier { name } if self.define(NameKind::Tier, name) => {

@@ -192,7 +192,9 @@ impl Checker<'_> {
                     );
                 }
                 if let Some(id) = self.names(NameKind::Reward).id(name) {
+                    let caps = self.caps(clauses.caps);
                     let reward = &mut self.program.rewards[usize::from(id)];
+                    reward.caps = caps;
                     reward.cost = clauses.reward_cost;
                     reward.value = clauses.reward_value.unwrap_or(RewardValue::Money(0));
                     reward.conditions = clauses.conditions;

@@ -373,7 +373,14 @@ impl Apply<'_> {
                 tiers,
             });
         }
+        // A limit on the reward counts redemptions, the points they cost
+        // and the money they are worth.
+        let room = self.room(&r.caps, at);
+        if !room.times || cost > room.points || value > room.money {
+            return Err(Reject::RewardLimitReached(r.name.clone()));
+        }
         self.spend_points(at, cost, 0, Cause::Reward(reward))?;
+        self.use_caps(&r.caps, at, cost, value);
         match r.value {
             RewardValue::Money(_) => self.effect(
                 at,

@@ -126,6 +126,8 @@ pub enum Reject {
     RewardNotHeld(String),
     #[error("\"{reward}\" is for tier {tiers} only")]
     RewardNotForTier { reward: String, tiers: String },
+    #[error("\"{0}\" has reached the limit on how often a member may redeem it")]
+    RewardLimitReached(String),
     #[error(
         "\"{0}\" is used on the next qualifying order by itself, and has no points price to buy another"
     )]
