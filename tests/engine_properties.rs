@@ -518,6 +518,145 @@ fn a_reward_limits_how_often_a_member_redeems_it() {
 }
 
 #[test]
+fn a_refund_in_full_undoes_everything_the_order_caused() {
+    let source = format!(
+        "{SHOP}earn 56 points for visit\nearn $3 reward for visit\n\
+         reward \"Drink\", worth $2\nearn reward \"Drink\" for every 2nd visit\n\
+         partner \"Air\", funds 50%\nearn 1 point per $1 spent, at partner \"Air\"\n"
+    );
+    let lines: Vec<String> = [
+        r#"{"id":"1","at":"2026-01-01","type":"enroll","member":"a"}"#,
+        r#"{"id":"2","at":"2026-01-01","type":"enroll","member":"b"}"#,
+        r#"{"id":"3","at":"2026-01-02T10:00:00Z","type":"purchase","member":"a","amount":"100","order":"o1"}"#,
+        r#"{"id":"7","at":"2026-01-02T11:00:00Z","type":"purchase","member":"b","amount":"100","order":"p1","partner":"Air"}"#,
+        r#"{"id":"4","at":"2026-01-03T10:00:00Z","type":"purchase","member":"a","amount":"100","order":"o2"}"#,
+        r#"{"id":"5","at":"2026-01-04T10:00:00Z","type":"refund","member":"a","order":"o2","amount":"100.00"}"#,
+        r#"{"id":"6","at":"2026-01-05T10:00:00Z","type":"purchase","member":"a","amount":"10","order":"o3"}"#,
+        r#"{"id":"8","at":"2026-01-06T11:00:00Z","type":"refund","member":"b","order":"p1","amount":"100.00"}"#,
+    ]
+    .iter()
+    .map(|l| l.to_string())
+    .collect();
+    let (effects, members) = run_checked(&source, &lines);
+    let of_event = |event: &str| -> Vec<(String, i64, String)> {
+        effects
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|e| e["event"] == event)
+            .map(|e| {
+                (
+                    e["kind"].as_str().unwrap().to_string(),
+                    e["points"].as_i64().unwrap(),
+                    e["value"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    // The refund of o2 takes back its 100 + 56 points, its $3 and the
+    // Drink its second visit completed; the punch card is one short again.
+    let refund = of_event("5");
+    let kinds: Vec<&str> = refund.iter().map(|(k, _, _)| k.as_str()).collect();
+    assert!(kinds.contains(&"reward_clawed_back"), "{refund:?}");
+    assert_eq!(
+        refund
+            .iter()
+            .filter(|(k, _, _)| k == "points_clawed_back")
+            .map(|(_, p, _)| p)
+            .sum::<i64>(),
+        -156
+    );
+    let a = &members[0];
+    assert_eq!(a.points.balance, 156 + 66);
+    assert_eq!(a.money.balance, 600);
+    // o3 is the card's second visit again: one Drink held.
+    assert_eq!(a.rewards.len(), 1);
+    // The partner gives back what it paid: 50% of 100 points at 1 cent.
+    let returned = of_event("8");
+    assert!(
+        returned.contains(&("partner_funded".to_string(), 0, "-0.50".to_string())),
+        "{returned:?}"
+    );
+    assert_eq!(members[1].points.balance, 0);
+}
+
+/// A program whose purchases earn in every way a visit can: rates, a
+/// multiplier, a flat bonus, visit points and money, a punch card, a
+/// partner; and whose reviews earn apart from them.
+const EVERYTHING_AN_ORDER_CAUSES: &str = "program \"Shop\"\ncurrency USD\n\
+     points are called \"points\", worth $1 per 100 points\nchannels app\n\
+     earn 1 point per $1 spent\nearn 2 points per $1 spent, in channel app\n\
+     bonus 2x points, in channel app\nbonus 25 points, on orders of $50 or more\n\
+     earn 10 points for visit\nearn $1 reward for visit\n\
+     reward \"Drink\", worth $2\nearn reward \"Drink\" for every 3rd visit\n\
+     earn 5 points for review\nearn reward \"Drink\" for every 4th review\n\
+     partner \"Air\", funds 50%\nearn 1 point per $1 spent, at partner \"Air\"\n";
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Every order refunded in full leaves each member where they would
+    /// be had the orders never happened: balances, held rewards and
+    /// punch cards. (Nothing is spent, so nothing falls short.)
+    #[test]
+    fn refunding_every_order_in_full_leaves_members_as_without_them(
+        steps in prop::collection::vec((0u8..3, 0u8..4, 1i64..20_000), 1..60)
+    ) {
+        let mut with_orders = Vec::new();
+        let mut without = Vec::new();
+        for m in 0..3 {
+            let line = format!(r#"{{"id":"e{m}","at":"2026-01-01","type":"enroll","member":"m{m}"}}"#);
+            with_orders.push(line.clone());
+            without.push(line);
+        }
+        let mut orders = Vec::new();
+        for (n, &(member, kind, cents)) in steps.iter().enumerate() {
+            let at = format!("2026-01-02T{:02}:{:02}:00Z", n / 60, n % 60);
+            let place = match kind {
+                0 => "",
+                1 => r#","channel":"app""#,
+                2 => r#","partner":"Air""#,
+                _ => {
+                    let line = format!(
+                        r#"{{"id":"a{n}","at":"{at}","type":"action","member":"m{member}","action":"review"}}"#
+                    );
+                    with_orders.push(line.clone());
+                    without.push(line);
+                    continue;
+                }
+            };
+            with_orders.push(format!(
+                r#"{{"id":"p{n}","at":"{at}","type":"purchase","member":"m{member}","amount":"{}.{:02}","order":"o{n}"{place}}}"#,
+                cents / 100,
+                cents % 100
+            ));
+            orders.push((n, member, cents));
+        }
+        for (n, member, cents) in orders {
+            with_orders.push(format!(
+                r#"{{"id":"r{n}","at":"2026-01-03T00:00:00Z","type":"refund","member":"m{member}","order":"o{n}","amount":"{}.{:02}"}}"#,
+                cents / 100,
+                cents % 100
+            ));
+        }
+        let (effects, refunded) = run_checked(EVERYTHING_AN_ORDER_CAUSES, &with_orders);
+        let (_, never) = run_checked(EVERYTHING_AN_ORDER_CAUSES, &without);
+        prop_assert!(!effects.contains("clawback_shortfall"));
+        for (a, b) in refunded.iter().zip(&never) {
+            prop_assert_eq!(a.points.balance, b.points.balance, "points of {}", a.id);
+            prop_assert_eq!(a.money.balance, b.money.balance, "reward money of {}", a.id);
+            let held = |m: &Member| {
+                let mut ids: Vec<u16> = m.rewards.iter().map(|h| h.reward).collect();
+                ids.sort_unstable();
+                ids
+            };
+            prop_assert_eq!(held(a), held(b), "rewards held by {}", a.id);
+            let cards = |m: &Member| m.rules.iter().map(|r| r.counter).collect::<Vec<_>>();
+            prop_assert_eq!(cards(a), cards(b), "punch cards of {}", a.id);
+        }
+    }
+}
+
+#[test]
 fn a_fractional_earn_rate_earns_in_proportion() {
     let source = "program \"Shop\"\ncurrency USD\npoints are called \"points\", worth $1 per 100 points\n\
                   earn 1.5 points per $1 spent\nearn 0.25 points per $0.10 spent, in channel app\n\

@@ -253,6 +253,81 @@ fn member_shows_what_a_designer_checks() {
 }
 
 #[test]
+fn a_ledger_of_schema_4_is_brought_to_schema_5_and_continues() {
+    let dir = temp_dir("schema4");
+    let ledger = dir.join("ledger.db");
+    let program = dir.join("program.loy");
+    let events = dir.join("events.jsonl");
+    std::fs::write(
+        &program,
+        "program \"Cafe\"\ncurrency USD\npoints are called \"points\", worth $1 per 100 points\n\
+         earn 1 point per $1 spent\nearn 56 points for visit\nearn $3 reward for visit\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &events,
+        "{\"id\":\"1\",\"at\":\"2026-01-01\",\"type\":\"enroll\",\"member\":\"a\"}\n\
+         {\"id\":\"2\",\"at\":\"2026-01-02\",\"type\":\"purchase\",\"member\":\"a\",\"amount\":\"100\",\"order\":\"o1\"}\n",
+    )
+    .unwrap();
+    assert!(run(&program, &events, &ledger, &[]).status.success());
+    // As schema 4 wrote it: the snapshots' orders without their visit.
+    {
+        let conn = rusqlite::Connection::open(&ledger).unwrap();
+        let state: Vec<u8> = conn
+            .query_row("SELECT state FROM members WHERE id = 'a'", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        let member: loyalty::engine::Member = postcard::from_bytes(&state).unwrap();
+        assert_eq!(member.orders[0].visit.money, 300);
+        let old = loyalty::engine::orders_without_visit(|| postcard::to_allocvec(&member).unwrap());
+        assert!(old.len() < state.len());
+        conn.execute("UPDATE members SET state = ?1 WHERE id = 'a'", [old])
+            .unwrap();
+        conn.execute(
+            "UPDATE meta SET value = '4' WHERE key = 'schema_version'",
+            [],
+        )
+        .unwrap();
+    }
+    // `member` reads it as it is; a run brings it to schema 5 and goes on.
+    member_reads("a", &ledger);
+    std::fs::write(
+        &events,
+        "{\"id\":\"3\",\"at\":\"2026-01-03\",\"type\":\"refund\",\"member\":\"a\",\"order\":\"o1\",\"amount\":\"100.00\"}\n",
+    )
+    .unwrap();
+    let continued = run(&program, &events, &ledger, &[]);
+    assert!(
+        continued.status.success(),
+        "{}",
+        String::from_utf8_lossy(&continued.stderr)
+    );
+    assert_eq!(
+        one_value::<String>(
+            &ledger,
+            "SELECT value FROM meta WHERE key = 'schema_version'"
+        ),
+        "5"
+    );
+    // The order's points (its rate's and its visit's) go back; its $3,
+    // which schema 4 did not keep with the order, stays.
+    assert_eq!(
+        one_value::<i64>(&ledger, "SELECT points_balance FROM members WHERE id = 'a'"),
+        0
+    );
+    assert_eq!(
+        one_value::<i64>(
+            &ledger,
+            "SELECT reward_money_cents FROM members WHERE id = 'a'"
+        ),
+        300
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_new_program_version_is_refused_unless_migrated() {
     let dir = temp_dir("migrate");
     let ledger = dir.join("ledger.db");

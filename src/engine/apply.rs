@@ -209,13 +209,16 @@ impl Apply<'_> {
     /// Rules triggered by an action (built in or declared), and punch
     /// cards that count it.
     pub fn action(&mut self, at: Time, action: ActionId) {
-        self.action_rules(at, action, None);
+        let _ = self.action_rules(at, action, None);
         self.member.last_activity = at;
         self.after_change(at);
     }
 
-    pub fn action_rules(&mut self, at: Time, action: ActionId, purchase: Option<&Purchase>) {
+    /// Returns the punch cards it punched, as bits by rule (the first
+    /// 64), so that a refunded visit can take its punch back.
+    pub fn action_rules(&mut self, at: Time, action: ActionId, purchase: Option<&Purchase>) -> u64 {
         let program = self.program;
+        let mut punched = 0;
         for (i, rule) in program.rules.iter().enumerate() {
             match rule.trigger {
                 Trigger::Action(a)
@@ -230,6 +233,9 @@ impl Apply<'_> {
                     }
                     let status = &mut self.member.rules[i];
                     status.counter += 1;
+                    if i < 64 {
+                        punched |= 1 << i;
+                    }
                     if status.counter >= i64::from(nth) {
                         status.counter = 0;
                         self.give(at, i, true);
@@ -238,6 +244,7 @@ impl Apply<'_> {
                 _ => {}
             }
         }
+        punched
     }
 
     /// After anything that earns: tiers may change, points may convert.
@@ -301,7 +308,7 @@ impl Apply<'_> {
             self.member.next_conversion = self.next_conversion_after(at);
         }
         self.review_tiers(at);
-        self.action_rules(at, Action::Joining.id(), None);
+        let _ = self.action_rules(at, Action::Joining.id(), None);
         self.after_change(at);
     }
 

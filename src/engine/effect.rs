@@ -113,6 +113,8 @@ effect_kinds! {
     RewardIssued => "reward_issued",
     RewardUsed => "reward_used",
     RewardExpired => "reward_expired",
+    /// A reward a refunded order's visit issued, taken back.
+    RewardClawedBack => "reward_clawed_back",
     DiscountGiven => "discount_given",
     PerkUsed => "perk_used",
     CharityDonation => "charity_donation",
@@ -207,6 +209,7 @@ pub fn what(program: &Program, kind: EffectKind, points: i64, money: i64, value:
         EffectKind::RewardIssued => "reward issued".to_string(),
         EffectKind::RewardUsed => format!("reward used, worth {}", amount(value)),
         EffectKind::RewardExpired => "reward expired".to_string(),
+        EffectKind::RewardClawedBack => "reward taken back".to_string(),
         EffectKind::DiscountGiven => format!("{} off", amount(value)),
         EffectKind::PerkUsed => format!("perk used, costing {}", amount(value)),
         EffectKind::CharityDonation => format!("{} donated", amount(value)),

@@ -666,9 +666,124 @@ pub struct Order {
     pub money_clawed_back: Cents,
     /// The earn rule whose payout was saved up rather than issued.
     pub accrued_rule: Option<u16>,
+    /// What the order brought besides its rate: `points` above counts
+    /// the points of its visit too.
+    pub visit: VisitCredit,
 }
 
-as_tuple!(Order { key: u64, at: Time, paid: Cents, refunded: Cents, points: Points, points_clawed_back: Points, money: Cents, money_clawed_back: Cents, accrued_rule: Option<u16> });
+/// What an order brought as a visit and at a partner, beyond what its
+/// spend earned: a refund takes its share back, and a refund in full
+/// undoes the visit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VisitCredit {
+    /// Reward money that `for visit` and spending rules issued.
+    pub money: Cents,
+    pub money_clawed_back: Cents,
+    /// Rewards they issued (the first four), and how many.
+    pub rewards: [RewardId; 4],
+    pub reward_count: u8,
+    /// The punch cards (`for every 5th visit`) it punched, by rule (the
+    /// first 64).
+    pub punched: u64,
+    /// What the partner paid of what the order earned, and gave back.
+    pub funded: Cents,
+    pub funded_returned: Cents,
+    /// Whether a refund in full has undone the visit.
+    pub undone: bool,
+}
+
+as_tuple!(VisitCredit {
+    money: Cents,
+    money_clawed_back: Cents,
+    rewards: [RewardId; 4],
+    reward_count: u8,
+    punched: u64,
+    funded: Cents,
+    funded_returned: Cents,
+    undone: bool
+});
+
+impl Serialize for Order {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let fields: OrderFields = (
+            self.key,
+            self.at,
+            self.paid,
+            self.refunded,
+            self.points,
+            self.points_clawed_back,
+            self.money,
+            self.money_clawed_back,
+            self.accrued_rule,
+        );
+        if ORDERS_WITHOUT_VISIT.get() {
+            fields.serialize(s)
+        } else {
+            (fields, self.visit).serialize(s)
+        }
+    }
+}
+
+type OrderFields = (
+    u64,
+    Time,
+    Cents,
+    Cents,
+    Points,
+    Points,
+    Cents,
+    Cents,
+    Option<u16>,
+);
+
+impl<'de> Deserialize<'de> for Order {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (fields, visit) = if ORDERS_WITHOUT_VISIT.get() {
+            (OrderFields::deserialize(d)?, VisitCredit::default())
+        } else {
+            <(OrderFields, VisitCredit)>::deserialize(d)?
+        };
+        let (
+            key,
+            at,
+            paid,
+            refunded,
+            points,
+            points_clawed_back,
+            money,
+            money_clawed_back,
+            accrued_rule,
+        ) = fields;
+        Ok(Order {
+            key,
+            at,
+            paid,
+            refunded,
+            points,
+            points_clawed_back,
+            money,
+            money_clawed_back,
+            accrued_rule,
+            visit,
+        })
+    }
+}
+
+thread_local! {
+    /// Whether the snapshots being read were written before orders kept
+    /// their visit (ledger schema 4).
+    static ORDERS_WITHOUT_VISIT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Reads or writes, in `work`, snapshots in the layout before orders
+/// kept their visit (ledger schema 4). Read so, an order comes back with
+/// nothing to undo beyond its share of what it earned.
+pub fn orders_without_visit<T>(work: impl FnOnce() -> T) -> T {
+    ORDERS_WITHOUT_VISIT.set(true);
+    let result = work();
+    ORDERS_WITHOUT_VISIT.set(false);
+    result
+}
 
 impl Member {
     /// The member under a new version of the program. Names carry over:

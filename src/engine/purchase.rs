@@ -4,7 +4,7 @@
 use super::apply::Apply;
 use super::effect::{Cause, EffectKind, Moved};
 use super::event::{Purchase, Reject};
-use super::member::{Order, Tally, order_key};
+use super::member::{Order, Tally, VisitCredit, order_key};
 use crate::decimal::{Decimal, saturate};
 use crate::program::{
     Action, Benefit, BonusKind, Cents, Exclusions, PerkCost, Points, RewardValue, Trigger,
@@ -246,12 +246,13 @@ impl Apply<'_> {
             }
         }
 
+        let mut funded = 0;
         if let Some(partner) = p
             .partner
             .filter(|&id| usize::from(id) < program.partners.len())
         {
             let earned = program.points_value(order_points) + order_money;
-            let funded = percent_of(earned, program.partners[usize::from(partner)].funds);
+            funded = percent_of(earned, program.partners[usize::from(partner)].funds);
             if funded > 0 {
                 self.effect(
                     at,
@@ -262,8 +263,11 @@ impl Apply<'_> {
             }
         }
 
-        // Visits: `for visit` rules and punch cards.
-        self.action_rules(at, Action::Visit.id(), Some(p));
+        // Visits: `for visit` rules and punch cards. What they issue is
+        // the order's too, for a refund to take back.
+        let totals = self.member.totals;
+        let held_before = self.member.rewards.len();
+        let punched = self.action_rules(at, Action::Visit.id(), Some(p));
         // `for spending $30 in a month`, once per period.
         for (i, rule) in program.rules.iter().enumerate() {
             let Trigger::Spending { cents, per } = rule.trigger else {
@@ -311,16 +315,35 @@ impl Apply<'_> {
             },
         );
         if let Some(order) = &p.order {
+            let now = self.member.totals;
+            let mut rewards = [0; 4];
+            let issued = self.member.rewards.get(held_before..).unwrap_or_default();
+            for (slot, held) in rewards.iter_mut().zip(issued) {
+                *slot = held.reward;
+            }
             self.member.orders.push(Order {
                 key: order_key(order),
                 at,
                 paid,
                 refunded: 0,
-                points: order_points,
+                points: saturating(
+                    order_points,
+                    now.points_issued.saturating_sub(totals.points_issued),
+                ),
                 points_clawed_back: 0,
                 money: order_money,
                 money_clawed_back: 0,
                 accrued_rule,
+                visit: VisitCredit {
+                    money: now.money_issued.saturating_sub(totals.money_issued),
+                    money_clawed_back: 0,
+                    rewards,
+                    reward_count: issued.len().min(4) as u8,
+                    punched,
+                    funded,
+                    funded_returned: 0,
+                    undone: false,
+                },
             });
         }
         self.member.last_activity = at;
@@ -440,6 +463,15 @@ impl Apply<'_> {
         let money_due = share(record.money) - record.money_clawed_back;
         record.points_clawed_back += points_due;
         record.money_clawed_back += money_due;
+        let visit = &mut record.visit;
+        let visit_money_due = share(visit.money) - visit.money_clawed_back;
+        visit.money_clawed_back += visit_money_due;
+        let funding_due = share(visit.funded) - visit.funded_returned;
+        visit.funded_returned += funding_due;
+        // A refund in full undoes the visit itself, once.
+        let undo = record.refunded == record.paid && !visit.undone;
+        visit.undone |= undo;
+        let visit = *visit;
         let (made_at, accrued_rule) = (record.at, record.accrued_rule);
 
         let points = self.member.points.take(points_due);
@@ -483,8 +515,39 @@ impl Apply<'_> {
                 taken
             }
         };
-        if points < points_due || cents < money_due {
-            let value = program.points_value(points_due - points) + (money_due - cents);
+        let visit_cents = self.member.money.take(visit_money_due);
+        self.member.totals.money_clawed_back =
+            saturating(self.member.totals.money_clawed_back, visit_cents);
+        if visit_cents > 0 {
+            self.effect(
+                at,
+                EffectKind::RewardMoneyClawedBack,
+                Moved::money(-visit_cents),
+                Cause::Refund,
+            );
+        }
+        if funding_due > 0 {
+            self.effect(
+                at,
+                EffectKind::PartnerFunded,
+                Moved::value(-funding_due),
+                Cause::Refund,
+            );
+        }
+        let rewards_short = if undo {
+            self.undo_visit(at, program, &visit)
+        } else {
+            0
+        };
+        if points < points_due
+            || cents < money_due
+            || visit_cents < visit_money_due
+            || rewards_short > 0
+        {
+            let value = program.points_value(points_due - points)
+                + (money_due - cents)
+                + (visit_money_due - visit_cents)
+                + rewards_short;
             self.effect(
                 at,
                 EffectKind::ClawbackShortfall,
@@ -499,10 +562,56 @@ impl Apply<'_> {
             Tally {
                 spend: -amount,
                 points: -points,
-                visits: 0,
+                visits: -i64::from(undo),
             },
         );
         self.after_change(at);
         Ok(())
+    }
+
+    /// Undoes what a refunded order's visit did besides earning: its
+    /// punches (a card it completed is one short again) and the rewards
+    /// it issued, taken back if still held. Returns what the rewards
+    /// already used were worth, a shortfall.
+    fn undo_visit(
+        &mut self,
+        at: Time,
+        program: &crate::program::Program,
+        visit: &VisitCredit,
+    ) -> Cents {
+        for (i, rule) in program.rules.iter().enumerate().take(64) {
+            if visit.punched & (1 << i) == 0 {
+                continue;
+            }
+            if let Trigger::EveryNth { nth, .. } = rule.trigger {
+                let counter = &mut self.member.rules[i].counter;
+                *counter = if *counter > 0 {
+                    *counter - 1
+                } else {
+                    i64::from(nth) - 1
+                };
+            }
+        }
+        let mut short = 0;
+        for &reward in &visit.rewards[..usize::from(visit.reward_count.min(4))] {
+            match self.member.rewards.iter().rposition(|h| h.reward == reward) {
+                Some(h) => {
+                    self.member.rewards.remove(h);
+                    self.effect(
+                        at,
+                        EffectKind::RewardClawedBack,
+                        Moved::NONE,
+                        Cause::Reward(reward),
+                    );
+                }
+                None => {
+                    short += match program.rewards[usize::from(reward)].value {
+                        RewardValue::Money(cents) => cents,
+                        RewardValue::PercentOff(_) => 0,
+                    };
+                }
+            }
+        }
+        short
     }
 }

@@ -42,7 +42,12 @@ use writer::{
 
 /// 4: no indexes; entries link to the member's previous entry; a
 /// member's lots are JSON in its row; the snapshot is binary.
-const SCHEMA_VERSION: &str = "4";
+const SCHEMA_VERSION: &str = "5";
+
+/// The schema before orders kept their visit in the members' snapshots:
+/// the tables are the same, so such a ledger is read as it is, and
+/// brought to this schema when opened to write.
+const SCHEMA_WITHOUT_VISIT: &str = "4";
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (
@@ -193,6 +198,9 @@ pub struct Ledger {
     next_entry_seq: i64,
     /// Each member's latest entry (0: none yet), by the engine's index.
     last_entry: Vec<i64>,
+    /// A schema-4 ledger opened to read: its snapshots' orders have no
+    /// visit.
+    orders_without_visit: bool,
 }
 
 impl Ledger {
@@ -288,10 +296,15 @@ impl Ledger {
         } else {
             None
         };
+        let without_visit = found.as_deref() == Some(SCHEMA_WITHOUT_VISIT);
         if let Some(found) = found
             && found != SCHEMA_VERSION
+            && !without_visit
         {
             return Err(LedgerError::Schema { path: name, found });
+        }
+        if write && without_visit {
+            Ledger::add_visits_to_snapshots(&conn, &name)?;
         }
         if write {
             conn.execute_batch(SCHEMA).map_err(sql)?;
@@ -352,7 +365,52 @@ impl Ledger {
             next_seq,
             next_entry_seq,
             last_entry: Vec::new(),
+            orders_without_visit: without_visit && !write,
         })
+    }
+
+    /// Brings a schema-4 ledger's member snapshots to this schema, in one
+    /// transaction: their orders gain an empty visit (a refund of an
+    /// order made before takes back what its rate earned, as it did).
+    fn add_visits_to_snapshots(conn: &Connection, name: &str) -> Result<(), LedgerError> {
+        let sql = |source| LedgerError::Sqlite {
+            path: name.to_string(),
+            source,
+        };
+        let snapshot = |e: postcard::Error| LedgerError::Snapshot {
+            path: name.to_string(),
+            message: e.to_string(),
+        };
+        let transaction = conn.unchecked_transaction().map_err(sql)?;
+        let mut states: Vec<(i64, Vec<u8>)> = Vec::new();
+        {
+            let mut statement = transaction
+                .prepare("SELECT rowid, state FROM members WHERE state IS NOT NULL")
+                .map_err(sql)?;
+            let mut rows = statement.query([]).map_err(sql)?;
+            while let Some(row) = rows.next().map_err(sql)? {
+                let bytes: Vec<u8> = row.get(1).map_err(sql)?;
+                let member: Member =
+                    crate::engine::orders_without_visit(|| postcard::from_bytes(&bytes))
+                        .map_err(snapshot)?;
+                states.push((
+                    row.get(0).map_err(sql)?,
+                    postcard::to_allocvec(&member).map_err(snapshot)?,
+                ));
+            }
+        }
+        for (rowid, state) in states {
+            transaction
+                .execute(
+                    "UPDATE members SET state = ?1 WHERE rowid = ?2",
+                    rusqlite::params![state, rowid],
+                )
+                .map_err(sql)?;
+        }
+        transaction
+            .execute(SET_META, ["schema_version", SCHEMA_VERSION])
+            .map_err(sql)?;
+        transaction.commit().map_err(sql)
     }
 
     fn prepare_to_write(conn: &Connection) -> rusqlite::Result<()> {
@@ -533,11 +591,16 @@ impl Ledger {
                     .map_err(sql)?
                     .as_blob()
                     .map_err(|e| sql(e.into()))?;
-                let member: Member =
-                    postcard::from_bytes(state).map_err(|e| LedgerError::Snapshot {
-                        path: self.path.clone(),
-                        message: e.to_string(),
-                    })?;
+                let decode = || postcard::from_bytes::<Member>(state);
+                let decoded = if self.orders_without_visit {
+                    crate::engine::orders_without_visit(decode)
+                } else {
+                    decode()
+                };
+                let member = decoded.map_err(|e| LedgerError::Snapshot {
+                    path: self.path.clone(),
+                    message: e.to_string(),
+                })?;
                 members.push(member);
                 last_entry.push(row.get::<_, Option<i64>>(1).map_err(sql)?.unwrap_or(0));
             }

@@ -184,6 +184,13 @@ impl RunTally {
                 self.add(m, Field::RewardsIssuedValue, reward.map_or(0, value));
             }
             EffectKind::RewardUsed => self.add(m, Field::RewardsUsedCount, 1),
+            // A refunded visit's reward: as if it had not been issued.
+            EffectKind::RewardClawedBack => {
+                if let Cause::Reward(reward) = effect.cause {
+                    self.add(m, Field::RewardsIssued, -1);
+                    self.add(m, Field::RewardsIssuedValue, -value(reward));
+                }
+            }
             EffectKind::RewardExpired => {
                 self.add(m, Field::RewardsExpired, 1);
                 if let Cause::Reward(reward) = effect.cause {
