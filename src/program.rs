@@ -510,6 +510,12 @@ pub enum ConversionInto {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PointsExpiry {
     AfterEarned(Period),
+    /// `at the end of the quarter after 12 months`: at the start of the
+    /// period after the one that time falls in.
+    AtEndOf {
+        after: Period,
+        every: Every,
+    },
     Inactivity(Period),
 }
 

@@ -260,4 +260,42 @@ proptest! {
         // Charged on subscribing and on each monthly renewal since.
         prop_assert_eq!(total(&run, "fee_charged", "value"), fee * months);
     }
+
+    /// `points expire at the end of the quarter after 12 months`: at the
+    /// start of the month, quarter or year after the one that time falls
+    /// in (a month after 31 January is 28 February).
+    #[test]
+    fn an_expiry_at_a_period_end(day in 0i64..365, months in 1i64..=12, which in 0usize..3) {
+        let period = ["month", "quarter", "year"][which];
+        let rules = format!(
+            "earn 100 points for review\npoints expire at the end of the {period} after {months} months\n"
+        );
+        let earned = loyalty::time::Time::parse("2026-01-01T12:00:00Z").unwrap().add_days(day);
+        let (year, month, _) = earned.date();
+        // The month that time falls in, counted from January of year 0.
+        let falls = i64::from(year) * 12 + i64::from(month) - 1 + months;
+        let next = match period {
+            "month" => falls + 1,
+            "quarter" => (falls / 3 + 1) * 3,
+            _ => (falls / 12 + 1) * 12,
+        };
+        let due = loyalty::time::Time::from_date((next / 12) as i32, (next % 12 + 1) as u32, 1);
+        let ticks = |last: loyalty::time::Time| {
+            let mut lines = vec![
+                enroll("a", "2026-01-01"),
+                action("r", "a", &earned.to_string(), "review"),
+            ];
+            let mut at = earned.add_days(300);
+            while at < last {
+                lines.push(format!(r#"{{"id":"t{at}","at":"{at}","type":"tick"}}"#));
+                at = at.add_days(300);
+            }
+            lines.push(format!(r#"{{"id":"last","at":"{last}","type":"tick"}}"#));
+            lines
+        };
+        let before = effects(&rules, &ticks(due.second_before()));
+        prop_assert_eq!(total(&before, "points_expired", "points"), 0);
+        let after = effects(&rules, &ticks(due));
+        prop_assert_eq!(total(&after, "points_expired", "points"), -100);
+    }
 }

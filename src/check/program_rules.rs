@@ -462,9 +462,9 @@ impl Checker<'_> {
                 continue;
             }
             let duration = match expiry {
-                Expiry::AfterLifecycle { duration, .. } | Expiry::Inactivity { duration } => {
-                    duration
-                }
+                Expiry::AfterLifecycle { duration, .. }
+                | Expiry::Inactivity { duration }
+                | Expiry::AtPeriodEnd { duration, .. } => duration,
             };
             // Quietly skip durations already reported as malformed.
             let Some(parsed) = super::Duration::of(duration) else {

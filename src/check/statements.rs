@@ -701,6 +701,30 @@ impl Checker<'_> {
                     false => Expires::Points(PointsExpiry::AfterEarned(period?)),
                 }
             }
+            Expiry::AtPeriodEnd {
+                period: every,
+                duration,
+            } => {
+                let after = self.period(duration);
+                let every = self.word::<Every>(
+                    every,
+                    Every::CALENDAR_WORDS,
+                    "a period to expire at the end of",
+                );
+                if is_rewards {
+                    self.report(
+                        ProblemKind::WrongTrigger {
+                            message: "rewards expire a time after they are issued",
+                            help: "write `rewards expire 30 days after they are issued`",
+                        },
+                        duration.span,
+                    );
+                }
+                Expires::Points(PointsExpiry::AtEndOf {
+                    after: after?,
+                    every: every?,
+                })
+            }
             Expiry::Inactivity { duration } => {
                 let period = self.period(duration);
                 if is_rewards {

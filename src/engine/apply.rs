@@ -96,6 +96,9 @@ impl Apply<'_> {
     fn points_expire_at(&self, at: Time) -> Time {
         match self.program.points_expiry {
             Some(PointsExpiry::AfterEarned(period)) => period.after(at.start_of_day()).add_days(1),
+            Some(PointsExpiry::AtEndOf { after, every }) => {
+                every.first_day_after(after.after(at.start_of_day()))
+            }
             _ => Time::NEVER,
         }
     }

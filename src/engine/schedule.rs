@@ -21,7 +21,7 @@ const MAX_STEPS: usize = 100_000;
 /// The earliest moment something is due for the member.
 pub fn next_due(program: &Program, m: &Member) -> Time {
     let points = match program.points_expiry {
-        Some(PointsExpiry::AfterEarned(_)) => m.points.next_expiry(),
+        Some(PointsExpiry::AfterEarned(_) | PointsExpiry::AtEndOf { .. }) => m.points.next_expiry(),
         Some(PointsExpiry::Inactivity(period)) if m.points.balance > 0 => {
             period.after(m.last_activity)
         }
@@ -75,7 +75,9 @@ impl Apply<'_> {
         self.member.counters.roll(at);
 
         let expired = match program.points_expiry {
-            Some(PointsExpiry::AfterEarned(_)) => self.member.points.expire(at),
+            Some(PointsExpiry::AfterEarned(_) | PointsExpiry::AtEndOf { .. }) => {
+                self.member.points.expire(at)
+            }
             Some(PointsExpiry::Inactivity(period))
                 if period.after(self.member.last_activity) <= at =>
             {

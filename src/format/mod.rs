@@ -142,6 +142,12 @@ fn head(head: &Head) -> String {
                     Lifecycle::Issued => "issued",
                 }
             ),
+            Expiry::AtPeriodEnd { period, duration } => format!(
+                "{} expire at the end of the {} after {}",
+                what.node,
+                period.node,
+                quantity(duration)
+            ),
             Expiry::Inactivity { duration } => {
                 format!(
                     "{} expire after {} without activity",

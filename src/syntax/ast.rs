@@ -198,6 +198,12 @@ pub enum Expiry {
     },
     /// `after 12 months without activity`
     Inactivity { duration: Node<Quantity> },
+    /// `at the end of the quarter after 12 months`: the end of the
+    /// period in which that time after earning falls.
+    AtPeriodEnd {
+        period: Node<String>,
+        duration: Node<Quantity>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

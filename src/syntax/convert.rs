@@ -420,6 +420,13 @@ impl Converter<'_> {
                             lifecycle,
                         }
                     }
+                    Rule::expire_at_period_end => {
+                        let mut inner = spec.into_inner();
+                        Expiry::AtPeriodEnd {
+                            period: self.ident(inner.next()?),
+                            duration: self.quantity(inner.next()?)?,
+                        }
+                    }
                     _ => Expiry::Inactivity {
                         duration: self.quantity(spec.into_inner().next()?)?,
                     },
