@@ -409,6 +409,7 @@ pub enum Every {
     Week,
     Month,
     Quarter,
+    HalfYear,
     Year,
     /// The member's lifetime.
     Member,
@@ -420,6 +421,7 @@ words!(Every {
     "week" => Week,
     "month" => Month,
     "quarter" => Quarter,
+    "half year" => HalfYear,
     "year" => Year,
     "member" => Member,
 });
@@ -427,7 +429,7 @@ words!(Every {
 impl Every {
     /// The periods a payout, chosen days, a recurring reward and a
     /// spending window are counted in.
-    pub const CALENDAR_WORDS: &'static [&'static str] = &["month", "quarter", "year"];
+    pub const CALENDAR_WORDS: &'static [&'static str] = &["month", "quarter", "half year", "year"];
 
     /// A payout (`paid out every year`) and keeping a tier (`until the
     /// end of the next year`) are counted in years only.
@@ -441,6 +443,7 @@ impl Every {
             Every::Week => at.week_index(),
             Every::Month => at.month_index(),
             Every::Quarter => at.month_index().div_euclid(3),
+            Every::HalfYear => at.month_index().div_euclid(6),
             Every::Year => i64::from(at.year()),
             Every::Member => 0,
         }
@@ -456,19 +459,21 @@ impl Every {
             Every::Week => at.add_days(7),
             Every::Month => at.add_months(1),
             Every::Quarter => at.add_months(3),
+            Every::HalfYear => at.add_months(6),
             Every::Year | Every::Member => at.add_months(12),
         }
     }
 
-    /// The first day of the next year, quarter (January, April, July,
-    /// October) or else month: when a conversion or a reward `on the first
-    /// day of` a period comes.
+    /// The first day of the next year, half year (January, July), quarter
+    /// (January, April, July, October) or else month: when a conversion
+    /// or a reward `on the first day of` a period comes.
     pub fn first_day_after(self, at: Time) -> Time {
         match self {
             Every::Year => at.next_year_start(),
-            Every::Quarter => {
+            Every::Quarter | Every::HalfYear => {
+                let months = if self == Every::Quarter { 3 } else { 6 };
                 let next = at.next_month_start();
-                next.add_months((3 - next.month_index().rem_euclid(3)) % 3)
+                next.add_months((months - next.month_index().rem_euclid(months)) % months)
             }
             _ => at.next_month_start(),
         }

@@ -479,6 +479,20 @@ fn quarters_count_limits_and_bring_rewards() {
     ];
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     assert_eq!(earned(&source, &refs), [100, 50, 100]);
+
+    // Half years: January to June, July to December.
+    let source = format!(
+        "{SHOP}earn 100 points for review, once per half year\n\
+         earn 50 points on the first day of each half year\n"
+    );
+    let lines = [
+        r#"{"id":"1","at":"2026-01-05","type":"enroll","member":"a"}"#.to_string(),
+        review(2, "2026-04-10T12:00:00Z"), // no first day of a half year yet
+        review(3, "2026-06-30T12:00:00Z"),
+        review(4, "2026-07-01T12:00:00Z"),
+    ];
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    assert_eq!(earned(&source, &refs), [100, 50, 100]);
 }
 
 #[test]

@@ -265,8 +265,8 @@ proptest! {
     /// start of the month, quarter or year after the one that time falls
     /// in (a month after 31 January is 28 February).
     #[test]
-    fn an_expiry_at_a_period_end(day in 0i64..365, months in 1i64..=12, which in 0usize..3) {
-        let period = ["month", "quarter", "year"][which];
+    fn an_expiry_at_a_period_end(day in 0i64..365, months in 1i64..=12, which in 0usize..4) {
+        let period = ["month", "quarter", "half year", "year"][which];
         let rules = format!(
             "earn 100 points for review\npoints expire at the end of the {period} after {months} months\n"
         );
@@ -277,6 +277,7 @@ proptest! {
         let next = match period {
             "month" => falls + 1,
             "quarter" => (falls / 3 + 1) * 3,
+            "half year" => (falls / 6 + 1) * 6,
             _ => (falls / 12 + 1) * 12,
         };
         let due = loyalty::time::Time::from_date((next / 12) as i32, (next % 12 + 1) as u32, 1);

@@ -449,6 +449,7 @@ impl Checker<'_> {
             .map(|every| match every {
                 Every::Year => (366, "once a year"),
                 Every::Quarter => (92, "once a quarter"),
+                Every::HalfYear => (184, "once every half year"),
                 _ => (31, "once a month"),
             });
         let Some((cycle_days, cycle_text)) = cycle else {

@@ -720,8 +720,16 @@ impl Converter<'_> {
         list.into_inner().map(|p| self.string(p)).collect()
     }
 
+    /// A word, or a period of two (`half year`, its space made one).
     fn ident(&self, pair: Pair<Rule>) -> Node<String> {
-        self.text(pair)
+        let text = pair.as_str();
+        match text.contains(char::is_whitespace) {
+            true => Node::new(
+                text.split_whitespace().collect::<Vec<_>>().join(" "),
+                span_of(&pair),
+            ),
+            false => self.text(pair),
+        }
     }
 
     fn idents(&self, list: Pair<Rule>) -> Vec<Node<String>> {
@@ -886,6 +894,7 @@ fn describe_expected(positives: &[Rule], literals: &[String]) -> String {
                 "a name in double quotes, such as `\"Gold\"`"
             }
             Rule::ident | Rule::ident_list | Rule::unit => "a word such as `beauty` or `review`",
+            Rule::period => "a period such as `day`, `month`, `quarter`, `half year` or `year`",
             Rule::benefit | Rule::named_reward => {
                 "what the member gets, such as `1 point`, `$10 reward`, `2% back` or `reward \"Free drink\"`"
             }
