@@ -424,8 +424,8 @@ impl ClauseKind {
             ClauseKind::Exclusive => "exclusive",
             ClauseKind::Kept => "kept",
             ClauseKind::FreeTrial => "with a free trial",
-            ClauseKind::OnDays => "on ... days",
-            ClauseKind::Hours => "between ... hours",
+            ClauseKind::OnDays => "on (days of the week)",
+            ClauseKind::Hours => "between (times of day)",
             ClauseKind::Between => "between",
         }
     }
