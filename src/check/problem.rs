@@ -230,13 +230,32 @@ pub enum ProblemKind {
     },
 }
 
+impl ProblemKind {
+    /// Whether the program still runs as written: a warning, not an error.
+    pub fn is_warning(&self) -> bool {
+        matches!(
+            self,
+            ProblemKind::TierNeverLeft { .. }
+                | ProblemKind::OverlappingRule { .. }
+                | ProblemKind::NoPointsValue
+                | ProblemKind::MultiplierWithoutEffect { .. }
+                | ProblemKind::UnusedName { .. }
+                | ProblemKind::BonusWithoutRate { .. }
+                | ProblemKind::UnusedReward { .. }
+        )
+    }
+}
+
 const AMOUNT_HELP: &str = "amounts are written `$10` (money), `300 points` (points), `2%` \
                            (a share), `3x` (a multiplier) or `30 days` (a duration)";
 
 impl From<Problem> for Diagnostic {
     fn from(problem: Problem) -> Self {
         use ProblemKind::*;
-        let mut severity = Severity::Error;
+        let severity = match problem.kind.is_warning() {
+            true => Severity::Warning,
+            false => Severity::Error,
+        };
         let (code, message, label, help): (&'static str, String, String, Option<String>) =
             match problem.kind {
                 MissingProgramName => (
@@ -446,7 +465,6 @@ impl From<Problem> for Diagnostic {
                     ),
                 ),
                 TierNeverLeft { tier } => {
-                    severity = Severity::Warning;
                     (
                         "loyalty::tier_never_left",
                         format!("tier `{tier}` can never be left"),
@@ -481,7 +499,6 @@ impl From<Problem> for Diagnostic {
                     Some("raise the limit to at least one event's earn, or lower the earn".into()),
                 ),
                 OverlappingRule { line } => {
-                    severity = Severity::Warning;
                     (
                         "loyalty::overlapping_rule",
                         format!("this rule has the same trigger and conditions as the rule on line {line}"),
@@ -501,7 +518,6 @@ impl From<Problem> for Diagnostic {
                     Some("points would expire before members could ever see the reward; lengthen the expiry".into()),
                 ),
                 NoPointsValue => {
-                    severity = Severity::Warning;
                     (
                         "loyalty::no_points_value",
                         "the points have no value in money".into(),
@@ -514,7 +530,6 @@ impl From<Problem> for Diagnostic {
                     )
                 }
                 MultiplierWithoutEffect { value } => {
-                    severity = Severity::Warning;
                     (
                         "loyalty::multiplier_without_effect",
                         format!("a multiplier of {value} does not raise earning"),
@@ -541,7 +556,6 @@ impl From<Problem> for Diagnostic {
                     Some("write the earlier date first".into()),
                 ),
                 UnusedName { kind, name } => {
-                    severity = Severity::Warning;
                     (
                         "loyalty::unused_name",
                         format!("{} `{name}` is declared but no rule uses it", kind.noun()),
@@ -550,7 +564,6 @@ impl From<Problem> for Diagnostic {
                     )
                 }
                 BonusWithoutRate { what } => {
-                    severity = Severity::Warning;
                     (
                         "loyalty::bonus_without_rate",
                         format!("this bonus multiplies {what} earned per amount spent, and no rule earns {what} that way"),
@@ -564,7 +577,6 @@ impl From<Problem> for Diagnostic {
                     )
                 }
                 UnusedReward { reward } => {
-                    severity = Severity::Warning;
                     (
                         "loyalty::unused_reward",
                         format!("reward `{reward}` can never be obtained"),

@@ -89,11 +89,7 @@ impl Checker<'_> {
     /// statement was: a rule with an error is missing from it.
     fn bonuses_without_rate(&mut self) {
         use crate::program::{Benefit, BonusKind, Trigger};
-        let errors = self
-            .problems
-            .iter()
-            .any(|p| crate::diagnostic::Diagnostic::from(p.clone()).is_error());
-        if errors {
+        if self.problems.iter().any(|p| !p.kind.is_warning()) {
             return;
         }
         let rules = &self.program.rules;
