@@ -24,6 +24,10 @@ pub struct Work {
     /// Friends that referrals brought, still to simulate, by their
     /// number (from 1) among the customer's friends.
     pub(super) friends: Vec<Friend>,
+    /// How many of `friends` their referral (the two members' event, in
+    /// the referrer's pass) has brought so far: they come in the order
+    /// they are numbered, the ones after this still to come.
+    pub(super) referred: usize,
     /// Each friend's member account and choices, made at the referral
     /// (in the referrer's pass) and taken over by the friend's own pass;
     /// reused from customer to customer.
@@ -46,6 +50,7 @@ impl Work {
             },
             returns: Vec::with_capacity(16),
             friends: Vec::with_capacity(MAX_FRIENDS as usize),
+            referred: 0,
             friend_accounts: Vec::new(),
             demoted_until: Time(i64::MIN),
         }
@@ -57,9 +62,6 @@ impl Work {
 pub(super) struct Friend {
     pub(super) day: f64,
     pub(super) segment: usize,
-    /// Whether the referral has been applied: the two members' event,
-    /// in the referrer's pass.
-    pub(super) referred: bool,
 }
 
 impl Model<'_> {
@@ -87,11 +89,12 @@ impl Model<'_> {
         }
         let drops_at = self.baseline(who, &traits, Some(tally), &mut work.replay);
         work.friends.clear();
+        work.referred = 0;
         self.with_program(who, &traits, drops_at, work, tally);
         let referred_value = self.scenario.behavior.referred_value.factor();
         let mut j = 0;
         while j < work.friends.len() {
-            let Friend { day, segment, .. } = work.friends[j];
+            let Friend { day, segment } = work.friends[j];
             j += 1;
             let friend = Who {
                 friend: j as u32,

@@ -228,7 +228,7 @@ impl Pass<'_, '_> {
     /// referrals decided at the month's start.
     #[inline]
     fn due(&mut self, day: f64) {
-        if self.work.returns.is_empty() && self.work.friends.iter().all(|f| f.referred) {
+        if self.work.returns.is_empty() && self.work.referred == self.work.friends.len() {
             return;
         }
         loop {
@@ -236,12 +236,10 @@ impl Pass<'_, '_> {
             let refund = (0..returns.len())
                 .filter(|&i| returns[i].0 < day)
                 .min_by(|&a, &b| returns[a].0.total_cmp(&returns[b].0));
-            let friends = &self.work.friends;
-            let referral =
-                (0..friends.len()).find(|&k| !friends[k].referred && friends[k].day < day);
-            match (refund, referral) {
-                (Some(i), Some(k)) if returns[i].0 <= friends[k].day => self.refund(i),
-                (_, Some(k)) => self.refer(k),
+            let referral = self.work.friends.get(self.work.referred).map(|f| f.day);
+            match (refund, referral.filter(|&d| d < day)) {
+                (Some(i), Some(d)) if returns[i].0 <= d => self.refund(i),
+                (_, Some(_)) => self.refer(),
                 (Some(i), None) => self.refund(i),
                 (None, None) => break,
             }
@@ -275,21 +273,22 @@ impl Pass<'_, '_> {
         }
     }
 
-    /// The referral that brings friend `k`: the friend joins, in an
-    /// account of their own and on their own choices, and the two
+    /// The referral that brings the next friend, `k`: the friend joins,
+    /// in an account of their own and on their own choices, and the two
     /// members' event goes through the engine's `refer`, as `loyalty run`
     /// applies it. The friend's pass takes the account over.
-    fn refer(&mut self, k: usize) {
+    fn refer(&mut self) {
         let model = self.model;
-        let friend = &mut self.work.friends[k];
-        friend.referred = true;
-        let (at, m) = (model.time_at(friend.day), model.month_of(friend.day));
+        let k = self.work.referred;
+        self.work.referred += 1;
+        let day = self.work.friends[k].day;
+        let (at, m) = (model.time_at(day), model.month_of(day));
         let who = Who {
             friend: k as u32 + 1,
             ..self.who
         };
-        // Friends are referred in the order they are numbered, so this
-        // adds at most one account.
+        // Friends are referred in the order they are numbered: this adds
+        // at most one account.
         while self.work.friend_accounts.len() <= k {
             let account = (
                 Member::new(model.program, "", Time(0)),
@@ -554,7 +553,6 @@ impl Pass<'_, '_> {
             self.work.friends.push(Friend {
                 day,
                 segment: self.traits.segment,
-                referred: false,
             });
         }
     }
