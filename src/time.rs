@@ -485,6 +485,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_periods_each_place_takes_have_a_meaning() {
+        use crate::vocabulary::Word;
+        for word in Every::CALENDAR_WORDS.iter().chain(Every::YEAR_WORDS) {
+            assert!(Every::from_word(word).is_some(), "{word}");
+        }
+    }
+
+    #[test]
     fn write_to_shows_what_display_shows() {
         let mut text = String::new();
         let mut t: i64 = 12_345;

@@ -617,8 +617,12 @@ impl Checker<'_> {
         allowed: &'static [&'static str],
         what: &'static str,
     ) -> Option<T> {
-        if allowed.contains(&word.as_str()) {
-            return T::from_word(word);
+        // A word this place takes means something, or it is reported
+        // like any other: never left unresolved without a diagnostic.
+        if allowed.contains(&word.as_str())
+            && let Some(meaning) = T::from_word(word)
+        {
+            return Some(meaning);
         }
         let singular = word.strip_suffix('s').unwrap_or(word);
         let suggestion = allowed
