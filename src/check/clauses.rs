@@ -667,7 +667,7 @@ impl Checker<'_> {
                 date.span,
             );
         }
-        parsed.map(|(year, month, day)| Time::from_date(year, month, day))
+        parsed.map(|(year, month, day)| self.program.calendar.midnight(year, month, day))
     }
 }
 

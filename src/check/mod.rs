@@ -29,6 +29,7 @@ use crate::program::{
 };
 use crate::span::{Node, Span};
 use crate::syntax::ast::{DeclareKind, Head, Item, Program, Statement};
+use crate::time::Calendar;
 
 /// Actions every program knows without declaring them. `joining` is
 /// enrolment (or, inside a membership, subscribing), `visit` is any
@@ -225,6 +226,21 @@ impl<'s> Checker<'s> {
                                     suggestion,
                                 },
                                 code.span,
+                            );
+                        }
+                    }
+                }
+                Head::TimeZone { name } if self.program.calendar == Calendar::default() => {
+                    match Calendar::named(name) {
+                        Some(calendar) => self.program.calendar = calendar,
+                        None => {
+                            let suggestion = did_you_mean(name, Calendar::zone_names());
+                            self.report(
+                                ProblemKind::UnknownTimeZone {
+                                    name: name.node.clone(),
+                                    suggestion,
+                                },
+                                name.span,
                             );
                         }
                     }

@@ -94,6 +94,10 @@ pub enum ProblemKind {
         code: String,
         suggestion: Option<&'static str>,
     },
+    UnknownTimeZone {
+        name: String,
+        suggestion: Option<&'static str>,
+    },
     CurrencySignMismatch {
         sign: char,
         currency: String,
@@ -277,6 +281,15 @@ impl From<Problem> for Diagnostic {
                     Some(match suggestion {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => format!("known currencies: {}", super::currency_codes().collect::<Vec<_>>().join(", ")),
+                    }),
+                ),
+                UnknownTimeZone { name, suggestion } => (
+                    "loyalty::unknown_time_zone",
+                    format!("unknown time zone `{name}`"),
+                    "not a time zone of the IANA database".into(),
+                    Some(match suggestion {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => "name a zone as the IANA database does, such as \"America/New_York\", \"Europe/London\" or \"UTC\"".into(),
                     }),
                 ),
                 CurrencySignMismatch {

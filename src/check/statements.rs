@@ -313,7 +313,10 @@ impl Checker<'_> {
                     tier.kept = clauses.kept;
                 }
             }
-            Head::Currency { .. } | Head::Declare { .. } | Head::Brand { .. } => {}
+            Head::Currency { .. }
+            | Head::TimeZone { .. }
+            | Head::Declare { .. }
+            | Head::Brand { .. } => {}
         }
     }
 
@@ -754,6 +757,7 @@ fn once_per_program(head: &Head) -> Option<&'static str> {
     match head {
         Head::Program { .. } => Some("the program's name"),
         Head::Currency { .. } => Some("the currency"),
+        Head::TimeZone { .. } => Some("the time zone"),
         Head::Points { .. } => Some("what points are called"),
         Head::Expire { what, .. } if crate::vocabulary::means_rewards(what) => {
             Some("when rewards expire")

@@ -52,7 +52,7 @@ impl Apply<'_> {
     /// Whether conditions hold for the member now, and for the purchase
     /// if there is one ([`Member::meets`]).
     pub fn matches(&self, c: &Conditions, at: Time, purchase: Option<&Purchase>) -> bool {
-        self.member.meets(c, at, purchase)
+        self.member.meets(c, &self.program.calendar, at, purchase)
     }
 
     pub fn room(&self, caps: &[Cap], at: Time) -> Room {
@@ -63,7 +63,9 @@ impl Apply<'_> {
         };
         for cap in caps {
             let used = &self.member.caps[cap.slot];
-            let used = if cap.per == Every::Order || used.period != cap.per.key(at) {
+            let used = if cap.per == Every::Order
+                || used.period != self.program.calendar.key(cap.per, at)
+            {
                 0
             } else {
                 used.used
@@ -79,7 +81,7 @@ impl Apply<'_> {
 
     pub fn use_caps(&mut self, caps: &[Cap], at: Time, points: Points, money: Cents) {
         for cap in caps {
-            let key = cap.per.key(at);
+            let key = self.program.calendar.key(cap.per, at);
             let used = &mut self.member.caps[cap.slot];
             if used.period != key {
                 used.period = key;
@@ -94,18 +96,21 @@ impl Apply<'_> {
     }
 
     fn points_expire_at(&self, at: Time) -> Time {
+        let calendar = &self.program.calendar;
         match self.program.points_expiry {
-            Some(PointsExpiry::AfterEarned(period)) => period.after(at.start_of_day()).add_days(1),
-            Some(PointsExpiry::AtEndOf { after, every }) => {
-                every.first_day_after(after.after(at.start_of_day()))
+            Some(PointsExpiry::AfterEarned(period)) => {
+                calendar.shift(at, |day| period.after(day.start_of_day()).add_days(1))
             }
+            Some(PointsExpiry::AtEndOf { after, every }) => calendar.shift(at, |day| {
+                every.first_day_after(after.after(day.start_of_day()))
+            }),
             _ => Time::NEVER,
         }
     }
 
     fn rewards_expire_at(&self, at: Time) -> Time {
         self.program.reward_expiry.map_or(Time::NEVER, |period| {
-            period.after(at.start_of_day()).add_days(1)
+            (self.program.calendar).shift(at, |day| period.after(day.start_of_day()).add_days(1))
         })
     }
 
@@ -265,7 +270,9 @@ impl Apply<'_> {
         for (c, conversion) in program.conversions.iter().enumerate() {
             let due = match conversion.on_first_day_of {
                 None => !on_schedule,
-                Some(every) => on_schedule && every.first_day_after(at.add_days(-1)) == at,
+                Some(every) => {
+                    on_schedule && (program.calendar).first_day_after(every, at.add_days(-1)) == at
+                }
             };
             if !due || conversion.points <= 0 {
                 continue;
@@ -473,12 +480,14 @@ impl Apply<'_> {
             (Some(trial), Some(_)) if !status.trial_used => {
                 status.trial_used = true;
                 status.state = MembershipState::Trial;
-                status.until = trial.after(at);
+                status.until = self.program.calendar.after(trial, at);
                 self.effect(at, EffectKind::TrialStarted, Moved::NONE, cause);
             }
             (_, Some((fee, kind))) => {
                 status.state = MembershipState::Active;
-                status.until = kind.period().map_or(Time::NEVER, |p| p.after(at));
+                status.until = kind
+                    .period()
+                    .map_or(Time::NEVER, |p| self.program.calendar.after(p, at));
                 self.effect(at, EffectKind::MembershipStarted, Moved::NONE, cause);
                 self.effect(at, EffectKind::FeeCharged, Moved::value(fee), cause);
             }
@@ -579,12 +588,14 @@ impl Apply<'_> {
             let status = &mut self.member.rules[i];
             if rule.paid_out_yearly {
                 if status.next_at == Time::NEVER {
-                    status.next_at = at.add_months(12);
+                    status.next_at = program.calendar.shift(at, |local| local.add_months(12));
                 }
             } else {
                 match rule.trigger {
                     Trigger::Every(_) => status.next_at = at,
-                    Trigger::FirstDayOf(every) => status.next_at = every.first_day_after(at),
+                    Trigger::FirstDayOf(every) => {
+                        status.next_at = program.calendar.first_day_after(every, at)
+                    }
                     _ => {}
                 }
             }

@@ -405,7 +405,7 @@ fn decode_raw<'a>(program: &Program, mut raw: Raw<'a>) -> Result<Event<'a>, Reje
         .at
         .as_deref()
         .ok_or_else(|| malformed("an event needs `at` (a date or an RFC 3339 time)"))?;
-    let at = Time::parse(at_text).ok_or_else(|| {
+    let at = program.calendar.parse(at_text).ok_or_else(|| {
         malformed(format!(
             "`at` is not a date or an RFC 3339 time: `{at_text}`"
         ))

@@ -16,7 +16,7 @@ use crate::program::{
     Anchor, Cents, Conditions, Measure, Place, Points, Program, RewardId, Scope, TierId, Window,
     mask_has,
 };
-use crate::time::Time;
+use crate::time::{Calendar, Time};
 
 /// Serialises a record as an array of its fields in order, and reads it
 /// back from one.
@@ -168,7 +168,13 @@ impl Member {
     /// Whether conditions hold for the member now, and for the purchase
     /// if there is one. Chosen days are checked by the caller, which must
     /// also count them.
-    pub fn meets(&self, c: &Conditions, at: Time, purchase: Option<&Purchase>) -> bool {
+    pub fn meets(
+        &self,
+        c: &Conditions,
+        calendar: &Calendar,
+        at: Time,
+        purchase: Option<&Purchase>,
+    ) -> bool {
         let m = self;
         if !m.in_scope(c.scope) || !mask_has(c.tiers, m.tier) {
             return false;
@@ -177,7 +183,7 @@ impl Member {
             return false;
         }
         if let Some((period, anchor)) = c.within
-            && at >= period.after(self.anchor(c.scope, anchor))
+            && at >= calendar.after(period, self.anchor(c.scope, anchor))
         {
             return false;
         }
@@ -186,19 +192,8 @@ impl Member {
         {
             return false;
         }
-        if c.days.is_some_and(|days| days & (1 << at.weekday()) == 0) {
+        if (c.days.is_some() || c.hours.is_some()) && !calendar.on_days_and_hours(c, at) {
             return false;
-        }
-        if let Some((from, until)) = c.hours {
-            let second = at.second_of_day();
-            let inside = if from < until {
-                from <= second && second < until
-            } else {
-                second >= from || second < until
-            };
-            if !inside {
-                return false;
-            }
         }
         match purchase {
             None => !c.is_about_purchases(),
@@ -472,8 +467,8 @@ impl Counters {
     }
 
     /// Starts a new calendar year when `at` is in one.
-    pub fn roll(&mut self, at: Time) {
-        let year = at.year();
+    pub fn roll(&mut self, calendar: &Calendar, at: Time) {
+        let year = calendar.local(at).year();
         if year != self.year {
             self.year = year;
             self.this_year = Tally::default();
@@ -484,7 +479,8 @@ impl Counters {
     /// when the counted order happened, so a refund lowers the period the
     /// order counted in.
     pub fn add(&mut self, program: &Program, at: Time, made_at: Time, change: Tally) {
-        self.roll(at);
+        self.roll(&program.calendar, at);
+        let (at, made_at) = (program.calendar.local(at), program.calendar.local(made_at));
         self.total.add(change);
         if made_at.year() == self.year {
             self.this_year.add(change);
@@ -504,7 +500,8 @@ impl Counters {
         }
     }
 
-    pub fn measure(&self, measure: Measure, window: Window, at: Time) -> i64 {
+    pub fn measure(&self, measure: Measure, window: Window, calendar: &Calendar, at: Time) -> i64 {
+        let at = calendar.local(at);
         match window {
             Window::Total => self.total.get(measure),
             Window::CalendarYear if at.year() == self.year => self.this_year.get(measure),

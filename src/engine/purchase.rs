@@ -9,7 +9,7 @@ use crate::decimal::{Decimal, saturate};
 use crate::program::{
     Action, Benefit, BonusKind, Cents, Exclusions, PerkCost, Points, RewardValue, Trigger,
 };
-use crate::time::Time;
+use crate::time::{Every, Time};
 
 const SCALE: i128 = Decimal::SCALE as i128;
 
@@ -276,7 +276,7 @@ impl Apply<'_> {
             if !self.matches(&rule.conditions, at, Some(p)) {
                 continue;
             }
-            let key = per.key(at);
+            let key = program.calendar.key(per, at);
             let status = &mut self.member.rules[i];
             if status.period != key {
                 status.period = key;
@@ -362,7 +362,9 @@ impl Apply<'_> {
             return true;
         };
         let chosen = &self.member.chosen[b];
-        chosen.period != per.key(at) || chosen.day == at.day() || chosen.used < count
+        let calendar = &self.program.calendar;
+        let today = calendar.key(Every::Day, at);
+        chosen.period != calendar.key(per, at) || chosen.day == today || chosen.used < count
     }
 
     /// Counts a bonus that was applied: its limits, and today as a chosen
@@ -371,15 +373,16 @@ impl Apply<'_> {
         let bonus = &self.program.bonuses[b];
         self.use_caps(&bonus.caps, at, points, money);
         if let Some((_, per)) = bonus.conditions.chosen_days {
+            let calendar = &self.program.calendar;
+            let (key, today) = (calendar.key(per, at), calendar.key(Every::Day, at));
             let chosen = &mut self.member.chosen[b];
-            let key = per.key(at);
             if chosen.period != key {
                 chosen.period = key;
                 chosen.used = 0;
             }
-            if chosen.day != at.day() {
+            if chosen.day != today {
                 chosen.used += 1;
-                chosen.day = at.day();
+                chosen.day = today;
             }
         }
     }

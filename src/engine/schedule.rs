@@ -23,7 +23,7 @@ pub fn next_due(program: &Program, m: &Member) -> Time {
     let points = match program.points_expiry {
         Some(PointsExpiry::AfterEarned(_) | PointsExpiry::AtEndOf { .. }) => m.points.next_expiry(),
         Some(PointsExpiry::Inactivity(period)) if m.points.balance > 0 => {
-            period.after(m.last_activity)
+            program.calendar.after(period, m.last_activity)
         }
         _ => Time::NEVER,
     };
@@ -60,7 +60,7 @@ impl Apply<'_> {
             self.scheduled = false;
             self.member.due = next_due(self.program, self.member);
         }
-        self.member.counters.roll(until);
+        self.member.counters.roll(&self.program.calendar, until);
     }
 
     /// After a change: works out when work is next due, and runs what is
@@ -72,14 +72,14 @@ impl Apply<'_> {
 
     fn run_due(&mut self, at: Time) {
         let program = self.program;
-        self.member.counters.roll(at);
+        self.member.counters.roll(&program.calendar, at);
 
         let expired = match program.points_expiry {
             Some(PointsExpiry::AfterEarned(_) | PointsExpiry::AtEndOf { .. }) => {
                 self.member.points.expire(at)
             }
             Some(PointsExpiry::Inactivity(period))
-                if period.after(self.member.last_activity) <= at =>
+                if program.calendar.after(period, self.member.last_activity) <= at =>
             {
                 self.member.points.expire_all()
             }
@@ -131,7 +131,9 @@ impl Apply<'_> {
             };
             let status = &mut self.member.memberships[usize::from(plan)];
             status.state = MembershipState::Active;
-            status.until = kind.period().map_or(Time::NEVER, |p| p.after(status.until));
+            status.until = kind
+                .period()
+                .map_or(Time::NEVER, |p| program.calendar.after(p, status.until));
             self.effect(
                 at,
                 EffectKind::FeeCharged,
@@ -157,16 +159,18 @@ impl Apply<'_> {
                     bonuses: 0,
                 };
                 self.issue_money(at, accrued, cause);
-                next_at.add_months(12)
+                program
+                    .calendar
+                    .shift(next_at, |local| local.add_months(12))
             } else {
                 match rule.trigger {
                     Trigger::Every(every) if self.member.in_scope(rule.conditions.scope) => {
                         self.give(at, i, false);
-                        every.after(next_at)
+                        program.calendar.every_after(every, next_at)
                     }
                     Trigger::FirstDayOf(every) => {
                         self.give(at, i, false);
-                        every.first_day_after(at)
+                        program.calendar.first_day_after(every, at)
                     }
                     // Left the tier or membership: starts again on return.
                     _ => Time::NEVER,
@@ -181,7 +185,10 @@ impl Apply<'_> {
                     self.give(at, i, false);
                 }
             }
-            self.schedule_birthday(at.start_of_day().add_days(1));
+            let tomorrow = program
+                .calendar
+                .shift(at, |day| day.start_of_day().add_days(1));
+            self.schedule_birthday(tomorrow);
         }
 
         if self.member.next_conversion <= at {
@@ -198,9 +205,12 @@ impl Apply<'_> {
             .iter()
             .any(|r| r.trigger == Trigger::Action(Action::Birthday.id()));
         self.member.next_birthday = match self.member.birthday {
-            Some((month, day)) if has_rule => from
-                .start_of_day()
-                .next_anniversary_of(month, day)
+            Some((month, day)) if has_rule => self
+                .program
+                .calendar
+                .shift(from, |local| {
+                    local.start_of_day().next_anniversary_of(month, day)
+                })
                 .max(from),
             _ => Time::NEVER,
         };
@@ -211,7 +221,7 @@ impl Apply<'_> {
             .conversions
             .iter()
             .filter_map(|c| c.on_first_day_of)
-            .map(|every| every.first_day_after(at))
+            .map(|every| self.program.calendar.first_day_after(every, at))
             .min()
             .unwrap_or(Time::NEVER)
     }
@@ -224,7 +234,7 @@ impl Apply<'_> {
             return;
         }
         self.member.tiers_stale = false;
-        self.member.counters.roll(at);
+        self.member.counters.roll(&program.calendar, at);
         let mut highest = None;
         let mut reached: u64 = 0;
         for (t, tier) in program.tiers.iter().enumerate() {
@@ -235,17 +245,23 @@ impl Apply<'_> {
                     measure,
                     amount,
                     window,
-                } => self.member.counters.measure(measure, window, at) >= amount,
+                } => {
+                    self.member
+                        .counters
+                        .measure(measure, window, &program.calendar, at)
+                        >= amount
+                }
             };
             let status = &mut self.member.tiers[t];
             if qualifies {
                 match tier.kept {
                     Some(KeptFor::Period(period)) if status.kept_until <= at => {
-                        status.kept_until = period.after(at);
+                        status.kept_until = program.calendar.after(period, at);
                     }
                     Some(KeptFor::UntilEndOfNextYear) => {
-                        status.kept_until =
-                            status.kept_until.max(Time::from_date(at.year() + 2, 1, 1));
+                        let year = program.calendar.local(at).year();
+                        let end = program.calendar.midnight(year + 2, 1, 1);
+                        status.kept_until = status.kept_until.max(end);
                     }
                     _ => {}
                 }
@@ -286,10 +302,10 @@ impl Apply<'_> {
         }
         let mut next = Time::NEVER;
         if program.tiers_by_calendar_year {
-            next = next.min(at.next_year_start());
+            next = next.min(program.calendar.shift(at, Time::next_year_start));
         }
         if program.rolling_months > 0 {
-            next = next.min(at.next_month_start());
+            next = next.min(program.calendar.shift(at, Time::next_month_start));
         }
         for status in &self.member.tiers {
             if status.kept_until > at {

@@ -21,7 +21,7 @@ fn tier_until(program: &Program, member: &Member, clock: Time) -> Option<Time> {
         Qualification::Threshold {
             window: Window::CalendarYear,
             ..
-        } => Some(clock.next_year_start()),
+        } => Some(program.calendar.shift(clock, Time::next_year_start)),
         _ => None,
     };
     let kept = (status.kept_until > clock).then_some(status.kept_until);
@@ -34,7 +34,9 @@ fn tier_until(program: &Program, member: &Member, clock: Time) -> Option<Time> {
 pub fn summary(program: &Program, m: &Member, clock: Time) -> Value {
     let tier = m.tier.map(|t| program.tiers[usize::from(t)].name.clone());
     // The last moment of status is the day before it ends.
-    let until = tier_until(program, m, clock).map(|t| t.add_days(-1).to_string());
+    let calendar = &program.calendar;
+    let until = tier_until(program, m, clock)
+        .map(|t| calendar.show(calendar.shift(t, |day| day.add_days(-1))));
     let memberships: Vec<Value> = program
         .memberships
         .iter()
@@ -49,8 +51,8 @@ pub fn summary(program: &Program, m: &Member, clock: Time) -> Value {
             json!({
                 "plan": plan.name,
                 "state": state,
-                "since": s.since.to_string(),
-                "until": (s.until != Time::NEVER).then(|| s.until.to_string()),
+                "since": calendar.show(s.since),
+                "until": (s.until != Time::NEVER).then(|| calendar.show(s.until)),
             })
         })
         .collect();
@@ -70,10 +72,10 @@ pub fn summary(program: &Program, m: &Member, clock: Time) -> Value {
     let soon = clock.add_days(SOON_DAYS);
     let expiring: Vec<Value> = match program.points_expiry {
         Some(PointsExpiry::Inactivity(period)) if m.points.balance > 0 => {
-            let at = period.after(m.last_activity);
+            let at = calendar.after(period, m.last_activity);
             if at <= soon {
                 vec![
-                    json!({"points": m.points.balance, "on": at.to_string(), "unless_active": true}),
+                    json!({"points": m.points.balance, "on": calendar.show(at), "unless_active": true}),
                 ]
             } else {
                 Vec::new()
@@ -84,7 +86,7 @@ pub fn summary(program: &Program, m: &Member, clock: Time) -> Value {
             .lots
             .iter()
             .filter(|lot| lot.expires_at <= soon)
-            .map(|lot| json!({"points": lot.amount, "on": lot.expires_at.to_string()}))
+            .map(|lot| json!({"points": lot.amount, "on": calendar.show(lot.expires_at)}))
             .collect(),
     };
     let rewards: Vec<Value> = m
@@ -93,25 +95,25 @@ pub fn summary(program: &Program, m: &Member, clock: Time) -> Value {
         .map(|held| {
             json!({
                 "reward": program.rewards[usize::from(held.reward)].name,
-                "issued": held.issued_at.to_string(),
-                "expires": (held.expires_at != Time::NEVER).then(|| held.expires_at.to_string()),
+                "issued": calendar.show(held.issued_at),
+                "expires": (held.expires_at != Time::NEVER).then(|| calendar.show(held.expires_at)),
             })
         })
         .collect();
     let t = &m.totals;
     json!({
         "member": m.id,
-        "enrolled": m.enrolled_at.to_string(),
-        "as_of": clock.to_string(),
+        "enrolled": calendar.show(m.enrolled_at),
+        "as_of": calendar.show(clock),
         "points": m.points.balance,
         "points_name": program.points_name,
         "points_value": program.point_value.map(|_| program.money(program.points_value(m.points.balance))),
         "reward_money": program.money(m.money.balance),
         "tier": tier,
-        "tier_since": m.tier.map(|_| m.tier_since.to_string()),
+        "tier_since": m.tier.map(|_| calendar.show(m.tier_since)),
         "tier_until": until,
-        "spend_this_year": program.money(m.counters.measure(Measure::Spend, Window::CalendarYear, clock)),
-        "points_earned_this_year": m.counters.measure(Measure::PointsEarned, Window::CalendarYear, clock),
+        "spend_this_year": program.money(m.counters.measure(Measure::Spend, Window::CalendarYear, &program.calendar, clock)),
+        "points_earned_this_year": m.counters.measure(Measure::PointsEarned, Window::CalendarYear, &program.calendar, clock),
         "memberships": memberships,
         "punch_cards": punch_cards,
         "rewards_held": rewards,

@@ -103,6 +103,7 @@ fn head(head: &Head) -> String {
     match head {
         Head::Program { name } => format!("program {}", quoted(name)),
         Head::Currency { code } => format!("currency {}", code.node),
+        Head::TimeZone { name } => format!("time zone {}", quoted(name)),
         Head::Points { name } => format!("points are called {}", quoted(name)),
         Head::Declare { kind, names } => format!("{} {}", kind.keyword(), joined(names, ", ")),
         Head::Brand { name } => format!("brand {}", quoted(name)),

@@ -113,7 +113,9 @@ impl Model<'_> {
             .iter()
             .find(|(tier, ..)| i32::from(*tier) > current)
             .map_or(0.0, |&(_, measure, amount, window)| {
-                let have = member.counters.measure(measure, window, at);
+                let have = member
+                    .counters
+                    .measure(measure, window, &self.program.calendar, at);
                 (have as f64 / amount.max(1) as f64).clamp(0.0, 1.0)
             })
     }

@@ -450,7 +450,10 @@ impl Pass<'_, '_> {
         let program = model.program;
         for (k, perk) in program.perks.iter().enumerate() {
             if let Some((_, PerkCost::Use)) = perk.cost
-                && self.work.member.meets(&perk.conditions, at, None)
+                && self
+                    .work
+                    .member
+                    .meets(&perk.conditions, &program.calendar, at, None)
                 && self.choices.chance(segment.use_perks.0)
             {
                 let _ = self.apply(at, m, EventKind::Use(k as PerkId));
@@ -459,10 +462,12 @@ impl Pass<'_, '_> {
         let usable = self.work.member.rewards.iter().position(|held| {
             let reward = &program.rewards[usize::from(held.reward)];
             matches!(reward.value, RewardValue::Money(_))
-                && self
-                    .work
-                    .member
-                    .meets(&reward.conditions, at, Some(&purchase))
+                && self.work.member.meets(
+                    &reward.conditions,
+                    &program.calendar,
+                    at,
+                    Some(&purchase),
+                )
         });
         if let Some(held) = usable
             && self.choices.chance(segment.use_rewards.0)

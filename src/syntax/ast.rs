@@ -47,6 +47,8 @@ pub enum Head {
     Program { name: Node<String> },
     /// `currency USD`
     Currency { code: Node<String> },
+    /// `time zone "America/New_York"`
+    TimeZone { name: Node<String> },
     /// `points are called "stars"`
     Points { name: Node<String> },
     /// `categories beauty, toys`
@@ -348,6 +350,7 @@ impl Head {
         match self {
             Head::Program { .. } => "program",
             Head::Currency { .. } => "currency",
+            Head::TimeZone { .. } => "time zone",
             Head::Points { .. } => "points are called",
             Head::Declare { kind, .. } => kind.keyword(),
             Head::Brand { .. } => "brand",

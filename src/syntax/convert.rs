@@ -349,6 +349,9 @@ impl Converter<'_> {
             Rule::currency_stmt => Head::Currency {
                 code: self.ident(parts.next()?),
             },
+            Rule::zone_stmt => Head::TimeZone {
+                name: self.string(parts.next()?),
+            },
             Rule::points_stmt => Head::Points {
                 name: self.string(parts.next()?),
             },
