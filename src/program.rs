@@ -369,6 +369,9 @@ pub struct Cap {
     pub slot: usize,
     pub limit: Limit,
     pub per: Every,
+    /// Whose year a `per membership year` limit counts: the member's
+    /// from joining, or the plan's from subscribing.
+    pub scope: Scope,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

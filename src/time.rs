@@ -114,6 +114,7 @@ impl Time {
 
     pub fn add(self, count: i64, unit: DurationUnit) -> Time {
         match unit {
+            DurationUnit::Hours => Time(self.0.saturating_add(count.saturating_mul(3600))),
             DurationUnit::Days => self.add_days(count),
             DurationUnit::Weeks => self.add_days(count * 7),
             DurationUnit::Months => self.add_months(count),
@@ -447,6 +448,18 @@ impl Calendar {
         })
     }
 
+    /// Which of the member's years `at` is in, counted from `joined`: 0
+    /// until the first anniversary, on the zone's clock.
+    pub fn membership_year(&self, joined: Time, at: Time) -> i64 {
+        let (from, to) = (self.local(joined), self.local(at));
+        let years = i64::from(to.year() - from.year());
+        if from.add_months(years * 12) > to {
+            years - 1
+        } else {
+            years
+        }
+    }
+
     /// A key that changes when the zone's `every` does.
     pub fn key(&self, every: Every, at: Time) -> i64 {
         every.key(self.local(at))
@@ -548,6 +561,7 @@ impl DaysOfWeek {
 /// months`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DurationUnit {
+    Hours,
     Days,
     Weeks,
     Months,
@@ -558,6 +572,7 @@ impl DurationUnit {
     /// `day` or `days`, and so on.
     pub fn from_word(word: &str) -> Option<Self> {
         Some(match word {
+            "hour" | "hours" => DurationUnit::Hours,
             "day" | "days" => DurationUnit::Days,
             "week" | "weeks" => DurationUnit::Weeks,
             "month" | "months" => DurationUnit::Months,
@@ -578,6 +593,10 @@ impl Period {
     pub fn after(self, at: Time) -> Time {
         at.add(self.count, self.unit)
     }
+
+    pub fn before(self, at: Time) -> Time {
+        at.add(-self.count, self.unit)
+    }
 }
 
 /// A calendar period that rules repeat in and limits count in.
@@ -590,6 +609,12 @@ pub enum Every {
     Quarter,
     HalfYear,
     Year,
+    /// The year that starts on the day the member joined (or subscribed,
+    /// for a membership's rules) and on each anniversary of it.
+    MembershipYear,
+    /// The length of time just past, as a limit counts it: `per 12
+    /// months` is any 12 months, `per 2 hours` any two hours.
+    Last(Period),
     /// The member's lifetime.
     Member,
 }
@@ -602,6 +627,7 @@ words!(Every {
     "quarter" => Quarter,
     "half year" => HalfYear,
     "year" => Year,
+    "membership year" => MembershipYear,
     "member" => Member,
 });
 
@@ -614,7 +640,9 @@ impl Every {
     /// end of the next year`) are counted in years only.
     pub const YEAR_WORDS: &'static [&'static str] = &["year"];
 
-    /// A key that changes when the period does.
+    /// A key that changes when the calendar period does (a membership
+    /// year and a length of time just past are the member's own: see
+    /// [`Calendar::membership_year`] and the engine's limits).
     pub fn key(self, at: Time) -> i64 {
         match self {
             Every::Order => 0,
@@ -624,7 +652,7 @@ impl Every {
             Every::Quarter => at.month_index().div_euclid(3),
             Every::HalfYear => at.month_index().div_euclid(6),
             Every::Year => i64::from(at.year()),
-            Every::Member => 0,
+            Every::MembershipYear | Every::Last(_) | Every::Member => 0,
         }
     }
 }
@@ -639,7 +667,8 @@ impl Every {
             Every::Month => at.add_months(1),
             Every::Quarter => at.add_months(3),
             Every::HalfYear => at.add_months(6),
-            Every::Year | Every::Member => at.add_months(12),
+            Every::Year | Every::MembershipYear | Every::Member => at.add_months(12),
+            Every::Last(period) => period.after(at),
         }
     }
 

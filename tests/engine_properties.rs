@@ -896,3 +896,30 @@ fn a_time_zone_moves_days_months_and_expiry_to_its_clock() {
     assert_eq!(expired[0], at("2026-02-05T05:00:00Z", -100));
     assert_eq!(expired[1], at("2026-02-06T05:00:00Z", -120));
 }
+
+#[test]
+fn a_limit_counts_in_a_calendar_year_a_membership_year_or_any_length_of_time() {
+    let source = format!(
+        "{SHOP}earn 100 points for review, once per 2 hours\n\
+         earn 10 points for share, twice per 12 months\n\
+         earn 5 points for newsletter, once per membership year\n"
+    );
+    let action = |id: u32, at: &str, action: &str| {
+        format!(r#"{{"id":"{id}","at":"{at}","type":"action","member":"a","action":"{action}"}}"#)
+    };
+    let lines = [
+        r#"{"id":"1","at":"2026-03-10","type":"enroll","member":"a"}"#.to_string(),
+        action(2, "2026-03-10T10:00:00Z", "review"),
+        action(3, "2026-03-10T11:59:00Z", "review"), // within 2 hours
+        action(4, "2026-03-10T12:00:00Z", "review"), // 2 hours on
+        action(5, "2026-03-11", "newsletter"),
+        action(6, "2026-03-15", "share"),
+        action(7, "2026-12-20", "share"),
+        action(8, "2027-01-02", "newsletter"), // a new calendar year only
+        action(9, "2027-01-05", "share"),      // two in the last 12 months
+        action(10, "2027-03-10", "newsletter"), // the first anniversary
+        action(11, "2027-03-16", "share"),     // 15 March 2026 has left
+    ];
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    assert_eq!(earned(&source, &refs), [100, 100, 5, 10, 10, 5, 10]);
+}

@@ -253,8 +253,15 @@ fn member_shows_what_a_designer_checks() {
 }
 
 #[test]
-fn a_ledger_of_schema_4_is_brought_to_schema_5_and_continues() {
-    let dir = temp_dir("schema4");
+fn a_ledger_of_an_earlier_schema_is_brought_to_this_one_and_continues() {
+    // Schema 4's orders did not keep their visit: the $3 the visit gave
+    // stays after the refund. Schema 5's did.
+    earlier_ledger_continues(4, 300);
+    earlier_ledger_continues(5, 0);
+}
+
+fn earlier_ledger_continues(schema: u32, money_left_after_refund: i64) {
+    let dir = temp_dir(&format!("schema{schema}"));
     let ledger = dir.join("ledger.db");
     let program = dir.join("program.loy");
     let events = dir.join("events.jsonl");
@@ -271,7 +278,7 @@ fn a_ledger_of_schema_4_is_brought_to_schema_5_and_continues() {
     )
     .unwrap();
     assert!(run(&program, &events, &ledger, &[]).status.success());
-    // As schema 4 wrote it: the snapshots' orders without their visit.
+    // As the earlier schema wrote it.
     {
         let conn = rusqlite::Connection::open(&ledger).unwrap();
         let state: Vec<u8> = conn
@@ -281,17 +288,18 @@ fn a_ledger_of_schema_4_is_brought_to_schema_5_and_continues() {
             .unwrap();
         let member: loyalty::engine::Member = postcard::from_bytes(&state).unwrap();
         assert_eq!(member.orders[0].visit.money, 300);
-        let old = loyalty::engine::orders_without_visit(|| postcard::to_allocvec(&member).unwrap());
+        let old =
+            loyalty::engine::in_snapshot_schema(schema, || postcard::to_allocvec(&member).unwrap());
         assert!(old.len() < state.len());
         conn.execute("UPDATE members SET state = ?1 WHERE id = 'a'", [old])
             .unwrap();
         conn.execute(
-            "UPDATE meta SET value = '4' WHERE key = 'schema_version'",
-            [],
+            "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+            [schema.to_string()],
         )
         .unwrap();
     }
-    // `member` reads it as it is; a run brings it to schema 5 and goes on.
+    // `member` reads it as it is; a run brings it to schema 6 and goes on.
     member_reads("a", &ledger);
     std::fs::write(
         &events,
@@ -309,10 +317,9 @@ fn a_ledger_of_schema_4_is_brought_to_schema_5_and_continues() {
             &ledger,
             "SELECT value FROM meta WHERE key = 'schema_version'"
         ),
-        "5"
+        "6"
     );
-    // The order's points (its rate's and its visit's) go back; its $3,
-    // which schema 4 did not keep with the order, stays.
+    // The order's points (its rate's and its visit's) go back.
     assert_eq!(
         one_value::<i64>(&ledger, "SELECT points_balance FROM members WHERE id = 'a'"),
         0
@@ -322,7 +329,7 @@ fn a_ledger_of_schema_4_is_brought_to_schema_5_and_continues() {
             &ledger,
             "SELECT reward_money_cents FROM members WHERE id = 'a'"
         ),
-        300
+        money_left_after_refund
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -57,6 +57,7 @@ impl Duration {
     /// "is this expiry shorter than that cycle" comparisons.
     pub fn min_days(self) -> i64 {
         let per = match self.unit {
+            DurationUnit::Hours => return self.value.raw() / Decimal::SCALE / 24,
             DurationUnit::Days => 1,
             DurationUnit::Weeks => 7,
             DurationUnit::Months => 28,
@@ -67,7 +68,7 @@ impl Duration {
 }
 
 const DURATION_UNITS: &[&str] = &[
-    "day", "days", "week", "weeks", "month", "months", "year", "years",
+    "hour", "hours", "day", "days", "week", "weeks", "month", "months", "year", "years",
 ];
 const VISIT_UNITS: &[&str] = &["visit", "visits"];
 
@@ -277,7 +278,7 @@ impl Checker<'_> {
                     self.report(
                         ProblemKind::UnknownUnit {
                             unit: other.to_string(),
-                            expected: "a unit of time (days, weeks, months, years)".into(),
+                            expected: "a unit of time (hours, days, weeks, months, years)".into(),
                             suggestion,
                         },
                         unit.span,

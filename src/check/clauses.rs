@@ -455,7 +455,14 @@ impl Checker<'_> {
                             .map(|v| Limit::Points(whole(v)))
                     }
                 };
-                let per = self.word(per, CAP_PERIODS, "a period for a limit");
+                let per = match per {
+                    CapPeriod::Calendar(word) => self.word(
+                        word,
+                        CAP_PERIODS,
+                        "a period for a limit, or a length of time such as `12 months`",
+                    ),
+                    CapPeriod::Last(length) => self.period(length).map(Every::Last),
+                };
                 if let (Some(limit), Some(per)) = (limit, per) {
                     to.caps.push((limit, per));
                 }
@@ -563,7 +570,7 @@ impl Checker<'_> {
             DurationUnit::Years => u32::try_from(period.count)
                 .ok()
                 .and_then(|years| years.checked_mul(12)),
-            DurationUnit::Days | DurationUnit::Weeks => {
+            DurationUnit::Hours | DurationUnit::Days | DurationUnit::Weeks => {
                 self.wrong(duration, "a window in months or years, such as `12 months`");
                 return None;
             }

@@ -136,7 +136,7 @@ impl Checker<'_> {
                 if let Some((benefit, trigger)) =
                     self.earn(benefit, trigger.as_ref(), statement, scope)
                 {
-                    let caps = self.caps(clauses.caps);
+                    let caps = self.caps(clauses.caps, scope);
                     self.program.rules.push(EarnRule {
                         text,
                         benefit,
@@ -150,7 +150,7 @@ impl Checker<'_> {
             Head::Bonus { amount } => {
                 let text = self.statement_text(statement, scope);
                 if let Some(kind) = self.bonus(amount) {
-                    let caps = self.caps(clauses.caps);
+                    let caps = self.caps(clauses.caps, scope);
                     self.bonus_spans.push(amount.span);
                     self.program.bonuses.push(Bonus {
                         text,
@@ -192,7 +192,7 @@ impl Checker<'_> {
                     );
                 }
                 if let Some(id) = self.names(NameKind::Reward).id(name) {
-                    let caps = self.caps(clauses.caps);
+                    let caps = self.caps(clauses.caps, scope);
                     let reward = &mut self.program.rewards[usize::from(id)];
                     reward.caps = caps;
                     reward.cost = clauses.reward_cost;
@@ -340,12 +340,17 @@ impl Checker<'_> {
     }
 
     /// Limits, each with its own counter in a member.
-    fn caps(&mut self, caps: Vec<(Limit, Every)>) -> Vec<Cap> {
+    fn caps(&mut self, caps: Vec<(Limit, Every)>, scope: Scope) -> Vec<Cap> {
         caps.into_iter()
             .map(|(limit, per)| {
                 let slot = self.program.cap_slots;
                 self.program.cap_slots += 1;
-                Cap { slot, limit, per }
+                Cap {
+                    slot,
+                    limit,
+                    per,
+                    scope,
+                }
             })
             .collect()
     }

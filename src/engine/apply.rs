@@ -4,11 +4,11 @@
 
 use super::effect::{Cause, Effect, EffectKind, MemberIndex, Moved};
 use super::event::{Purchase, Reject};
-use super::member::{HeldReward, Member, MembershipState, Tally};
+use super::member::{HeldReward, Member, MembershipState, RecentUse, Tally};
 use crate::program::{
-    Action, ActionId, Benefit, Cap, Cents, CharityId, Conditions, ConversionInto, Fee, Limit,
-    MembershipId, NameId, PerkCost, PerkId, Points, PointsExpiry, Program, RewardId, RewardValue,
-    Scope, Trigger, mask_has,
+    Action, ActionId, Anchor, Benefit, Cap, Cents, CharityId, Conditions, ConversionInto, Fee,
+    Limit, MembershipId, NameId, PerkCost, PerkId, Points, PointsExpiry, Program, RewardId,
+    RewardValue, Scope, Trigger, mask_has,
 };
 use crate::time::{Every, Time};
 
@@ -62,13 +62,22 @@ impl Apply<'_> {
             money: Cents::MAX,
         };
         for cap in caps {
-            let used = &self.member.caps[cap.slot];
-            let used = if cap.per == Every::Order
-                || used.period != self.program.calendar.key(cap.per, at)
-            {
-                0
-            } else {
-                used.used
+            let used = match cap.per {
+                Every::Order => 0,
+                Every::Last(length) => {
+                    let since = self.program.calendar.shift(at, |now| length.before(now));
+                    (self.member.recent.iter())
+                        .filter(|u| u.slot as usize == cap.slot && u.at > since)
+                        .fold(0i64, |sum, u| sum.saturating_add(u.amount))
+                }
+                per => {
+                    let used = &self.member.caps[cap.slot];
+                    if used.period == self.cap_period(cap, per, at) {
+                        used.used
+                    } else {
+                        0
+                    }
+                }
             };
             match cap.limit {
                 Limit::Times(n) => room.times &= used < n,
@@ -79,19 +88,44 @@ impl Apply<'_> {
         room
     }
 
+    /// Which period a limit counted by period is in at `at`.
+    fn cap_period(&self, cap: &Cap, per: Every, at: Time) -> i64 {
+        let calendar = &self.program.calendar;
+        match per {
+            Every::MembershipYear => {
+                let joined = self.member.anchor(cap.scope, Anchor::Joining);
+                calendar.membership_year(joined, at)
+            }
+            per => calendar.key(per, at),
+        }
+    }
+
     pub fn use_caps(&mut self, caps: &[Cap], at: Time, points: Points, money: Cents) {
         for cap in caps {
-            let key = self.program.calendar.key(cap.per, at);
-            let used = &mut self.member.caps[cap.slot];
-            if used.period != key {
-                used.period = key;
-                used.used = 0;
-            }
-            used.used = used.used.saturating_add(match cap.limit {
+            let amount = match cap.limit {
                 Limit::Times(_) => 1,
                 Limit::Points(_) => points,
                 Limit::Money(_) => money,
-            });
+            };
+            match cap.per {
+                Every::Last(length) => {
+                    // Uses that have left the window are dropped, so a
+                    // member keeps only those that still count.
+                    let since = self.program.calendar.shift(at, |now| length.before(now));
+                    let slot = cap.slot as u32;
+                    (self.member.recent).retain(|u| u.slot != slot || u.at > since);
+                    self.member.recent.push(RecentUse { slot, at, amount });
+                }
+                per => {
+                    let key = self.cap_period(cap, per, at);
+                    let used = &mut self.member.caps[cap.slot];
+                    if used.period != key {
+                        used.period = key;
+                        used.used = 0;
+                    }
+                    used.used = used.used.saturating_add(amount);
+                }
+            }
         }
     }
 

@@ -78,6 +78,13 @@ pub struct Member {
     /// Always false between events, so the snapshot need not keep it.
     #[serde(skip)]
     pub tiers_stale: bool,
+    /// Uses of limits counted over a length of time just past (`per 12
+    /// months`), oldest first, each kept until it leaves its window.
+    #[serde(
+        deserialize_with = "since_schema_6",
+        skip_serializing_if = "before_schema_6"
+    )]
+    pub recent: Vec<RecentUse>,
 }
 
 impl Member {
@@ -114,6 +121,7 @@ impl Member {
             next_tier_review: Time::NEVER,
             due: Time::NEVER,
             tiers_stale: false,
+            recent: Vec::new(),
         }
     }
 
@@ -147,6 +155,7 @@ impl Member {
             ChosenDays::default(),
         );
         self.orders.clear();
+        self.recent.clear();
         self.last_activity = at;
         self.next_birthday = Time::NEVER;
         self.next_conversion = Time::NEVER;
@@ -156,7 +165,7 @@ impl Member {
     }
 
     /// When a rule's `within` clause counts from.
-    fn anchor(&self, scope: Scope, anchor: Anchor) -> Time {
+    pub fn anchor(&self, scope: Scope, anchor: Anchor) -> Time {
         match (anchor, scope) {
             (Anchor::Joining, Scope::Membership(m)) => self.memberships[usize::from(m)].since,
             (Anchor::Joining, _) => self.enrolled_at,
@@ -617,6 +626,21 @@ impl Default for CapUse {
     }
 }
 
+/// A use of a limit counted over a length of time just past: what it
+/// counted (1 for a limit on times) and when.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecentUse {
+    pub slot: u32,
+    pub at: Time,
+    pub amount: i64,
+}
+
+as_tuple!(RecentUse {
+    slot: u32,
+    at: Time,
+    amount: i64
+});
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ChosenDays {
     pub period: i64,
@@ -713,7 +737,7 @@ impl Serialize for Order {
             self.money_clawed_back,
             self.accrued_rule,
         );
-        if ORDERS_WITHOUT_VISIT.get() {
+        if READING_SCHEMA.get() < 5 {
             fields.serialize(s)
         } else {
             (fields, self.visit).serialize(s)
@@ -735,7 +759,7 @@ type OrderFields = (
 
 impl<'de> Deserialize<'de> for Order {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (fields, visit) = if ORDERS_WITHOUT_VISIT.get() {
+        let (fields, visit) = if READING_SCHEMA.get() < 5 {
             (OrderFields::deserialize(d)?, VisitCredit::default())
         } else {
             <(OrderFields, VisitCredit)>::deserialize(d)?
@@ -766,20 +790,42 @@ impl<'de> Deserialize<'de> for Order {
     }
 }
 
+/// The ledger schema whose member snapshots this build writes. Each
+/// later schema only adds state; what a snapshot of an earlier one lacks
+/// reads as its default ([`in_snapshot_schema`]).
+pub const SNAPSHOT_SCHEMA: u32 = 6;
+
 thread_local! {
-    /// Whether the snapshots being read were written before orders kept
-    /// their visit (ledger schema 4).
-    static ORDERS_WITHOUT_VISIT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The schema of the snapshots being read or written.
+    static READING_SCHEMA: std::cell::Cell<u32> = const { std::cell::Cell::new(SNAPSHOT_SCHEMA) };
 }
 
-/// Reads or writes, in `work`, snapshots in the layout before orders
-/// kept their visit (ledger schema 4). Read so, an order comes back with
-/// nothing to undo beyond its share of what it earned.
-pub fn orders_without_visit<T>(work: impl FnOnce() -> T) -> T {
-    ORDERS_WITHOUT_VISIT.set(true);
+/// Reads or writes, in `work`, snapshots of an earlier ledger `schema`:
+/// - before 5, orders did not keep their visit, so an order read from
+///   one has nothing to undo beyond its share of what it earned;
+/// - before 6, members had no recent uses of limits counted over a
+///   length of time, no pending points and no tier set by hand.
+pub fn in_snapshot_schema<T>(schema: u32, work: impl FnOnce() -> T) -> T {
+    READING_SCHEMA.set(schema);
     let result = work();
-    ORDERS_WITHOUT_VISIT.set(false);
+    READING_SCHEMA.set(SNAPSHOT_SCHEMA);
     result
+}
+
+/// Writes state added in schema 6 only into snapshots of schema 6 on.
+fn before_schema_6<T>(_: &T) -> bool {
+    READING_SCHEMA.get() < 6
+}
+
+/// Reads state that snapshots have had since schema 6.
+fn since_schema_6<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(
+    d: D,
+) -> Result<T, D::Error> {
+    if READING_SCHEMA.get() < 6 {
+        Ok(T::default())
+    } else {
+        T::deserialize(d)
+    }
 }
 
 impl Member {
@@ -794,6 +840,7 @@ impl Member {
             rules: vec![RuleStatus::default(); new.rules.len()],
             caps: vec![CapUse::default(); new.cap_slots],
             chosen: vec![ChosenDays::default(); new.bonuses.len()],
+            recent: Vec::new(),
             ..self.clone()
         };
         let tier = |t: TierId| new.tier_names.id(&old.tiers[usize::from(t)].name);
@@ -840,5 +887,21 @@ impl Member {
             });
         }
         m
+    }
+}
+
+#[cfg(test)]
+mod snapshot_tests {
+    use super::*;
+
+    #[test]
+    fn an_earlier_schema_s_snapshot_reads_back() {
+        let program = Program::default();
+        let member = Member::new(&program, "a", Time(0));
+        for schema in [4, 5, 6] {
+            let bytes = in_snapshot_schema(schema, || postcard::to_allocvec(&member).unwrap());
+            let back: Member = in_snapshot_schema(schema, || postcard::from_bytes(&bytes)).unwrap();
+            assert_eq!(back, member, "schema {schema}");
+        }
     }
 }

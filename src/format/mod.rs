@@ -261,19 +261,25 @@ fn clause(clause: &Clause) -> String {
         }
         Clause::FirstDayOfEach(period) => format!("on the first day of each {}", period.node),
         Clause::Excluding(words) => format!("excluding {}", joined(words, " and ")),
-        Clause::Cap { limit, per } => match limit {
-            CapLimit::Amount(amount) => format!("up to {} per {}", quantity(amount), per.node),
-            CapLimit::Times(count) => {
-                let times = if count.node == Decimal::ONE {
-                    "once".to_string()
-                } else if count.node == Decimal::from_int(2) {
-                    "twice".to_string()
-                } else {
-                    format!("{} times", count.node)
-                };
-                format!("{times} per {}", per.node)
+        Clause::Cap { limit, per } => {
+            let per = match per {
+                CapPeriod::Calendar(word) => word.node.clone(),
+                CapPeriod::Last(length) => quantity(length),
+            };
+            match limit {
+                CapLimit::Amount(amount) => format!("up to {} per {per}", quantity(amount)),
+                CapLimit::Times(count) => {
+                    let times = if count.node == Decimal::ONE {
+                        "once".to_string()
+                    } else if count.node == Decimal::from_int(2) {
+                        "twice".to_string()
+                    } else {
+                        format!("{} times", count.node)
+                    };
+                    format!("{times} per {per}")
+                }
             }
-        },
+        }
         Clause::Exclusive => "exclusive".into(),
         Clause::Kept(Kept::For(duration)) => format!("kept for {}", quantity(duration)),
         Clause::Kept(Kept::UntilEndOfNext(period)) => {

@@ -42,12 +42,13 @@ use writer::{
 
 /// 4: no indexes; entries link to the member's previous entry; a
 /// member's lots are JSON in its row; the snapshot is binary.
-const SCHEMA_VERSION: &str = "5";
+const SCHEMA_VERSION: &str = "6";
 
-/// The schema before orders kept their visit in the members' snapshots:
-/// the tables are the same, so such a ledger is read as it is, and
-/// brought to this schema when opened to write.
-const SCHEMA_WITHOUT_VISIT: &str = "4";
+/// Earlier schemas whose tables are this one's and whose member
+/// snapshots lack only state added since ([`crate::engine::SNAPSHOT_SCHEMA`]):
+/// such a ledger is read as it is, and brought to this schema when opened
+/// to write.
+const EARLIER_SNAPSHOTS: &[&str] = &["4", "5"];
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (
@@ -198,9 +199,9 @@ pub struct Ledger {
     next_entry_seq: i64,
     /// Each member's latest entry (0: none yet), by the engine's index.
     last_entry: Vec<i64>,
-    /// A schema-4 ledger opened to read: its snapshots' orders have no
-    /// visit.
-    orders_without_visit: bool,
+    /// The schema of the member snapshots, earlier than this build's
+    /// when an earlier ledger is opened to read.
+    snapshot_schema: u32,
 }
 
 impl Ledger {
@@ -296,15 +297,18 @@ impl Ledger {
         } else {
             None
         };
-        let without_visit = found.as_deref() == Some(SCHEMA_WITHOUT_VISIT);
+        let earlier = found
+            .as_deref()
+            .filter(|found| EARLIER_SNAPSHOTS.contains(found))
+            .and_then(|found| found.parse::<u32>().ok());
         if let Some(found) = found
             && found != SCHEMA_VERSION
-            && !without_visit
+            && earlier.is_none()
         {
             return Err(LedgerError::Schema { path: name, found });
         }
-        if write && without_visit {
-            Ledger::add_visits_to_snapshots(&conn, &name)?;
+        if write && let Some(earlier) = earlier {
+            Ledger::upgrade_snapshots(&conn, &name, earlier)?;
         }
         if write {
             conn.execute_batch(SCHEMA).map_err(sql)?;
@@ -365,14 +369,17 @@ impl Ledger {
             next_seq,
             next_entry_seq,
             last_entry: Vec::new(),
-            orders_without_visit: without_visit && !write,
+            snapshot_schema: earlier
+                .filter(|_| !write)
+                .unwrap_or(crate::engine::SNAPSHOT_SCHEMA),
         })
     }
 
-    /// Brings a schema-4 ledger's member snapshots to this schema, in one
-    /// transaction: their orders gain an empty visit (a refund of an
-    /// order made before takes back what its rate earned, as it did).
-    fn add_visits_to_snapshots(conn: &Connection, name: &str) -> Result<(), LedgerError> {
+    /// Brings an earlier ledger's member snapshots to this schema, in one
+    /// transaction: what they lack starts empty (an order of schema 4
+    /// gains an empty visit, so a refund of it takes back what its rate
+    /// earned, as it did).
+    fn upgrade_snapshots(conn: &Connection, name: &str, schema: u32) -> Result<(), LedgerError> {
         let sql = |source| LedgerError::Sqlite {
             path: name.to_string(),
             source,
@@ -391,7 +398,7 @@ impl Ledger {
             while let Some(row) = rows.next().map_err(sql)? {
                 let bytes: Vec<u8> = row.get(1).map_err(sql)?;
                 let member: Member =
-                    crate::engine::orders_without_visit(|| postcard::from_bytes(&bytes))
+                    crate::engine::in_snapshot_schema(schema, || postcard::from_bytes(&bytes))
                         .map_err(snapshot)?;
                 states.push((
                     row.get(0).map_err(sql)?,
@@ -591,12 +598,9 @@ impl Ledger {
                     .map_err(sql)?
                     .as_blob()
                     .map_err(|e| sql(e.into()))?;
-                let decode = || postcard::from_bytes::<Member>(state);
-                let decoded = if self.orders_without_visit {
-                    crate::engine::orders_without_visit(decode)
-                } else {
-                    decode()
-                };
+                let decoded = crate::engine::in_snapshot_schema(self.snapshot_schema, || {
+                    postcard::from_bytes::<Member>(state)
+                });
                 let member = decoded.map_err(|e| LedgerError::Snapshot {
                     path: self.path.clone(),
                     message: e.to_string(),

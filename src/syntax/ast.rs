@@ -282,7 +282,7 @@ pub enum Clause {
     /// `excluding shipping and tax`
     Excluding(Vec<Node<String>>),
     /// `up to 500 points per day`, `once per member`, `3 times per year`
-    Cap { limit: CapLimit, per: Node<String> },
+    Cap { limit: CapLimit, per: CapPeriod },
     /// `exclusive`
     Exclusive,
     /// `kept for 1 year`, `kept until the end of the next year`
@@ -334,6 +334,16 @@ pub enum CapLimit {
     Amount(Node<Quantity>),
     /// `once`, `twice`, `3 times`
     Times(Node<Decimal>),
+}
+
+/// What a limit counts in.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum CapPeriod {
+    /// `per day`, `per year`, `per membership year`
+    Calendar(Node<String>),
+    /// `per 12 months`, `per 2 hours`: any such length of time
+    Last(Node<Quantity>),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

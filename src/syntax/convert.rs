@@ -623,10 +623,13 @@ impl Converter<'_> {
                 } else {
                     CapLimit::Amount(self.quantity(first)?)
                 };
-                Clause::Cap {
-                    limit,
-                    per: self.ident(inner.next()?),
-                }
+                let per = inner.next()?;
+                let per = if per.as_rule() == Rule::quantity {
+                    CapPeriod::Last(self.quantity(per)?)
+                } else {
+                    CapPeriod::Calendar(self.ident(per))
+                };
+                Clause::Cap { limit, per }
             }
             Rule::exclusive => Clause::Exclusive,
             Rule::kept => {
