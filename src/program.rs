@@ -61,6 +61,9 @@ pub struct Program {
     pub conversions: Vec<Conversion>,
     pub points_expiry: Option<PointsExpiry>,
     pub points_expiry_text: Option<String>,
+    /// `points are pending for 30 days`: how long what a purchase earns
+    /// waits before it can be spent.
+    pub points_pending: Option<Period>,
     pub reward_expiry_text: Option<String>,
     /// Rewards (reward money and issued rewards) expire this long after
     /// they are issued.
@@ -112,6 +115,7 @@ impl Default for Program {
             conversions: Vec::new(),
             points_expiry: None,
             points_expiry_text: None,
+            points_pending: None,
             reward_expiry_text: None,
             reward_expiry: None,
             cap_slots: 0,
@@ -523,6 +527,11 @@ pub enum PointsExpiry {
         every: Every,
     },
     Inactivity(Period),
+    /// `each year on 31 March`: at the end of that day after earning.
+    EachYearOn {
+        month: u32,
+        day: u32,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -557,6 +557,38 @@ impl DaysOfWeek {
     }
 }
 
+/// A month of the year, as a program names it (`31 March`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Month {
+    January,
+    February,
+    March,
+    April,
+    May,
+    June,
+    July,
+    August,
+    September,
+    October,
+    November,
+    December,
+}
+
+words!(Month {
+    "january" => January,
+    "february" => February,
+    "march" => March,
+    "april" => April,
+    "may" => May,
+    "june" => June,
+    "july" => July,
+    "august" => August,
+    "september" => September,
+    "october" => October,
+    "november" => November,
+    "december" => December,
+});
+
 /// A unit of calendar time, as a program writes it (`30 days`, `12
 /// months`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -46,7 +46,10 @@ const OPTIONAL: &[&[&str]] = &[
     &[
         "points expire 2 months after they are earned",
         "points expire after 3 months without activity",
+        "points expire each year on 31 March",
     ],
+    &["points are pending for 20 days"],
+    &["earn 5 points for share, twice per 30 days"],
     &["rewards expire 30 days after they are issued"],
     &[
         "tier \"Base\"\ntier \"Top\", for $300 spent in a calendar year, kept for 2 months {\n  earn 2 points per $1 spent\n  earn $1 reward every month\n}",
@@ -178,7 +181,8 @@ fn assert_conserved(member: &Member) {
             + t.points_expired
             + t.points_donated
             + t.points_clawed_back
-            + member.points.balance,
+            + member.points.balance
+            + member.pending_points(),
         "points not conserved for {}",
         member.id
     );
@@ -922,4 +926,88 @@ fn a_limit_counts_in_a_calendar_year_a_membership_year_or_any_length_of_time() {
     ];
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     assert_eq!(earned(&source, &refs), [100, 100, 5, 10, 10, 5, 10]);
+}
+
+#[test]
+fn pending_points_wait_and_a_refund_before_then_cancels_them() {
+    let source = format!(
+        "{SHOP}points are pending for 30 days\n\
+         earn 50 points for review\n\
+         reward \"Mug\", costs 100 points, worth $2\n"
+    );
+    let lines: Vec<String> = [
+        r#"{"id":"1","at":"2026-01-01","type":"enroll","member":"a"}"#,
+        r#"{"id":"2","at":"2026-01-02","type":"purchase","member":"a","amount":"80","order":"o1"}"#,
+        r#"{"id":"3","at":"2026-01-03","type":"action","member":"a","action":"review"}"#,
+        r#"{"id":"4","at":"2026-01-04","type":"redeem","member":"a","reward":"Mug"}"#,
+        r#"{"id":"5","at":"2026-01-05","type":"purchase","member":"a","amount":"40","order":"o2"}"#,
+        r#"{"id":"6","at":"2026-01-10","type":"refund","member":"a","order":"o2","amount":"40"}"#,
+        r#"{"id":"7","at":"2026-02-01T12:00:00Z","type":"tick"}"#,
+        r#"{"id":"8","at":"2026-02-02","type":"redeem","member":"a","reward":"Mug"}"#,
+    ]
+    .iter()
+    .map(|l| l.to_string())
+    .collect();
+    let (effects, members) = run_checked(&source, &lines);
+    let moved: Vec<(String, String, i64)> = effects
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["kind"].as_str().unwrap().starts_with("points"))
+        .map(|e| {
+            let text = |k: &str| e[k].as_str().unwrap().to_string();
+            (text("at"), text("kind"), e["points"].as_i64().unwrap())
+        })
+        .collect();
+    let at = |at: &str, kind: &str, points: i64| (at.to_string(), kind.to_string(), points);
+    assert_eq!(
+        moved,
+        [
+            at("2026-01-02", "points_pending", 80),
+            at("2026-01-03", "points_earned", 50),
+            // The first redeem is rejected: 80 are not available yet.
+            at("2026-01-05", "points_pending", 40),
+            at("2026-01-10", "points_clawed_back", -40),
+            at("2026-02-01", "points_available", 0),
+            at("2026-02-02", "points_redeemed", -100),
+        ]
+    );
+    let a = &members[0];
+    assert_eq!((a.points.balance, a.pending_points()), (30, 0));
+    assert_eq!(a.totals.points_issued, 170);
+    assert_eq!(a.totals.points_clawed_back, 40);
+}
+
+#[test]
+fn points_expire_each_year_on_a_date() {
+    let source = format!("{SHOP}points expire each year on 31 March\n");
+    let lines: Vec<String> = [
+        r#"{"id":"1","at":"2026-01-01","type":"enroll","member":"a"}"#,
+        r#"{"id":"2","at":"2026-03-31T10:00:00Z","type":"purchase","member":"a","amount":"10"}"#,
+        r#"{"id":"3","at":"2026-04-01T10:00:00Z","type":"purchase","member":"a","amount":"20"}"#,
+        r#"{"id":"4","at":"2027-04-02","type":"tick"}"#,
+    ]
+    .iter()
+    .map(|l| l.to_string())
+    .collect();
+    let (effects, _) = run_checked(&source, &lines);
+    let expired: Vec<(String, i64)> = effects
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["kind"] == "points_expired")
+        .map(|e| {
+            (
+                e["at"].as_str().unwrap().to_string(),
+                e["points"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    // At the end of 31 March: the same day for the first, a year on for
+    // the second.
+    assert_eq!(
+        expired,
+        [
+            ("2026-04-01".to_string(), -10),
+            ("2027-04-01".to_string(), -20)
+        ]
+    );
 }

@@ -462,6 +462,7 @@ impl Checker<'_> {
                 Expiry::AfterLifecycle { duration, .. }
                 | Expiry::Inactivity { duration }
                 | Expiry::AtPeriodEnd { duration, .. } => duration,
+                Expiry::EachYearOn { .. } => continue,
             };
             // Quietly skip durations already reported as malformed.
             let Some(parsed) = super::Duration::of(duration) else {

@@ -16,8 +16,9 @@ use crate::program::{
 };
 use crate::span::{Node, Span};
 use crate::syntax::ast::*;
-use crate::time::{Every, Period};
+use crate::time::{Every, Month, Period};
 use crate::vocabulary::PerkCost;
+use crate::vocabulary::Word;
 
 impl Checker<'_> {
     pub(super) fn statements(&mut self, items: &[Item], scope: Scope) {
@@ -257,6 +258,22 @@ impl Checker<'_> {
                         paid_out_yearly: false,
                     });
                 }
+            }
+            Head::Pending { what, duration } => {
+                if !self.is_points_unit(what) {
+                    let suggestion =
+                        did_you_mean(what, self.points_units().iter().map(String::as_str))
+                            .map(str::to_string);
+                    self.report(
+                        ProblemKind::UnknownUnit {
+                            unit: what.node.clone(),
+                            expected: "the program's points".into(),
+                            suggestion,
+                        },
+                        what.span,
+                    );
+                }
+                self.program.points_pending = self.period(duration);
             }
             Head::Expire { what, expiry } => {
                 if let Some(expiry) = self.expiry(what, expiry) {
@@ -746,8 +763,44 @@ impl Checker<'_> {
                 }
                 Expires::Points(PointsExpiry::Inactivity(period?))
             }
+            Expiry::EachYearOn { day, month } => {
+                if is_rewards {
+                    self.report(
+                        ProblemKind::WrongTrigger {
+                            message: "rewards expire a time after they are issued",
+                            help: "write `rewards expire 30 days after they are issued`",
+                        },
+                        month.span,
+                    );
+                }
+                let (month, day) = self.day_of_year(day, month)?;
+                Expires::Points(PointsExpiry::EachYearOn { month, day })
+            }
         };
         known.then_some(expires)
+    }
+
+    /// `31 March`: a month and a day that it has (29 February is kept on
+    /// the 28th in other years).
+    fn day_of_year(&mut self, day: &Node<Decimal>, month: &Node<String>) -> Option<(u32, u32)> {
+        let name = month.to_lowercase();
+        let lower = Node::new(name.clone(), month.span);
+        let month = self.word::<Month>(&lower, Month::WORDS, "a month")? as u32 + 1;
+        // A leap year, so that 29 February is a day some years have.
+        let last = crate::time::days_in_month(2024, month);
+        let whole = day.node.is_integer() && !day.node.is_negative();
+        match whole.then(|| day.node.trunc()) {
+            Some(d) if (1..=i64::from(last)).contains(&d) => Some((month, d as u32)),
+            _ => {
+                self.report(
+                    ProblemKind::InvalidDate {
+                        date: format!("{} {name}", day.node),
+                    },
+                    day.span,
+                );
+                None
+            }
+        }
     }
 }
 
@@ -768,6 +821,7 @@ fn once_per_program(head: &Head) -> Option<&'static str> {
             Some("when rewards expire")
         }
         Head::Expire { .. } => Some("when points expire"),
+        Head::Pending { .. } => Some("how long points are pending"),
         _ => None,
     }
 }

@@ -112,6 +112,14 @@ fn human(s: &Value, entries: &[Value]) -> String {
         text(&s["points_name"]),
         text(&s["reward_money"])
     ));
+    for pending in s["pending"].as_array().into_iter().flatten() {
+        line(format!(
+            "  pending:       {} {}, available {}",
+            count(pending["points"].as_i64().unwrap_or(0)),
+            text(&s["points_name"]),
+            text(&pending["available"])
+        ));
+    }
     match &s["tier"] {
         Value::String(tier) => {
             let until = match &s["tier_until"] {

@@ -4,7 +4,7 @@
 
 use super::effect::{Cause, Effect, EffectKind, MemberIndex, Moved};
 use super::event::{Purchase, Reject};
-use super::member::{HeldReward, Member, MembershipState, RecentUse, Tally};
+use super::member::{HeldReward, Member, MembershipState, PendingPoints, RecentUse, Tally};
 use crate::program::{
     Action, ActionId, Anchor, Benefit, Cap, Cents, CharityId, Conditions, ConversionInto, Fee,
     Limit, MembershipId, NameId, PerkCost, PerkId, Points, PointsExpiry, Program, RewardId,
@@ -20,6 +20,9 @@ pub struct Apply<'a> {
     pub out: &'a mut Vec<Effect>,
     /// Set while running scheduled work, which effects record.
     pub scheduled: bool,
+    /// Set while a purchase earns in a program whose points are pending:
+    /// the order they wait with ([`super::order_key`], 0 without an id).
+    pub pending_order: Option<u64>,
 }
 
 /// What a rule's limits still allow.
@@ -138,6 +141,9 @@ impl Apply<'_> {
             Some(PointsExpiry::AtEndOf { after, every }) => calendar.shift(at, |day| {
                 every.first_day_after(after.after(day.start_of_day()))
             }),
+            Some(PointsExpiry::EachYearOn { month, day }) => calendar.shift(at, |now| {
+                (now.start_of_day().next_anniversary_of(month, day)).add_days(1)
+            }),
             _ => Time::NEVER,
         }
     }
@@ -154,9 +160,28 @@ impl Apply<'_> {
         if points <= 0 {
             return;
         }
+        self.member.totals.points_issued = self.member.totals.points_issued.saturating_add(points);
+        if let (Some(order), Some(period)) = (self.pending_order, self.program.points_pending) {
+            let until = self.program.calendar.after(period, at);
+            (self.member.pending).push(PendingPoints {
+                until,
+                points,
+                order,
+            });
+            self.member.count(
+                self.program,
+                at,
+                at,
+                Tally {
+                    points,
+                    ..Tally::default()
+                },
+            );
+            self.effect(at, EffectKind::PointsPending, Moved::points(points), cause);
+            return;
+        }
         let expires_at = self.points_expire_at(at);
         self.member.points.add(at, expires_at, points);
-        self.member.totals.points_issued = self.member.totals.points_issued.saturating_add(points);
         self.member.count(
             self.program,
             at,
@@ -167,6 +192,22 @@ impl Apply<'_> {
             },
         );
         self.effect(at, EffectKind::PointsEarned, Moved::points(points), cause);
+    }
+
+    /// Pending points whose time has come join the balance, and expire
+    /// counted from then.
+    pub fn release_pending(&mut self, at: Time) {
+        while let Some(i) = self.member.pending.iter().position(|p| p.until <= at) {
+            let pending = self.member.pending.remove(i);
+            let expires_at = self.points_expire_at(pending.until);
+            (self.member.points).add(pending.until, expires_at, pending.points);
+            self.effect(
+                pending.until,
+                EffectKind::PointsAvailable,
+                Moved::NONE,
+                Cause::None,
+            );
+        }
     }
 
     pub fn issue_money(&mut self, at: Time, cents: Cents, cause: Cause) {

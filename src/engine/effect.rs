@@ -100,6 +100,10 @@ macro_rules! effect_kinds {
 effect_kinds! {
     Enrolled => "enrolled",
     PointsEarned => "points_earned",
+    /// Earned by a purchase, to be spent once the pending time is over.
+    PointsPending => "points_pending",
+    /// Pending points that can now be spent.
+    PointsAvailable => "points_available",
     PointsRedeemed => "points_redeemed",
     PointsExpired => "points_expired",
     PointsDonated => "points_donated",
@@ -193,6 +197,8 @@ pub fn what(program: &Program, kind: EffectKind, points: i64, money: i64, value:
     match kind {
         EffectKind::Enrolled => "enrolled".to_string(),
         EffectKind::PointsEarned => format!("earned {}", in_points(points)),
+        EffectKind::PointsPending => format!("earned {}, pending", in_points(points)),
+        EffectKind::PointsAvailable => "pending points now available".to_string(),
         EffectKind::PointsRedeemed => format!("redeemed {}", in_points(-points)),
         EffectKind::PointsExpired => format!("{} expired", in_points(-points)),
         EffectKind::PointsDonated => format!("donated {}", in_points(-points)),

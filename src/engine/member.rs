@@ -85,6 +85,12 @@ pub struct Member {
         skip_serializing_if = "before_schema_6"
     )]
     pub recent: Vec<RecentUse>,
+    /// Points a purchase earned that cannot be spent yet, oldest first.
+    #[serde(
+        deserialize_with = "since_schema_6",
+        skip_serializing_if = "before_schema_6"
+    )]
+    pub pending: Vec<PendingPoints>,
 }
 
 impl Member {
@@ -122,6 +128,7 @@ impl Member {
             due: Time::NEVER,
             tiers_stale: false,
             recent: Vec::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -156,6 +163,7 @@ impl Member {
         );
         self.orders.clear();
         self.recent.clear();
+        self.pending.clear();
         self.last_activity = at;
         self.next_birthday = Time::NEVER;
         self.next_conversion = Time::NEVER;
@@ -258,6 +266,26 @@ impl Member {
     pub fn order(&self, id: &str) -> Option<usize> {
         let key = order_key(id);
         self.orders.iter().position(|o| o.key == key)
+    }
+
+    /// Takes up to `points` from what the order `order` has pending;
+    /// returns how many.
+    pub fn cancel_pending(&mut self, order: u64, points: Points) -> Points {
+        let mut left = points.max(0);
+        for pending in self.pending.iter_mut().rev().filter(|p| p.order == order) {
+            let taken = pending.points.min(left);
+            pending.points -= taken;
+            left -= taken;
+        }
+        self.pending.retain(|p| p.points > 0);
+        points.max(0) - left
+    }
+
+    /// The points waiting to become available.
+    pub fn pending_points(&self) -> Points {
+        self.pending
+            .iter()
+            .fold(0, |sum, p| sum.saturating_add(p.points))
     }
 }
 
@@ -625,6 +653,21 @@ impl Default for CapUse {
         }
     }
 }
+
+/// Points an order earned, waiting until they can be spent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PendingPoints {
+    pub until: Time,
+    pub points: Points,
+    /// [`order_key`] of the order, 0 without an id.
+    pub order: u64,
+}
+
+as_tuple!(PendingPoints {
+    until: Time,
+    points: Points,
+    order: u64
+});
 
 /// A use of a limit counted over a length of time just past: what it
 /// counted (1 for a limit on times) and when.

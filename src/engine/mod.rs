@@ -352,6 +352,7 @@ fn member_step<'a>(
         index,
         out,
         scheduled: false,
+        pending_order: None,
     }
 }
 

@@ -101,6 +101,9 @@ impl Apply<'_> {
         let paid = left - p.rewards;
 
         // From here on nothing fails.
+        if program.points_pending.is_some() {
+            self.pending_order = Some(p.order.as_deref().map_or(0, order_key));
+        }
         if let Some((d, _)) = discount
             && discount_cents > 0
         {
@@ -346,6 +349,7 @@ impl Apply<'_> {
                 },
             });
         }
+        self.pending_order = None;
         self.member.last_activity = at;
         self.after_change(at);
         Ok(())
@@ -477,7 +481,10 @@ impl Apply<'_> {
         let visit = *visit;
         let (made_at, accrued_rule) = (record.at, record.accrued_rule);
 
-        let points = self.member.points.take(points_due);
+        // Points still pending are cancelled first: the member never had
+        // them to spend.
+        let cancelled = self.member.cancel_pending(order_key(order), points_due);
+        let points = cancelled + self.member.points.take(points_due - cancelled);
         self.member.totals.points_clawed_back =
             saturating(self.member.totals.points_clawed_back, points);
         if points > 0 {

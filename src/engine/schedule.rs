@@ -21,7 +21,11 @@ const MAX_STEPS: usize = 100_000;
 /// The earliest moment something is due for the member.
 pub fn next_due(program: &Program, m: &Member) -> Time {
     let points = match program.points_expiry {
-        Some(PointsExpiry::AfterEarned(_) | PointsExpiry::AtEndOf { .. }) => m.points.next_expiry(),
+        Some(
+            PointsExpiry::AfterEarned(_)
+            | PointsExpiry::AtEndOf { .. }
+            | PointsExpiry::EachYearOn { .. },
+        ) => m.points.next_expiry(),
         Some(PointsExpiry::Inactivity(period)) if m.points.balance > 0 => {
             program.calendar.after(period, m.last_activity)
         }
@@ -29,6 +33,13 @@ pub fn next_due(program: &Program, m: &Member) -> Time {
     };
     let mut due = points
         .min(m.money.next_expiry())
+        .min(
+            m.pending
+                .iter()
+                .map(|p| p.until)
+                .min()
+                .unwrap_or(Time::NEVER),
+        )
         .min(m.next_birthday)
         .min(m.next_conversion)
         .min(m.next_tier_review);
@@ -73,11 +84,14 @@ impl Apply<'_> {
     fn run_due(&mut self, at: Time) {
         let program = self.program;
         self.member.counters.roll(&program.calendar, at);
+        self.release_pending(at);
 
         let expired = match program.points_expiry {
-            Some(PointsExpiry::AfterEarned(_) | PointsExpiry::AtEndOf { .. }) => {
-                self.member.points.expire(at)
-            }
+            Some(
+                PointsExpiry::AfterEarned(_)
+                | PointsExpiry::AtEndOf { .. }
+                | PointsExpiry::EachYearOn { .. },
+            ) => self.member.points.expire(at),
             Some(PointsExpiry::Inactivity(period))
                 if program.calendar.after(period, self.member.last_activity) <= at =>
             {

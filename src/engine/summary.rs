@@ -106,6 +106,8 @@ pub fn summary(program: &Program, m: &Member, clock: Time) -> Value {
         "enrolled": calendar.show(m.enrolled_at),
         "as_of": calendar.show(clock),
         "points": m.points.balance,
+        "pending_points": m.pending_points(),
+        "pending": m.pending.iter().map(|p| json!({"points": p.points, "available": calendar.show(p.until)})).collect::<Vec<_>>(),
         "points_name": program.points_name,
         "points_value": program.point_value.map(|_| program.money(program.points_value(m.points.balance))),
         "reward_money": program.money(m.money.balance),

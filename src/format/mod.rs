@@ -143,6 +143,12 @@ fn head(head: &Head) -> String {
                     Lifecycle::Issued => "issued",
                 }
             ),
+            Expiry::EachYearOn { day, month } => {
+                format!(
+                    "{} expire each year on {} {}",
+                    what.node, day.node, month.node
+                )
+            }
             Expiry::AtPeriodEnd { period, duration } => format!(
                 "{} expire at the end of the {} after {}",
                 what.node,
@@ -157,6 +163,9 @@ fn head(head: &Head) -> String {
                 )
             }
         },
+        Head::Pending { what, duration } => {
+            format!("{} are pending for {}", what.node, quantity(duration))
+        }
         Head::Tier { name } => format!("tier {}", quoted(name)),
         Head::Membership { name } => format!("membership {}", quoted(name)),
     }

@@ -585,9 +585,14 @@ impl Pass<'_, '_> {
         if let Some(tier) = member.tier {
             tally.add_tier(m, usize::from(tier), 1);
         }
-        tally.add(m, Field::PointsOutstanding, member.points.balance);
+        // Pending points are owed as much as those that can be spent.
+        let outstanding = member
+            .points
+            .balance
+            .saturating_add(member.pending_points());
+        tally.add(m, Field::PointsOutstanding, outstanding);
         if !customer.alive {
-            tally.add(m, Field::PointsAbandoned, member.points.balance);
+            tally.add(m, Field::PointsAbandoned, outstanding);
         }
         tally.add(m, Field::RewardMoneyOutstanding, member.money.balance);
         let held: i64 = member

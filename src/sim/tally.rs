@@ -204,7 +204,9 @@ impl RunTally {
     /// Adds an effect to the month's flows.
     fn count_flow(&mut self, effect: &Effect, m: usize) {
         let (field, amount) = match effect.kind {
-            EffectKind::PointsEarned => (Field::PointsIssued, effect.points),
+            EffectKind::PointsEarned | EffectKind::PointsPending => {
+                (Field::PointsIssued, effect.points)
+            }
             EffectKind::PointsRedeemed => (Field::PointsRedeemed, -effect.points),
             EffectKind::PointsExpired => (Field::PointsExpired, -effect.points),
             EffectKind::PointsDonated => (Field::PointsDonated, -effect.points),

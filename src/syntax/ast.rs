@@ -89,6 +89,11 @@ pub enum Head {
     },
     /// `points expire 12 months after they are earned`
     Expire { what: Node<String>, expiry: Expiry },
+    /// `points are pending for 30 days`
+    Pending {
+        what: Node<String>,
+        duration: Node<Quantity>,
+    },
     /// `tier "Gold"`
     Tier { name: Node<String> },
     /// `membership "CarePass"`
@@ -205,6 +210,11 @@ pub enum Expiry {
     AtPeriodEnd {
         period: Node<String>,
         duration: Node<Quantity>,
+    },
+    /// `each year on 31 March` (or `March 31`): at the end of that day.
+    EachYearOn {
+        day: Node<Decimal>,
+        month: Node<String>,
     },
 }
 
@@ -374,6 +384,7 @@ impl Head {
             Head::Convert { .. } => "every",
             Head::Donate { .. } => "donate",
             Head::Expire { .. } => "expire",
+            Head::Pending { .. } => "are pending for",
             Head::Tier { .. } => "tier",
             Head::Membership { .. } => "membership",
         }

@@ -423,6 +423,19 @@ impl Converter<'_> {
                             lifecycle,
                         }
                     }
+                    Rule::expire_each_year => {
+                        let (mut day, mut month) = (None, None);
+                        for part in spec.into_inner() {
+                            match part.as_rule() {
+                                Rule::number => day = self.number(part),
+                                _ => month = Some(self.ident(part)),
+                            }
+                        }
+                        Expiry::EachYearOn {
+                            day: day?,
+                            month: month?,
+                        }
+                    }
                     Rule::expire_at_period_end => {
                         let mut inner = spec.into_inner();
                         Expiry::AtPeriodEnd {
@@ -436,6 +449,10 @@ impl Converter<'_> {
                 };
                 Head::Expire { what, expiry }
             }
+            Rule::pending_stmt => Head::Pending {
+                what: self.ident(parts.next()?),
+                duration: self.quantity(parts.next()?)?,
+            },
             Rule::tier_stmt => Head::Tier {
                 name: self.string(parts.next()?),
             },
