@@ -1011,3 +1011,46 @@ fn points_expire_each_year_on_a_date() {
         ]
     );
 }
+
+#[test]
+fn customer_service_grants_a_tier_until_a_date() {
+    let source = format!(
+        "{SHOP}tier \"Silver\", for $500 spent in a calendar year\n\
+         tier \"Gold\", for $1,000 spent in a calendar year\n"
+    );
+    let lines: Vec<String> = [
+        r#"{"id":"1","at":"2026-01-01","type":"enroll","member":"a"}"#,
+        r#"{"id":"2","at":"2026-01-05","type":"purchase","member":"a","amount":"600"}"#,
+        r#"{"id":"3","at":"2026-01-10","type":"set","member":"a","tier":"Gold","tier_until":"2026-03-31"}"#,
+        r#"{"id":"4","at":"2026-01-11","type":"set","member":"a","tier":"Platinum","tier_until":"2026-03-31"}"#,
+        r#"{"id":"5","at":"2026-01-12","type":"set","member":"a","tier":"Gold","tier_until":"2025-12-31"}"#,
+        r#"{"id":"6","at":"2026-05-01","type":"tick"}"#,
+    ]
+    .iter()
+    .map(|l| l.to_string())
+    .collect();
+    let (effects, members) = run_checked(&source, &lines);
+    let changes: Vec<(String, String)> = effects
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["kind"] == "tier_changed")
+        .map(|e| {
+            (
+                e["at"].as_str().unwrap().to_string(),
+                e["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let change = |at: &str, reason: &str| (at.to_string(), reason.to_string());
+    assert_eq!(
+        changes,
+        [
+            change("2026-01-05", "tier changed: from no tier to \"Silver\""),
+            change("2026-01-10", "tier changed: from \"Silver\" to \"Gold\""),
+            // Gold is held through 31 March, then Silver, which the
+            // member still qualifies for.
+            change("2026-04-01", "tier changed: from \"Gold\" to \"Silver\""),
+        ]
+    );
+    assert_eq!(members[0].tier, Some(0));
+}

@@ -5,6 +5,7 @@
 use super::effect::{Cause, Effect, EffectKind, MemberIndex, Moved};
 use super::event::{Purchase, Reject};
 use super::member::{HeldReward, Member, MembershipState, PendingPoints, RecentUse, Tally};
+use crate::program::TierId;
 use crate::program::{
     Action, ActionId, Anchor, Benefit, Cap, Cents, CharityId, Conditions, ConversionInto, Fee,
     Limit, MembershipId, NameId, PerkCost, PerkId, Points, PointsExpiry, Program, RewardId,
@@ -410,11 +411,25 @@ impl Apply<'_> {
         }
     }
 
-    pub fn set(&mut self, at: Time, birthday: Option<(u32, u32)>, attributes: &[(NameId, bool)]) {
+    pub fn set(
+        &mut self,
+        at: Time,
+        birthday: Option<(u32, u32)>,
+        attributes: &[(NameId, bool)],
+        tier: Option<(TierId, Time)>,
+    ) {
         self.set_attributes(attributes);
         if birthday.is_some() {
             self.member.birthday = birthday;
             self.schedule_birthday(at);
+        }
+        // A tier granted by hand is held as a tier kept after qualifying
+        // is: the review holds it while `kept_until` is ahead.
+        if let Some((t, until)) = tier
+            && let Some(status) = self.member.tiers.get_mut(usize::from(t))
+        {
+            status.kept_until = status.kept_until.max(until);
+            self.member.tiers_stale = true;
         }
         self.effect(at, EffectKind::AttributesChanged, Moved::NONE, Cause::None);
         self.after_change(at);

@@ -9,6 +9,7 @@ use thiserror::Error;
 
 use crate::decimal::Decimal;
 use crate::diagnostic::did_you_mean;
+use crate::program::TierId;
 use crate::program::{
     ActionId, Cents, CharityId, MembershipId, NameId, Names, PerkId, Points, Program, RewardId,
 };
@@ -50,6 +51,9 @@ pub enum EventKind<'a> {
     Set {
         birthday: Option<(u32, u32)>,
         attributes: Cow<'a, [(NameId, bool)]>,
+        /// A tier the member holds at least until the moment given (the
+        /// end of the `tier_until` day), whatever they qualify for.
+        tier: Option<(TierId, Time)>,
     },
     /// A perk used, for perks that cost per use.
     Use(PerkId),
@@ -206,6 +210,10 @@ struct Raw<'a> {
     #[serde(borrow)]
     birthday: Option<Text<'a>>,
     attributes: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(borrow)]
+    tier: Option<Text<'a>>,
+    #[serde(borrow)]
+    tier_until: Option<Text<'a>>,
 }
 
 /// A text field that borrows from the line unless it has escapes: serde
@@ -330,6 +338,45 @@ fn attributes(
         out.push((id, value));
     }
     Ok(out)
+}
+
+/// `"tier": "Gold", "tier_until": "2027-06-30"`: customer service
+/// granting a tier until the end of a day in the program's zone.
+fn tier_floor(
+    program: &Program,
+    tier: &Option<Text>,
+    until: &Option<Text>,
+    at: Time,
+) -> Result<Option<(TierId, Time)>, Reject> {
+    let (tier, until) = match (tier, until) {
+        (None, None) => return Ok(None),
+        (Some(tier), Some(until)) => (tier, until),
+        _ => {
+            return Err(malformed(
+                "`tier` and `tier_until` go together: the tier to hold and the last day to hold it",
+            ));
+        }
+    };
+    let id = program
+        .tier_names
+        .id(tier)
+        .ok_or_else(|| unknown("tier", tier, &program.tier_names))?;
+    let until_text: &str = until;
+    let last_day = parse_date(until_text.as_bytes()).ok_or_else(|| {
+        malformed(format!(
+            "`tier_until` is not a date (YYYY-MM-DD): `{until_text}`"
+        ))
+    })?;
+    let (y, m, d) = last_day;
+    let end = program
+        .calendar
+        .shift(program.calendar.midnight(y, m, d), |day| day.add_days(1));
+    if end <= at {
+        return Err(malformed(format!(
+            "`tier_until` {until_text} is before the event: the tier would end at once"
+        )));
+    }
+    Ok(Some((id as TierId, end)))
 }
 
 fn optional_name(
@@ -529,6 +576,7 @@ fn decode_raw<'a>(program: &Program, mut raw: Raw<'a>) -> Result<Event<'a>, Reje
         Type::Set => EventKind::Set {
             birthday: birthday(&raw.birthday)?,
             attributes: Cow::Owned(attributes(program, &raw.attributes)?),
+            tier: tier_floor(program, &raw.tier, &raw.tier_until, at)?,
         },
         Type::Use => {
             let name = required("perk", kind_name, &raw.perk)?;

@@ -301,8 +301,9 @@ pub fn step(
         EventKind::Set {
             birthday,
             attributes,
+            tier,
         } => {
-            apply.set(at, *birthday, attributes);
+            apply.set(at, *birthday, attributes, *tier);
             Ok(())
         }
         EventKind::Use(perk) => apply.use_perk(at, *perk),
