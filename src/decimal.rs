@@ -144,6 +144,11 @@ impl Decimal {
 /// ends of `i64` rather than wrapped. The checker's bounds on rates and
 /// the engine's on amounts and balances keep every result far inside, so
 /// this pins only what no accepted program and event can reach.
+/// `percent` of an amount in cents, rounded down to a cent.
+pub fn percent_of(cents: i64, percent: Decimal) -> i64 {
+    saturate(i128::from(cents) * i128::from(percent.raw()) / (100 * i128::from(Decimal::SCALE)))
+}
+
 pub fn saturate(x: i128) -> i64 {
     i64::try_from(x).unwrap_or(if x < 0 { i64::MIN } else { i64::MAX })
 }

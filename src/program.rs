@@ -611,6 +611,24 @@ pub struct Partner {
     pub name: String,
     /// The share of what is earned at the partner that the partner pays.
     pub funds: Decimal,
+    /// `funds $0.80 per 100 points`: the price the partner pays for each
+    /// point earned at it (and reward money earned there at its face
+    /// value), in place of a share.
+    pub price: Option<Rate>,
+}
+
+impl Partner {
+    /// What the partner pays for an order that earned `points` and
+    /// `money` at it, to the cent below.
+    pub fn funding(&self, program: &Program, points: Points, money: Cents) -> Cents {
+        match self.price {
+            Some(price) => price.value_of(points).saturating_add(money),
+            None => crate::decimal::percent_of(
+                program.points_value(points).saturating_add(money),
+                self.funds,
+            ),
+        }
+    }
 }
 
 /// Cents as a decimal amount: `1250` is `12.50`.

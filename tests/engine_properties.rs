@@ -1054,3 +1054,45 @@ fn customer_service_grants_a_tier_until_a_date() {
     );
     assert_eq!(members[0].tier, Some(0));
 }
+
+#[test]
+fn a_partner_pays_a_price_per_point_and_is_named() {
+    let source = "program \"Coalition\"\ncurrency USD\n\
+                  points are called \"points\", worth $1 per 100 points\n\
+                  partner \"Airline\", funds $0.80 per 100 points\n\
+                  partner \"Hotel\", funds 50%\n\
+                  earn 2 points per $1 spent, at any partner\n";
+    let lines: Vec<String> = [
+        r#"{"id":"1","at":"2026-01-01","type":"enroll","member":"a"}"#,
+        r#"{"id":"2","at":"2026-01-02","type":"purchase","member":"a","amount":"100","order":"o1","partner":"Airline"}"#,
+        r#"{"id":"3","at":"2026-01-03","type":"purchase","member":"a","amount":"100","order":"o2","partner":"Hotel"}"#,
+        r#"{"id":"4","at":"2026-01-04","type":"refund","member":"a","order":"o1","amount":"50"}"#,
+    ]
+    .iter()
+    .map(|l| l.to_string())
+    .collect();
+    let (effects, _) = run_checked(source, &lines);
+    let funded: Vec<(String, String)> = effects
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["kind"] == "partner_funded")
+        .map(|e| {
+            let text = |k: &str| e[k].as_str().unwrap().to_string();
+            (text("value"), text("reason"))
+        })
+        .collect();
+    let entry = |value: &str, reason: &str| (value.to_string(), reason.to_string());
+    assert_eq!(
+        funded,
+        [
+            // 200 points at $0.80 per 100.
+            entry("1.60", "$1.60 funded by the partner: partner \"Airline\""),
+            // Half of the $2.00 the 200 points are worth.
+            entry("1.00", "$1.00 funded by the partner: partner \"Hotel\""),
+            entry(
+                "-0.80",
+                "$0.80 paid back to the partner: partner \"Airline\", on a refund"
+            ),
+        ]
+    );
+}

@@ -42,7 +42,13 @@ const CAP_PERIODS: &[&str] = Every::WORDS;
 fn clauses_taken(head: &Head) -> (bool, &'static [(ClauseKind, &'static str)]) {
     match head {
         Head::Points { .. } => (false, &[(ClauseKind::Worth, "worth $1 per 100 points")]),
-        Head::Partner { .. } => (false, &[(ClauseKind::Funds, "funds 50%")]),
+        Head::Partner { .. } => (
+            false,
+            &[(
+                ClauseKind::Funds,
+                "funds 50% (or funds $0.80 per 100 points)",
+            )],
+        ),
         Head::Charity { .. } => (
             false,
             &[(ClauseKind::Receives, "receives $1 per 100 points")],
@@ -139,6 +145,7 @@ pub(super) struct Clauses {
     pub(super) perk_cost: Option<(Cents, PerkCost)>,
     pub(super) fee: Option<(Cents, Fee)>,
     pub(super) funds: Option<Decimal>,
+    pub(super) funding_price: Option<Rate>,
     pub(super) receives: Option<Rate>,
     pub(super) paid_out_yearly: bool,
     pub(super) qualification: Qualification,
@@ -159,6 +166,7 @@ impl Clauses {
             perk_cost: None,
             fee: None,
             funds: None,
+            funding_price: None,
             receives: None,
             paid_out_yearly: false,
             qualification: Qualification::None,
@@ -317,14 +325,10 @@ impl Checker<'_> {
             },
             Clause::Funds(share) => to.funds = self.percent(share),
             Clause::Receives { amount, per } => {
-                let m = self.money(amount);
-                let m = self.nonzero(m, amount.span, "a donation");
-                let p = self.whole_points(per);
-                let p = self.nonzero(p, per.span, "the number of points");
-                to.receives = m.zip(p).map(|(m, p)| Rate {
-                    cents: cents(m),
-                    points: whole(p),
-                });
+                to.receives = self.money_per_points(amount, per, "a donation");
+            }
+            Clause::FundsPer { amount, per } => {
+                to.funding_price = self.money_per_points(amount, per, "a price per point");
             }
             Clause::InCategory(names) => c.categories = self.mask(NameKind::Category, names),
             Clause::InChannel(names) => c.channels = self.mask(NameKind::Channel, names),
@@ -661,6 +665,23 @@ impl Checker<'_> {
             );
         }
         parsed
+    }
+
+    /// `$1 per 100 points`: money for a number of points, both above 0.
+    fn money_per_points(
+        &mut self,
+        amount: &Node<Quantity>,
+        per: &Node<Quantity>,
+        what: &'static str,
+    ) -> Option<Rate> {
+        let m = self.money(amount);
+        let m = self.nonzero(m, amount.span, what);
+        let p = self.whole_points(per);
+        let p = self.nonzero(p, per.span, "the number of points");
+        m.zip(p).map(|(m, p)| Rate {
+            cents: cents(m),
+            points: whole(p),
+        })
     }
 
     /// `2026-11-27`, if it is a real day: its first moment.

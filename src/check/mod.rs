@@ -261,6 +261,7 @@ impl<'s> Checker<'s> {
                     self.program.partners.push(Partner {
                         name: name.node.clone(),
                         funds: Decimal::ZERO,
+                        price: None,
                     });
                 }
                 Head::Charity { name } if self.define(NameKind::Charity, name) => {

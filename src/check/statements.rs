@@ -119,10 +119,10 @@ impl Checker<'_> {
                 }
             }
             Head::Partner { name } => {
-                if let (Some(id), Some(funds)) =
-                    (self.names(NameKind::Partner).id(name), clauses.funds)
-                {
-                    self.program.partners[usize::from(id)].funds = funds;
+                if let Some(id) = self.names(NameKind::Partner).id(name) {
+                    let partner = &mut self.program.partners[usize::from(id)];
+                    partner.funds = clauses.funds.unwrap_or(Decimal::ZERO);
+                    partner.price = clauses.funding_price;
                 }
             }
             Head::Charity { name } => {

@@ -158,6 +158,11 @@ pub enum Cause {
     },
     /// A refund of an order.
     Refund,
+    /// A partner funding what was earned at it, or paid back on a refund.
+    Partner {
+        partner: u16,
+        refund: bool,
+    },
     /// Points or rewards running out.
     Expiry,
 }
@@ -219,6 +224,9 @@ pub fn what(program: &Program, kind: EffectKind, points: i64, money: i64, value:
         EffectKind::DiscountGiven => format!("{} off", amount(value)),
         EffectKind::PerkUsed => format!("perk used, costing {}", amount(value)),
         EffectKind::CharityDonation => format!("{} donated", amount(value)),
+        EffectKind::PartnerFunded if value < 0 => {
+            format!("{} paid back to the partner", amount(-value))
+        }
         EffectKind::PartnerFunded => format!("{} funded by the partner", amount(value)),
         EffectKind::FeeCharged => format!("fee {} charged", amount(value)),
         EffectKind::TrialStarted => "free trial started".to_string(),
@@ -282,6 +290,13 @@ pub fn why(program: &Program, kind: EffectKind, cause: Cause) -> String {
             tier_name(program, to)
         ),
         Cause::Refund => "refund".to_string(),
+        Cause::Partner { partner, refund } => {
+            let name = &program.partners[usize::from(partner)].name;
+            match refund {
+                false => format!("partner \"{name}\""),
+                true => format!("partner \"{name}\", on a refund"),
+            }
+        }
         Cause::Expiry => {
             let rule = match kind {
                 EffectKind::PointsExpired => program.points_expiry_text.as_deref(),

@@ -733,6 +733,9 @@ pub struct Order {
     /// What the order brought besides its rate: `points` above counts
     /// the points of its visit too.
     pub visit: VisitCredit,
+    /// The partner the order was made at, who funds part of what it
+    /// earned and is paid back on a refund.
+    pub partner: Option<u16>,
 }
 
 /// What an order brought as a visit and at a partner, beyond what its
@@ -780,10 +783,10 @@ impl Serialize for Order {
             self.money_clawed_back,
             self.accrued_rule,
         );
-        if READING_SCHEMA.get() < 5 {
-            fields.serialize(s)
-        } else {
-            (fields, self.visit).serialize(s)
+        match READING_SCHEMA.get() {
+            ..5 => fields.serialize(s),
+            5 => (fields, self.visit).serialize(s),
+            _ => (fields, self.visit, self.partner).serialize(s),
         }
     }
 }
@@ -802,10 +805,13 @@ type OrderFields = (
 
 impl<'de> Deserialize<'de> for Order {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (fields, visit) = if READING_SCHEMA.get() < 5 {
-            (OrderFields::deserialize(d)?, VisitCredit::default())
-        } else {
-            <(OrderFields, VisitCredit)>::deserialize(d)?
+        let (fields, visit, partner) = match READING_SCHEMA.get() {
+            ..5 => (OrderFields::deserialize(d)?, VisitCredit::default(), None),
+            5 => {
+                let (fields, visit) = <(OrderFields, VisitCredit)>::deserialize(d)?;
+                (fields, visit, None)
+            }
+            _ => <(OrderFields, VisitCredit, Option<u16>)>::deserialize(d)?,
         };
         let (
             key,
@@ -829,6 +835,7 @@ impl<'de> Deserialize<'de> for Order {
             money_clawed_back,
             accrued_rule,
             visit,
+            partner,
         })
     }
 }

@@ -5,18 +5,13 @@ use super::apply::Apply;
 use super::effect::{Cause, EffectKind, Moved};
 use super::event::{Purchase, Reject};
 use super::member::{Order, Tally, VisitCredit, order_key};
-use crate::decimal::{Decimal, saturate};
+use crate::decimal::{Decimal, percent_of, saturate};
 use crate::program::{
     Action, Benefit, BonusKind, Cents, Exclusions, PerkCost, Points, RewardValue, Trigger,
 };
 use crate::time::{Every, Time};
 
 const SCALE: i128 = Decimal::SCALE as i128;
-
-/// `percent` of `cents`, rounded down to a cent.
-pub fn percent_of(cents: Cents, percent: Decimal) -> Cents {
-    saturate(i128::from(cents) * i128::from(percent.raw()) / (100 * SCALE))
-}
 
 fn saturating(a: i64, b: i64) -> i64 {
     a.saturating_add(b)
@@ -254,14 +249,17 @@ impl Apply<'_> {
             .partner
             .filter(|&id| usize::from(id) < program.partners.len())
         {
-            let earned = program.points_value(order_points) + order_money;
-            funded = percent_of(earned, program.partners[usize::from(partner)].funds);
+            funded =
+                program.partners[usize::from(partner)].funding(program, order_points, order_money);
             if funded > 0 {
                 self.effect(
                     at,
                     EffectKind::PartnerFunded,
                     Moved::value(funded),
-                    Cause::None,
+                    Cause::Partner {
+                        partner,
+                        refund: false,
+                    },
                 );
             }
         }
@@ -347,6 +345,9 @@ impl Apply<'_> {
                     funded_returned: 0,
                     undone: false,
                 },
+                partner: p
+                    .partner
+                    .filter(|&id| usize::from(id) < program.partners.len()),
             });
         }
         self.pending_order = None;
@@ -479,7 +480,7 @@ impl Apply<'_> {
         let undo = record.refunded == record.paid && !visit.undone;
         visit.undone |= undo;
         let visit = *visit;
-        let (made_at, accrued_rule) = (record.at, record.accrued_rule);
+        let (made_at, accrued_rule, partner) = (record.at, record.accrued_rule, record.partner);
 
         // Points still pending are cancelled first: the member never had
         // them to spend.
@@ -541,7 +542,10 @@ impl Apply<'_> {
                 at,
                 EffectKind::PartnerFunded,
                 Moved::value(-funding_due),
-                Cause::Refund,
+                partner.map_or(Cause::Refund, |partner| Cause::Partner {
+                    partner,
+                    refund: true,
+                }),
             );
         }
         let rewards_short = if undo {

@@ -222,6 +222,9 @@ fn clause(clause: &Clause) -> String {
             text
         }
         Clause::Funds(share) => format!("funds {}", quantity(share)),
+        Clause::FundsPer { amount, per } => {
+            format!("funds {} per {}", quantity(amount), quantity(per))
+        }
         Clause::Receives { amount, per } => {
             format!("receives {} per {}", quantity(amount), quantity(per))
         }

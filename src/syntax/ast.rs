@@ -247,6 +247,11 @@ pub enum Clause {
     },
     /// `funds 50%`
     Funds(Node<Quantity>),
+    /// `funds $0.80 per 100 points`
+    FundsPer {
+        amount: Node<Quantity>,
+        per: Node<Quantity>,
+    },
     /// `receives $10 per 100 points`
     Receives {
         amount: Node<Quantity>,
@@ -460,7 +465,7 @@ impl Clause {
         match self {
             Clause::Worth { .. } => ClauseKind::Worth,
             Clause::Costs { .. } => ClauseKind::Costs,
-            Clause::Funds(_) => ClauseKind::Funds,
+            Clause::Funds(_) | Clause::FundsPer { .. } => ClauseKind::Funds,
             Clause::Receives { .. } => ClauseKind::Receives,
             Clause::InCategory(_) => ClauseKind::InCategory,
             Clause::InChannel(_) => ClauseKind::InChannel,

@@ -565,7 +565,16 @@ impl Converter<'_> {
                 }
                 Clause::Costs { amount, per, once }
             }
-            Rule::funds => Clause::Funds(self.quantity(inner.next()?)?),
+            Rule::funds => {
+                let amount = self.quantity(inner.next()?)?;
+                match inner.next() {
+                    Some(per) => Clause::FundsPer {
+                        amount,
+                        per: self.quantity(per)?,
+                    },
+                    None => Clause::Funds(amount),
+                }
+            }
             Rule::receives => Clause::Receives {
                 amount: self.quantity(inner.next()?)?,
                 per: self.quantity(inner.next()?)?,
