@@ -77,6 +77,9 @@ pub struct Program {
     pub tiers_by_calendar_year: bool,
     /// The longest rolling qualification window, in months.
     pub rolling_months: u32,
+    /// The SKUs that `for product` and `excluding product` conditions
+    /// name, each list once.
+    pub products: Vec<Products>,
     /// The program's identity ([`Program::identify`]), stored in a
     /// ledger to notice a different version of the program.
     pub hash: u64,
@@ -122,6 +125,7 @@ impl Default for Program {
             scheduled_rules: Vec::new(),
             tiers_by_calendar_year: false,
             rolling_months: 0,
+            products: Vec::new(),
             hash: 0,
         }
     }
@@ -306,6 +310,12 @@ pub struct Conditions {
     /// past midnight when until is the earlier.
     pub hours: Option<(i64, i64)>,
     pub excluding: Exclusions,
+    /// `for product "SKU-1"`: the basket's items with these SKUs.
+    pub products: Option<ProductsId>,
+    /// `excluding category gift_cards`: items a rule leaves out.
+    pub excluded_categories: Option<Mask>,
+    /// `excluding product "SKU-9"`
+    pub excluded_products: Option<ProductsId>,
 }
 
 impl Conditions {
@@ -326,18 +336,31 @@ impl Conditions {
             days: None,
             hours: None,
             excluding: Exclusions::default(),
+            products: None,
+            excluded_categories: None,
+            excluded_products: None,
         }
     }
 
     /// True when the rule looks at the purchase itself, so it cannot
     /// apply to an action.
     pub fn is_about_purchases(&self) -> bool {
-        self.categories.is_some()
+        self.is_about_items()
             || self.channels.is_some()
             || self.payment_methods.is_some()
             || self.min_order.is_some()
             || self.chosen_days.is_some()
             || !matches!(self.place, Place::Own { brands: None })
+    }
+
+    /// Whether the conditions pick some items of a basket (by category,
+    /// product or brand) rather than take the whole order.
+    pub fn is_about_items(&self) -> bool {
+        self.categories.is_some()
+            || self.products.is_some()
+            || self.excluded_categories.is_some()
+            || self.excluded_products.is_some()
+            || matches!(self.place, Place::Own { brands: Some(_) })
     }
 }
 
@@ -631,6 +654,29 @@ impl Partner {
     }
 }
 
+/// An index into [`Program::products`].
+pub type ProductsId = u16;
+
+/// SKUs a condition names: as written, and as the keys items carry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Products {
+    pub skus: Vec<String>,
+    /// [`sku_key`] of each, sorted.
+    pub keys: Vec<u64>,
+}
+
+impl Products {
+    pub fn contains(&self, key: u64) -> bool {
+        self.keys.binary_search(&key).is_ok()
+    }
+}
+
+/// An item's SKU as a 64-bit FNV-1a hash, so that the engine matches
+/// products without comparing text.
+pub fn sku_key(sku: &str) -> u64 {
+    crate::fnv::hash(sku.as_bytes())
+}
+
 /// Cents as a decimal amount: `1250` is `12.50`.
 pub fn cents_text(cents: Cents) -> String {
     crate::decimal::cents_text(cents)
@@ -648,6 +694,17 @@ impl Program {
             .receives
             .or(self.point_value)
             .map_or(0, |rate| rate.value_of(points))
+    }
+
+    /// Adds a condition's SKUs to the table, or finds the same list.
+    pub fn add_products(&mut self, skus: Vec<String>) -> ProductsId {
+        if let Some(i) = self.products.iter().position(|p| p.skus == skus) {
+            return i as ProductsId;
+        }
+        let mut keys: Vec<u64> = skus.iter().map(|sku| sku_key(sku)).collect();
+        keys.sort_unstable();
+        self.products.push(Products { skus, keys });
+        (self.products.len() - 1) as ProductsId
     }
 
     pub fn points_value(&self, points: Points) -> Cents {

@@ -21,6 +21,9 @@ use crate::vocabulary::{Exclusion, Fee, PerkCost, Word};
 /// the order the help lists them.
 const CONDITIONS: &[ClauseKind] = &[
     ClauseKind::InCategory,
+    ClauseKind::ForProduct,
+    ClauseKind::ExcludingCategory,
+    ClauseKind::ExcludingProduct,
     ClauseKind::InChannel,
     ClauseKind::PaidWith,
     ClauseKind::AtBrand,
@@ -331,6 +334,11 @@ impl Checker<'_> {
                 to.funding_price = self.money_per_points(amount, per, "a price per point");
             }
             Clause::InCategory(names) => c.categories = self.mask(NameKind::Category, names),
+            Clause::ExcludingCategory(names) => {
+                c.excluded_categories = self.mask(NameKind::Category, names);
+            }
+            Clause::ForProduct(skus) => c.products = Some(self.products(skus)),
+            Clause::ExcludingProduct(skus) => c.excluded_products = Some(self.products(skus)),
             Clause::InChannel(names) => c.channels = self.mask(NameKind::Channel, names),
             Clause::PaidWith(names) => {
                 c.payment_methods = self.mask(NameKind::PaymentMethod, names)
@@ -599,6 +607,12 @@ impl Checker<'_> {
     }
 
     /// The names a condition lists, as a set of their ids.
+    /// The SKUs a condition names, kept once in the program's table.
+    fn products(&mut self, skus: &[Node<String>]) -> program::ProductsId {
+        let skus: Vec<String> = skus.iter().map(|sku| sku.node.clone()).collect();
+        self.program.add_products(skus)
+    }
+
     fn mask(&mut self, kind: NameKind, names: &[Node<String>]) -> Option<Mask> {
         let mut mask: Option<Mask> = Some(0);
         for name in names {

@@ -56,7 +56,7 @@ impl Apply<'_> {
     /// Whether conditions hold for the member now, and for the purchase
     /// if there is one ([`Member::meets`]).
     pub fn matches(&self, c: &Conditions, at: Time, purchase: Option<&Purchase>) -> bool {
-        self.member.meets(c, &self.program.calendar, at, purchase)
+        self.member.meets(c, self.program, at, purchase)
     }
 
     pub fn room(&self, caps: &[Cap], at: Time) -> Room {

@@ -78,7 +78,47 @@ pub struct Purchase<'a> {
     pub rewards: Cents,
     /// The member makes today one of their chosen bonus days.
     pub chosen_day: bool,
+    /// The basket, when the event lists it; without it the purchase is
+    /// one item of the order's category and brand.
+    pub items: Vec<Item>,
 }
+
+impl Purchase<'_> {
+    /// The order's shipping, tax and gift cards: parts of `amount` that
+    /// no item carries.
+    pub fn parts(&self) -> Cents {
+        self.shipping + self.tax + self.gift_cards
+    }
+
+    /// The basket: the items listed, or else the whole purchase as one
+    /// item of the order's category and brand.
+    pub fn lines(&self) -> impl Iterator<Item = Item> + '_ {
+        let whole = self.items.is_empty().then(|| Item {
+            sku: 0,
+            category: self.category,
+            brand: self.brand,
+            quantity: 1,
+            amount: self.amount - self.parts(),
+        });
+        whole.into_iter().chain(self.items.iter().copied())
+    }
+}
+
+/// A line of a basket.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Item {
+    /// [`crate::program::sku_key`] of the SKU; 0 without one.
+    pub sku: u64,
+    pub category: Option<NameId>,
+    pub brand: Option<NameId>,
+    pub quantity: u32,
+    /// The line's price before the program's discounts, all units.
+    pub amount: Cents,
+}
+
+/// The most items a purchase may list: enough for any checkout, and a
+/// bound on the work one event costs.
+pub const MAX_ITEMS: usize = 1_000;
 
 /// Why an event was not applied. Nothing of a rejected event is applied.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
@@ -211,9 +251,25 @@ struct Raw<'a> {
     birthday: Option<Text<'a>>,
     attributes: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(borrow)]
+    items: Option<Vec<RawItem<'a>>>,
+    #[serde(borrow)]
     tier: Option<Text<'a>>,
     #[serde(borrow)]
     tier_until: Option<Text<'a>>,
+}
+
+/// An item as a purchase lists it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawItem<'a> {
+    #[serde(borrow)]
+    sku: Option<Text<'a>>,
+    #[serde(borrow)]
+    category: Option<Text<'a>>,
+    #[serde(borrow)]
+    brand: Option<Text<'a>>,
+    quantity: Option<u32>,
+    amount: Option<Amount<'a>>,
 }
 
 /// A text field that borrows from the line unless it has escapes: serde
@@ -338,6 +394,60 @@ fn attributes(
         out.push((id, value));
     }
     Ok(out)
+}
+
+/// A purchase's `items`: each with an `amount`, its category and brand
+/// the order's unless it names its own.
+fn items(
+    program: &Program,
+    raw: Option<Vec<RawItem>>,
+    category: Option<NameId>,
+    brand: Option<NameId>,
+) -> Result<Vec<Item>, Reject> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    if raw.is_empty() {
+        return Err(malformed("`items` is empty: list the basket, or leave `items` out"));
+    }
+    if raw.len() > MAX_ITEMS {
+        return Err(malformed(format!(
+            "`items` lists {} items; a purchase lists at most {MAX_ITEMS}",
+            raw.len()
+        )));
+    }
+    let mut total: Cents = 0;
+    let mut items = Vec::with_capacity(raw.len());
+    for (n, item) in raw.iter().enumerate() {
+        let at = |message: String| malformed(format!("item {}: {message}", n + 1));
+        let amount = item
+            .amount
+            .as_ref()
+            .ok_or_else(|| at("needs `amount`, the line's price for all its units".into()))?;
+        let amount = cents("amount", amount).map_err(|r| at(r.to_string()))?;
+        total = total.saturating_add(amount);
+        if total > MAX_AMOUNT * 100 {
+            return Err(malformed(
+                "the items add up to more than an event may carry (100,000,000,000)",
+            ));
+        }
+        let quantity = item.quantity.unwrap_or(1);
+        if quantity == 0 {
+            return Err(at("`quantity` is 0".into()));
+        }
+        items.push(Item {
+            sku: item.sku.as_deref().map_or(0, crate::program::sku_key),
+            category: optional_name("category", &item.category, &program.categories, false)
+                .map_err(|r| at(r.to_string()))?
+                .or(category),
+            brand: optional_name("brand", &item.brand, &program.brands, true)
+                .map_err(|r| at(r.to_string()))?
+                .or(brand),
+            quantity,
+            amount,
+        });
+    }
+    Ok(items)
 }
 
 /// `"tier": "Gold", "tier_until": "2027-06-30"`: customer service
@@ -475,14 +585,37 @@ fn decode_raw<'a>(program: &Program, mut raw: Raw<'a>) -> Result<Event<'a>, Reje
             attributes: Cow::Owned(attributes(program, &raw.attributes)?),
         },
         Type::Purchase => {
-            let amount = cents("amount", required("amount", kind_name, &raw.amount)?)?;
             let part = |field: &str, value: &Option<Amount>| {
                 value.as_ref().map_or(Ok(0), |a| cents(field, a))
             };
+            let category = optional_name("category", &raw.category, &program.categories, false)?;
+            let brand = optional_name("brand", &raw.brand, &program.brands, true)?;
+            let items = items(program, raw.items.take(), category, brand)?;
+            let (shipping, tax, gift_cards) = (
+                part("shipping", &raw.shipping)?,
+                part("tax", &raw.tax)?,
+                part("gift_cards", &raw.gift_cards)?,
+            );
+            let amount = match (&raw.amount, items.is_empty()) {
+                (Some(amount), _) => cents("amount", amount)?,
+                (None, true) => return Err(malformed(format!("a `{kind_name}` event needs `amount`"))),
+                // Without `amount`, the basket and the order's parts.
+                (None, false) => items.iter().map(|i| i.amount).sum::<Cents>() + shipping + tax + gift_cards,
+            };
+            if !items.is_empty() {
+                let listed = items.iter().map(|i| i.amount).sum::<Cents>() + shipping + tax + gift_cards;
+                if listed != amount {
+                    return Err(malformed(format!(
+                        "the items, `shipping`, `tax` and `gift_cards` add up to {}, not the `amount` {}",
+                        program.money(listed),
+                        program.money(amount)
+                    )));
+                }
+            }
             let purchase = Purchase {
                 amount,
                 order: raw.order.take().map(|o| o.0),
-                category: optional_name("category", &raw.category, &program.categories, false)?,
+                category,
                 channel: optional_name("channel", &raw.channel, &program.channels, false)?,
                 payment_method: optional_name(
                     "payment method",
@@ -490,13 +623,14 @@ fn decode_raw<'a>(program: &Program, mut raw: Raw<'a>) -> Result<Event<'a>, Reje
                     &program.payment_methods,
                     false,
                 )?,
-                brand: optional_name("brand", &raw.brand, &program.brands, true)?,
+                brand,
                 partner: optional_name("partner", &raw.partner, &program.partner_names, true)?,
-                shipping: part("shipping", &raw.shipping)?,
-                tax: part("tax", &raw.tax)?,
-                gift_cards: part("gift_cards", &raw.gift_cards)?,
+                shipping,
+                tax,
+                gift_cards,
                 rewards: part("rewards", &raw.rewards)?,
                 chosen_day: raw.chosen_day.unwrap_or(false),
+                items,
             };
             if purchase.shipping + purchase.tax + purchase.gift_cards > amount {
                 return Err(malformed(

@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::event::Purchase;
+use super::event::{Item, Purchase};
 use crate::prefetch::prefetch;
 use crate::program::{
     Anchor, Cents, Conditions, Measure, Place, Points, Program, RewardId, Scope, TierId, Window,
@@ -183,16 +183,18 @@ impl Member {
     }
 
     /// Whether conditions hold for the member now, and for the purchase
-    /// if there is one. Chosen days are checked by the caller, which must
-    /// also count them.
+    /// if there is one: the order as a whole, and some item of its basket
+    /// for the conditions on items ([`fits`]). Chosen days are checked by
+    /// the caller, which must also count them.
     pub fn meets(
         &self,
         c: &Conditions,
-        calendar: &Calendar,
+        program: &Program,
         at: Time,
         purchase: Option<&Purchase>,
     ) -> bool {
         let m = self;
+        let calendar = &program.calendar;
         if !m.in_scope(c.scope) || !mask_has(c.tiers, m.tier) {
             return false;
         }
@@ -216,16 +218,16 @@ impl Member {
             None => !c.is_about_purchases(),
             Some(p) => {
                 let place = match c.place {
-                    Place::Own { brands } => p.partner.is_none() && mask_has(brands, p.brand),
+                    Place::Own { .. } => p.partner.is_none(),
                     Place::AnyPartner => p.partner.is_some(),
                     Place::Partners(mask) => mask_has(Some(mask), p.partner),
                 };
                 place
-                    && mask_has(c.categories, p.category)
                     && mask_has(c.channels, p.channel)
                     && mask_has(c.payment_methods, p.payment_method)
                     && c.min_order.is_none_or(|min| p.amount >= min)
                     && (c.chosen_days.is_none() || p.chosen_day)
+                    && (!c.is_about_items() || p.lines().any(|line| fits(program, c, &line)))
             }
         }
     }
@@ -287,6 +289,26 @@ impl Member {
             .iter()
             .fold(0, |sum, p| sum.saturating_add(p.points))
     }
+}
+
+/// Whether an item of a basket is one that conditions take: its
+/// category, product and brand (one of the program's own brands) among
+/// those named, and not among those excluded.
+pub fn fits(program: &Program, c: &Conditions, item: &Item) -> bool {
+    let named = |products: Option<crate::program::ProductsId>| {
+        products.map(|p| program.products[usize::from(p)].contains(item.sku))
+    };
+    let brands = match c.place {
+        Place::Own { brands } => brands,
+        _ => None,
+    };
+    mask_has(c.categories, item.category)
+        && mask_has(brands, item.brand)
+        && named(c.products) != Some(false)
+        && named(c.excluded_products) != Some(true)
+        && !c
+            .excluded_categories
+            .is_some_and(|mask| mask_has(Some(mask), item.category))
 }
 
 /// Points or reward money in lots by the time they expire, oldest-

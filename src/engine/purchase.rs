@@ -4,10 +4,10 @@
 use super::apply::Apply;
 use super::effect::{Cause, EffectKind, Moved};
 use super::event::{Purchase, Reject};
-use super::member::{Order, Tally, VisitCredit, order_key};
+use super::member::{Order, Tally, VisitCredit, fits, order_key};
 use crate::decimal::{Decimal, percent_of, saturate};
 use crate::program::{
-    Action, Benefit, BonusKind, Cents, Exclusions, PerkCost, Points, RewardValue, Trigger,
+    Action, Benefit, BonusKind, Cents, Conditions, Exclusions, PerkCost, Points, RewardValue, Trigger,
 };
 use crate::time::{Every, Time};
 
@@ -33,18 +33,164 @@ impl Rate {
     }
 }
 
-fn spend_of(purchase: &Purchase, paid: Cents, excluding: Exclusions) -> Cents {
-    let mut spend = paid;
-    if excluding.shipping {
-        spend -= purchase.shipping;
+impl Rate {
+    /// A spend rule's rate, if it is one of the kind asked for (points,
+    /// or reward money and shares back).
+    fn of(rule: usize, r: &crate::program::EarnRule, money: bool) -> Option<Rate> {
+        let (earned, per) = match (r.benefit, r.trigger) {
+            (Benefit::Points(n), Trigger::PerSpent(per)) if !money => (i128::from(n) * SCALE, per),
+            (Benefit::Money(cents), Trigger::PerSpent(per)) if money => {
+                (i128::from(cents) * SCALE, per)
+            }
+            (Benefit::Back(percent), _) if money => (i128::from(percent.raw()), 100),
+            _ => return None,
+        };
+        Some(Rate {
+            rule,
+            earned,
+            per: i128::from(per),
+        })
     }
-    if excluding.tax {
-        spend -= purchase.tax;
+}
+
+/// A multiplier's factor, in ten-thousandths.
+fn factor(program: &crate::program::Program, b: usize) -> i128 {
+    match program.bonuses[b].kind {
+        BonusKind::PointsMultiplier(m) | BonusKind::RewardsMultiplier(m) => i128::from(m.raw()),
+        BonusKind::FlatPoints(_) => SCALE,
     }
-    if excluding.gift_cards {
-        spend -= purchase.gift_cards;
+}
+
+/// Step 2 on what some items earn (`exact`, in ten-thousandths): the
+/// multipliers in `mask` multiply it, and the extra they bring is held
+/// to the room each one's limits have left, which it uses up.
+fn multiply(
+    program: &crate::program::Program,
+    exact: i128,
+    mask: u64,
+    room: &mut [i128; 64],
+    used: &mut [i128; 64],
+) -> i128 {
+    let applied = || (0..64).filter(move |b| mask & (1 << b) != 0);
+    let mut total = exact;
+    let mut left = i128::MAX;
+    for b in applied() {
+        total = total.saturating_mul(factor(program, b)) / SCALE;
+        left = left.min(room[b]);
     }
-    spend.max(0)
+    let extra = (total - exact).clamp(0, left.max(0));
+    for b in applied() {
+        room[b] -= extra;
+        used[b] += extra;
+    }
+    exact + extra
+}
+
+/// The basket as the stacking rule reads it: its lines (the items, or
+/// the whole purchase as one; in a basket, the order's shipping, tax and
+/// gift cards as a last line of their own), and what was paid for them.
+/// Reductions (discounts, a share off, reward money spent) come off the
+/// items in proportion to their amounts; the order's parts are paid in
+/// full unless the reductions are more than the items.
+struct Basket {
+    lines: usize,
+    merchandise: Cents,
+    merchandise_paid: Cents,
+    parts: Cents,
+    parts_paid: Cents,
+    shipping: Cents,
+    tax: Cents,
+    gift_cards: Cents,
+}
+
+impl Basket {
+    fn of(p: &Purchase, paid: Cents) -> Basket {
+        let parts = p.parts();
+        let merchandise = p.amount - parts;
+        let reduced = (p.amount - paid).max(0);
+        let merchandise_paid = merchandise - reduced.min(merchandise);
+        Basket {
+            lines: p.items.len() + usize::from(!p.items.is_empty() && parts > 0).max(usize::from(p.items.is_empty())),
+            merchandise,
+            merchandise_paid,
+            parts,
+            parts_paid: paid - merchandise_paid,
+            shipping: p.shipping,
+            tax: p.tax,
+            gift_cards: p.gift_cards,
+        }
+    }
+
+    /// Whether conditions take line `l`: an item they fit; the order's
+    /// parts when they pick no items.
+    fn takes(&self, program: &crate::program::Program, p: &Purchase, c: &Conditions, l: usize) -> bool {
+        match p.items.get(l) {
+            Some(item) => fits(program, c, item),
+            None if p.items.is_empty() => p.lines().next().is_some_and(|whole| fits(program, c, &whole)),
+            None => !c.is_about_items(),
+        }
+    }
+
+    /// The amount of the lines conditions take (and `also` takes, if
+    /// given), before reductions.
+    fn amount_taken(
+        &self,
+        program: &crate::program::Program,
+        p: &Purchase,
+        c: &Conditions,
+        also: Option<&Conditions>,
+    ) -> Cents {
+        let mut amount: Cents = 0;
+        for l in 0..self.lines {
+            if self.takes(program, p, c, l) && also.is_none_or(|a| self.takes(program, p, a, l)) {
+                amount += match p.items.get(l) {
+                    Some(item) => item.amount,
+                    None if p.items.is_empty() => p.amount,
+                    None => self.parts,
+                };
+            }
+        }
+        amount
+    }
+
+    /// What was paid for some lines, less the parts `excluding` leaves
+    /// out, to the cent below. The whole purchase, as one line, carries
+    /// the order's parts.
+    fn spend(&self, lines: impl Iterator<Item = usize>, p: &Purchase, excluding: Exclusions) -> Cents {
+        let mut items: i128 = 0;
+        let mut with_parts = false;
+        for l in lines {
+            match p.items.get(l) {
+                Some(item) => items += i128::from(item.amount),
+                None if p.items.is_empty() => {
+                    items += i128::from(self.merchandise);
+                    with_parts = true;
+                }
+                None => with_parts = true,
+            }
+        }
+        let mut spend = if self.merchandise > 0 {
+            saturate(items * i128::from(self.merchandise_paid) / i128::from(self.merchandise))
+        } else {
+            0
+        };
+        if with_parts && self.parts > 0 {
+            let mut kept = self.parts;
+            if excluding.shipping {
+                kept -= self.shipping;
+            }
+            if excluding.tax {
+                kept -= self.tax;
+            }
+            if excluding.gift_cards {
+                kept -= self.gift_cards;
+            }
+            spend += saturate(
+                i128::from(kept) * i128::from(self.parts_paid) / i128::from(self.parts),
+            );
+        }
+        spend
+    }
 }
 
 impl Apply<'_> {
@@ -73,7 +219,17 @@ impl Apply<'_> {
                 discount = Some((d, rule.percent));
             }
         }
-        let discount_cents = discount.map_or(0, |(_, percent)| percent_of(p.amount, percent));
+        // A discount, and a held share off, take their share of the items
+        // they name (of the whole order when they name none).
+        let basket = Basket::of(p, p.amount);
+        let discounted = |also: Option<&Conditions>| match discount {
+            Some((d, percent)) => {
+                let c = &program.discounts[d].conditions;
+                percent_of(basket.amount_taken(program, p, c, also), percent)
+            }
+            None => 0,
+        };
+        let discount_cents = discounted(None);
         // A held share off the next order is used on it.
         let voucher = self.member.rewards.iter().position(|held| {
             let reward = &program.rewards[usize::from(held.reward)];
@@ -81,8 +237,13 @@ impl Apply<'_> {
                 && self.matches(&reward.conditions, at, Some(p))
         });
         let voucher_cents = voucher.map_or(0, |v| {
-            match program.rewards[usize::from(self.member.rewards[v].reward)].value {
-                RewardValue::PercentOff(percent) => percent_of(p.amount - discount_cents, percent),
+            let reward = &program.rewards[usize::from(self.member.rewards[v].reward)];
+            match reward.value {
+                RewardValue::PercentOff(percent) => {
+                    let c = &reward.conditions;
+                    let taken = basket.amount_taken(program, p, c, None);
+                    percent_of(taken - discounted(Some(c)), percent)
+                }
                 RewardValue::Money(_) => 0,
             }
         });
@@ -134,64 +295,11 @@ impl Apply<'_> {
             );
         }
 
-        // 1. The best base rate, points and reward money apart.
-        let mut best_points: Option<Rate> = None;
-        let mut best_money: Option<Rate> = None;
-        for (i, rule) in program.rules.iter().enumerate() {
-            let rate = match (rule.benefit, rule.trigger) {
-                (Benefit::Points(n), Trigger::PerSpent(per)) => Rate {
-                    rule: i,
-                    earned: i128::from(n) * SCALE,
-                    per: i128::from(per),
-                },
-                (Benefit::Money(cents), Trigger::PerSpent(per)) => Rate {
-                    rule: i,
-                    earned: i128::from(cents) * SCALE,
-                    per: i128::from(per),
-                },
-                (Benefit::Back(percent), _) => Rate {
-                    rule: i,
-                    earned: i128::from(percent.raw()),
-                    per: 100,
-                },
-                _ => continue,
-            };
-            if !self.matches(&rule.conditions, at, Some(p)) || !self.room(&rule.caps, at).times {
-                continue;
-            }
-            let best = if matches!(rule.benefit, Benefit::Points(_)) {
-                &mut best_points
-            } else {
-                &mut best_money
-            };
-            if rate.beats(*best) {
-                *best = Some(rate);
-            }
-        }
-
-        let mut order_points = 0;
-        if let Some(rate) = best_points {
-            let rule = &program.rules[rate.rule];
-            let spend = spend_of(p, paid, rule.conditions.excluding);
-            let exact = i128::from(spend) * rate.earned / rate.per;
-            // 2. Multipliers, then 4. the rule's limits.
-            let (exact, bonuses) = self.multiply(at, p, exact, false);
-            let room = self.room(&rule.caps, at);
-            let points = saturate(exact / SCALE).min(room.points);
-            if points > 0 {
-                self.use_caps(&rule.caps, at, points, 0);
-                self.earn_points(
-                    at,
-                    points,
-                    Cause::Rule {
-                        rule: rate.rule as u16,
-                        bonuses,
-                    },
-                );
-                order_points = saturating(order_points, points);
-            }
-        }
+        // 1. to 4. of the stacking rule, item by item: points, then
+        // reward money.
+        let (order_points, _) = self.earn_on_basket(at, p, paid, false);
         // 3. Flat bonuses add.
+        let mut order_points = order_points;
         for (b, bonus) in program.bonuses.iter().enumerate() {
             let BonusKind::FlatPoints(n) = bonus.kind else {
                 continue;
@@ -206,43 +314,7 @@ impl Apply<'_> {
                 order_points = saturating(order_points, points);
             }
         }
-
-        let mut order_money = 0;
-        let mut accrued_rule = None;
-        if let Some(rate) = best_money {
-            let rule = &program.rules[rate.rule];
-            let spend = spend_of(p, paid, rule.conditions.excluding);
-            let exact = match (rule.benefit, rule.trigger) {
-                // `$5 reward per $100 spent`: whole steps, the rest kept
-                // for the next purchase.
-                (Benefit::Money(cents), Trigger::PerSpent(per)) if per > 0 => {
-                    let status = &mut self.member.rules[rate.rule];
-                    let total = status.counter + spend;
-                    status.counter = total % per;
-                    i128::from(total / per) * i128::from(cents) * SCALE
-                }
-                _ => i128::from(spend) * rate.earned / rate.per,
-            };
-            let (exact, bonuses) = self.multiply(at, p, exact, true);
-            let room = self.room(&rule.caps, at);
-            let cents = saturate(exact / SCALE).min(room.money);
-            if cents > 0 {
-                self.use_caps(&rule.caps, at, 0, cents);
-                let cause = Cause::Rule {
-                    rule: rate.rule as u16,
-                    bonuses,
-                };
-                if rule.paid_out_yearly {
-                    let accrued = &mut self.member.rules[rate.rule].accrued;
-                    *accrued = accrued.saturating_add(cents);
-                    self.effect(at, EffectKind::PayoutSaved, Moved::value(cents), cause);
-                    accrued_rule = Some(rate.rule as u16);
-                } else {
-                    self.issue_money(at, cents, cause);
-                }
-                order_money = cents;
-            }
-        }
+        let (order_money, accrued_rule) = self.earn_on_basket(at, p, paid, true);
 
         let mut funded = 0;
         if let Some(partner) = p
@@ -278,16 +350,16 @@ impl Apply<'_> {
                 continue;
             }
             let key = program.calendar.key(per, at);
+            let basket = Basket::of(p, paid);
+            let taken = (0..basket.lines).filter(|&l| basket.takes(program, p, &rule.conditions, l));
+            let spend = basket.spend(taken, p, rule.conditions.excluding);
             let status = &mut self.member.rules[i];
             if status.period != key {
                 status.period = key;
                 status.counter = 0;
             }
             let before = status.counter;
-            status.counter =
-                status
-                    .counter
-                    .saturating_add(spend_of(p, paid, rule.conditions.excluding));
+            status.counter = status.counter.saturating_add(spend);
             if before < cents && status.counter >= cents {
                 self.give(at, i, true);
             }
@@ -392,53 +464,180 @@ impl Apply<'_> {
         }
     }
 
-    /// Step 2 of the stacking rule: all matching multipliers multiply,
-    /// unless one is exclusive, when only the largest applies. A limit on
-    /// a multiplier caps the extra it brings.
-    fn multiply(&mut self, at: Time, p: &Purchase, exact: i128, rewards: bool) -> (i128, u64) {
+    /// Steps 1, 2 and 4 of the stacking rule for points (or, with
+    /// `money`, reward money), on the basket: each item earns at the best
+    /// rate among the rules that take it; the multipliers that take it
+    /// multiply what it earns; each rule's total is rounded down once and
+    /// held to its limits. Returns what was earned, and the rule whose
+    /// payout was saved up, if one was.
+    fn earn_on_basket(
+        &mut self,
+        at: Time,
+        p: &Purchase,
+        paid: Cents,
+        money: bool,
+    ) -> (i64, Option<u16>) {
         let program = self.program;
-        let mut applying: u64 = 0;
-        let mut exclusive = false;
-        for (b, bonus) in program.bonuses.iter().enumerate().take(64) {
-            let is_kind = match bonus.kind {
-                BonusKind::PointsMultiplier(_) => !rewards,
-                BonusKind::RewardsMultiplier(_) => rewards,
-                BonusKind::FlatPoints(_) => false,
+        let basket = Basket::of(p, paid);
+        // A purchase without items is one line: no allocation for it.
+        let mut one = [None; 1];
+        let mut many;
+        let best: &mut [Option<Rate>] = if p.items.is_empty() {
+            &mut one
+        } else {
+            many = vec![None; basket.lines];
+            &mut many
+        };
+        for (r, rule) in program.rules.iter().enumerate() {
+            let Some(rate) = Rate::of(r, rule, money) else {
+                continue;
             };
-            if is_kind && self.bonus_applies(at, p, b) {
-                applying |= 1 << b;
-                exclusive |= bonus.exclusive;
+            if !self.matches(&rule.conditions, at, Some(p)) || !self.room(&rule.caps, at).times {
+                continue;
+            }
+            for (l, best) in best.iter_mut().enumerate() {
+                if basket.takes(program, p, &rule.conditions, l) && rate.beats(*best) {
+                    *best = Some(rate);
+                }
             }
         }
-        let factor = |b: usize| match program.bonuses[b].kind {
-            BonusKind::PointsMultiplier(m) | BonusKind::RewardsMultiplier(m) => i128::from(m.raw()),
-            BonusKind::FlatPoints(_) => SCALE,
+        let best: &[Option<Rate>] = best;
+        if best.iter().all(Option::is_none) {
+            return (0, None);
+        }
+
+        // The multipliers of this kind that apply to the order, and the
+        // room their limits leave, in ten-thousandths.
+        let mut applying: u64 = 0;
+        let mut bonus_room = [0i128; 64];
+        for (b, bonus) in program.bonuses.iter().enumerate().take(64) {
+            let of_kind = match bonus.kind {
+                BonusKind::PointsMultiplier(_) => !money,
+                BonusKind::RewardsMultiplier(_) => money,
+                BonusKind::FlatPoints(_) => false,
+            };
+            if of_kind && self.bonus_applies(at, p, b) {
+                applying |= 1 << b;
+                let room = self.room(&bonus.caps, at);
+                let room = if money { room.money } else { room.points };
+                bonus_room[b] = i128::from(room).saturating_mul(SCALE);
+            }
+        }
+        let line_bonuses = |l: usize| -> u64 {
+            let mut mask = 0;
+            let mut exclusive = false;
+            for b in (0..64).filter(|b| applying & (1 << b) != 0) {
+                let conditions = &program.bonuses[b].conditions;
+                if basket.takes(program, p, conditions, l) {
+                    mask |= 1 << b;
+                    exclusive |= program.bonuses[b].exclusive;
+                }
+            }
+            if exclusive {
+                // Only the largest applies, the first of equals.
+                let largest = (0..64)
+                    .filter(|b| mask & (1 << b) != 0)
+                    .max_by_key(|&b| (factor(program, b), std::cmp::Reverse(b)));
+                mask = largest.map_or(0, |b| 1 << b);
+            }
+            mask
         };
-        if exclusive {
-            let largest = (0..64)
-                .filter(|b| applying & (1 << b) != 0)
-                .max_by_key(|&b| (factor(b), std::cmp::Reverse(b)));
-            applying = largest.map_or(0, |b| 1 << b);
+
+        let mut one_mask = [0u64; 1];
+        let mut many_masks;
+        let masks: &mut [u64] = if p.items.is_empty() {
+            &mut one_mask
+        } else {
+            many_masks = vec![0; basket.lines];
+            &mut many_masks
+        };
+        for (l, mask) in masks.iter_mut().enumerate() {
+            if best[l].is_some() {
+                *mask = line_bonuses(l);
+            }
         }
-        let applied = (0..program.bonuses.len().min(64)).filter(|b| applying & (1 << b) != 0);
-        let mut total = exact;
-        let mut room = i128::MAX;
-        for b in applied.clone() {
-            total = total.saturating_mul(factor(b)) / SCALE;
-            let left = self.room(&program.bonuses[b].caps, at);
-            room = room.min(
-                i128::from(if rewards { left.money } else { left.points }).saturating_mul(SCALE),
+        let masks: &[u64] = masks;
+
+        let mut extra_used = [0i128; 64];
+        let mut used_bonuses: u64 = 0;
+        let mut earned: i64 = 0;
+        let mut accrued_rule = None;
+        for (first, rate) in best.iter().enumerate() {
+            let Some(rate) = *rate else { continue };
+            // Each rule once, at its first line.
+            if best[..first].iter().any(|b| b.is_some_and(|b| b.rule == rate.rule)) {
+                continue;
+            }
+            let rule = &program.rules[rate.rule];
+            let lines_of_rule = || {
+                (first..best.len()).filter(move |&l| best[l].is_some_and(|b| b.rule == rate.rule))
+            };
+            let carried = matches!(
+                (rule.benefit, rule.trigger),
+                (Benefit::Money(_), Trigger::PerSpent(per)) if per > 0
             );
+            let mut total: i128 = 0;
+            let mut bonuses: u64 = 0;
+            if carried {
+                // `$5 reward per $100 spent`: whole steps of all the rule
+                // takes, the rest kept for the next purchase; a multiplier
+                // that takes any of its items multiplies all of it.
+                let spend = basket.spend(lines_of_rule(), p, rule.conditions.excluding);
+                let (Benefit::Money(cents), Trigger::PerSpent(per)) = (rule.benefit, rule.trigger)
+                else {
+                    continue;
+                };
+                let status = &mut self.member.rules[rate.rule];
+                let sum = status.counter + spend;
+                status.counter = sum % per;
+                let exact = i128::from(sum / per) * i128::from(cents) * SCALE;
+                let mask = lines_of_rule().fold(0, |m, l| m | masks[l]);
+                total = multiply(program, exact, mask, &mut bonus_room, &mut extra_used);
+                bonuses = mask;
+            } else {
+                // Lines taken by the same multipliers earn together.
+                for l in lines_of_rule() {
+                    let mask = masks[l];
+                    if lines_of_rule().take_while(|&k| k < l).any(|k| masks[k] == mask) {
+                        continue;
+                    }
+                    let group = lines_of_rule().filter(|&k| k >= l && masks[k] == mask);
+                    let spend = basket.spend(group, p, rule.conditions.excluding);
+                    let exact = i128::from(spend) * rate.earned / rate.per;
+                    total += multiply(program, exact, mask, &mut bonus_room, &mut extra_used);
+                    bonuses |= mask;
+                }
+            }
+            used_bonuses |= bonuses;
+            let room = self.room(&rule.caps, at);
+            let amount = saturate(total / SCALE).min(if money { room.money } else { room.points });
+            if amount <= 0 {
+                continue;
+            }
+            let (points, cents) = if money { (0, amount) } else { (amount, 0) };
+            self.use_caps(&rule.caps, at, points, cents);
+            let cause = Cause::Rule {
+                rule: rate.rule as u16,
+                bonuses,
+            };
+            if !money {
+                self.earn_points(at, amount, cause);
+            } else if rule.paid_out_yearly {
+                let accrued = &mut self.member.rules[rate.rule].accrued;
+                *accrued = accrued.saturating_add(amount);
+                self.effect(at, EffectKind::PayoutSaved, Moved::value(amount), cause);
+                accrued_rule = Some(rate.rule as u16);
+            } else {
+                self.issue_money(at, amount, cause);
+            }
+            earned = saturating(earned, amount);
         }
-        if total > exact {
-            total = exact + (total - exact).min(room);
+        for b in (0..64).filter(|b| used_bonuses & (1 << b) != 0) {
+            let extra = saturate(extra_used[b] / SCALE);
+            let (points, cents) = if money { (0, extra) } else { (extra, 0) };
+            self.use_bonus(at, b, points, cents);
         }
-        let extra = saturate((total - exact).max(0) / SCALE);
-        for b in applied {
-            let (points, money) = if rewards { (0, extra) } else { (extra, 0) };
-            self.use_bonus(at, b, points, money);
-        }
-        (total, applying)
+        (earned, accrued_rule)
     }
 
     pub fn refund(&mut self, at: Time, order: &str, amount: Cents) -> Result<(), Reject> {

@@ -236,6 +236,11 @@ fn clause(clause: &Clause) -> String {
         Clause::AtPartner(names) if names.is_empty() => "at any partner".into(),
         Clause::AtPartner(names) => format!("at partner {}", quoted_list(names)),
         Clause::ForTier(names) => format!("for tier {}", quoted_list(names)),
+        Clause::ForProduct(skus) => format!("for product {}", quoted_list(skus)),
+        Clause::ExcludingCategory(names) => {
+            format!("excluding category {}", joined(names, " or "))
+        }
+        Clause::ExcludingProduct(skus) => format!("excluding product {}", quoted_list(skus)),
         Clause::MembersWith(attribute) => format!("for members with {}", attribute.node),
         Clause::Qualify {
             amount,

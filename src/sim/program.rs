@@ -442,6 +442,7 @@ impl Pass<'_, '_> {
                 0
             },
             chosen_day: model.chosen_days && choices.chance(segment.chosen_day.0),
+            items: Vec::new(),
         };
         // A reward held and worth an amount (a free drink) is used on an
         // order it applies to, one an order; a `% off` applies itself.
@@ -453,7 +454,7 @@ impl Pass<'_, '_> {
                 && self
                     .work
                     .member
-                    .meets(&perk.conditions, &program.calendar, at, None)
+                    .meets(&perk.conditions, program, at, None)
                 && self.choices.chance(segment.use_perks.0)
             {
                 let _ = self.apply(at, m, EventKind::Use(k as PerkId));
@@ -464,7 +465,7 @@ impl Pass<'_, '_> {
             matches!(reward.value, RewardValue::Money(_))
                 && self.work.member.meets(
                     &reward.conditions,
-                    &program.calendar,
+                    program,
                     at,
                     Some(&purchase),
                 )

@@ -259,6 +259,12 @@ pub enum Clause {
     },
     /// `in category beauty or fragrance`
     InCategory(Vec<Node<String>>),
+    /// `for product "SKU-1" or "SKU-2"`
+    ForProduct(Vec<Node<String>>),
+    /// `excluding category gift_cards`
+    ExcludingCategory(Vec<Node<String>>),
+    /// `excluding product "SKU-9"`
+    ExcludingProduct(Vec<Node<String>>),
     /// `in channel store`
     InChannel(Vec<Node<String>>),
     /// `paid out every year`
@@ -405,6 +411,9 @@ pub enum ClauseKind {
     Funds,
     Receives,
     InCategory,
+    ForProduct,
+    ExcludingCategory,
+    ExcludingProduct,
     InChannel,
     PaidOut,
     PaidWith,
@@ -436,6 +445,9 @@ impl ClauseKind {
             ClauseKind::Funds => "funds",
             ClauseKind::Receives => "receives",
             ClauseKind::InCategory => "in category",
+            ClauseKind::ForProduct => "for product",
+            ClauseKind::ExcludingCategory => "excluding category",
+            ClauseKind::ExcludingProduct => "excluding product",
             ClauseKind::InChannel => "in channel",
             ClauseKind::PaidOut => "paid out every",
             ClauseKind::PaidWith => "paid with",
@@ -468,6 +480,9 @@ impl Clause {
             Clause::Funds(_) | Clause::FundsPer { .. } => ClauseKind::Funds,
             Clause::Receives { .. } => ClauseKind::Receives,
             Clause::InCategory(_) => ClauseKind::InCategory,
+            Clause::ForProduct(_) => ClauseKind::ForProduct,
+            Clause::ExcludingCategory(_) => ClauseKind::ExcludingCategory,
+            Clause::ExcludingProduct(_) => ClauseKind::ExcludingProduct,
             Clause::InChannel(_) => ClauseKind::InChannel,
             Clause::PaidOut(_) => ClauseKind::PaidOut,
             Clause::PaidWith(_) => ClauseKind::PaidWith,

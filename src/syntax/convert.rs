@@ -593,6 +593,9 @@ impl Converter<'_> {
                 }
             }
             Rule::for_tier => Clause::ForTier(self.strings(inner.next()?)),
+            Rule::for_product => Clause::ForProduct(self.strings(inner.next()?)),
+            Rule::excluding_category => Clause::ExcludingCategory(self.idents(inner.next()?)),
+            Rule::excluding_product => Clause::ExcludingProduct(self.strings(inner.next()?)),
             Rule::members_with => Clause::MembersWith(self.ident(inner.next()?)),
             Rule::qualify => {
                 let amount = self.quantity(inner.next()?)?;
