@@ -353,13 +353,18 @@ impl Conditions {
             || !matches!(self.place, Place::Own { brands: None })
     }
 
-    /// Whether the conditions pick some items of a basket (by category,
-    /// product or brand) rather than take the whole order.
+    /// Whether the conditions read a basket's items: pick some (by
+    /// category, product or brand) or leave some out.
     pub fn is_about_items(&self) -> bool {
+        self.picks_items() || self.excluded_categories.is_some() || self.excluded_products.is_some()
+    }
+
+    /// Whether the conditions take only some items of a basket (by
+    /// category, product or brand), and so not the order's shipping, tax
+    /// and gift cards, which are no item's.
+    pub fn picks_items(&self) -> bool {
         self.categories.is_some()
             || self.products.is_some()
-            || self.excluded_categories.is_some()
-            || self.excluded_products.is_some()
             || matches!(self.place, Place::Own { brands: Some(_) })
     }
 }

@@ -49,6 +49,10 @@ const OPTIONAL: &[&[&str]] = &[
         "points expire each year on 31 March",
     ],
     &["points are pending for 20 days"],
+    &[
+        "bonus 2x points, for product \"A\"",
+        "earn 5 points per $1 spent, for product \"B\", excluding category shoes",
+    ],
     &["earn 5 points for share, twice per 30 days"],
     &["rewards expire 30 days after they are issued"],
     &[
@@ -117,6 +121,17 @@ fn lines(steps: &[Step], members: u8) -> Vec<String> {
                 1 + m,
                 m
             ),
+            // A basket: shoes "A", and "B" of no category, with shipping.
+            4 if cents >= 100 => {
+                let rest = cents - 100;
+                let (a, b) = (rest / 2, rest - rest / 2);
+                let amount = |c: u32| format!("{}.{:02}", c / 100, c % 100);
+                format!(
+                    r#"{{"id":"e{n}","at":"{at}","type":"purchase","member":"m{m}","order":"o{n}","shipping":"1.00","items":[{{"sku":"A","category":"shoes","amount":"{}"}},{{"sku":"B","quantity":2,"amount":"{}"}}]}}"#,
+                    amount(a),
+                    amount(b)
+                )
+            }
             1..=4 => {
                 let category = if s.flag { r#","category":"shoes""# } else { "" };
                 format!(
@@ -1095,4 +1110,66 @@ fn a_partner_pays_a_price_per_point_and_is_named() {
             ),
         ]
     );
+}
+
+/// The README's worked example of a basket.
+const OUTDOOR_SHOP: &str = "program \"Outdoor Shop\"\ncurrency USD\n\
+    points are called \"points\", worth $1 per 100 points\n\
+    categories shoes, gift_cards\n\
+    earn 1 point per $1 spent, excluding category gift_cards\n\
+    earn 3 points per $1 spent, in category shoes\n\
+    bonus 2x points, for product \"TRAIL-9\"\n\
+    bonus 100 points, on orders of $150 or more\n";
+
+const OUTDOOR_BASKET: &str = r#""items":[{"sku":"TRAIL-9","category":"shoes","amount":"100"},{"sku":"SOCK-1","category":"socks","quantity":2,"amount":"20"},{"sku":"GC-50","category":"gift_cards","amount":"50"}],"shipping":"10""#;
+
+#[test]
+fn a_basket_earns_item_by_item() {
+    let purchase = |id: u32, order: &str| {
+        format!(
+            r#"{{"id":"{id}","at":"2026-01-02","type":"purchase","member":"a","order":"{order}",{OUTDOOR_BASKET}}}"#
+        )
+    };
+    let enroll = r#"{"id":"1","at":"2026-01-01","type":"enroll","member":"a"}"#;
+    // The shoes earn 3 a dollar, doubled for TRAIL-9: 600. The socks and
+    // the shipping earn 1 a dollar: 30. The gift card earns nothing. The
+    // order is over $150: 100 more.
+    assert_eq!(
+        earned(OUTDOOR_SHOP, &[enroll, &purchase(2, "o1")]),
+        [600, 30, 100]
+    );
+
+    // With 10% off the socks, $2 comes off the items in proportion: the
+    // shoes' $100 counts as $98.82 (296.46 points, doubled 592.92), the
+    // socks' $20 as $19.76, and the shipping in full.
+    let discounted = format!("{OUTDOOR_SHOP}discount 10%, for product \"SOCK-1\"\n");
+    assert_eq!(
+        earned(&discounted, &[enroll, &purchase(2, "o1")]),
+        [592, 29, 100]
+    );
+}
+
+#[test]
+fn a_refund_names_the_items_returned() {
+    let lines: Vec<String> = vec![
+        r#"{"id":"1","at":"2026-01-01","type":"enroll","member":"a"}"#.to_string(),
+        format!(r#"{{"id":"2","at":"2026-01-02","type":"purchase","member":"a","order":"o1",{OUTDOOR_BASKET}}}"#),
+        // One pair of socks of two: $10 of the $180 paid.
+        r#"{"id":"3","at":"2026-01-03","type":"refund","member":"a","order":"o1","items":[{"sku":"SOCK-1","quantity":1}]}"#.to_string(),
+        // Three more are not there to return: rejected, nothing changes.
+        r#"{"id":"4","at":"2026-01-04","type":"refund","member":"a","order":"o1","items":[{"sku":"SOCK-1","quantity":3}]}"#.to_string(),
+        // The shoes, all of them.
+        r#"{"id":"5","at":"2026-01-05","type":"refund","member":"a","order":"o1","items":[{"sku":"TRAIL-9"}]}"#.to_string(),
+    ];
+    let (effects, members) = run_checked(OUTDOOR_SHOP, &lines);
+    let clawed: Vec<i64> = effects
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["kind"] == "points_clawed_back")
+        .map(|e| e["points"].as_i64().unwrap())
+        .collect();
+    // The order earned 730 on $180: $10 back takes 730 * 10 / 180 = 40;
+    // $110 back in all takes 446, so 406 more.
+    assert_eq!(clawed, [-40, -406]);
+    assert_eq!(members[0].orders[0].refunded, 11_000);
 }

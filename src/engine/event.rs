@@ -35,7 +35,11 @@ pub enum EventKind<'a> {
     Purchase(Purchase<'a>),
     Refund {
         order: Cow<'a, str>,
+        /// The amount refunded; with `items`, worked out from them.
         amount: Cents,
+        /// The items returned: each SKU ([`crate::program::sku_key`]) and
+        /// how many of it (all those not yet refunded when not said).
+        items: Vec<(u64, Option<u32>)>,
     },
     Action(ActionId),
     Redeem(RewardId),
@@ -408,7 +412,9 @@ fn items(
         return Ok(Vec::new());
     };
     if raw.is_empty() {
-        return Err(malformed("`items` is empty: list the basket, or leave `items` out"));
+        return Err(malformed(
+            "`items` is empty: list the basket, or leave `items` out",
+        ));
     }
     if raw.len() > MAX_ITEMS {
         return Err(malformed(format!(
@@ -448,6 +454,35 @@ fn items(
         });
     }
     Ok(items)
+}
+
+/// A refund's `items`: each a `sku` of the order, with a `quantity` or
+/// all of it.
+fn refunded_items(raw: Option<Vec<RawItem>>) -> Result<Vec<(u64, Option<u32>)>, Reject> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    if raw.is_empty() || raw.len() > MAX_ITEMS {
+        return Err(malformed(format!(
+            "a refund's `items` lists 1 to {MAX_ITEMS} items"
+        )));
+    }
+    raw.iter()
+        .enumerate()
+        .map(|(n, item)| {
+            let at = |message: &str| malformed(format!("item {}: {message}", n + 1));
+            if item.amount.is_some() || item.category.is_some() || item.brand.is_some() {
+                return Err(at(
+                    "a refunded item is named by its `sku` and `quantity`; the order has its amount",
+                ));
+            }
+            let sku = item.sku.as_deref().ok_or_else(|| at("needs the `sku` returned"))?;
+            if item.quantity == Some(0) {
+                return Err(at("`quantity` is 0"));
+            }
+            Ok((crate::program::sku_key(sku), item.quantity))
+        })
+        .collect()
 }
 
 /// `"tier": "Gold", "tier_until": "2027-06-30"`: customer service
@@ -598,12 +633,17 @@ fn decode_raw<'a>(program: &Program, mut raw: Raw<'a>) -> Result<Event<'a>, Reje
             );
             let amount = match (&raw.amount, items.is_empty()) {
                 (Some(amount), _) => cents("amount", amount)?,
-                (None, true) => return Err(malformed(format!("a `{kind_name}` event needs `amount`"))),
+                (None, true) => {
+                    return Err(malformed(format!("a `{kind_name}` event needs `amount`")));
+                }
                 // Without `amount`, the basket and the order's parts.
-                (None, false) => items.iter().map(|i| i.amount).sum::<Cents>() + shipping + tax + gift_cards,
+                (None, false) => {
+                    items.iter().map(|i| i.amount).sum::<Cents>() + shipping + tax + gift_cards
+                }
             };
             if !items.is_empty() {
-                let listed = items.iter().map(|i| i.amount).sum::<Cents>() + shipping + tax + gift_cards;
+                let listed =
+                    items.iter().map(|i| i.amount).sum::<Cents>() + shipping + tax + gift_cards;
                 if listed != amount {
                     return Err(malformed(format!(
                         "the items, `shipping`, `tax` and `gift_cards` add up to {}, not the `amount` {}",
@@ -639,10 +679,29 @@ fn decode_raw<'a>(program: &Program, mut raw: Raw<'a>) -> Result<Event<'a>, Reje
             }
             EventKind::Purchase(purchase)
         }
-        Type::Refund => EventKind::Refund {
-            amount: cents("amount", required("amount", kind_name, &raw.amount)?)?,
-            order: required("order", kind_name, &raw.order.take())?.0.clone(),
-        },
+        Type::Refund => {
+            let order = required("order", kind_name, &raw.order.take())?.0.clone();
+            let items = refunded_items(raw.items.take())?;
+            let amount = match (&raw.amount, items.is_empty()) {
+                (Some(amount), true) => cents("amount", amount)?,
+                (None, false) => 0,
+                (Some(_), false) => {
+                    return Err(malformed(
+                        "a refund names an `amount` or the `items` returned, not both",
+                    ));
+                }
+                (None, true) => {
+                    return Err(malformed(
+                        "a `refund` event needs `amount`, or the `items` returned",
+                    ));
+                }
+            };
+            EventKind::Refund {
+                order,
+                amount,
+                items,
+            }
+        }
         Type::Action => {
             let name = required("action", kind_name, &raw.action)?;
             let id = program

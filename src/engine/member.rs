@@ -758,7 +758,29 @@ pub struct Order {
     /// The partner the order was made at, who funds part of what it
     /// earned and is paid back on a refund.
     pub partner: Option<u16>,
+    /// The basket, when the purchase listed it: what a refund that names
+    /// items is worked out from.
+    pub items: Vec<OrderItem>,
 }
+
+/// An item of an order, as a refund names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderItem {
+    /// [`crate::program::sku_key`] of its SKU.
+    pub sku: u64,
+    pub quantity: u32,
+    pub refunded: u32,
+    /// What the member paid for all its units, after the order's
+    /// reductions.
+    pub paid: Cents,
+}
+
+as_tuple!(OrderItem {
+    sku: u64,
+    quantity: u32,
+    refunded: u32,
+    paid: Cents
+});
 
 /// What an order brought as a visit and at a partner, beyond what its
 /// spend earned: a refund takes its share back, and a refund in full
@@ -808,7 +830,7 @@ impl Serialize for Order {
         match READING_SCHEMA.get() {
             ..5 => fields.serialize(s),
             5 => (fields, self.visit).serialize(s),
-            _ => (fields, self.visit, self.partner).serialize(s),
+            _ => (fields, self.visit, self.partner, &self.items).serialize(s),
         }
     }
 }
@@ -827,13 +849,18 @@ type OrderFields = (
 
 impl<'de> Deserialize<'de> for Order {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (fields, visit, partner) = match READING_SCHEMA.get() {
-            ..5 => (OrderFields::deserialize(d)?, VisitCredit::default(), None),
+        let (fields, visit, partner, items) = match READING_SCHEMA.get() {
+            ..5 => (
+                OrderFields::deserialize(d)?,
+                VisitCredit::default(),
+                None,
+                Vec::new(),
+            ),
             5 => {
                 let (fields, visit) = <(OrderFields, VisitCredit)>::deserialize(d)?;
-                (fields, visit, None)
+                (fields, visit, None, Vec::new())
             }
-            _ => <(OrderFields, VisitCredit, Option<u16>)>::deserialize(d)?,
+            _ => <(OrderFields, VisitCredit, Option<u16>, Vec<OrderItem>)>::deserialize(d)?,
         };
         let (
             key,
@@ -858,6 +885,7 @@ impl<'de> Deserialize<'de> for Order {
             accrued_rule,
             visit,
             partner,
+            items,
         })
     }
 }

@@ -289,7 +289,11 @@ pub fn step(
     }
     let result = match &event.kind {
         EventKind::Purchase(purchase) => apply.purchase(at, purchase),
-        EventKind::Refund { order, amount } => apply.refund(at, order, *amount),
+        EventKind::Refund {
+            order,
+            amount,
+            items,
+        } => apply.refund(at, order, *amount, items),
         EventKind::Action(action) => {
             apply.action(at, *action);
             Ok(())

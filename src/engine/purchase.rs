@@ -4,10 +4,11 @@
 use super::apply::Apply;
 use super::effect::{Cause, EffectKind, Moved};
 use super::event::{Purchase, Reject};
-use super::member::{Order, Tally, VisitCredit, fits, order_key};
+use super::member::{Order, OrderItem, Tally, VisitCredit, fits, order_key};
 use crate::decimal::{Decimal, percent_of, saturate};
 use crate::program::{
-    Action, Benefit, BonusKind, Cents, Conditions, Exclusions, PerkCost, Points, RewardValue, Trigger,
+    Action, Benefit, BonusKind, Cents, Conditions, Exclusions, PerkCost, Points, RewardValue,
+    Trigger,
 };
 use crate::time::{Every, Time};
 
@@ -110,7 +111,9 @@ impl Basket {
         let reduced = (p.amount - paid).max(0);
         let merchandise_paid = merchandise - reduced.min(merchandise);
         Basket {
-            lines: p.items.len() + usize::from(!p.items.is_empty() && parts > 0).max(usize::from(p.items.is_empty())),
+            lines: p.items.len()
+                + usize::from(!p.items.is_empty() && parts > 0)
+                    .max(usize::from(p.items.is_empty())),
             merchandise,
             merchandise_paid,
             parts,
@@ -123,11 +126,32 @@ impl Basket {
 
     /// Whether conditions take line `l`: an item they fit; the order's
     /// parts when they pick no items.
-    fn takes(&self, program: &crate::program::Program, p: &Purchase, c: &Conditions, l: usize) -> bool {
+    fn takes(
+        &self,
+        program: &crate::program::Program,
+        p: &Purchase,
+        c: &Conditions,
+        l: usize,
+    ) -> bool {
         match p.items.get(l) {
             Some(item) => fits(program, c, item),
-            None if p.items.is_empty() => p.lines().next().is_some_and(|whole| fits(program, c, &whole)),
-            None => !c.is_about_items(),
+            None if p.items.is_empty() => p
+                .lines()
+                .next()
+                .is_some_and(|whole| fits(program, c, &whole)),
+            None => !c.picks_items(),
+        }
+    }
+
+    /// What was paid for an item of `amount`, to the cent below.
+    fn item_paid(&self, amount: Cents) -> Cents {
+        if self.merchandise > 0 {
+            saturate(
+                i128::from(amount) * i128::from(self.merchandise_paid)
+                    / i128::from(self.merchandise),
+            )
+        } else {
+            0
         }
     }
 
@@ -156,7 +180,12 @@ impl Basket {
     /// What was paid for some lines, less the parts `excluding` leaves
     /// out, to the cent below. The whole purchase, as one line, carries
     /// the order's parts.
-    fn spend(&self, lines: impl Iterator<Item = usize>, p: &Purchase, excluding: Exclusions) -> Cents {
+    fn spend(
+        &self,
+        lines: impl Iterator<Item = usize>,
+        p: &Purchase,
+        excluding: Exclusions,
+    ) -> Cents {
         let mut items: i128 = 0;
         let mut with_parts = false;
         for l in lines {
@@ -185,9 +214,8 @@ impl Basket {
             if excluding.gift_cards {
                 kept -= self.gift_cards;
             }
-            spend += saturate(
-                i128::from(kept) * i128::from(self.parts_paid) / i128::from(self.parts),
-            );
+            spend +=
+                saturate(i128::from(kept) * i128::from(self.parts_paid) / i128::from(self.parts));
         }
         spend
     }
@@ -351,7 +379,8 @@ impl Apply<'_> {
             }
             let key = program.calendar.key(per, at);
             let basket = Basket::of(p, paid);
-            let taken = (0..basket.lines).filter(|&l| basket.takes(program, p, &rule.conditions, l));
+            let taken =
+                (0..basket.lines).filter(|&l| basket.takes(program, p, &rule.conditions, l));
             let spend = basket.spend(taken, p, rule.conditions.excluding);
             let status = &mut self.member.rules[i];
             if status.period != key {
@@ -420,12 +449,58 @@ impl Apply<'_> {
                 partner: p
                     .partner
                     .filter(|&id| usize::from(id) < program.partners.len()),
+                items: p
+                    .items
+                    .iter()
+                    .map(|item| OrderItem {
+                        sku: item.sku,
+                        quantity: item.quantity,
+                        refunded: 0,
+                        paid: Basket::of(p, paid).item_paid(item.amount),
+                    })
+                    .collect(),
             });
         }
         self.pending_order = None;
         self.member.last_activity = at;
         self.after_change(at);
         Ok(())
+    }
+
+    /// The amount a refund of `items` of order `o` returns (what was paid
+    /// for each unit named), and how many of each of the order's items
+    /// are refunded with it.
+    fn refund_items(
+        &self,
+        o: usize,
+        order: &str,
+        items: &[(u64, Option<u32>)],
+    ) -> Result<(Cents, Vec<u32>), Reject> {
+        let lines = &self.member.orders[o].items;
+        let mut refunded: Vec<u32> = lines.iter().map(|i| i.refunded).collect();
+        let mut amount: Cents = 0;
+        for (n, &(sku, quantity)) in items.iter().enumerate() {
+            let not_returned = |l: usize| lines[l].sku == sku && refunded[l] < lines[l].quantity;
+            let Some(l) = (0..lines.len()).find(|&l| not_returned(l)) else {
+                return Err(Reject::Malformed(format!(
+                    "item {}: order `{order}` has no such item left to refund",
+                    n + 1
+                )));
+            };
+            let left = lines[l].quantity - refunded[l];
+            let units = quantity.unwrap_or(left);
+            if units > left {
+                return Err(Reject::Malformed(format!(
+                    "item {}: {units} returned, but {left} of it are left to refund in order `{order}`",
+                    n + 1
+                )));
+            }
+            refunded[l] += units;
+            amount += saturate(
+                i128::from(lines[l].paid) * i128::from(units) / i128::from(lines[l].quantity),
+            );
+        }
+        Ok((amount, refunded))
     }
 
     /// Whether a bonus applies to this purchase: its conditions hold, its
@@ -565,7 +640,10 @@ impl Apply<'_> {
         for (first, rate) in best.iter().enumerate() {
             let Some(rate) = *rate else { continue };
             // Each rule once, at its first line.
-            if best[..first].iter().any(|b| b.is_some_and(|b| b.rule == rate.rule)) {
+            if best[..first]
+                .iter()
+                .any(|b| b.is_some_and(|b| b.rule == rate.rule))
+            {
                 continue;
             }
             let rule = &program.rules[rate.rule];
@@ -598,7 +676,10 @@ impl Apply<'_> {
                 // Lines taken by the same multipliers earn together.
                 for l in lines_of_rule() {
                     let mask = masks[l];
-                    if lines_of_rule().take_while(|&k| k < l).any(|k| masks[k] == mask) {
+                    if lines_of_rule()
+                        .take_while(|&k| k < l)
+                        .any(|k| masks[k] == mask)
+                    {
                         continue;
                     }
                     let group = lines_of_rule().filter(|&k| k >= l && masks[k] == mask);
@@ -640,13 +721,24 @@ impl Apply<'_> {
         (earned, accrued_rule)
     }
 
-    pub fn refund(&mut self, at: Time, order: &str, amount: Cents) -> Result<(), Reject> {
+    pub fn refund(
+        &mut self,
+        at: Time,
+        order: &str,
+        amount: Cents,
+        items: &[(u64, Option<u32>)],
+    ) -> Result<(), Reject> {
         let program = self.program;
         let money = |cents: Cents| program.money(cents);
         let o = self
             .member
             .order(order)
             .ok_or_else(|| Reject::UnknownOrder(order.to_string()))?;
+        let (amount, items_refunded) = if items.is_empty() {
+            (amount, Vec::new())
+        } else {
+            self.refund_items(o, order, items)?
+        };
         let record = &mut self.member.orders[o];
         let left = record.paid - record.refunded;
         if amount > left {
@@ -655,6 +747,9 @@ impl Apply<'_> {
                 refund: money(amount),
                 left: money(left),
             });
+        }
+        for (item, refunded) in record.items.iter_mut().zip(items_refunded) {
+            item.refunded = refunded;
         }
         // What the order's refunded share earned, less what earlier
         // refunds of it already took back: proportional, and never twice.

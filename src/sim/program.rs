@@ -265,6 +265,7 @@ impl Pass<'_, '_> {
             let refund = EventKind::Refund {
                 order: Cow::Borrowed(id),
                 amount,
+                items: Vec::new(),
             };
             let _ = self.apply(at, self.model.month_of(back), refund);
         }
@@ -451,10 +452,7 @@ impl Pass<'_, '_> {
         let program = model.program;
         for (k, perk) in program.perks.iter().enumerate() {
             if let Some((_, PerkCost::Use)) = perk.cost
-                && self
-                    .work
-                    .member
-                    .meets(&perk.conditions, program, at, None)
+                && self.work.member.meets(&perk.conditions, program, at, None)
                 && self.choices.chance(segment.use_perks.0)
             {
                 let _ = self.apply(at, m, EventKind::Use(k as PerkId));
@@ -463,12 +461,10 @@ impl Pass<'_, '_> {
         let usable = self.work.member.rewards.iter().position(|held| {
             let reward = &program.rewards[usize::from(held.reward)];
             matches!(reward.value, RewardValue::Money(_))
-                && self.work.member.meets(
-                    &reward.conditions,
-                    program,
-                    at,
-                    Some(&purchase),
-                )
+                && self
+                    .work
+                    .member
+                    .meets(&reward.conditions, program, at, Some(&purchase))
         });
         if let Some(held) = usable
             && self.choices.chance(segment.use_rewards.0)
