@@ -1173,3 +1173,31 @@ fn a_refund_names_the_items_returned() {
     assert_eq!(clawed, [-40, -406]);
     assert_eq!(members[0].orders[0].refunded, 11_000);
 }
+
+#[test]
+fn a_rule_repeats_every_length_of_time() {
+    let source = format!("{SHOP}earn 50 points every 2 weeks\n");
+    let lines: Vec<String> = [
+        r#"{"id":"1","at":"2026-01-01T09:00:00Z","type":"enroll","member":"a"}"#,
+        r#"{"id":"2","at":"2026-01-29T09:00:00Z","type":"tick"}"#,
+    ]
+    .iter()
+    .map(|l| l.to_string())
+    .collect();
+    let (effects, _) = run_checked(&source, &lines);
+    let at: Vec<String> = effects
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["kind"] == "points_earned")
+        .map(|e| e["at"].as_str().unwrap().to_string())
+        .collect();
+    // On joining, then 14 and 28 days on.
+    assert_eq!(
+        at,
+        [
+            "2026-01-01T09:00:00Z",
+            "2026-01-15T09:00:00Z",
+            "2026-01-29T09:00:00Z"
+        ]
+    );
+}

@@ -468,12 +468,12 @@ impl Checker<'_> {
                     }
                 };
                 let per = match per {
-                    CapPeriod::Calendar(word) => self.word(
+                    PeriodOrLength::Calendar(word) => self.word(
                         word,
                         CAP_PERIODS,
                         "a period for a limit, or a length of time such as `12 months`",
                     ),
-                    CapPeriod::Last(length) => self.period(length).map(Every::Last),
+                    PeriodOrLength::Last(length) => self.period(length).map(Every::Last),
                 };
                 if let (Some(limit), Some(per)) = (limit, per) {
                     to.caps.push((limit, per));

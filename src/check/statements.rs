@@ -593,9 +593,12 @@ impl Checker<'_> {
                 Some(Resolved::ReachingTier)
             }
             Trigger::Action(action) => self.resolve(NameKind::Action, action).map(Resolved::Action),
-            Trigger::Every(period) => self
+            Trigger::Every(PeriodOrLength::Calendar(period)) => self
                 .word(period, PERIODS_CALENDAR, "a period for a recurring reward")
                 .map(Resolved::Every),
+            Trigger::Every(PeriodOrLength::Last(length)) => {
+                self.period(length).map(|p| Resolved::Every(Every::Last(p)))
+            }
             Trigger::FirstDayOfEach(period) => self
                 .word(period, PERIODS_CALENDAR, "a period for a recurring reward")
                 .map(Resolved::FirstDayOf),

@@ -99,6 +99,13 @@ pub fn statement_line(statement: &Statement) -> String {
     line
 }
 
+fn period_or_length(period: &PeriodOrLength) -> String {
+    match period {
+        PeriodOrLength::Calendar(word) => word.node.clone(),
+        PeriodOrLength::Last(length) => quantity(length),
+    }
+}
+
 fn head(head: &Head) -> String {
     match head {
         Head::Program { name } => format!("program {}", quoted(name)),
@@ -190,7 +197,7 @@ fn trigger(trigger: &Trigger) -> String {
         }
         Trigger::ReachingTier => "for reaching the tier".into(),
         Trigger::Action(action) => format!("for {}", action.node),
-        Trigger::Every(period) => format!("every {}", period.node),
+        Trigger::Every(period) => format!("every {}", period_or_length(period)),
         Trigger::FirstDayOfEach(period) => format!("on the first day of each {}", period.node),
     }
 }
@@ -279,10 +286,7 @@ fn clause(clause: &Clause) -> String {
         Clause::FirstDayOfEach(period) => format!("on the first day of each {}", period.node),
         Clause::Excluding(words) => format!("excluding {}", joined(words, " and ")),
         Clause::Cap { limit, per } => {
-            let per = match per {
-                CapPeriod::Calendar(word) => word.node.clone(),
-                CapPeriod::Last(length) => quantity(length),
-            };
+            let per = period_or_length(per);
             match limit {
                 CapLimit::Amount(amount) => format!("up to {} per {per}", quantity(amount)),
                 CapLimit::Times(count) => {

@@ -190,7 +190,7 @@ pub enum Trigger {
     /// `for review`, `for birthday`, `for joining`
     Action(Node<String>),
     /// `every month`, `every year`
-    Every(Node<String>),
+    Every(PeriodOrLength),
     /// `on the first day of each month`
     FirstDayOfEach(Node<String>),
 }
@@ -303,7 +303,10 @@ pub enum Clause {
     /// `excluding shipping and tax`
     Excluding(Vec<Node<String>>),
     /// `up to 500 points per day`, `once per member`, `3 times per year`
-    Cap { limit: CapLimit, per: CapPeriod },
+    Cap {
+        limit: CapLimit,
+        per: PeriodOrLength,
+    },
     /// `exclusive`
     Exclusive,
     /// `kept for 1 year`, `kept until the end of the next year`
@@ -357,13 +360,15 @@ pub enum CapLimit {
     Times(Node<Decimal>),
 }
 
-/// What a limit counts in.
+/// What a limit counts in, or a recurring rule repeats in: a period of
+/// the calendar, or a length of time.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
-pub enum CapPeriod {
-    /// `per day`, `per year`, `per membership year`
+pub enum PeriodOrLength {
+    /// `per day`, `per year`, `per membership year`, `every month`
     Calendar(Node<String>),
-    /// `per 12 months`, `per 2 hours`: any such length of time
+    /// `per 12 months`, `per 2 hours`: any such length of time just past;
+    /// `every 2 weeks`: that long after the last time
     Last(Node<Quantity>),
 }
 

@@ -519,7 +519,7 @@ impl Converter<'_> {
             },
             Rule::for_reaching_tier => Trigger::ReachingTier,
             Rule::for_action => Trigger::Action(self.ident(inner.next()?)),
-            Rule::every_period => Trigger::Every(self.ident(inner.next()?)),
+            Rule::every_period => Trigger::Every(self.period_or_length(inner.next()?)?),
             _ => Trigger::FirstDayOfEach(self.ident(inner.next()?)),
         };
         Some(Node::new(trigger, span))
@@ -652,12 +652,7 @@ impl Converter<'_> {
                 } else {
                     CapLimit::Amount(self.quantity(first)?)
                 };
-                let per = inner.next()?;
-                let per = if per.as_rule() == Rule::quantity {
-                    CapPeriod::Last(self.quantity(per)?)
-                } else {
-                    CapPeriod::Calendar(self.ident(per))
-                };
+                let per = self.period_or_length(inner.next()?)?;
                 Clause::Cap { limit, per }
             }
             Rule::exclusive => Clause::Exclusive,
@@ -721,6 +716,15 @@ impl Converter<'_> {
         let value = self.decimal(&digits, span_of(&amount))?;
         let unit = inner.next().map(|unit| self.ident(unit));
         Some(Node::new(Quantity { value, kind, unit }, span))
+    }
+
+    /// `month` or `2 weeks`.
+    fn period_or_length(&mut self, pair: Pair<Rule>) -> Option<PeriodOrLength> {
+        Some(if pair.as_rule() == Rule::quantity {
+            PeriodOrLength::Last(self.quantity(pair)?)
+        } else {
+            PeriodOrLength::Calendar(self.ident(pair))
+        })
     }
 
     fn number(&mut self, pair: Pair<Rule>) -> Option<Node<Decimal>> {
