@@ -269,6 +269,18 @@ pub enum Scope {
 /// A set of ids as bits; `None` in a condition means "any".
 pub type Mask = u64;
 
+/// The ids a mask holds, lowest first.
+pub fn mask_ids(mask: Mask) -> impl Iterator<Item = usize> {
+    let mut left = mask;
+    std::iter::from_fn(move || {
+        (left != 0).then(|| {
+            let id = left.trailing_zeros() as usize;
+            left &= left - 1;
+            id
+        })
+    })
+}
+
 pub fn mask_has(mask: Option<Mask>, id: Option<NameId>) -> bool {
     match mask {
         None => true,

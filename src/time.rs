@@ -360,6 +360,7 @@ impl Calendar {
 
     /// The zone's clock time at `at`, as a `Time` whose date and time of
     /// day are the ones a clock on the wall there shows.
+    #[inline]
     pub fn local(&self, at: Time) -> Time {
         match &self.zone {
             None => at,
@@ -461,6 +462,7 @@ impl Calendar {
     }
 
     /// A key that changes when the zone's `every` does.
+    #[inline]
     pub fn key(&self, every: Every, at: Time) -> i64 {
         every.key(self.local(at))
     }

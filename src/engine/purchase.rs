@@ -8,7 +8,7 @@ use super::member::{Order, OrderItem, Tally, VisitCredit, fits, order_key};
 use crate::decimal::{Decimal, percent_of, saturate};
 use crate::program::{
     Action, Benefit, BonusKind, Cents, Conditions, Exclusions, PerkCost, Points, RewardValue,
-    Trigger,
+    Trigger, mask_ids,
 };
 use crate::time::{Every, Time};
 
@@ -69,22 +69,65 @@ fn multiply(
     program: &crate::program::Program,
     exact: i128,
     mask: u64,
-    room: &mut [i128; 64],
-    used: &mut [i128; 64],
+    multipliers: &mut Multipliers,
 ) -> i128 {
-    let applied = || (0..64).filter(move |b| mask & (1 << b) != 0);
     let mut total = exact;
     let mut left = i128::MAX;
-    for b in applied() {
+    for b in mask_ids(mask) {
         total = total.saturating_mul(factor(program, b)) / SCALE;
-        left = left.min(room[b]);
+        left = left.min(multipliers.slot(b).room);
     }
     let extra = (total - exact).clamp(0, left.max(0));
-    for b in applied() {
-        room[b] -= extra;
-        used[b] += extra;
+    for b in mask_ids(mask) {
+        let slot = multipliers.slot(b);
+        slot.room -= extra;
+        slot.used += extra;
     }
     exact + extra
+}
+
+/// The multipliers that apply to an order, each with the room its limits
+/// leave and the extra it has brought, in ten-thousandths. The first
+/// eight are kept on the stack: an order rarely meets more.
+struct Multipliers {
+    applying: u64,
+    first: [Use; 8],
+    more: Vec<Use>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Use {
+    room: i128,
+    used: i128,
+}
+
+impl Multipliers {
+    fn new() -> Multipliers {
+        Multipliers {
+            applying: 0,
+            first: [Use::default(); 8],
+            more: Vec::new(),
+        }
+    }
+
+    /// Adds bonus `b` (in increasing order), with its room.
+    fn add(&mut self, b: usize, room: i128) {
+        self.applying |= 1 << b;
+        let rank = self.applying.count_ones() as usize - 1;
+        let entry = Use { room, used: 0 };
+        match self.first.get_mut(rank) {
+            Some(slot) => *slot = entry,
+            None => self.more.push(entry),
+        }
+    }
+
+    fn slot(&mut self, b: usize) -> &mut Use {
+        let rank = (self.applying & ((1u64 << b) - 1)).count_ones() as usize;
+        match rank {
+            0..8 => &mut self.first[rank],
+            _ => &mut self.more[rank - 8],
+        }
+    }
 }
 
 /// The basket as the stacking rule reads it: its lines (the items, or
@@ -583,8 +626,7 @@ impl Apply<'_> {
 
         // The multipliers of this kind that apply to the order, and the
         // room their limits leave, in ten-thousandths.
-        let mut applying: u64 = 0;
-        let mut bonus_room = [0i128; 64];
+        let mut multipliers = Multipliers::new();
         for (b, bonus) in program.bonuses.iter().enumerate().take(64) {
             let of_kind = match bonus.kind {
                 BonusKind::PointsMultiplier(_) => !money,
@@ -592,16 +634,16 @@ impl Apply<'_> {
                 BonusKind::FlatPoints(_) => false,
             };
             if of_kind && self.bonus_applies(at, p, b) {
-                applying |= 1 << b;
                 let room = self.room(&bonus.caps, at);
                 let room = if money { room.money } else { room.points };
-                bonus_room[b] = i128::from(room).saturating_mul(SCALE);
+                multipliers.add(b, i128::from(room).saturating_mul(SCALE));
             }
         }
+        let applying = multipliers.applying;
         let line_bonuses = |l: usize| -> u64 {
             let mut mask = 0;
             let mut exclusive = false;
-            for b in (0..64).filter(|b| applying & (1 << b) != 0) {
+            for b in mask_ids(applying) {
                 let conditions = &program.bonuses[b].conditions;
                 if basket.takes(program, p, conditions, l) {
                     mask |= 1 << b;
@@ -610,9 +652,8 @@ impl Apply<'_> {
             }
             if exclusive {
                 // Only the largest applies, the first of equals.
-                let largest = (0..64)
-                    .filter(|b| mask & (1 << b) != 0)
-                    .max_by_key(|&b| (factor(program, b), std::cmp::Reverse(b)));
+                let largest =
+                    mask_ids(mask).max_by_key(|&b| (factor(program, b), std::cmp::Reverse(b)));
                 mask = largest.map_or(0, |b| 1 << b);
             }
             mask
@@ -633,7 +674,6 @@ impl Apply<'_> {
         }
         let masks: &[u64] = masks;
 
-        let mut extra_used = [0i128; 64];
         let mut used_bonuses: u64 = 0;
         let mut earned: i64 = 0;
         let mut accrued_rule = None;
@@ -670,7 +710,7 @@ impl Apply<'_> {
                 status.counter = sum % per;
                 let exact = i128::from(sum / per) * i128::from(cents) * SCALE;
                 let mask = lines_of_rule().fold(0, |m, l| m | masks[l]);
-                total = multiply(program, exact, mask, &mut bonus_room, &mut extra_used);
+                total = multiply(program, exact, mask, &mut multipliers);
                 bonuses = mask;
             } else {
                 // Lines taken by the same multipliers earn together.
@@ -685,7 +725,7 @@ impl Apply<'_> {
                     let group = lines_of_rule().filter(|&k| k >= l && masks[k] == mask);
                     let spend = basket.spend(group, p, rule.conditions.excluding);
                     let exact = i128::from(spend) * rate.earned / rate.per;
-                    total += multiply(program, exact, mask, &mut bonus_room, &mut extra_used);
+                    total += multiply(program, exact, mask, &mut multipliers);
                     bonuses |= mask;
                 }
             }
@@ -713,8 +753,8 @@ impl Apply<'_> {
             }
             earned = saturating(earned, amount);
         }
-        for b in (0..64).filter(|b| used_bonuses & (1 << b) != 0) {
-            let extra = saturate(extra_used[b] / SCALE);
+        for b in mask_ids(used_bonuses) {
+            let extra = saturate(multipliers.slot(b).used / SCALE);
             let (points, cents) = if money { (0, extra) } else { (extra, 0) };
             self.use_bonus(at, b, points, cents);
         }
