@@ -358,12 +358,29 @@ fn the_generated_programs_are_valid_and_the_streams_earn() {
 fn earned(source: &str, events: &[&str]) -> Vec<i64> {
     let lines: Vec<String> = events.iter().map(|e| e.to_string()).collect();
     let (effects, _) = run_checked(source, &lines);
+    of_kind(&effects, "points_earned")
+        .iter()
+        .map(|e| e["points"].as_i64().unwrap())
+        .collect()
+}
+
+/// The effects of one kind, from the effects written as JSON Lines.
+fn of_kind(effects: &str, kind: &str) -> Vec<serde_json::Value> {
     effects
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|e| e["kind"] == "points_earned")
-        .map(|e| e["points"].as_i64().unwrap())
+        .filter(|e| e["kind"] == kind)
         .collect()
+}
+
+/// A text field of an effect.
+fn text(effect: &serde_json::Value, field: &str) -> String {
+    effect[field].as_str().unwrap().to_string()
+}
+
+/// Each line as an owned event line.
+fn owned(lines: &[&str]) -> Vec<String> {
+    lines.iter().map(|l| l.to_string()).collect()
 }
 
 const SHOP: &str = "program \"Shop\"\ncurrency USD\npoints are called \"points\", worth $1 per 100 points\n\
@@ -425,17 +442,14 @@ fn a_priced_share_off_is_bought_again_while_one_is_held() {
          reward \"Welcome 10% off\", worth 10% off the next order\n\
          earn reward \"Welcome 10% off\" for newsletter\n"
     );
-    let lines: Vec<String> = [
+    let lines = owned(&[
         r#"{"id":"1","at":"2026-01-01","type":"enroll","member":"a"}"#,
         r#"{"id":"2","at":"2026-01-01T10:00:00Z","type":"purchase","member":"a","amount":"500"}"#,
         r#"{"id":"3","at":"2026-01-02T10:00:00Z","type":"redeem","member":"a","reward":"20% off"}"#,
         r#"{"id":"4","at":"2026-01-02T11:00:00Z","type":"redeem","member":"a","reward":"20% off"}"#,
         r#"{"id":"5","at":"2026-01-02T12:00:00Z","type":"action","member":"a","action":"newsletter"}"#,
         r#"{"id":"6","at":"2026-01-02T13:00:00Z","type":"redeem","member":"a","reward":"Welcome 10% off"}"#,
-    ]
-    .iter()
-    .map(|l| l.to_string())
-    .collect();
+    ]);
     let (effects, members) = run_checked(&source, &lines);
     let kinds: Vec<(&str, i64)> = effects
         .lines()
@@ -557,7 +571,7 @@ fn a_refund_in_full_undoes_everything_the_order_caused() {
          reward \"Drink\", worth $2\nearn reward \"Drink\" for every 2nd visit\n\
          partner \"Air\", funds 50%\nearn 1 point per $1 spent, at partner \"Air\"\n"
     );
-    let lines: Vec<String> = [
+    let lines = owned(&[
         r#"{"id":"1","at":"2026-01-01","type":"enroll","member":"a"}"#,
         r#"{"id":"2","at":"2026-01-01","type":"enroll","member":"b"}"#,
         r#"{"id":"3","at":"2026-01-02T10:00:00Z","type":"purchase","member":"a","amount":"100","order":"o1"}"#,
@@ -566,10 +580,7 @@ fn a_refund_in_full_undoes_everything_the_order_caused() {
         r#"{"id":"5","at":"2026-01-04T10:00:00Z","type":"refund","member":"a","order":"o2","amount":"100.00"}"#,
         r#"{"id":"6","at":"2026-01-05T10:00:00Z","type":"purchase","member":"a","amount":"10","order":"o3"}"#,
         r#"{"id":"8","at":"2026-01-06T11:00:00Z","type":"refund","member":"b","order":"p1","amount":"100.00"}"#,
-    ]
-    .iter()
-    .map(|l| l.to_string())
-    .collect();
+    ]);
     let (effects, members) = run_checked(&source, &lines);
     let of_event = |event: &str| -> Vec<(String, i64, String)> {
         effects
@@ -950,7 +961,7 @@ fn pending_points_wait_and_a_refund_before_then_cancels_them() {
          earn 50 points for review\n\
          reward \"Mug\", costs 100 points, worth $2\n"
     );
-    let lines: Vec<String> = [
+    let lines = owned(&[
         r#"{"id":"1","at":"2026-01-01","type":"enroll","member":"a"}"#,
         r#"{"id":"2","at":"2026-01-02","type":"purchase","member":"a","amount":"80","order":"o1"}"#,
         r#"{"id":"3","at":"2026-01-03","type":"action","member":"a","action":"review"}"#,
@@ -959,10 +970,7 @@ fn pending_points_wait_and_a_refund_before_then_cancels_them() {
         r#"{"id":"6","at":"2026-01-10","type":"refund","member":"a","order":"o2","amount":"40"}"#,
         r#"{"id":"7","at":"2026-02-01T12:00:00Z","type":"tick"}"#,
         r#"{"id":"8","at":"2026-02-02","type":"redeem","member":"a","reward":"Mug"}"#,
-    ]
-    .iter()
-    .map(|l| l.to_string())
-    .collect();
+    ]);
     let (effects, members) = run_checked(&source, &lines);
     let moved: Vec<(String, String, i64)> = effects
         .lines()
@@ -995,26 +1003,16 @@ fn pending_points_wait_and_a_refund_before_then_cancels_them() {
 #[test]
 fn points_expire_each_year_on_a_date() {
     let source = format!("{SHOP}points expire each year on 31 March\n");
-    let lines: Vec<String> = [
+    let lines = owned(&[
         r#"{"id":"1","at":"2026-01-01","type":"enroll","member":"a"}"#,
         r#"{"id":"2","at":"2026-03-31T10:00:00Z","type":"purchase","member":"a","amount":"10"}"#,
         r#"{"id":"3","at":"2026-04-01T10:00:00Z","type":"purchase","member":"a","amount":"20"}"#,
         r#"{"id":"4","at":"2027-04-02","type":"tick"}"#,
-    ]
-    .iter()
-    .map(|l| l.to_string())
-    .collect();
+    ]);
     let (effects, _) = run_checked(&source, &lines);
-    let expired: Vec<(String, i64)> = effects
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|e| e["kind"] == "points_expired")
-        .map(|e| {
-            (
-                e["at"].as_str().unwrap().to_string(),
-                e["points"].as_i64().unwrap(),
-            )
-        })
+    let expired: Vec<(String, i64)> = of_kind(&effects, "points_expired")
+        .iter()
+        .map(|e| (text(e, "at"), e["points"].as_i64().unwrap()))
         .collect();
     // At the end of 31 March: the same day for the first, a year on for
     // the second.
@@ -1033,28 +1031,18 @@ fn customer_service_grants_a_tier_until_a_date() {
         "{SHOP}tier \"Silver\", for $500 spent in a calendar year\n\
          tier \"Gold\", for $1,000 spent in a calendar year\n"
     );
-    let lines: Vec<String> = [
+    let lines = owned(&[
         r#"{"id":"1","at":"2026-01-01","type":"enroll","member":"a"}"#,
         r#"{"id":"2","at":"2026-01-05","type":"purchase","member":"a","amount":"600"}"#,
         r#"{"id":"3","at":"2026-01-10","type":"set","member":"a","tier":"Gold","tier_until":"2026-03-31"}"#,
         r#"{"id":"4","at":"2026-01-11","type":"set","member":"a","tier":"Platinum","tier_until":"2026-03-31"}"#,
         r#"{"id":"5","at":"2026-01-12","type":"set","member":"a","tier":"Gold","tier_until":"2025-12-31"}"#,
         r#"{"id":"6","at":"2026-05-01","type":"tick"}"#,
-    ]
-    .iter()
-    .map(|l| l.to_string())
-    .collect();
+    ]);
     let (effects, members) = run_checked(&source, &lines);
-    let changes: Vec<(String, String)> = effects
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|e| e["kind"] == "tier_changed")
-        .map(|e| {
-            (
-                e["at"].as_str().unwrap().to_string(),
-                e["reason"].as_str().unwrap().to_string(),
-            )
-        })
+    let changes: Vec<(String, String)> = of_kind(&effects, "tier_changed")
+        .iter()
+        .map(|e| (text(e, "at"), text(e, "reason")))
         .collect();
     let change = |at: &str, reason: &str| (at.to_string(), reason.to_string());
     assert_eq!(
@@ -1077,24 +1065,16 @@ fn a_partner_pays_a_price_per_point_and_is_named() {
                   partner \"Airline\", funds $0.80 per 100 points\n\
                   partner \"Hotel\", funds 50%\n\
                   earn 2 points per $1 spent, at any partner\n";
-    let lines: Vec<String> = [
+    let lines = owned(&[
         r#"{"id":"1","at":"2026-01-01","type":"enroll","member":"a"}"#,
         r#"{"id":"2","at":"2026-01-02","type":"purchase","member":"a","amount":"100","order":"o1","partner":"Airline"}"#,
         r#"{"id":"3","at":"2026-01-03","type":"purchase","member":"a","amount":"100","order":"o2","partner":"Hotel"}"#,
         r#"{"id":"4","at":"2026-01-04","type":"refund","member":"a","order":"o1","amount":"50"}"#,
-    ]
-    .iter()
-    .map(|l| l.to_string())
-    .collect();
+    ]);
     let (effects, _) = run_checked(source, &lines);
-    let funded: Vec<(String, String)> = effects
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|e| e["kind"] == "partner_funded")
-        .map(|e| {
-            let text = |k: &str| e[k].as_str().unwrap().to_string();
-            (text("value"), text("reason"))
-        })
+    let funded: Vec<(String, String)> = of_kind(&effects, "partner_funded")
+        .iter()
+        .map(|e| (text(e, "value"), text(e, "reason")))
         .collect();
     let entry = |value: &str, reason: &str| (value.to_string(), reason.to_string());
     assert_eq!(
@@ -1162,10 +1142,8 @@ fn a_refund_names_the_items_returned() {
         r#"{"id":"5","at":"2026-01-05","type":"refund","member":"a","order":"o1","items":[{"sku":"TRAIL-9"}]}"#.to_string(),
     ];
     let (effects, members) = run_checked(OUTDOOR_SHOP, &lines);
-    let clawed: Vec<i64> = effects
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|e| e["kind"] == "points_clawed_back")
+    let clawed: Vec<i64> = of_kind(&effects, "points_clawed_back")
+        .iter()
         .map(|e| e["points"].as_i64().unwrap())
         .collect();
     // The order earned 730 on $180: $10 back takes 730 * 10 / 180 = 40;
@@ -1177,19 +1155,14 @@ fn a_refund_names_the_items_returned() {
 #[test]
 fn a_rule_repeats_every_length_of_time() {
     let source = format!("{SHOP}earn 50 points every 2 weeks\n");
-    let lines: Vec<String> = [
+    let lines = owned(&[
         r#"{"id":"1","at":"2026-01-01T09:00:00Z","type":"enroll","member":"a"}"#,
         r#"{"id":"2","at":"2026-01-29T09:00:00Z","type":"tick"}"#,
-    ]
-    .iter()
-    .map(|l| l.to_string())
-    .collect();
+    ]);
     let (effects, _) = run_checked(&source, &lines);
-    let at: Vec<String> = effects
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|e| e["kind"] == "points_earned")
-        .map(|e| e["at"].as_str().unwrap().to_string())
+    let at: Vec<String> = of_kind(&effects, "points_earned")
+        .iter()
+        .map(|e| text(e, "at"))
         .collect();
     // On joining, then 14 and 28 days on.
     assert_eq!(

@@ -162,27 +162,6 @@ impl Apply<'_> {
             return;
         }
         self.member.totals.points_issued = self.member.totals.points_issued.saturating_add(points);
-        if let (Some(order), Some(period)) = (self.pending_order, self.program.points_pending) {
-            let until = self.program.calendar.after(period, at);
-            (self.member.pending).push(PendingPoints {
-                until,
-                points,
-                order,
-            });
-            self.member.count(
-                self.program,
-                at,
-                at,
-                Tally {
-                    points,
-                    ..Tally::default()
-                },
-            );
-            self.effect(at, EffectKind::PointsPending, Moved::points(points), cause);
-            return;
-        }
-        let expires_at = self.points_expire_at(at);
-        self.member.points.add(at, expires_at, points);
         self.member.count(
             self.program,
             at,
@@ -192,7 +171,22 @@ impl Apply<'_> {
                 ..Tally::default()
             },
         );
-        self.effect(at, EffectKind::PointsEarned, Moved::points(points), cause);
+        let kind = if let (Some(order), Some(period)) =
+            (self.pending_order, self.program.points_pending)
+        {
+            let until = self.program.calendar.after(period, at);
+            (self.member.pending).push(PendingPoints {
+                until,
+                points,
+                order,
+            });
+            EffectKind::PointsPending
+        } else {
+            let expires_at = self.points_expire_at(at);
+            self.member.points.add(at, expires_at, points);
+            EffectKind::PointsEarned
+        };
+        self.effect(at, kind, Moved::points(points), cause);
     }
 
     /// Pending points whose time has come join the balance, and expire
