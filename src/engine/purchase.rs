@@ -154,9 +154,12 @@ impl Basket {
         let reduced = (p.amount - paid).max(0);
         let merchandise_paid = merchandise - reduced.min(merchandise);
         Basket {
-            lines: p.items.len()
-                + usize::from(!p.items.is_empty() && parts > 0)
-                    .max(usize::from(p.items.is_empty())),
+            // The whole purchase as one line; or the items, and the
+            // order's parts when it has some.
+            lines: match p.items.len() {
+                0 => 1,
+                items => items + usize::from(parts > 0),
+            },
             merchandise,
             merchandise_paid,
             parts,
