@@ -621,6 +621,9 @@ pub struct Membership {
     pub name: String,
     pub fee: Option<(Cents, Fee)>,
     pub trial: Option<Period>,
+    /// The plans it replaces, and that replace it (`replaces "Plus"`):
+    /// a member holds one of them at a time.
+    pub replaces: Mask,
 }
 
 impl Fee {

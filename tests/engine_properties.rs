@@ -1174,3 +1174,43 @@ fn a_rule_repeats_every_length_of_time() {
         ]
     );
 }
+
+#[test]
+fn a_plan_that_replaces_another_credits_what_is_left_of_its_fee() {
+    let source = "program \"Club\"\ncurrency USD\n\
+                  membership \"Plus\", costs $10 per month\n\
+                  membership \"Premium\", costs $30 per month, replaces \"Plus\"\n";
+    let lines = owned(&[
+        r#"{"id":"1","at":"2026-01-01","type":"enroll","member":"a"}"#,
+        r#"{"id":"2","at":"2026-01-01","type":"subscribe","member":"a","plan":"Plus"}"#,
+        r#"{"id":"3","at":"2026-01-16","type":"subscribe","member":"a","plan":"Premium"}"#,
+        // Back down: `replaces` goes both ways.
+        r#"{"id":"4","at":"2026-01-20","type":"subscribe","member":"a","plan":"Plus"}"#,
+    ]);
+    let (effects, members) = run_checked(source, &lines);
+    let money: Vec<(String, String, String)> = effects
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["kind"] == "fee_charged" || e["kind"] == "fee_credited")
+        .map(|e| (text(&e, "at"), text(&e, "kind"), text(&e, "value")))
+        .collect();
+    let entry = |at: &str, kind: &str, value: &str| (at.into(), kind.into(), value.into());
+    assert_eq!(
+        money,
+        [
+            entry("2026-01-01", "fee_charged", "10.00"),
+            // 16 of January's 31 days of Plus are left: $10 x 16 / 31.
+            entry("2026-01-16", "fee_credited", "5.16"),
+            entry("2026-01-16", "fee_charged", "30.00"),
+            // 27 of the 31 days from 16 January are left: $30 x 27 / 31.
+            entry("2026-01-20", "fee_credited", "26.12"),
+            entry("2026-01-20", "fee_charged", "10.00"),
+        ]
+    );
+    let held: Vec<bool> = members[0]
+        .memberships
+        .iter()
+        .map(|s| s.is_active())
+        .collect();
+    assert_eq!(held, [true, false]);
+}

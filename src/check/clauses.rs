@@ -109,6 +109,7 @@ fn clauses_taken(head: &Head) -> (bool, &'static [(ClauseKind, &'static str)]) {
             &[
                 (ClauseKind::Costs, "costs $5 per month"),
                 (ClauseKind::FreeTrial, "with a free trial of 30 days"),
+                (ClauseKind::Replaces, "replaces \"Plus\""),
             ],
         ),
         _ => (false, &[]),
@@ -154,6 +155,7 @@ pub(super) struct Clauses {
     pub(super) qualification: Qualification,
     pub(super) kept: Option<KeptFor>,
     pub(super) trial: Option<Period>,
+    pub(super) replaces: Option<Mask>,
     pub(super) first_day_of: Option<Every>,
     pub(super) exclusive: bool,
 }
@@ -175,6 +177,7 @@ impl Clauses {
             qualification: Qualification::None,
             kept: None,
             trial: None,
+            replaces: None,
             first_day_of: None,
             exclusive: false,
         }
@@ -489,6 +492,7 @@ impl Checker<'_> {
                 }
             },
             Clause::FreeTrial(duration) => to.trial = self.period(duration),
+            Clause::Replaces(names) => to.replaces = self.mask(NameKind::Membership, names),
             Clause::OnDays(days) => {
                 let mut bits = Some(0u8);
                 for day in days {

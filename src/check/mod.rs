@@ -190,6 +190,12 @@ impl<'s> Checker<'s> {
         if let Some(name) = self.points_name {
             p.points_name = name;
         }
+        // `replaces` goes both ways: either plan ends the other.
+        for a in 0..p.memberships.len().min(64) {
+            for b in crate::program::mask_ids(p.memberships[a].replaces) {
+                p.memberships[b].replaces |= 1 << a;
+            }
+        }
         for (name, percent) in self.unnamed_rewards {
             p.reward_names.add(&name);
             p.rewards.push(Reward {
@@ -291,6 +297,7 @@ impl<'s> Checker<'s> {
                         name: name.node.clone(),
                         fee: None,
                         trial: None,
+                        replaces: 0,
                     });
                 }
                 _ => {}

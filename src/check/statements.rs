@@ -308,6 +308,7 @@ impl Checker<'_> {
                     let membership = &mut self.program.memberships[usize::from(id)];
                     membership.fee = clauses.fee;
                     membership.trial = clauses.trial;
+                    membership.replaces = clauses.replaces.unwrap_or(0) & !(1 << (id % 64));
                 }
             }
             Head::Tier { name } => {

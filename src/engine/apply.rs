@@ -557,6 +557,39 @@ impl Apply<'_> {
             }
             return Err(Reject::AlreadySubscribed(membership.name.clone()));
         }
+        // A plan it replaces ends now; what is left of its period's fee
+        // is credited.
+        for other in crate::program::mask_ids(membership.replaces) {
+            let held = self.member.memberships[other];
+            if !held.is_active() {
+                continue;
+            }
+            let other = other as MembershipId;
+            let credit = match (held.state, program.memberships[usize::from(other)].fee) {
+                (MembershipState::Active, Some((fee, kind))) => kind.period().map_or(0, |period| {
+                    let start = program.calendar.shift(held.until, |end| period.before(end));
+                    let (paid, left) = (held.until.0 - start.0, held.until.0 - at.0);
+                    if paid > 0 && left > 0 {
+                        crate::decimal::saturate(
+                            i128::from(fee) * i128::from(left) / i128::from(paid),
+                        )
+                    } else {
+                        0
+                    }
+                }),
+                _ => 0,
+            };
+            self.end_membership(at, other);
+            if credit > 0 {
+                self.effect(
+                    at,
+                    EffectKind::FeeCredited,
+                    Moved::value(credit),
+                    Cause::Membership(other),
+                );
+            }
+        }
+        let status = &mut self.member.memberships[usize::from(plan)];
         status.since = at;
         status.cancelled = false;
         let cause = Cause::Membership(plan);

@@ -124,6 +124,8 @@ effect_kinds! {
     CharityDonation => "charity_donation",
     PartnerFunded => "partner_funded",
     FeeCharged => "fee_charged",
+    /// What was left unused of a plan's fee when another plan replaced it.
+    FeeCredited => "fee_credited",
     TrialStarted => "trial_started",
     MembershipStarted => "membership_started",
     MembershipCancelled => "membership_cancelled",
@@ -229,6 +231,9 @@ pub fn what(program: &Program, kind: EffectKind, points: i64, money: i64, value:
         }
         EffectKind::PartnerFunded => format!("{} funded by the partner", amount(value)),
         EffectKind::FeeCharged => format!("fee {} charged", amount(value)),
+        EffectKind::FeeCredited => {
+            format!("{} credited, the unused part of the fee", amount(value))
+        }
         EffectKind::TrialStarted => "free trial started".to_string(),
         EffectKind::MembershipStarted => "membership started".to_string(),
         EffectKind::MembershipCancelled => {

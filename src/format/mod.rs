@@ -307,6 +307,7 @@ fn clause(clause: &Clause) -> String {
             format!("kept until the end of the next {}", period.node)
         }
         Clause::FreeTrial(duration) => format!("with a free trial of {}", quantity(duration)),
+        Clause::Replaces(names) => format!("replaces {}", quoted_list(names)),
         Clause::OnDays(days) => format!("on {}", joined(days, " or ")),
         Clause::Hours { from, until } => format!("between {} and {}", from.node, until.node),
         Clause::Between { from, until } => format!("between {} and {}", from.node, until.node),

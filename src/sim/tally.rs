@@ -219,6 +219,7 @@ impl RunTally {
             EffectKind::CharityDonation => (Field::CharityDonations, effect.value),
             EffectKind::PartnerFunded => (Field::PartnerFunded, effect.value),
             EffectKind::FeeCharged => (Field::Fees, effect.value),
+            EffectKind::FeeCredited => (Field::Fees, -effect.value),
             EffectKind::ClawbackShortfall => (Field::ClawbackShortfall, effect.value),
             _ => return,
         };

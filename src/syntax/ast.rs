@@ -313,6 +313,8 @@ pub enum Clause {
     Kept(Kept),
     /// `with a free trial of 30 days`
     FreeTrial(Node<Quantity>),
+    /// `replaces "Plus" or "Basic"`
+    Replaces(Vec<Node<String>>),
     /// `on mondays or tuesdays`, `on weekends`
     OnDays(Vec<Node<String>>),
     /// `between 14:00 and 17:00`
@@ -436,6 +438,7 @@ pub enum ClauseKind {
     Exclusive,
     Kept,
     FreeTrial,
+    Replaces,
     OnDays,
     Hours,
     Between,
@@ -470,6 +473,7 @@ impl ClauseKind {
             ClauseKind::Exclusive => "exclusive",
             ClauseKind::Kept => "kept",
             ClauseKind::FreeTrial => "with a free trial",
+            ClauseKind::Replaces => "replaces",
             ClauseKind::OnDays => "on (days of the week)",
             ClauseKind::Hours => "between (times of day)",
             ClauseKind::Between => "between",
@@ -505,6 +509,7 @@ impl Clause {
             Clause::Exclusive => ClauseKind::Exclusive,
             Clause::Kept(_) => ClauseKind::Kept,
             Clause::FreeTrial(_) => ClauseKind::FreeTrial,
+            Clause::Replaces(_) => ClauseKind::Replaces,
             Clause::OnDays(_) => ClauseKind::OnDays,
             Clause::Hours { .. } => ClauseKind::Hours,
             Clause::Between { .. } => ClauseKind::Between,

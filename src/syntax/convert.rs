@@ -665,6 +665,7 @@ impl Converter<'_> {
                 }
             }
             Rule::free_trial => Clause::FreeTrial(self.quantity(inner.next()?)?),
+            Rule::replaces => Clause::Replaces(self.strings(inner.next()?)),
             Rule::on_days => Clause::OnDays(self.idents(inner.next()?)),
             Rule::hours => Clause::Hours {
                 from: self.text(inner.next()?),
