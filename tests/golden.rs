@@ -284,3 +284,29 @@ fn williams_sonoma() {
     assert_eq!(max.money.balance, 2_00 + 10_00 + 5_00 + 5_00 + 1_00 + 25_00);
     assert_eq!(out.value_of("partner_funded"), 6_00);
 }
+
+#[test]
+fn tesco_clubcard() {
+    let out = run("tesco_clubcard");
+    insta::assert_snapshot!(out.snapshot);
+    assert!(out.summary.rejected.is_empty());
+    // A basket of £42.50 of shopping (42 points) and £60 of fuel at 1
+    // point per £2 (30); then £120 with £2 off the Clubcard Price wine:
+    // £118 paid, 118 points. 190 by the quarter.
+    let ian = out.member("ian");
+    assert_eq!(ian.totals.points_issued, 42 + 30 + 118 + 28);
+    // 1 April starts at 23:00 UTC on 31 March in London (summer time):
+    // 150 of the 190 become £1.50, spent on 10 April, whose £30 less the
+    // £1.50 earns 28.
+    assert_eq!(ian.totals.points_redeemed, 150);
+    assert_eq!(ian.points.balance, 40 + 28);
+    assert_eq!(ian.money.balance, 0);
+    // Jo pays £78 for £80 (£2 off two coffees): 78 points. One coffee
+    // back returns what was paid for it, £10 × 78/80 / 2 = £4.87, and
+    // 78 × 4.87 / 78 = 4 points. 74 left: 50 become £0.50.
+    let jo = out.member("jo");
+    assert_eq!(jo.totals.points_clawed_back, 4);
+    assert_eq!(jo.points.balance, 24);
+    assert_eq!(jo.money.balance, 50);
+    assert_eq!(out.value_of("discount_given"), 2_00 + 2_00);
+}
