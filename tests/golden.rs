@@ -310,3 +310,19 @@ fn tesco_clubcard() {
     assert_eq!(jo.money.balance, 50);
     assert_eq!(out.value_of("discount_given"), 2_00 + 2_00);
 }
+
+#[test]
+fn mywalgreens() {
+    let out = run("mywalgreens");
+    insta::assert_snapshot!(out.snapshot);
+    assert!(out.summary.rejected.is_empty());
+    // The Walgreens vitamins earn 5% of $20: $1.00. The shampoo and the
+    // tax earn 1% of $18.30: $0.18. The prescription earns nothing.
+    // $25 less the $1.00 spent earns 1% of $24: $0.24.
+    let mia = out.member("mia");
+    assert_eq!(mia.totals.money_issued, 1_00 + 18 + 24);
+    assert_eq!(mia.totals.money_spent, 1_00);
+    // A year after it was issued, what is left expires.
+    assert_eq!(mia.totals.money_expired, 18 + 24);
+    assert_eq!(mia.money.balance, 0);
+}
