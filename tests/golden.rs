@@ -326,3 +326,24 @@ fn mywalgreens() {
     assert_eq!(mia.totals.money_expired, 18 + 24);
     assert_eq!(mia.money.balance, 0);
 }
+
+#[test]
+fn target_circle() {
+    let out = run("target_circle");
+    insta::assert_snapshot!(out.snapshot);
+    assert!(out.summary.rejected.is_empty());
+    let liv = out.member("liv");
+    // 1% of $50 and of $20; then of $100 less the card's 5% ($5), the
+    // birthday's 5% off the rest ($4.75) and the $0.70 spent: 1% of
+    // $89.55 is $0.89.
+    assert_eq!(liv.totals.money_issued, 50 + 20 + 89);
+    assert_eq!(liv.money.balance, 50 + 20 + 89 - 70);
+    // Same-day delivery on the two orders of $35 or more.
+    assert_eq!(out.value_of("perk_used"), 2 * 9_99);
+    // $99 for the year from 1 January; on 1 March the card holder's plan
+    // replaces it, crediting 306 of its 365 days: $99 × 306/365 = $82.99.
+    assert_eq!(out.value_of("fee_charged"), 99_00 + 49_00);
+    assert_eq!(out.value_of("fee_credited"), 82_99);
+    let held: Vec<bool> = liv.memberships.iter().map(|s| s.is_active()).collect();
+    assert_eq!(held, [false, true]);
+}
