@@ -57,7 +57,7 @@ fn assert_clean_and_formatted(name: &str, source: &str) {
 }
 
 #[test]
-fn the_twelve_programs_are_clean_and_formatted() {
+fn the_programs_are_clean_and_formatted() {
     let files = loy_files("programs");
     let names: Vec<String> = files
         .iter()
@@ -72,11 +72,14 @@ fn the_twelve_programs_are_clean_and_formatted() {
             "cvs_extracare",
             "dicks_scorecard",
             "kohls",
+            "mywalgreens",
             "north_face",
             "rei_coop",
             "sephora",
             "starbucks",
             "subway",
+            "target_circle",
+            "tesco_clubcard",
             "williams_sonoma",
         ]
     );
