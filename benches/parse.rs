@@ -1,4 +1,4 @@
-//! Parse + check throughput: the 12 programs of `programs/`, and one
+//! Parse + check throughput: the programs of `programs/`, and one
 //! generated program of 10,000 rules. Figures are recorded in the
 //! README's bench section.
 
@@ -57,7 +57,7 @@ pub fn generated(rules: usize) -> String {
 fn parse_and_check(c: &mut Criterion) {
     let mut group = c.benchmark_group("parse_and_check");
     for (name, sources) in [
-        ("all_12_programs", programs()),
+        ("all_programs", programs()),
         ("generated_10k_rules", vec![generated(10_000)]),
     ] {
         for source in &sources {
@@ -89,7 +89,7 @@ fn load(c: &mut Criterion) {
     let bytes: usize = sources.iter().map(String::len).sum();
     let mut group = c.benchmark_group("load");
     group.throughput(Throughput::Bytes(bytes as u64));
-    group.bench_function("all_12_programs", |b| {
+    group.bench_function("all_programs", |b| {
         b.iter(|| {
             for source in &sources {
                 let program = loyalty::load(std::hint::black_box(source));

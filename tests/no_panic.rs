@@ -55,7 +55,7 @@ fn analyze_and_format(source: &str) {
     }
 }
 
-/// The twelve programs' texts, read once.
+/// The programs' texts, read once.
 fn corpus() -> &'static [String] {
     static TEXTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     TEXTS.get_or_init(|| {
@@ -69,7 +69,7 @@ fn corpus() -> &'static [String] {
     })
 }
 
-/// A run of one of the twelve programs, in memory, handed to `feed`;
+/// A run of one of the programs, in memory, handed to `feed`;
 /// its summary once finished, with every member's balances checked.
 fn run_program(
     which: usize,
