@@ -12,6 +12,9 @@ pub fn compile(resolved: Resolved) -> Program {
     program.scheduled_rules = (0..program.rules.len())
         .filter(|&r| program.rules[r].is_scheduled())
         .collect();
+    program.rate_rules = (0..program.rules.len())
+        .filter(|&r| program.rules[r].is_rate())
+        .collect();
     let windows = program.tiers.iter().filter_map(|t| match t.qualification {
         Qualification::Threshold { window, .. } => Some(window),
         _ => None,

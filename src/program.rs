@@ -73,6 +73,9 @@ pub struct Program {
     /// The rules that pay on a schedule, the only ones scheduled work
     /// looks at.
     pub scheduled_rules: Vec<usize>,
+    /// The rules that earn by a rate on spend (`per $1 spent`, `% back`),
+    /// the only ones step 1 of the stacking rule looks at.
+    pub rate_rules: Vec<usize>,
     /// Whether some tier counts a calendar year or a rolling window.
     pub tiers_by_calendar_year: bool,
     /// The longest rolling qualification window, in months.
@@ -123,6 +126,7 @@ impl Default for Program {
             reward_expiry: None,
             cap_slots: 0,
             scheduled_rules: Vec::new(),
+            rate_rules: Vec::new(),
             tiers_by_calendar_year: false,
             rolling_months: 0,
             products: Vec::new(),
@@ -484,6 +488,14 @@ impl EarnRule {
     /// Whether the rule pays on a schedule rather than on an event.
     pub fn is_scheduled(&self) -> bool {
         self.paid_out_yearly || matches!(self.trigger, Trigger::Every(_) | Trigger::FirstDayOf(_))
+    }
+
+    /// Whether the rule earns by a rate on what is spent.
+    pub fn is_rate(&self) -> bool {
+        matches!(
+            (self.benefit, self.trigger),
+            (Benefit::Points(_) | Benefit::Money(_), Trigger::PerSpent(_)) | (Benefit::Back(_), _)
+        )
     }
 }
 

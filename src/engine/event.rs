@@ -631,19 +631,23 @@ fn decode_raw<'a>(program: &Program, mut raw: Raw<'a>) -> Result<Event<'a>, Reje
                 part("tax", &raw.tax)?,
                 part("gift_cards", &raw.gift_cards)?,
             );
+            let listed =
+                items.iter().map(|i| i.amount).sum::<Cents>() + shipping + tax + gift_cards;
             let amount = match (&raw.amount, items.is_empty()) {
                 (Some(amount), _) => cents("amount", amount)?,
                 (None, true) => {
                     return Err(malformed(format!("a `{kind_name}` event needs `amount`")));
                 }
                 // Without `amount`, the basket and the order's parts.
+                (None, false) if listed <= MAX_AMOUNT * 100 => listed,
                 (None, false) => {
-                    items.iter().map(|i| i.amount).sum::<Cents>() + shipping + tax + gift_cards
+                    return Err(malformed(
+                        "the items and the order's parts add up to more than an event may \
+                         carry (100,000,000,000)",
+                    ));
                 }
             };
             if !items.is_empty() {
-                let listed =
-                    items.iter().map(|i| i.amount).sum::<Cents>() + shipping + tax + gift_cards;
                 if listed != amount {
                     return Err(malformed(format!(
                         "the items, `shipping`, `tax` and `gift_cards` add up to {}, not the `amount` {}",

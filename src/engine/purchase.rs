@@ -609,7 +609,8 @@ impl Apply<'_> {
             many = vec![None; basket.lines];
             &mut many
         };
-        for (r, rule) in program.rules.iter().enumerate() {
+        for &r in &program.rate_rules {
+            let rule = &program.rules[r];
             let Some(rate) = Rate::of(r, rule, money) else {
                 continue;
             };
