@@ -647,14 +647,12 @@ fn decode_raw<'a>(program: &Program, mut raw: Raw<'a>) -> Result<Event<'a>, Reje
                     ));
                 }
             };
-            if !items.is_empty() {
-                if listed != amount {
-                    return Err(malformed(format!(
-                        "the items, `shipping`, `tax` and `gift_cards` add up to {}, not the `amount` {}",
-                        program.money(listed),
-                        program.money(amount)
-                    )));
-                }
+            if !items.is_empty() && listed != amount {
+                return Err(malformed(format!(
+                    "the items, `shipping`, `tax` and `gift_cards` add up to {}, not the `amount` {}",
+                    program.money(listed),
+                    program.money(amount)
+                )));
             }
             let purchase = Purchase {
                 amount,
