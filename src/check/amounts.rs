@@ -273,8 +273,12 @@ impl Checker<'_> {
                 if self.is_points_unit(&unit.node) {
                     self.wrong(quantity, "a duration such as `30 days`");
                 } else {
+                    // `30 dayz` is `30 days`, `1 dai` is `1 day`.
+                    let plural = quantity.value != Decimal::ONE;
+                    let units = DURATION_UNITS.iter().copied();
                     let suggestion =
-                        did_you_mean(other, DURATION_UNITS.iter().copied()).map(str::to_string);
+                        did_you_mean(other, units.filter(|u| u.ends_with('s') == plural))
+                            .map(str::to_string);
                     self.report(
                         ProblemKind::UnknownUnit {
                             unit: other.to_string(),
