@@ -347,3 +347,22 @@ fn target_circle() {
     let held: Vec<bool> = liv.memberships.iter().map(|s| s.is_active()).collect();
     assert_eq!(held, [false, true]);
 }
+
+#[test]
+fn boots_advantage() {
+    let out = run("boots_advantage");
+    insta::assert_snapshot!(out.snapshot);
+    assert!(out.summary.rejected.is_empty());
+    // Over 60: the Boots vitamins earn 8 a pound (80) and the perfume 3
+    // (126); 200 of the 206 become £2, spent on £15: £13 earns 39.
+    let pat = out.member("pat");
+    assert_eq!(pat.totals.points_issued, 80 + 126 + 39);
+    assert_eq!(pat.points.balance, 6 + 39);
+    assert_eq!(pat.money.balance, 0);
+    // Under 60: the whole basket at 3 a pound, 156; £1 of it, and the 56
+    // left go a year after the last use of the card.
+    let sam = out.member("sam");
+    assert_eq!(sam.totals.points_issued, 156);
+    assert_eq!(sam.totals.points_expired, 56);
+    assert_eq!(sam.money.balance, 1_00);
+}

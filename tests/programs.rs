@@ -69,6 +69,7 @@ fn the_programs_are_clean_and_formatted() {
             "amazon_prime",
             "barnes_noble",
             "body_shop",
+            "boots_advantage",
             "cvs_extracare",
             "dicks_scorecard",
             "kohls",
