@@ -366,3 +366,22 @@ fn boots_advantage() {
     assert_eq!(sam.totals.points_expired, 56);
     assert_eq!(sam.money.balance, 1_00);
 }
+
+#[test]
+fn delta_skymiles() {
+    let out = run("delta_skymiles");
+    insta::assert_snapshot!(out.snapshot);
+    assert!(out.summary.rejected.is_empty());
+    // 5 miles a dollar on $1,200 and on the $4,000 fare that makes $5,200
+    // in the year: Silver from then on, which earns 7 on the next fare's
+    // $900 (the checked bag is no fare). 12,500 for the award seat.
+    let dee = out.member("dee");
+    assert_eq!(dee.totals.points_issued, 6_000 + 20_000 + 6_300);
+    assert_eq!(dee.points.balance, 6_000 + 20_000 + 6_300 - 12_500);
+    // Held through 2027 with no spend in it.
+    assert_eq!(
+        out.tier("dee", "delta_skymiles").as_deref(),
+        Some("Silver Medallion")
+    );
+    assert_eq!(out.value_of("reward_used"), 150_00);
+}

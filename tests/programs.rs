@@ -71,6 +71,7 @@ fn the_programs_are_clean_and_formatted() {
             "body_shop",
             "boots_advantage",
             "cvs_extracare",
+            "delta_skymiles",
             "dicks_scorecard",
             "kohls",
             "mywalgreens",
