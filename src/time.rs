@@ -374,13 +374,17 @@ impl Calendar {
     }
 
     /// The moment at which the zone's clocks show `local`.
+    #[inline]
     pub fn instant(&self, local: Time) -> Time {
-        let Some((_, zone)) = &self.zone else {
-            return local;
-        };
-        if local == Time::NEVER {
-            return local;
+        match &self.zone {
+            Some((_, zone)) if local != Time::NEVER => Calendar::instant_in(zone, local),
+            _ => local,
         }
+    }
+
+    // Apart, so that the UTC calendar's look-ups stay inlined.
+    #[inline(never)]
+    fn instant_in(zone: &jiff::tz::TimeZone, local: Time) -> Time {
         let (y, m, d) = local.date();
         let clock = local.second_of_day();
         let civil = (|| {
@@ -401,6 +405,7 @@ impl Calendar {
 
     /// Calendar arithmetic done on the zone's clock: `change` is given
     /// the clock time at `at` and returns another, whose moment this is.
+    #[inline]
     pub fn shift(&self, at: Time, change: impl FnOnce(Time) -> Time) -> Time {
         self.instant(change(self.local(at)))
     }
@@ -410,21 +415,25 @@ impl Calendar {
         self.instant(Time::from_date(year, month, day))
     }
 
+    #[inline]
     pub fn start_of_day(&self, at: Time) -> Time {
         self.shift(at, Time::start_of_day)
     }
 
     /// `period` after `at`, at the same time on the zone's clock.
+    #[inline]
     pub fn after(&self, period: Period, at: Time) -> Time {
         self.shift(at, |local| period.after(local))
     }
 
     /// One `every` after `at` on the zone's clock.
+    #[inline]
     pub fn every_after(&self, every: Every, at: Time) -> Time {
         self.shift(at, |local| every.after(local))
     }
 
     /// Midnight in the zone on the first day of the next `every`.
+    #[inline]
     pub fn first_day_after(&self, every: Every, at: Time) -> Time {
         self.shift(at, |local| every.first_day_after(local))
     }
