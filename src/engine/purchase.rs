@@ -136,49 +136,47 @@ impl Multipliers {
 /// Reductions (discounts, a share off, reward money spent) come off the
 /// items in proportion to their amounts; the order's parts are paid in
 /// full unless the reductions are more than the items.
-struct Basket {
+struct Basket<'p> {
+    purchase: &'p Purchase<'p>,
     lines: usize,
     merchandise: Cents,
-    merchandise_paid: Cents,
     parts: Cents,
+    /// What was paid for the items and for the parts, once known
+    /// ([`Basket::pay`]); until then, their amounts.
+    merchandise_paid: Cents,
     parts_paid: Cents,
-    shipping: Cents,
-    tax: Cents,
-    gift_cards: Cents,
 }
 
-impl Basket {
-    fn of(p: &Purchase, paid: Cents) -> Basket {
-        let parts = p.parts();
-        let merchandise = p.amount - parts;
-        let reduced = (p.amount - paid).max(0);
-        let merchandise_paid = merchandise - reduced.min(merchandise);
+impl<'p> Basket<'p> {
+    fn of(purchase: &'p Purchase<'p>) -> Basket<'p> {
+        let parts = purchase.parts();
+        let merchandise = purchase.amount - parts;
         Basket {
+            purchase,
             // The whole purchase as one line; or the items, and the
             // order's parts when it has some.
-            lines: match p.items.len() {
+            lines: match purchase.items.len() {
                 0 => 1,
                 items => items + usize::from(parts > 0),
             },
             merchandise,
-            merchandise_paid,
             parts,
-            parts_paid: paid - merchandise_paid,
-            shipping: p.shipping,
-            tax: p.tax,
-            gift_cards: p.gift_cards,
+            merchandise_paid: merchandise,
+            parts_paid: parts,
         }
+    }
+
+    /// What the member paid in all, after the order's reductions.
+    fn pay(&mut self, paid: Cents) {
+        let reduced = (self.purchase.amount - paid).max(0);
+        self.merchandise_paid = self.merchandise - reduced.min(self.merchandise);
+        self.parts_paid = paid - self.merchandise_paid;
     }
 
     /// Whether conditions take line `l`: an item they fit; the order's
     /// parts when they pick no items.
-    fn takes(
-        &self,
-        program: &crate::program::Program,
-        p: &Purchase,
-        c: &Conditions,
-        l: usize,
-    ) -> bool {
+    fn takes(&self, program: &crate::program::Program, c: &Conditions, l: usize) -> bool {
+        let p = self.purchase;
         match p.items.get(l) {
             Some(item) => fits(program, c, item),
             None if p.items.is_empty() => p
@@ -187,6 +185,15 @@ impl Basket {
                 .is_some_and(|whole| fits(program, c, &whole)),
             None => !c.picks_items(),
         }
+    }
+
+    /// The lines conditions take.
+    fn taken<'b>(
+        &'b self,
+        program: &'b crate::program::Program,
+        c: &'b Conditions,
+    ) -> impl Iterator<Item = usize> + 'b {
+        (0..self.lines).filter(move |&l| self.takes(program, c, l))
     }
 
     /// What was paid for an item of `amount`, to the cent below.
@@ -206,59 +213,48 @@ impl Basket {
     fn amount_taken(
         &self,
         program: &crate::program::Program,
-        p: &Purchase,
         c: &Conditions,
         also: Option<&Conditions>,
     ) -> Cents {
-        let mut amount: Cents = 0;
-        for l in 0..self.lines {
-            if self.takes(program, p, c, l) && also.is_none_or(|a| self.takes(program, p, a, l)) {
-                amount += match p.items.get(l) {
-                    Some(item) => item.amount,
-                    None if p.items.is_empty() => p.amount,
-                    None => self.parts,
-                };
-            }
-        }
-        amount
+        let p = self.purchase;
+        self.taken(program, c)
+            .filter(|&l| also.is_none_or(|a| self.takes(program, a, l)))
+            .map(|l| match p.items.get(l) {
+                Some(item) => item.amount,
+                None if p.items.is_empty() => p.amount,
+                None => self.parts,
+            })
+            .sum()
     }
 
     /// What was paid for some lines, less the parts `excluding` leaves
     /// out, to the cent below. The whole purchase, as one line, carries
     /// the order's parts.
-    fn spend(
-        &self,
-        lines: impl Iterator<Item = usize>,
-        p: &Purchase,
-        excluding: Exclusions,
-    ) -> Cents {
-        let mut items: i128 = 0;
+    fn spend(&self, lines: impl Iterator<Item = usize>, excluding: Exclusions) -> Cents {
+        let p = self.purchase;
+        let mut items: Cents = 0;
         let mut with_parts = false;
         for l in lines {
             match p.items.get(l) {
-                Some(item) => items += i128::from(item.amount),
+                Some(item) => items += item.amount,
                 None if p.items.is_empty() => {
-                    items += i128::from(self.merchandise);
+                    items += self.merchandise;
                     with_parts = true;
                 }
                 None => with_parts = true,
             }
         }
-        let mut spend = if self.merchandise > 0 {
-            saturate(items * i128::from(self.merchandise_paid) / i128::from(self.merchandise))
-        } else {
-            0
-        };
+        let mut spend = self.item_paid(items);
         if with_parts && self.parts > 0 {
             let mut kept = self.parts;
             if excluding.shipping {
-                kept -= self.shipping;
+                kept -= p.shipping;
             }
             if excluding.tax {
-                kept -= self.tax;
+                kept -= p.tax;
             }
             if excluding.gift_cards {
-                kept -= self.gift_cards;
+                kept -= p.gift_cards;
             }
             spend +=
                 saturate(i128::from(kept) * i128::from(self.parts_paid) / i128::from(self.parts));
@@ -295,11 +291,11 @@ impl Apply<'_> {
         }
         // A discount, and a held share off, take their share of the items
         // they name (of the whole order when they name none).
-        let basket = Basket::of(p, p.amount);
+        let mut basket = Basket::of(p);
         let discounted = |also: Option<&Conditions>| match discount {
             Some((d, percent)) => {
                 let c = &program.discounts[d].conditions;
-                percent_of(basket.amount_taken(program, p, c, also), percent)
+                percent_of(basket.amount_taken(program, c, also), percent)
             }
             None => 0,
         };
@@ -315,7 +311,7 @@ impl Apply<'_> {
             match reward.value {
                 RewardValue::PercentOff(percent) => {
                     let c = &reward.conditions;
-                    let taken = basket.amount_taken(program, p, c, None);
+                    let taken = basket.amount_taken(program, c, None);
                     percent_of(taken - discounted(Some(c)), percent)
                 }
                 RewardValue::Money(_) => 0,
@@ -329,6 +325,7 @@ impl Apply<'_> {
             });
         }
         let paid = left - p.rewards;
+        basket.pay(paid);
 
         // From here on nothing fails.
         if program.points_pending.is_some() {
@@ -371,7 +368,7 @@ impl Apply<'_> {
 
         // 1. to 4. of the stacking rule, item by item: points, then
         // reward money.
-        let (order_points, _) = self.earn_on_basket(at, p, paid, false);
+        let (order_points, _) = self.earn_on_basket(at, &basket, false);
         // 3. Flat bonuses add.
         let mut order_points = order_points;
         for (b, bonus) in program.bonuses.iter().enumerate() {
@@ -388,7 +385,7 @@ impl Apply<'_> {
                 order_points = saturating(order_points, points);
             }
         }
-        let (order_money, accrued_rule) = self.earn_on_basket(at, p, paid, true);
+        let (order_money, accrued_rule) = self.earn_on_basket(at, &basket, true);
 
         let mut funded = 0;
         if let Some(partner) = p
@@ -424,10 +421,10 @@ impl Apply<'_> {
                 continue;
             }
             let key = program.calendar.key(per, at);
-            let basket = Basket::of(p, paid);
-            let taken =
-                (0..basket.lines).filter(|&l| basket.takes(program, p, &rule.conditions, l));
-            let spend = basket.spend(taken, p, rule.conditions.excluding);
+            let spend = basket.spend(
+                basket.taken(program, &rule.conditions),
+                rule.conditions.excluding,
+            );
             let status = &mut self.member.rules[i];
             if status.period != key {
                 status.period = key;
@@ -502,7 +499,7 @@ impl Apply<'_> {
                         sku: item.sku,
                         quantity: item.quantity,
                         refunded: 0,
-                        paid: Basket::of(p, paid).item_paid(item.amount),
+                        paid: basket.item_paid(item.amount),
                     })
                     .collect(),
             });
@@ -511,6 +508,23 @@ impl Apply<'_> {
         self.member.last_activity = at;
         self.after_change(at);
         Ok(())
+    }
+
+    /// Takes back up to `cents` of reward money for a refund; returns
+    /// how much there was to take.
+    fn claw_back_money(&mut self, at: Time, cents: Cents) -> Cents {
+        let taken = self.member.money.take(cents);
+        self.member.totals.money_clawed_back =
+            saturating(self.member.totals.money_clawed_back, taken);
+        if taken > 0 {
+            self.effect(
+                at,
+                EffectKind::RewardMoneyClawedBack,
+                Moved::money(-taken),
+                Cause::Refund,
+            );
+        }
+        taken
     }
 
     /// The amount a refund of `items` of order `o` returns (what was paid
@@ -591,15 +605,9 @@ impl Apply<'_> {
     /// multiply what it earns; each rule's total is rounded down once and
     /// held to its limits. Returns what was earned, and the rule whose
     /// payout was saved up, if one was.
-    fn earn_on_basket(
-        &mut self,
-        at: Time,
-        p: &Purchase,
-        paid: Cents,
-        money: bool,
-    ) -> (i64, Option<u16>) {
+    fn earn_on_basket(&mut self, at: Time, basket: &Basket, money: bool) -> (i64, Option<u16>) {
         let program = self.program;
-        let basket = Basket::of(p, paid);
+        let p = basket.purchase;
         // A purchase without items is one line: no allocation for it.
         let mut one = [None; 1];
         let mut many;
@@ -618,7 +626,7 @@ impl Apply<'_> {
                 continue;
             }
             for (l, best) in best.iter_mut().enumerate() {
-                if basket.takes(program, p, &rule.conditions, l) && rate.beats(*best) {
+                if basket.takes(program, &rule.conditions, l) && rate.beats(*best) {
                     *best = Some(rate);
                 }
             }
@@ -649,7 +657,7 @@ impl Apply<'_> {
             let mut exclusive = false;
             for b in mask_ids(applying) {
                 let conditions = &program.bonuses[b].conditions;
-                if basket.takes(program, p, conditions, l) {
+                if basket.takes(program, conditions, l) {
                     mask |= 1 << b;
                     exclusive |= program.bonuses[b].exclusive;
                 }
@@ -704,7 +712,7 @@ impl Apply<'_> {
                 // `$5 reward per $100 spent`: whole steps of all the rule
                 // takes, the rest kept for the next purchase; a multiplier
                 // that takes any of its items multiplies all of it.
-                let spend = basket.spend(lines_of_rule(), p, rule.conditions.excluding);
+                let spend = basket.spend(lines_of_rule(), rule.conditions.excluding);
                 let (Benefit::Money(cents), Trigger::PerSpent(per)) = (rule.benefit, rule.trigger)
                 else {
                     continue;
@@ -727,7 +735,7 @@ impl Apply<'_> {
                         continue;
                     }
                     let group = lines_of_rule().filter(|&k| k >= l && masks[k] == mask);
-                    let spend = basket.spend(group, p, rule.conditions.excluding);
+                    let spend = basket.spend(group, rule.conditions.excluding);
                     let exact = i128::from(spend) * rate.earned / rate.per;
                     total += multiply(program, exact, mask, &mut multipliers);
                     bonuses |= mask;
@@ -849,32 +857,9 @@ impl Apply<'_> {
                 }
                 taken
             }
-            None => {
-                let taken = self.member.money.take(money_due);
-                self.member.totals.money_clawed_back =
-                    saturating(self.member.totals.money_clawed_back, taken);
-                if taken > 0 {
-                    self.effect(
-                        at,
-                        EffectKind::RewardMoneyClawedBack,
-                        Moved::money(-taken),
-                        Cause::Refund,
-                    );
-                }
-                taken
-            }
+            None => self.claw_back_money(at, money_due),
         };
-        let visit_cents = self.member.money.take(visit_money_due);
-        self.member.totals.money_clawed_back =
-            saturating(self.member.totals.money_clawed_back, visit_cents);
-        if visit_cents > 0 {
-            self.effect(
-                at,
-                EffectKind::RewardMoneyClawedBack,
-                Moved::money(-visit_cents),
-                Cause::Refund,
-            );
-        }
+        let visit_cents = self.claw_back_money(at, visit_money_due);
         if funding_due > 0 {
             self.effect(
                 at,
