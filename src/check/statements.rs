@@ -260,19 +260,7 @@ impl Checker<'_> {
                 }
             }
             Head::Pending { what, duration } => {
-                if !self.is_points_unit(what) {
-                    let suggestion =
-                        did_you_mean(what, self.points_units().iter().map(String::as_str))
-                            .map(str::to_string);
-                    self.report(
-                        ProblemKind::UnknownUnit {
-                            unit: what.node.clone(),
-                            expected: "the program's points".into(),
-                            suggestion,
-                        },
-                        what.span,
-                    );
-                }
+                self.points_named(what, false, "the program's points");
                 self.program.points_pending = self.period(duration);
             }
             Head::Expire { what, expiry } => {
@@ -308,7 +296,9 @@ impl Checker<'_> {
                     let membership = &mut self.program.memberships[usize::from(id)];
                     membership.fee = clauses.fee;
                     membership.trial = clauses.trial;
-                    membership.replaces = clauses.replaces.unwrap_or(0) & !(1 << (id % 64));
+                    // A plan does not replace itself.
+                    let itself = 1u64.checked_shl(u32::from(id)).unwrap_or(0);
+                    membership.replaces = clauses.replaces.unwrap_or(0) & !itself;
                 }
             }
             Head::Tier { name } => {
@@ -688,23 +678,37 @@ impl Checker<'_> {
         }
     }
 
+    /// Whether a statement's head names the program's points (or, with
+    /// `or_rewards`, rewards); reported with a suggestion when not.
+    fn points_named(&mut self, what: &Node<String>, or_rewards: bool, expected: &str) -> bool {
+        let rewards = or_rewards && crate::vocabulary::means_rewards(what);
+        if rewards || self.is_points_unit(what) {
+            return true;
+        }
+        let mut candidates = self.points_units();
+        if or_rewards {
+            candidates.push(crate::vocabulary::REWARDS.into());
+        }
+        let suggestion =
+            did_you_mean(what, candidates.iter().map(String::as_str)).map(str::to_string);
+        self.report(
+            ProblemKind::UnknownUnit {
+                unit: what.node.clone(),
+                expected: expected.into(),
+                suggestion,
+            },
+            what.span,
+        );
+        false
+    }
+
     fn expiry(&mut self, what: &Node<String>, expiry: &Expiry) -> Option<Expires> {
         let is_rewards = crate::vocabulary::means_rewards(what);
-        let known = is_rewards || self.is_points_unit(what);
-        if !known {
-            let mut candidates = self.points_units();
-            candidates.push(crate::vocabulary::REWARDS.into());
-            let suggestion =
-                did_you_mean(what, candidates.iter().map(String::as_str)).map(str::to_string);
-            self.report(
-                ProblemKind::UnknownUnit {
-                    unit: what.node.clone(),
-                    expected: "what expires: the program's points or `rewards`".into(),
-                    suggestion,
-                },
-                what.span,
-            );
-        }
+        let known = self.points_named(
+            what,
+            true,
+            "what expires: the program's points or `rewards`",
+        );
         let expires = match expiry {
             Expiry::AfterLifecycle {
                 duration,
