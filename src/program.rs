@@ -687,7 +687,8 @@ impl Partner {
 }
 
 /// An index into [`Program::products`].
-pub type ProductsId = u16;
+// Wide enough that no program a file can hold fills it.
+pub type ProductsId = u32;
 
 /// SKUs a condition names: as written, and as the keys items carry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -728,11 +729,8 @@ impl Program {
             .map_or(0, |rate| rate.value_of(points))
     }
 
-    /// Adds a condition's SKUs to the table, or finds the same list.
+    /// Adds a condition's SKUs to the table.
     pub fn add_products(&mut self, skus: Vec<String>) -> ProductsId {
-        if let Some(i) = self.products.iter().position(|p| p.skus == skus) {
-            return i as ProductsId;
-        }
         let mut keys: Vec<u64> = skus.iter().map(|sku| sku_key(sku)).collect();
         keys.sort_unstable();
         self.products.push(Products { skus, keys });

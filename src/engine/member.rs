@@ -296,7 +296,7 @@ impl Member {
 /// those named, and not among those excluded.
 pub fn fits(program: &Program, c: &Conditions, item: &Item) -> bool {
     let named = |products: Option<crate::program::ProductsId>| {
-        products.map(|p| program.products[usize::from(p)].contains(item.sku))
+        products.map(|p| program.products[p as usize].contains(item.sku))
     };
     let brands = match c.place {
         Place::Own { brands } => brands,
