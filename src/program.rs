@@ -70,6 +70,9 @@ pub struct Program {
     pub reward_expiry: Option<Period>,
     /// How many limit counters a member needs: one per limit clause.
     pub cap_slots: usize,
+    /// How many budget counters the program keeps for all members: one
+    /// per `in total` or `available` clause.
+    pub budget_slots: usize,
     /// The rules that pay on a schedule, the only ones scheduled work
     /// looks at.
     pub scheduled_rules: Vec<usize>,
@@ -125,6 +128,7 @@ impl Default for Program {
             reward_expiry_text: None,
             reward_expiry: None,
             cap_slots: 0,
+            budget_slots: 0,
             scheduled_rules: Vec::new(),
             rate_rules: Vec::new(),
             tiers_by_calendar_year: false,
@@ -410,16 +414,35 @@ impl Exclusions {
     }
 }
 
-/// A limit on a rule: `up to 500 points per day`, `once per member`.
+/// A limit on a rule: `up to 500 points per day`, `once per member`;
+/// or a budget all members share: `up to $50,000 per month in total`,
+/// `1,000 available`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cap {
-    /// The member's counter for this limit.
+    /// The counter for this limit: the member's, or for a budget the
+    /// program's (`Program::budget_slots`).
     pub slot: usize,
     pub limit: Limit,
+    /// For a budget, `Every::Member` is the program's whole life.
     pub per: Every,
     /// Whose year a `per membership year` limit counts: the member's
     /// from joining, or the plan's from subscribing.
     pub scope: Scope,
+    /// A budget shared by all members rather than each member's limit.
+    pub total: bool,
+}
+
+impl Cap {
+    /// A limit as written, before its statement gives it a counter.
+    pub fn unplaced(limit: Limit, per: Every, total: bool) -> Cap {
+        Cap {
+            slot: 0,
+            limit,
+            per,
+            scope: Scope::Program,
+            total,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -735,6 +758,16 @@ impl Program {
         keys.sort_unstable();
         self.products.push(Products { skus, keys });
         (self.products.len() - 1) as ProductsId
+    }
+
+    /// Every budget shared by all members (`in total`, `available`), with
+    /// the rule, bonus or reward it limits, as written.
+    pub fn budgets(&self) -> impl Iterator<Item = (&str, &Cap)> {
+        let rules = self.rules.iter().map(|r| (r.text.as_str(), &r.caps));
+        let bonuses = self.bonuses.iter().map(|b| (b.text.as_str(), &b.caps));
+        let rewards = self.rewards.iter().map(|r| (r.name.as_str(), &r.caps));
+        (rules.chain(bonuses).chain(rewards))
+            .flat_map(|(text, caps)| caps.iter().filter(|c| c.total).map(move |c| (text, c)))
     }
 
     pub fn points_value(&self, points: Points) -> Cents {

@@ -679,6 +679,10 @@ impl Every {
     /// spending window are counted in.
     pub const CALENDAR_WORDS: &'static [&'static str] = &["month", "quarter", "half year", "year"];
 
+    /// A budget shared by all members counts by the calendar alone.
+    pub const BUDGET_WORDS: &'static [&'static str] =
+        &["day", "week", "month", "quarter", "half year", "year"];
+
     /// A payout (`paid out every year`) and keeping a tier (`until the
     /// end of the next year`) are counted in years only.
     pub const YEAR_WORDS: &'static [&'static str] = &["year"];

@@ -54,6 +54,10 @@ const OPTIONAL: &[&[&str]] = &[
         "earn 5 points per $1 spent, for product \"B\", excluding category shoes",
     ],
     &["earn 5 points for share, twice per 30 days"],
+    &[
+        "bonus 50 points, on orders of $20 or more, up to 500 points per week in total",
+        "earn $1 reward for review, up to $30 per month in total",
+    ],
     &["rewards expire 30 days after they are issued"],
     &[
         "tier \"Base\"\ntier \"Top\", for $300 spent in a calendar year, kept for 2 months {\n  earn 2 points per $1 spent\n  earn $1 reward every month\n}",
@@ -562,6 +566,60 @@ fn a_reward_limits_how_often_a_member_redeems_it() {
         ["gift-jan", "bag-1", "bag-2", "bag-feb", "gift-next"]
     );
     assert_eq!(members[0].points.balance, 500 - 100 - 3 * 50 - 100);
+}
+
+/// A budget all members share is spent in event order: the first
+/// members get it, one partly, and the rest nothing until its next
+/// period; a stock is the same over the program's life.
+#[test]
+fn a_budget_for_all_members_is_spent_in_event_order() {
+    let source = format!(
+        "{SHOP}earn 50 points for joining, 2 available\n\
+         earn 10 points for review, up to 25 points per month in total\n\
+         reward \"Mug\", costs 10 points, worth $5, 1 available per month\n"
+    );
+    let event = |id: &str, at: &str, member: &str, rest: &str| {
+        format!(r#"{{"id":"{id}","at":"{at}","member":"{member}",{rest}}}"#)
+    };
+    let review = r#""type":"action","action":"review""#;
+    let mug = r#""type":"redeem","reward":"Mug""#;
+    let lines = vec![
+        event("ea", "2026-01-01", "a", r#""type":"enroll""#),
+        event("eb", "2026-01-01", "b", r#""type":"enroll""#),
+        event("ec", "2026-01-01", "c", r#""type":"enroll""#),
+        event("r1", "2026-01-02T10:00:00Z", "a", review),
+        event("r2", "2026-01-02T11:00:00Z", "b", review),
+        event("r3", "2026-01-03T10:00:00Z", "c", review),
+        event("r4", "2026-01-04T10:00:00Z", "a", review),
+        event("r5", "2026-02-01T10:00:00Z", "c", review),
+        event("m1", "2026-02-02T10:00:00Z", "a", mug),
+        event("m2", "2026-02-02T11:00:00Z", "b", mug),
+        event("m3", "2026-03-01T11:00:00Z", "b", mug),
+    ];
+    let (effects, members) = run_checked(&source, &lines);
+    let earned: Vec<(String, i64)> = of_kind(&effects, "points_earned")
+        .iter()
+        .map(|e| (text(e, "event"), e["points"].as_i64().unwrap()))
+        .collect();
+    let earned: Vec<(&str, i64)> = earned.iter().map(|(e, p)| (e.as_str(), *p)).collect();
+    assert_eq!(
+        earned,
+        [
+            ("ea", 50),
+            ("eb", 50),
+            ("r1", 10),
+            ("r2", 10),
+            ("r3", 5),
+            ("r5", 10)
+        ]
+    );
+    let redeemed: Vec<String> = of_kind(&effects, "points_redeemed")
+        .iter()
+        .map(|e| text(e, "event"))
+        .collect();
+    assert_eq!(redeemed, ["m1", "m3"]);
+    let balances: Vec<i64> = members.iter().map(|m| m.points.balance).collect();
+    assert_eq!(balances, [50 + 10 - 10, 50 + 10 - 10, 5 + 10]);
 }
 
 #[test]

@@ -178,6 +178,53 @@ this is not json
     assert_eq!(sum, balance, "the entries add up to the balance");
 }
 
+/// Issue 17: what the budgets all members share have used is kept in
+/// the ledger, so a stream run in two parts, each by a new process, gives
+/// the ledger of one run, and the budget binds in both.
+#[test]
+fn a_budget_carries_over_from_run_to_run() {
+    let dir = temp_dir("budgets");
+    let program = dir.join("budgeted.loy");
+    let budget = "bonus 25 points, on orders of $100 or more, up to 75 points per day in total";
+    std::fs::write(&program, format!("{RICH_PROGRAM}{budget}\n")).unwrap();
+    let lines = stream(300, 6_000, 11);
+    let (first, second) = lines.split_at(3_001);
+    let write = |name: &str, lines: &[String]| {
+        let path = dir.join(name);
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        path
+    };
+    let (all, first, second) = (
+        write("all.jsonl", &lines),
+        write("first.jsonl", first),
+        write("second.jsonl", second),
+    );
+    let (whole, parts) = (dir.join("whole.db"), dir.join("parts.db"));
+    run(&program, &all, &whole, &[]);
+    run(&program, &first, &parts, &[]);
+    run(&program, &second, &parts, &[]);
+    // All but the rejects' line numbers, which count from each file's
+    // start.
+    let without_lines = |ledger: &Path| -> Vec<String> {
+        let mut parts: Vec<String> = dump(ledger).split("--\n").map(String::from).collect();
+        parts[5] = parts[5].lines().count().to_string();
+        parts
+    };
+    assert_eq!(without_lines(&whole), without_lines(&parts));
+    let most_in_a_day: i64 = one_value(
+        &parts,
+        "SELECT MAX(given) FROM (SELECT SUM(points) AS given FROM ledger_entries_explained \
+         WHERE rule LIKE 'rule \"bonus 25 points%' GROUP BY substr(at, 1, 10))",
+    );
+    let days_at_the_budget: i64 = one_value(
+        &parts,
+        "SELECT COUNT(*) FROM (SELECT SUM(points) AS given FROM ledger_entries_explained \
+         WHERE rule LIKE 'rule \"bonus 25 points%' GROUP BY substr(at, 1, 10)) WHERE given = 75",
+    );
+    assert_eq!(most_in_a_day, 75);
+    assert!(days_at_the_budget > 20, "{days_at_the_budget}");
+}
+
 #[test]
 fn a_killed_run_and_a_re_run_leave_the_ledger_of_one_clean_run() {
     let dir = temp_dir("crash");

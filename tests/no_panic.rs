@@ -447,7 +447,7 @@ proptest! {
                         if next % 3 == 0 { value } else { (next >> 3) as i64 }
                     })
                     .collect();
-                loyalty::sim::RunTally { run, months, tiers, values, overflowed: false }
+                loyalty::sim::RunTally { run, months, tiers, values, overflowed: false, budgets_used: Default::default() }
             })
             .collect();
         let mut inputs = file.inputs;

@@ -164,6 +164,48 @@ fn doubling_the_earn_rate_doubles_the_points_issued() {
     assert!((2.0..2.04).contains(&ratio), "{two} / {one} = {ratio}");
 }
 
+/// Issue 17: a budget all members share is priced as it binds live, in
+/// event order. Without responses to the program, and with points that
+/// are never spent (so that what one member is given changes nothing
+/// they do), a run with the budget buys exactly as one without it: each
+/// month gives what the unbudgeted run gave, up to the budget, give or
+/// take what the customers of the hour it ran out in were given.
+#[test]
+fn a_monthly_budget_gives_what_was_asked_up_to_the_budget() {
+    let mut scenario = Scenario::default();
+    switch_responses_off(&mut scenario);
+    let head = "program \"Budget\"\ncurrency USD\npoints are called \"points\"\n";
+    let rule = "earn 1 point per $1 spent";
+    let budget = 20_000;
+    let free = format!("{head}{rule}\n");
+    let budgeted = format!("{head}{rule}, up to 20,000 points per month in total\n");
+    let asked = run(&free, &scenario, 20_000, 12, 2);
+    let given = run(&budgeted, &scenario, 20_000, 12, 2);
+    let (mut binding, mut run_out) = (0, 0);
+    for (asked, given) in asked.iter().zip(&given) {
+        for m in 0..12 {
+            let demand = asked.get(m, Field::PointsIssued);
+            let expected = demand.min(budget);
+            let got = given.get(m, Field::PointsIssued);
+            assert!(
+                (got - expected).abs() <= budget / 100,
+                "run {} month {m}: asked {demand}, given {got}, expected {expected}",
+                asked.run
+            );
+            binding += i64::from(demand >= budget);
+            run_out += given.get(m, Field::BudgetsRunOut);
+        }
+    }
+    assert!((4..24).contains(&binding), "{binding} months bind");
+    assert_eq!(run_out, binding);
+    // The budgets close at the same moments whatever the threads.
+    let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build();
+    let alone = one_thread
+        .unwrap()
+        .install(|| run(&budgeted, &scenario, 20_000, 12, 2));
+    assert_eq!(alone, given);
+}
+
 /// Every response to the program set to 1, which switches it off.
 fn switch_responses_off(scenario: &mut Scenario) {
     let b = &mut scenario.behavior;

@@ -9,8 +9,8 @@ use super::problem::{NameKind, ProblemKind};
 use crate::decimal::Decimal;
 use crate::diagnostic::did_you_mean;
 use crate::program::{
-    self, Cents, Conditions, KeptFor, Limit, Mask, Place, Points, Qualification, Rate, RewardValue,
-    Scope, Window,
+    self, Cap, Cents, Conditions, KeptFor, Limit, Mask, Place, Points, Qualification, Rate,
+    RewardValue, Scope, Window,
 };
 use crate::span::Node;
 use crate::syntax::ast::*;
@@ -39,6 +39,7 @@ const CONDITIONS: &[ClauseKind] = &[
 // The words each place takes, from the tables beside their meanings.
 pub(super) const PERIODS_CALENDAR: &[&str] = Every::CALENDAR_WORDS;
 const CAP_PERIODS: &[&str] = Every::WORDS;
+const BUDGET_PERIODS: &[&str] = Every::BUDGET_WORDS;
 
 /// The clauses a statement takes, each with an example for the help that
 /// lists them: whether it takes the purchase conditions, and which others.
@@ -61,6 +62,7 @@ fn clauses_taken(head: &Head) -> (bool, &'static [(ClauseKind, &'static str)]) {
             &[
                 (ClauseKind::Excluding, "excluding tax"),
                 (ClauseKind::Cap, "up to 500 points per day"),
+                (ClauseKind::Available, "1,000 available"),
                 (ClauseKind::PaidOut, "paid out every year"),
             ],
         ),
@@ -68,6 +70,7 @@ fn clauses_taken(head: &Head) -> (bool, &'static [(ClauseKind, &'static str)]) {
             true,
             &[
                 (ClauseKind::Cap, "once per member"),
+                (ClauseKind::Available, "1,000 available"),
                 (ClauseKind::ChosenDays, "on 1 chosen day per year"),
                 (ClauseKind::Exclusive, "exclusive"),
             ],
@@ -90,6 +93,7 @@ fn clauses_taken(head: &Head) -> (bool, &'static [(ClauseKind, &'static str)]) {
                 (ClauseKind::ForTier, "for tier \"Gold\""),
                 (ClauseKind::InCategory, "in category \"coffee\""),
                 (ClauseKind::Cap, "once per member"),
+                (ClauseKind::Available, "1,000 available"),
             ],
         ),
         Head::Convert { .. } => (
@@ -142,7 +146,8 @@ fn clauses_help(head: &Head) -> String {
 /// (limits may repeat), so each has one place here.
 pub(super) struct Clauses {
     pub(super) conditions: Conditions,
-    pub(super) caps: Vec<(Limit, Every)>,
+    /// Limits and budgets, placed in their counters by the statement.
+    pub(super) caps: Vec<Cap>,
     pub(super) point_value: Option<Rate>,
     pub(super) reward_value: Option<RewardValue>,
     pub(super) reward_cost: Option<Points>,
@@ -456,7 +461,7 @@ impl Checker<'_> {
                     }
                 }
             }
-            Clause::Cap { limit, per } => {
+            Clause::Cap { limit, per, total } => {
                 let limit = match limit {
                     CapLimit::Times(count) => self.count(count, "a limit").map(Limit::Times),
                     CapLimit::Amount(amount) if matches!(amount.kind, QuantityKind::Money(_)) => {
@@ -470,16 +475,16 @@ impl Checker<'_> {
                             .map(|v| Limit::Points(whole(v)))
                     }
                 };
-                let per = match per {
-                    PeriodOrLength::Calendar(word) => self.word(
-                        word,
-                        CAP_PERIODS,
-                        "a period for a limit, or a length of time such as `12 months`",
-                    ),
-                    PeriodOrLength::Last(length) => self.period(length).map(Every::Last),
-                };
+                let per = self.cap_period(per.as_ref(), *total);
                 if let (Some(limit), Some(per)) = (limit, per) {
-                    to.caps.push((limit, per));
+                    to.caps.push(Cap::unplaced(limit, per, *total));
+                }
+            }
+            Clause::Available { count, per } => {
+                let limit = self.count(count, "a stock").map(Limit::Times);
+                let per = self.cap_period(per.as_ref(), true);
+                if let (Some(limit), Some(per)) = (limit, per) {
+                    to.caps.push(Cap::unplaced(limit, per, true));
                 }
             }
             Clause::Exclusive => to.exclusive = true,
@@ -640,6 +645,31 @@ impl Checker<'_> {
 
     /// A word from a fixed list, such as a period, and what it means.
     /// `allowed` is the part of `T`'s words this place takes.
+    /// The period a limit counts in. A budget for all members counts by
+    /// the calendar, or over the program's whole life when none is
+    /// written: a length of time just past would need every use by every
+    /// member kept.
+    fn cap_period(&mut self, per: Option<&PeriodOrLength>, total: bool) -> Option<Every> {
+        match per {
+            None => Some(Every::Member),
+            Some(PeriodOrLength::Calendar(word)) if total => self.word(
+                word,
+                BUDGET_PERIODS,
+                "a period for a budget shared by all members",
+            ),
+            Some(PeriodOrLength::Calendar(word)) => self.word(
+                word,
+                CAP_PERIODS,
+                "a period for a limit, or a length of time such as `12 months`",
+            ),
+            Some(PeriodOrLength::Last(length)) if total => {
+                self.report(ProblemKind::RollingBudget, length.span);
+                None
+            }
+            Some(PeriodOrLength::Last(length)) => self.period(length).map(Every::Last),
+        }
+    }
+
     pub(super) fn word<T: Word>(
         &mut self,
         word: &Node<String>,

@@ -227,6 +227,8 @@ pub enum ProblemKind {
         reward: String,
     },
     TrialWithoutFee,
+    /// `per 12 months in total`: a budget counts by the calendar.
+    RollingBudget,
     /// A multiplier with no rate of its kind to multiply.
     BonusWithoutRate {
         /// What it multiplies: the program's points or `reward money`.
@@ -606,6 +608,16 @@ impl From<Problem> for Diagnostic {
                     "a free membership cannot have a free trial".into(),
                     "trial".into(),
                     Some("add the fee, e.g. `, costs $5 per month`, or remove the trial".into()),
+                ),
+                RollingBudget => (
+                    "loyalty::rolling_budget",
+                    "a budget shared by all members counts by the calendar".into(),
+                    "a length of time".into(),
+                    Some(
+                        "write `per day`, `per week`, `per month`, `per quarter`, `per half year` \
+                         or `per year`, or leave the period out for the program's whole life"
+                            .into(),
+                    ),
                 ),
             };
         Diagnostic {

@@ -11,8 +11,8 @@ use super::{Checker, statements_of};
 use crate::decimal::Decimal;
 use crate::diagnostic::did_you_mean;
 use crate::program::{
-    self, Bonus, BonusKind, Cap, ConversionInto, Discount, EarnRule, Limit, PointsExpiry,
-    RewardValue, Scope,
+    self, Bonus, BonusKind, Cap, ConversionInto, Discount, EarnRule, PointsExpiry, RewardValue,
+    Scope,
 };
 use crate::span::{Node, Span};
 use crate::syntax::ast::*;
@@ -348,16 +348,18 @@ impl Checker<'_> {
     }
 
     /// Limits, each with its own counter in a member.
-    fn caps(&mut self, caps: Vec<(Limit, Every)>, scope: Scope) -> Vec<Cap> {
+    fn caps(&mut self, caps: Vec<Cap>, scope: Scope) -> Vec<Cap> {
         caps.into_iter()
-            .map(|(limit, per)| {
-                let slot = self.program.cap_slots;
-                self.program.cap_slots += 1;
+            .map(|cap| {
+                let slots = match cap.total {
+                    true => &mut self.program.budget_slots,
+                    false => &mut self.program.cap_slots,
+                };
+                *slots += 1;
                 Cap {
-                    slot,
-                    limit,
-                    per,
+                    slot: *slots - 1,
                     scope,
+                    ..cap
                 }
             })
             .collect()

@@ -157,12 +157,14 @@ fn plan(scenario: &Scenario, options: &Options) -> Result<Plan, String> {
     })
 }
 
-fn progress(options: &Options, scenario: &Scenario, plan: &Plan, programs: u64) -> ProgressBar {
+/// A bar over every customer of every run, as many times as each program
+/// goes over them (`sim::passes`).
+fn progress(options: &Options, scenario: &Scenario, plan: &Plan, passes: u64) -> ProgressBar {
     let runs = plan.runs().count() as u64;
     if options.quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::new(scenario.population(plan.months) * runs * programs);
+    let bar = ProgressBar::new(scenario.population(plan.months) * runs * passes);
     bar.set_style(
         ProgressStyle::with_template(
             "{spinner} simulating [{bar:40}] {percent}% customers×runs, {elapsed} so far, about {eta} to go",
@@ -196,7 +198,7 @@ pub fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         return Ok(ExitCode::from(1));
     };
     let plan = plan(&scenario, &args.options)?;
-    let bar = progress(&args.options, &scenario, &plan, 1);
+    let bar = progress(&args.options, &scenario, &plan, sim::passes(&program));
     let runs = run_program(&program, &scenario, plan, &bar)?;
     bar.finish_and_clear();
     let file = args.file.display().to_string();
@@ -280,7 +282,8 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, String> {
         return Err("compare runs whole simulations; use simulate --shard and merge".into());
     }
     let plan = plan(&scenario, &args.options)?;
-    let bar = progress(&args.options, &scenario, &plan, 2);
+    let passes = sim::passes(&a) + sim::passes(&b);
+    let bar = progress(&args.options, &scenario, &plan, passes);
     let runs_a = run_program(&a, &scenario, plan, &bar)?;
     let runs_b = run_program(&b, &scenario, plan, &bar)?;
     bar.finish_and_clear();

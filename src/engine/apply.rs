@@ -2,6 +2,7 @@
 //! limits, issuing points and rewards) and every event but purchases and
 //! refunds, which have their own file.
 
+use super::budgets::Budgets;
 use super::effect::{Cause, Effect, EffectKind, MemberIndex, Moved};
 use super::event::{Purchase, Reject};
 use super::member::{HeldReward, Member, MembershipState, PendingPoints, RecentUse, Tally};
@@ -24,6 +25,8 @@ pub struct Apply<'a> {
     /// Set while a purchase earns in a program whose points are pending:
     /// the order they wait with ([`super::order_key`], 0 without an id).
     pub pending_order: Option<u64>,
+    /// The budgets all members share.
+    pub budgets: &'a mut Budgets,
 }
 
 /// What a rule's limits still allow.
@@ -67,6 +70,10 @@ impl Apply<'_> {
         };
         for cap in caps {
             let used = match cap.per {
+                _ if cap.total => {
+                    let key = self.program.calendar.key(cap.per, at);
+                    self.budgets.used(cap, key, at)
+                }
                 Every::Order => 0,
                 Every::Last(length) => {
                     let since = self.program.calendar.shift(at, |now| length.before(now));
@@ -112,6 +119,10 @@ impl Apply<'_> {
                 Limit::Money(_) => money,
             };
             match cap.per {
+                _ if cap.total => {
+                    let key = self.program.calendar.key(cap.per, at);
+                    self.budgets.count(cap, key, at, amount);
+                }
                 Every::Last(length) => {
                     // Uses that have left the window are dropped, so a
                     // member keeps only those that still count.
@@ -476,9 +487,15 @@ impl Apply<'_> {
         }
         // A limit on the reward counts redemptions, the points they cost
         // and the money they are worth.
-        let room = self.room(&r.caps, at);
-        if !room.times || cost > room.points || value > room.money {
-            return Err(Reject::RewardLimitReached(r.name.clone()));
+        let fits = |room: Room| room.times && cost <= room.points && value <= room.money;
+        if !fits(self.room(&r.caps, at)) {
+            // Which limit stops it: the member's own, or what all
+            // members share.
+            let own: Vec<Cap> = r.caps.iter().filter(|c| !c.total).copied().collect();
+            return Err(match fits(self.room(&own, at)) {
+                true => Reject::RewardRunOut(r.name.clone()),
+                false => Reject::RewardLimitReached(r.name.clone()),
+            });
         }
         self.spend_points(at, cost, 0, Cause::Reward(reward))?;
         self.use_caps(&r.caps, at, cost, value);

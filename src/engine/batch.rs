@@ -11,6 +11,7 @@
 //! order; a `refer` runs alone, between the shards' work. The outcome is
 //! the same whatever the number of shards or threads.
 
+use super::budgets::Budgets;
 use super::effect::{Effect, MemberIndex};
 use super::event::{Event, EventKind, Reject};
 use super::member::Member;
@@ -102,6 +103,18 @@ impl Engine<'_> {
         out: &mut Vec<Effect>,
         outcomes: &mut Vec<Outcome>,
     ) {
+        if self.program.budget_slots > 0 {
+            // Any member's event may draw on a budget all members share,
+            // so the events go one by one, in order, on this thread.
+            for event in events {
+                let result = self.apply(event, out);
+                outcomes.push(Outcome {
+                    effects_end: out.len(),
+                    result,
+                });
+            }
+            return;
+        }
         let mut plan = std::mem::take(&mut self.plan);
         let mut start = 0;
         for (n, event) in events.iter().enumerate() {
@@ -194,18 +207,35 @@ impl Engine<'_> {
         self.check_order(at)?;
         let program = self.program;
         let n = self.shards.len();
-        self.on_every_shard(|chunks, shard, work| {
-            tick_shard(program, (chunks, shard, n), at, work)
-        });
-        let chunks = self.members.len().div_ceil(CHUNK);
-        let effects_start = &mut self.read.1;
-        effects_start.clear();
-        effects_start.resize(n, 0);
-        for c in 0..chunks {
-            let work = &self.shards[c % n];
-            let end = work.chunk_ends[c / n];
-            out.extend_from_slice(&work.effects[effects_start[c % n]..end]);
-            effects_start[c % n] = end;
+        if program.budget_slots > 0 {
+            // Scheduled work may draw on a budget all members share, so
+            // members take their turn in order, on this thread.
+            let mut budgets = std::mem::replace(&mut self.budgets, Budgets::none());
+            self.shards.iter_mut().for_each(ShardWork::clear);
+            let shard = &mut self.shards[0];
+            for (index, member) in self.members.iter_mut().enumerate() {
+                if member.due <= at {
+                    shard.touched.push(index as MemberIndex);
+                    let work = (&mut shard.effects, &mut budgets);
+                    catch_up(program, member, index as MemberIndex, at, work);
+                }
+            }
+            self.budgets = budgets;
+            out.append(&mut self.shards[0].effects);
+        } else {
+            self.on_every_shard(|chunks, shard, work| {
+                tick_shard(program, (chunks, shard, n), at, work, &mut Budgets::none())
+            });
+            let chunks = self.members.len().div_ceil(CHUNK);
+            let effects_start = &mut self.read.1;
+            effects_start.clear();
+            effects_start.resize(n, 0);
+            for c in 0..chunks {
+                let work = &self.shards[c % n];
+                let end = work.chunk_ends[c / n];
+                out.extend_from_slice(&work.effects[effects_start[c % n]..end]);
+                effects_start[c % n] = end;
+            }
         }
         for s in 0..n {
             let touched = std::mem::take(&mut self.shards[s].touched);
@@ -253,13 +283,19 @@ fn apply_shard(
             member_of(chunks, shards, index),
             index,
             &events[n],
-            &mut work.effects,
+            (&mut work.effects, &mut Budgets::none()),
         );
         work.done.push((work.effects.len(), result));
     }
 }
 
-fn tick_shard(program: &Program, (chunks, shard, shards): Shard, at: Time, work: &mut ShardWork) {
+fn tick_shard(
+    program: &Program,
+    (chunks, shard, shards): Shard,
+    at: Time,
+    work: &mut ShardWork,
+    budgets: &mut Budgets,
+) {
     for (k, chunk) in chunks.iter_mut().enumerate() {
         let first = (shards * k + shard) * CHUNK;
         for j in 0..chunk.len() {
@@ -273,7 +309,13 @@ fn tick_shard(program: &Program, (chunks, shard, shards): Shard, at: Time, work:
             }
             let index = (first + j) as MemberIndex;
             work.touched.push(index);
-            catch_up(program, &mut chunk[j], index, at, &mut work.effects);
+            catch_up(
+                program,
+                &mut chunk[j],
+                index,
+                at,
+                (&mut work.effects, budgets),
+            );
         }
         work.chunk_ends.push(work.effects.len());
     }

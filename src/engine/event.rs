@@ -176,6 +176,8 @@ pub enum Reject {
     RewardNotForTier { reward: String, tiers: String },
     #[error("\"{0}\" has reached the limit on how often a member may redeem it")]
     RewardLimitReached(String),
+    #[error("\"{0}\" has run out: what is available to all members is used up for now")]
+    RewardRunOut(String),
     #[error(
         "\"{0}\" is used on the next qualifying order by itself, and has no points price to buy another"
     )]

@@ -10,6 +10,7 @@
 
 mod apply;
 mod batch;
+mod budgets;
 mod effect;
 mod event;
 mod member;
@@ -20,6 +21,7 @@ mod summary;
 
 use apply::Apply;
 pub use batch::Outcome;
+pub use budgets::{BudgetUse, Budgets, Closings, NOTED_SECONDS, closings};
 pub use effect::{Cause, Effect, EffectKind, MemberIndex, reason, what, why};
 pub use event::{Event, EventKind, Purchase, Reject, decode};
 pub use member::*;
@@ -40,6 +42,8 @@ pub struct Engine<'p> {
     program: &'p Program,
     members: Vec<Member>,
     index: MemberIds,
+    /// The budgets all members share, counted in event order.
+    budgets: Budgets,
     /// The time of the latest event: no event may come before it.
     clock: Time,
     changed: Vec<bool>,
@@ -68,6 +72,7 @@ impl<'p> Engine<'p> {
             program,
             members,
             index,
+            budgets: Budgets::of(program),
             clock,
             changed,
             changed_list: Vec::new(),
@@ -94,12 +99,21 @@ impl<'p> Engine<'p> {
     pub fn migrate<'n>(self, program: &'n Program) -> Engine<'n> {
         let old = self.program;
         let clock = self.clock;
+        // A budget the new version keeps as it was goes on counting, so
+        // that a change elsewhere does not refill it mid-month.
+        let written = |p: &'p Program| p.budgets().map(|(text, c)| (text, c.limit, c.per));
+        let same_budgets =
+            written(old).eq(program.budgets().map(|(text, c)| (text, c.limit, c.per)));
+        let budgets = self.budgets.counters().to_vec();
         let members = self
             .members
             .into_iter()
             .map(|m| m.migrate(old, program))
             .collect();
         let mut engine = Engine::restore(program, members, clock);
+        if same_budgets {
+            engine.restore_budgets(budgets);
+        }
         let mut effects = Vec::new();
         for i in 0..engine.members.len() as MemberIndex {
             let mut apply = engine.apply_to(i, &mut effects);
@@ -121,6 +135,20 @@ impl<'p> Engine<'p> {
 
     pub fn program(&self) -> &'p Program {
         self.program
+    }
+
+    /// What each budget has used in its current period, in the order of
+    /// `Program::budgets`.
+    pub fn budget_counters(&self) -> &[CapUse] {
+        self.budgets.counters()
+    }
+
+    /// The budgets' counters as a ledger kept them; a list that does not
+    /// fit the program (another version's) leaves them unused.
+    pub fn restore_budgets(&mut self, counters: Vec<CapUse>) {
+        if counters.len() == self.program.budget_slots {
+            self.budgets = Budgets::Counted(counters);
+        }
     }
 
     pub fn clock(&self) -> Time {
@@ -167,7 +195,13 @@ impl<'p> Engine<'p> {
 
     fn apply_to<'a>(&'a mut self, i: MemberIndex, out: &'a mut Vec<Effect>) -> Apply<'a> {
         self.mark(i);
-        member_step(self.program, &mut self.members[i as usize], i, out)
+        member_step(
+            self.program,
+            &mut self.members[i as usize],
+            i,
+            out,
+            &mut self.budgets,
+        )
     }
 
     fn index_of(&self, id: &str) -> Result<MemberIndex, Reject> {
@@ -191,7 +225,13 @@ impl<'p> Engine<'p> {
                     .members
                     .get_disjoint_mut([i as usize, r as usize])
                     .map_err(|_| Reject::SelfReferral)?;
-                let result = refer(self.program, (referrer, i), (friend, r), at, out);
+                let result = refer(
+                    self.program,
+                    (referrer, i),
+                    (friend, r),
+                    at,
+                    (out, &mut self.budgets),
+                );
                 self.mark(i);
                 self.mark(r);
                 self.clock = at;
@@ -200,7 +240,13 @@ impl<'p> Engine<'p> {
             _ => {
                 let i = self.member_for(event)?;
                 self.mark(i);
-                step(self.program, &mut self.members[i as usize], i, event, out)
+                step(
+                    self.program,
+                    &mut self.members[i as usize],
+                    i,
+                    event,
+                    (out, &mut self.budgets),
+                )
             }
         }
     }
@@ -266,9 +312,9 @@ pub fn step(
     member: &mut Member,
     index: MemberIndex,
     event: &Event,
-    out: &mut Vec<Effect>,
+    (out, budgets): Output,
 ) -> Result<(), Reject> {
-    let mut apply = member_step(program, member, index, out);
+    let mut apply = member_step(program, member, index, out, budgets);
     let at = event.at;
     if let EventKind::Enroll {
         birthday,
@@ -329,20 +375,24 @@ pub fn refer(
     referrer: (&mut Member, MemberIndex),
     friend: (&mut Member, MemberIndex),
     at: Time,
-    out: &mut Vec<Effect>,
+    (out, budgets): Output,
 ) -> Result<(), Reject> {
     let ((referrer, r), (friend, f)) = (referrer, friend);
-    member_step(program, referrer, r, out).catch_up(at);
-    member_step(program, friend, f, out).catch_up(at);
+    member_step(program, referrer, r, out, budgets).catch_up(at);
+    member_step(program, friend, f, out, budgets).catch_up(at);
     if referrer.at_limit() || friend.at_limit() {
         return Err(Reject::MemberAtLimit);
     }
-    member_step(program, referrer, r, out).action(at, Action::Referral.id());
-    member_step(program, friend, f, out).action(at, Action::BeingReferred.id());
-    member_step(program, referrer, r, out).settle(at);
-    member_step(program, friend, f, out).settle(at);
+    member_step(program, referrer, r, out, budgets).action(at, Action::Referral.id());
+    member_step(program, friend, f, out, budgets).action(at, Action::BeingReferred.id());
+    member_step(program, referrer, r, out, budgets).settle(at);
+    member_step(program, friend, f, out, budgets).settle(at);
     Ok(())
 }
+
+/// Where a step's work goes beyond its member: the effects, and the
+/// budgets all members share.
+pub type Output<'o> = (&'o mut Vec<Effect>, &'o mut Budgets);
 
 /// The engine's work on one member, its effects into `out`.
 fn member_step<'a>(
@@ -350,6 +400,7 @@ fn member_step<'a>(
     member: &'a mut Member,
     index: MemberIndex,
     out: &'a mut Vec<Effect>,
+    budgets: &'a mut Budgets,
 ) -> Apply<'a> {
     Apply {
         program,
@@ -358,6 +409,7 @@ fn member_step<'a>(
         out,
         scheduled: false,
         pending_order: None,
+        budgets,
     }
 }
 
@@ -368,9 +420,9 @@ pub fn catch_up(
     member: &mut Member,
     index: MemberIndex,
     at: Time,
-    out: &mut Vec<Effect>,
+    (out, budgets): Output,
 ) {
-    member_step(program, member, index, out).catch_up(at);
+    member_step(program, member, index, out, budgets).catch_up(at);
 }
 
 /// The most a member's points or reward money issued, or spend, may add

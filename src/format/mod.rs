@@ -99,6 +99,13 @@ pub fn statement_line(statement: &Statement) -> String {
     line
 }
 
+/// ` per month`, or nothing when no period is written.
+fn per_period(per: &Option<PeriodOrLength>) -> String {
+    per.as_ref().map_or(String::new(), |per| {
+        format!(" per {}", period_or_length(per))
+    })
+}
+
 fn period_or_length(period: &PeriodOrLength) -> String {
     match period {
         PeriodOrLength::Calendar(word) => word.node.clone(),
@@ -285,21 +292,21 @@ fn clause(clause: &Clause) -> String {
         }
         Clause::FirstDayOfEach(period) => format!("on the first day of each {}", period.node),
         Clause::Excluding(words) => format!("excluding {}", joined(words, " and ")),
-        Clause::Cap { limit, per } => {
-            let per = period_or_length(per);
-            match limit {
-                CapLimit::Amount(amount) => format!("up to {} per {per}", quantity(amount)),
-                CapLimit::Times(count) => {
-                    let times = if count.node == Decimal::ONE {
-                        "once".to_string()
-                    } else if count.node == Decimal::from_int(2) {
-                        "twice".to_string()
-                    } else {
-                        format!("{} times", count.node)
-                    };
-                    format!("{times} per {per}")
-                }
+        Clause::Cap { limit, per, total } => {
+            let mut text = match limit {
+                CapLimit::Amount(amount) => format!("up to {}", quantity(amount)),
+                CapLimit::Times(count) if count.node == Decimal::ONE => "once".to_string(),
+                CapLimit::Times(count) if count.node == Decimal::from_int(2) => "twice".to_string(),
+                CapLimit::Times(count) => format!("{} times", count.node.display(0)),
+            };
+            text.push_str(&per_period(per));
+            if *total {
+                text.push_str(" in total");
             }
+            text
+        }
+        Clause::Available { count, per } => {
+            format!("{} available{}", count.node.display(0), per_period(per))
         }
         Clause::Exclusive => "exclusive".into(),
         Clause::Kept(Kept::For(duration)) => format!("kept for {}", quantity(duration)),

@@ -614,6 +614,15 @@ impl Ledger {
             .and_then(|c| c.parse().ok())
             .map_or(Time(i64::MIN), Time);
         let mut engine = Engine::restore(program, members, clock);
+        // The budgets all members share, as the snapshot left them; a
+        // ledger of an earlier version kept none.
+        if let Some(budgets) = self.meta("budgets")? {
+            let counters = serde_json::from_str(&budgets).map_err(|e| LedgerError::Snapshot {
+                path: self.path.clone(),
+                message: format!("the budgets kept in the ledger cannot be read: {e}"),
+            })?;
+            engine.restore_budgets(counters);
+        }
         let snapshot_seq: i64 = self
             .meta("snapshot_seq")?
             .and_then(|s| s.parse().ok())
@@ -922,6 +931,15 @@ impl Ledger {
         }
         self.set_meta("snapshot_seq", &(self.next_seq - 1).to_string())?;
         self.set_meta("snapshot_entry_seq", &(self.next_entry_seq - 1).to_string())?;
+        if program.budget_slots > 0 {
+            let budgets = serde_json::to_string(engine.budget_counters()).map_err(|e| {
+                LedgerError::Snapshot {
+                    path: self.path.clone(),
+                    message: e.to_string(),
+                }
+            })?;
+            self.set_meta("budgets", &budgets)?;
+        }
         self.set_meta("clock", &engine.clock().0.to_string())
     }
 

@@ -104,6 +104,7 @@ names! {
     CostPerMember = "cost_per_member",
     IncrementalRevenuePerMember = "incremental_revenue_per_member",
     RewardRate = "reward_rate",
+    BudgetsRunOut = "budgets_run_out",
 }
 
 /// The metric of this name among a simulation's.
@@ -477,6 +478,17 @@ pub fn run_series(
             .collect(),
         ratio(sum(&reward_cost) as f64, sum(&revenue) as f64),
     );
+    if program.budget_slots > 0 {
+        // How often a budget shared by all members ran out: a cost the
+        // program did not pay, and members who came too late.
+        out.push((
+            Name::BudgetsRunOut.as_str().to_string(),
+            Series {
+                monthly: counted(Field::BudgetsRunOut),
+                horizon: run.total(Field::BudgetsRunOut) as f64,
+            },
+        ));
+    }
     for (t, tier) in program.tiers.iter().enumerate() {
         let monthly: Vec<f64> = (0..months).map(|m| run.tier(m, t) as f64).collect();
         let last = monthly.last().copied().unwrap_or(0.0);

@@ -4,7 +4,7 @@
 //! doing. New customers arrive and make their first purchase; a member's
 //! referral brings a friend, who exists only with the program.
 
-use crate::engine::{Effect, Member};
+use crate::engine::{Budgets, Effect, Member};
 use crate::program::Program;
 use crate::sim::draw::{Clock, Next, OrderDraw, Replay, Traits, Who};
 use crate::sim::model::Model;
@@ -35,11 +35,14 @@ pub struct Work {
     /// Until when the member spends less after losing a tier (a time;
     /// `demotion_spend`): set by any change that demotes, scheduled or not.
     pub(super) demoted_until: Time,
+    /// The program's budgets as this pass sees them (`engine::Budgets`).
+    pub(super) budgets: Budgets,
 }
 
 impl Work {
-    pub fn new(program: &Program) -> Work {
+    pub fn new(program: &Program, budgets: Budgets) -> Work {
         Work {
+            budgets,
             member: Member::new(program, "", Time(0)),
             effects: Vec::with_capacity(64),
             replay: Replay {
@@ -109,6 +112,11 @@ impl Model<'_> {
             // their life either.
             let drops_at = self.baseline(friend, &traits, None, &mut work.replay);
             self.with_program(friend, &traits, drops_at, work, tally);
+        }
+        if let Budgets::Noted(uses) = &mut work.budgets {
+            for used in uses.drain(..) {
+                tally.note_budget(used);
+            }
         }
     }
 

@@ -14,13 +14,16 @@ pub mod rng;
 pub mod scenario;
 pub mod tally;
 
-use rayon::prelude::*;
-
 pub use customer::Work;
 pub use model::{Model, ModelError};
 pub use scenario::Scenario;
 pub use tally::{FIELDS, Field, RunTally};
 
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::engine::{self, Budgets};
 use crate::program::Program;
 
 /// Customers simulated by one task; small enough to spread the work over
@@ -48,9 +51,15 @@ impl Plan {
     }
 }
 
+/// How many times a run goes over its customers: twice for a program with
+/// budgets shared by all members (see [`simulate`]).
+pub fn passes(program: &Program) -> u64 {
+    if program.budget_slots == 0 { 1 } else { 2 }
+}
+
 /// Runs the plan; `done` hears how many customers each finished task
-/// simulated (for a progress bar). The result is the same whatever the
-/// number of threads.
+/// simulated (for a progress bar, [`passes`] times each). The result is
+/// the same whatever the number of threads.
 pub fn simulate(
     program: &Program,
     scenario: &Scenario,
@@ -59,34 +68,27 @@ pub fn simulate(
 ) -> Result<Vec<RunTally>, ModelError> {
     let model = Model::new(program, scenario, plan)?;
     let runs: Vec<u32> = plan.runs().collect();
-    let population = model.population();
-    let chunks = population.div_ceil(CHUNK);
-    let tiers = program.tiers.len();
     let tallies: Vec<RunTally> = runs
         .par_iter()
         .map(|&run| {
-            (0..chunks)
-                .into_par_iter()
-                .map_init(
-                    || Work::new(program),
-                    |work, chunk| {
-                        let mut tally = RunTally::new(run, plan.months, tiers);
-                        let first = chunk * CHUNK;
-                        let last = (first + CHUNK).min(population);
-                        for c in first..last {
-                            model.customer(run, c, work, &mut tally);
-                        }
-                        done(u64::from(last - first));
-                        tally
-                    },
-                )
-                .reduce(
-                    || RunTally::new(run, plan.months, tiers),
-                    |mut a, b| {
-                        a.absorb(&b);
-                        a
-                    },
-                )
+            if program.budget_slots == 0 {
+                return model.run(run, &|| Budgets::none(), done);
+            }
+            // Budgets shared by all members need the customers in event
+            // order, which a run taken customer by customer is not: a
+            // first pass notes when each budget is used, and the second
+            // closes each budget at the moment it ran out
+            // (`engine::budgets`).
+            let first = model.run(run, &|| Budgets::Noted(Vec::new()), done);
+            let closings = Arc::new(engine::closings(
+                program,
+                first.budgets_used.into_iter().collect(),
+            ));
+            let mut tally = model.run(run, &|| Budgets::Closing(closings.clone()), done);
+            for &(_, at) in closings.0.iter().flatten() {
+                tally.add(model.month_of(model.day_of(at)), Field::BudgetsRunOut, 1);
+            }
+            tally
         })
         .collect();
     if tallies.iter().any(|t| t.overflowed) {

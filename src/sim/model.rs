@@ -2,6 +2,9 @@
 //! needs: no names, no maps; and the horizon's calendar of months.
 
 use rand_distr::{Beta, Gamma};
+use rayon::prelude::*;
+
+use crate::engine::Budgets;
 
 use crate::program::{
     Action, ActionId, Measure, NameId, Points, Program, Qualification, RewardId, TierId, Trigger,
@@ -9,6 +12,7 @@ use crate::program::{
 };
 use crate::sim::lift::Gives;
 use crate::sim::scenario::{Batch, Scenario, Segment};
+use crate::sim::{CHUNK, RunTally, Work};
 use crate::time::Time;
 
 /// The program and the scenario, read once into what the customer loop
@@ -180,6 +184,40 @@ impl<'p> Model<'p> {
 
     /// Everyone simulated in a run: the customers at the start, then
     /// those who arrive.
+    /// One run over every customer, on the threads there are, its
+    /// budgets as `budgets` makes them for each thread.
+    pub(super) fn run(
+        &self,
+        run: u32,
+        budgets: &(dyn Fn() -> Budgets + Sync),
+        done: &(dyn Fn(u64) + Sync),
+    ) -> RunTally {
+        let population = self.population();
+        let (months, tiers) = (self.months, self.program.tiers.len());
+        (0..population.div_ceil(CHUNK))
+            .into_par_iter()
+            .map_init(
+                || Work::new(self.program, budgets()),
+                |work, chunk| {
+                    let mut tally = RunTally::new(run, months, tiers);
+                    let first = chunk * CHUNK;
+                    let last = (first + CHUNK).min(population);
+                    for c in first..last {
+                        self.customer(run, c, work, &mut tally);
+                    }
+                    done(u64::from(last - first));
+                    tally
+                },
+            )
+            .reduce(
+                || RunTally::new(run, months, tiers),
+                |mut a, b| {
+                    a.absorb(&b);
+                    a
+                },
+            )
+    }
+
     pub fn population(&self) -> u32 {
         self.population
     }

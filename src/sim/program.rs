@@ -305,7 +305,7 @@ impl Pass<'_, '_> {
             (&mut work.member, 0),
             (&mut work.friend_accounts[k].0, 1),
             at,
-            &mut work.effects,
+            (&mut work.effects, &mut work.budgets),
         );
         self.count_effects(m);
     }
@@ -335,7 +335,8 @@ impl Pass<'_, '_> {
             Account::Own => (&mut work.member, 0),
             Account::Friend(k) => (&mut work.friend_accounts[k].0, 1),
         };
-        let result = engine::step(model.program, member, index, &event, &mut work.effects);
+        let out = (&mut work.effects, &mut work.budgets);
+        let result = engine::step(model.program, member, index, &event, out);
         self.count_effects(m);
         result
     }
@@ -357,7 +358,7 @@ impl Pass<'_, '_> {
             &mut work.member,
             0,
             at,
-            &mut work.effects,
+            (&mut work.effects, &mut work.budgets),
         );
         self.count_effects(m);
     }

@@ -3,9 +3,11 @@
 //! so threads and shards cannot change a result; metrics are worked out
 //! from these counts afterwards (`report::metrics`).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{Cause, Effect, EffectKind};
+use crate::engine::{BudgetUse, Cause, Effect, EffectKind};
 use crate::program::{Benefit, ConversionInto, Program, RewardId, RewardValue};
 
 /// The counts kept for each month. Flows are what happened in the
@@ -74,9 +76,12 @@ pub enum Field {
     Ordered,
     /// Stock: customers with two or more orders so far.
     Repeat,
+    /// Budgets shared by all members that ran out in the month (one per
+    /// budget and period).
+    BudgetsRunOut,
 }
 
-pub const FIELDS: usize = Field::Repeat as usize + 1;
+pub const FIELDS: usize = Field::BudgetsRunOut as usize + 1;
 
 /// One run's counts: for each month the fields, then one count per tier
 /// (members in it at the month's end).
@@ -90,6 +95,10 @@ pub struct RunTally {
     /// run's numbers are not exact, and the simulation says so.
     #[serde(skip)]
     pub overflowed: bool,
+    /// A first pass's use of each budget, by budget, period and hour
+    /// (`engine::BudgetUse::noted`), for the second pass to close them.
+    #[serde(skip)]
+    pub budgets_used: BTreeMap<(u32, i64, i64), i64>,
 }
 
 impl RunTally {
@@ -100,7 +109,13 @@ impl RunTally {
             tiers,
             values: vec![0; months * (FIELDS + tiers)],
             overflowed: false,
+            budgets_used: BTreeMap::new(),
         }
+    }
+
+    pub fn note_budget(&mut self, used: BudgetUse) {
+        let sum = self.budgets_used.entry(used.noted()).or_default();
+        *sum = sum.saturating_add(used.amount);
     }
 
     fn width(&self) -> usize {
@@ -142,6 +157,10 @@ impl RunTally {
         self.overflowed |= other.overflowed;
         for (at, &b) in other.values.iter().enumerate() {
             self.add_at(at, b);
+        }
+        for (&key, &used) in &other.budgets_used {
+            let sum = self.budgets_used.entry(key).or_default();
+            *sum = sum.saturating_add(used);
         }
     }
 

@@ -302,10 +302,22 @@ pub enum Clause {
     FirstDayOfEach(Node<String>),
     /// `excluding shipping and tax`
     Excluding(Vec<Node<String>>),
-    /// `up to 500 points per day`, `once per member`, `3 times per year`
+    /// `up to 500 points per day`, `once per member`, `3 times per year`;
+    /// `up to $50,000 per month in total` for all members at once.
     Cap {
         limit: CapLimit,
-        per: PeriodOrLength,
+        /// No period: `in total`, for the program's whole life.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        per: Option<PeriodOrLength>,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        total: bool,
+    },
+    /// `1,000 available`, `100 available per day`: a stock for all
+    /// members.
+    Available {
+        count: Node<Decimal>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        per: Option<PeriodOrLength>,
     },
     /// `exclusive`
     Exclusive,
@@ -435,6 +447,7 @@ pub enum ClauseKind {
     FirstDayOfEach,
     Excluding,
     Cap,
+    Available,
     Exclusive,
     Kept,
     FreeTrial,
@@ -470,6 +483,7 @@ impl ClauseKind {
             ClauseKind::FirstDayOfEach => "on the first day of each",
             ClauseKind::Excluding => "excluding",
             ClauseKind::Cap => "up to / once per",
+            ClauseKind::Available => "available",
             ClauseKind::Exclusive => "exclusive",
             ClauseKind::Kept => "kept",
             ClauseKind::FreeTrial => "with a free trial",
@@ -506,6 +520,7 @@ impl Clause {
             Clause::FirstDayOfEach(_) => ClauseKind::FirstDayOfEach,
             Clause::Excluding(_) => ClauseKind::Excluding,
             Clause::Cap { .. } => ClauseKind::Cap,
+            Clause::Available { .. } => ClauseKind::Available,
             Clause::Exclusive => ClauseKind::Exclusive,
             Clause::Kept(_) => ClauseKind::Kept,
             Clause::FreeTrial(_) => ClauseKind::FreeTrial,

@@ -652,9 +652,22 @@ impl Converter<'_> {
                 } else {
                     CapLimit::Amount(self.quantity(first)?)
                 };
-                let per = self.period_or_length(inner.next()?)?;
-                Clause::Cap { limit, per }
+                let (mut per, mut total) = (None, false);
+                for part in inner {
+                    match part.as_rule() {
+                        Rule::in_total => total = true,
+                        _ => per = Some(self.period_or_length(part)?),
+                    }
+                }
+                Clause::Cap { limit, per, total }
             }
+            Rule::available => Clause::Available {
+                count: self.number(inner.next()?)?,
+                per: match inner.next() {
+                    Some(per) => Some(self.period_or_length(per)?),
+                    None => None,
+                },
+            },
             Rule::exclusive => Clause::Exclusive,
             Rule::kept => {
                 let next = inner.next()?;
