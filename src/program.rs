@@ -693,6 +693,9 @@ pub struct Partner {
     /// point earned at it (and reward money earned there at its face
     /// value), in place of a share.
     pub price: Option<Rate>,
+    /// `margin 10% on redemptions`: the share of what members redeem at
+    /// the partner that the program keeps; the partner is paid the rest.
+    pub margin: Decimal,
 }
 
 impl Partner {

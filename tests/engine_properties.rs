@@ -622,6 +622,59 @@ fn a_budget_for_all_members_is_spent_in_event_order() {
     assert_eq!(balances, [50 + 10 - 10, 50 + 10 - 10, 5 + 10]);
 }
 
+/// The program keeps its margin of what members redeem at a partner: a
+/// reward redeemed there, reward money and a held `% off` spent there;
+/// not of what they redeem at its own shops.
+#[test]
+fn the_program_keeps_its_margin_on_redemptions_at_a_partner() {
+    let source = format!(
+        "{SHOP}partner \"Air\", funds 100%, margin 20% on redemptions\n\
+         earn 500 points for review\nearn $5 reward for review\n\
+         reward \"Flight\", costs 100 points, worth $50\n\
+         reward \"Upgrade\", costs 100 points, worth 10% off the next order, at partner \"Air\"\n"
+    );
+    let event = |id: &str, rest: &str| {
+        format!(r#"{{"id":"{id}","at":"2026-01-02T10:00:00Z","member":"a",{rest}}}"#)
+    };
+    let lines = vec![
+        r#"{"id":"e","at":"2026-01-01","type":"enroll","member":"a"}"#.to_string(),
+        event("review", r#""type":"action","action":"review""#),
+        event("own", r#""type":"redeem","reward":"Flight""#),
+        event(
+            "air",
+            r#""type":"redeem","reward":"Flight","partner":"Air""#,
+        ),
+        event("up", r#""type":"redeem","reward":"Upgrade""#),
+        event(
+            "fly",
+            r#""type":"purchase","amount":"300","rewards":"5","partner":"Air""#,
+        ),
+    ];
+    let (effects, _) = run_checked(&source, &lines);
+    let kept: Vec<(String, String, String)> = of_kind(&effects, "redemption_margin")
+        .iter()
+        .map(|e| (text(e, "event"), text(e, "value"), text(e, "reason")))
+        .collect();
+    let reason = "$10.00 kept of a redemption at the partner: partner \"Air\"";
+    assert_eq!(
+        kept,
+        [
+            ("air".to_string(), "10.00".to_string(), reason.to_string()),
+            // 10% off $300 is $30, of which 20%; and 20% of the $5 spent.
+            (
+                "fly".into(),
+                "6.00".into(),
+                reason.replace("$10.00", "$6.00")
+            ),
+            (
+                "fly".into(),
+                "1.00".into(),
+                reason.replace("$10.00", "$1.00")
+            ),
+        ]
+    );
+}
+
 #[test]
 fn a_refund_in_full_undoes_everything_the_order_caused() {
     let source = format!(

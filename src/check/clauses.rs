@@ -48,10 +48,13 @@ fn clauses_taken(head: &Head) -> (bool, &'static [(ClauseKind, &'static str)]) {
         Head::Points { .. } => (false, &[(ClauseKind::Worth, "worth $1 per 100 points")]),
         Head::Partner { .. } => (
             false,
-            &[(
-                ClauseKind::Funds,
-                "funds 50% (or funds $0.80 per 100 points)",
-            )],
+            &[
+                (
+                    ClauseKind::Funds,
+                    "funds 50% (or funds $0.80 per 100 points)",
+                ),
+                (ClauseKind::Margin, "margin 10% on redemptions"),
+            ],
         ),
         Head::Charity { .. } => (
             false,
@@ -92,6 +95,7 @@ fn clauses_taken(head: &Head) -> (bool, &'static [(ClauseKind, &'static str)]) {
                 (ClauseKind::Worth, "worth $10"),
                 (ClauseKind::ForTier, "for tier \"Gold\""),
                 (ClauseKind::InCategory, "in category \"coffee\""),
+                (ClauseKind::AtPartner, "at partner \"Air\""),
                 (ClauseKind::Cap, "once per member"),
                 (ClauseKind::Available, "1,000 available"),
             ],
@@ -154,6 +158,7 @@ pub(super) struct Clauses {
     pub(super) perk_cost: Option<(Cents, PerkCost)>,
     pub(super) fee: Option<(Cents, Fee)>,
     pub(super) funds: Option<Decimal>,
+    pub(super) margin: Option<Decimal>,
     pub(super) funding_price: Option<Rate>,
     pub(super) receives: Option<Rate>,
     pub(super) paid_out_yearly: bool,
@@ -176,6 +181,7 @@ impl Clauses {
             perk_cost: None,
             fee: None,
             funds: None,
+            margin: None,
             funding_price: None,
             receives: None,
             paid_out_yearly: false,
@@ -335,6 +341,7 @@ impl Checker<'_> {
                 }
             },
             Clause::Funds(share) => to.funds = self.percent(share),
+            Clause::Margin(share) => to.margin = self.percent(share),
             Clause::Receives { amount, per } => {
                 to.receives = self.money_per_points(amount, per, "a donation");
             }

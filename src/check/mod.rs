@@ -268,6 +268,7 @@ impl<'s> Checker<'s> {
                         name: name.node.clone(),
                         funds: Decimal::ZERO,
                         price: None,
+                        margin: Decimal::ZERO,
                     });
                 }
                 Head::Charity { name } if self.define(NameKind::Charity, name) => {

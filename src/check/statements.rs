@@ -123,6 +123,7 @@ impl Checker<'_> {
                     let partner = &mut self.program.partners[usize::from(id)];
                     partner.funds = clauses.funds.unwrap_or(Decimal::ZERO);
                     partner.price = clauses.funding_price;
+                    partner.margin = clauses.margin.unwrap_or(Decimal::ZERO);
                 }
             }
             Head::Charity { name } => {

@@ -6,6 +6,7 @@ use super::budgets::Budgets;
 use super::effect::{Cause, Effect, EffectKind, MemberIndex, Moved};
 use super::event::{Purchase, Reject};
 use super::member::{HeldReward, Member, MembershipState, PendingPoints, RecentUse, Tally};
+use crate::decimal::percent_of;
 use crate::program::TierId;
 use crate::program::{
     Action, ActionId, Anchor, Benefit, Cap, Cents, CharityId, Conditions, ConversionInto, Fee,
@@ -440,7 +441,30 @@ impl Apply<'_> {
         self.after_change(at);
     }
 
-    pub fn redeem(&mut self, at: Time, reward: RewardId) -> Result<(), Reject> {
+    /// At a partner that leaves the program a margin on redemptions, the
+    /// part of a redeemed value the program keeps; the partner is paid
+    /// the rest.
+    pub fn keep_margin(&mut self, at: Time, partner: Option<NameId>, value: Cents) {
+        let Some(partner) = partner.filter(|&id| usize::from(id) < self.program.partners.len())
+        else {
+            return;
+        };
+        let kept = percent_of(value, self.program.partners[usize::from(partner)].margin);
+        if kept > 0 {
+            let cause = Cause::Partner {
+                partner,
+                refund: false,
+            };
+            self.effect(at, EffectKind::RedemptionMargin, Moved::value(kept), cause);
+        }
+    }
+
+    pub fn redeem(
+        &mut self,
+        at: Time,
+        reward: RewardId,
+        partner: Option<NameId>,
+    ) -> Result<(), Reject> {
         let program = self.program;
         let r = &program.rewards[usize::from(reward)];
         let held = self.member.rewards.iter().position(|h| h.reward == reward);
@@ -463,6 +487,7 @@ impl Apply<'_> {
                 Moved::value(value),
                 Cause::Reward(reward),
             );
+            self.keep_margin(at, partner, value);
             self.member.last_activity = at;
             return Ok(());
         }
@@ -500,12 +525,15 @@ impl Apply<'_> {
         self.spend_points(at, cost, 0, Cause::Reward(reward))?;
         self.use_caps(&r.caps, at, cost, value);
         match r.value {
-            RewardValue::Money(_) => self.effect(
-                at,
-                EffectKind::RewardUsed,
-                Moved::value(value),
-                Cause::Reward(reward),
-            ),
+            RewardValue::Money(_) => {
+                self.effect(
+                    at,
+                    EffectKind::RewardUsed,
+                    Moved::value(value),
+                    Cause::Reward(reward),
+                );
+                self.keep_margin(at, partner, value);
+            }
             // A share off the next order is held until that order.
             RewardValue::PercentOff(_) => self.issue_reward(at, reward, Cause::Reward(reward)),
         }

@@ -123,6 +123,9 @@ effect_kinds! {
     PerkUsed => "perk_used",
     CharityDonation => "charity_donation",
     PartnerFunded => "partner_funded",
+    /// What the program kept of a redemption at a partner
+    /// (`margin 10% on redemptions`): the partner is paid the rest.
+    RedemptionMargin => "redemption_margin",
     FeeCharged => "fee_charged",
     /// What was left unused of a plan's fee when another plan replaced it.
     FeeCredited => "fee_credited",
@@ -160,7 +163,8 @@ pub enum Cause {
     },
     /// A refund of an order.
     Refund,
-    /// A partner funding what was earned at it, or paid back on a refund.
+    /// A partner funding what was earned at it, or paid back on a refund;
+    /// a redemption at it, of which the program keeps a margin.
     Partner {
         partner: u16,
         refund: bool,
@@ -230,6 +234,9 @@ pub fn what(program: &Program, kind: EffectKind, points: i64, money: i64, value:
             format!("{} paid back to the partner", amount(-value))
         }
         EffectKind::PartnerFunded => format!("{} funded by the partner", amount(value)),
+        EffectKind::RedemptionMargin => {
+            format!("{} kept of a redemption at the partner", amount(value))
+        }
         EffectKind::FeeCharged => format!("fee {} charged", amount(value)),
         EffectKind::FeeCredited => {
             format!("{} credited, the unused part of the fee", amount(value))

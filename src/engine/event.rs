@@ -42,7 +42,11 @@ pub enum EventKind<'a> {
         items: Vec<(u64, Option<u32>)>,
     },
     Action(ActionId),
-    Redeem(RewardId),
+    /// A reward redeemed, at one of the program's partners or its own.
+    Redeem {
+        reward: RewardId,
+        partner: Option<NameId>,
+    },
     Donate {
         charity: CharityId,
         points: Points,
@@ -730,12 +734,13 @@ fn decode_raw<'a>(program: &Program, mut raw: Raw<'a>) -> Result<Event<'a>, Reje
         }
         Type::Redeem => {
             let name = required("reward", kind_name, &raw.reward)?;
-            EventKind::Redeem(
-                program
+            EventKind::Redeem {
+                reward: program
                     .reward_names
                     .id(name)
                     .ok_or_else(|| unknown("reward", name, &program.reward_names))?,
-            )
+                partner: optional_name("partner", &raw.partner, &program.partner_names, true)?,
+            }
         }
         Type::Donate => {
             let name = required("charity", kind_name, &raw.charity)?;

@@ -344,7 +344,7 @@ pub fn step(
             apply.action(at, *action);
             Ok(())
         }
-        EventKind::Redeem(reward) => apply.redeem(at, *reward),
+        EventKind::Redeem { reward, partner } => apply.redeem(at, *reward, *partner),
         EventKind::Donate { charity, points } => apply.donate(at, *charity, *points),
         EventKind::Subscribe(plan) => apply.subscribe(at, *plan),
         EventKind::Cancel(plan) => apply.cancel(at, *plan),

@@ -349,6 +349,7 @@ impl Apply<'_> {
                 Moved::value(voucher_cents),
                 Cause::Reward(held.reward),
             );
+            self.keep_margin(at, p.partner, voucher_cents);
         }
         if p.rewards > 0 {
             self.member.money.take(p.rewards);
@@ -364,6 +365,7 @@ impl Apply<'_> {
                 },
                 Cause::None,
             );
+            self.keep_margin(at, p.partner, p.rewards);
         }
 
         // 1. to 4. of the stacking rule, item by item: points, then

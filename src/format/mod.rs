@@ -236,6 +236,7 @@ fn clause(clause: &Clause) -> String {
             text
         }
         Clause::Funds(share) => format!("funds {}", quantity(share)),
+        Clause::Margin(share) => format!("margin {} on redemptions", quantity(share)),
         Clause::FundsPer { amount, per } => {
             format!("funds {} per {}", quantity(amount), quantity(per))
         }

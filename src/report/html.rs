@@ -18,6 +18,11 @@ const HEADLINE: &[(Name, &str, Show)] = &[
     (Name::RewardCost, "Reward cost", Show::Money),
     (Name::FeeRevenue, "Fee revenue", Show::Money),
     (Name::PartnerFunded, "Funded by partners", Show::Money),
+    (
+        Name::RedemptionMargin,
+        "Kept of redemptions at partners",
+        Show::Money,
+    ),
     (Name::CharityDonations, "Charity donations", Show::Money),
     (Name::Liability, "Liability at the end", Show::Money),
     (

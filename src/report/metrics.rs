@@ -87,6 +87,7 @@ names! {
     PerksCost = "perks_cost",
     FeeRevenue = "fee_revenue",
     PartnerFunded = "partner_funded",
+    RedemptionMargin = "redemption_margin",
     ClawbackShortfall = "clawback_shortfall",
     CharityDonations = "charity_donations",
     MarginOnIncrementalRevenue = "margin_on_incremental_revenue",
@@ -124,6 +125,12 @@ pub const BREAKDOWN: &[(Name, &str, &str, f64)] = &[
     ),
     (Name::FeeRevenue, "Membership fees", "fees", 1.0),
     (Name::PartnerFunded, "Funded by partners", "partners", 1.0),
+    (
+        Name::RedemptionMargin,
+        "Kept of redemptions at partners",
+        "margin at partners",
+        1.0,
+    ),
     (Name::Discounts, "Discounts", "discounts", -1.0),
     (
         Name::RewardMoneySpent,
@@ -320,6 +327,11 @@ pub fn run_series(
         Over::Sum,
     );
     push(
+        Name::RedemptionMargin,
+        in_money(Field::RedemptionMargin),
+        Over::Sum,
+    );
+    push(
         Name::ClawbackShortfall,
         in_money(Field::ClawbackShortfall),
         Over::Sum,
@@ -348,6 +360,7 @@ pub fn run_series(
             money(incremental[m]) * margin
                 + money(run.get(m, Field::Fees))
                 + money(run.get(m, Field::PartnerFunded))
+                + money(run.get(m, Field::RedemptionMargin))
                 - money(reward_cost[m])
                 - money(run.get(m, Field::PerksCost))
         })

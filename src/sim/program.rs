@@ -415,7 +415,16 @@ impl Pass<'_, '_> {
         let balance = self.work.member.points.balance;
         if let Some(&(_, reward)) = model.ladder.iter().rev().find(|(cost, _)| *cost <= balance)
             && self.choices.chance(segment.redeem.0)
-            && self.apply(at, m, EventKind::Redeem(reward)).is_ok()
+            && self
+                .apply(
+                    at,
+                    m,
+                    EventKind::Redeem {
+                        reward,
+                        partner: None,
+                    },
+                )
+                .is_ok()
         {
             self.customer.redeemed_until = model.day_of(at.add_months(1));
         }
@@ -471,7 +480,14 @@ impl Pass<'_, '_> {
             && self.choices.chance(segment.use_rewards.0)
         {
             let reward = self.work.member.rewards[held].reward;
-            let _ = self.apply(at, m, EventKind::Redeem(reward));
+            let _ = self.apply(
+                at,
+                m,
+                EventKind::Redeem {
+                    reward,
+                    partner: None,
+                },
+            );
         }
         let _ = self.apply(at, m, EventKind::Purchase(purchase));
         let back = model.day_of(at) + order.return_after;

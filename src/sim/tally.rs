@@ -59,6 +59,8 @@ pub enum Field {
     PerksCost,
     Fees,
     PartnerFunded,
+    /// What the program kept of redemptions at partners.
+    RedemptionMargin,
     CharityDonations,
     /// New customers who arrived (and made their first purchase): the
     /// same with and without the program.
@@ -237,6 +239,7 @@ impl RunTally {
             EffectKind::PerkUsed => (Field::PerksCost, effect.value),
             EffectKind::CharityDonation => (Field::CharityDonations, effect.value),
             EffectKind::PartnerFunded => (Field::PartnerFunded, effect.value),
+            EffectKind::RedemptionMargin => (Field::RedemptionMargin, effect.value),
             EffectKind::FeeCharged => (Field::Fees, effect.value),
             EffectKind::FeeCredited => (Field::Fees, -effect.value),
             EffectKind::ClawbackShortfall => (Field::ClawbackShortfall, effect.value),

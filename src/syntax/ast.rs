@@ -247,6 +247,8 @@ pub enum Clause {
     },
     /// `funds 50%`
     Funds(Node<Quantity>),
+    /// `margin 10% on redemptions`
+    Margin(Node<Quantity>),
     /// `funds $0.80 per 100 points`
     FundsPer {
         amount: Node<Quantity>,
@@ -428,6 +430,7 @@ pub enum ClauseKind {
     Worth,
     Costs,
     Funds,
+    Margin,
     Receives,
     InCategory,
     ForProduct,
@@ -464,6 +467,7 @@ impl ClauseKind {
             ClauseKind::Worth => "worth",
             ClauseKind::Costs => "costs",
             ClauseKind::Funds => "funds",
+            ClauseKind::Margin => "margin",
             ClauseKind::Receives => "receives",
             ClauseKind::InCategory => "in category",
             ClauseKind::ForProduct => "for product",
@@ -501,6 +505,7 @@ impl Clause {
             Clause::Worth { .. } => ClauseKind::Worth,
             Clause::Costs { .. } => ClauseKind::Costs,
             Clause::Funds(_) | Clause::FundsPer { .. } => ClauseKind::Funds,
+            Clause::Margin(_) => ClauseKind::Margin,
             Clause::Receives { .. } => ClauseKind::Receives,
             Clause::InCategory(_) => ClauseKind::InCategory,
             Clause::ForProduct(_) => ClauseKind::ForProduct,

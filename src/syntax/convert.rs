@@ -565,6 +565,7 @@ impl Converter<'_> {
                 }
                 Clause::Costs { amount, per, once }
             }
+            Rule::margin => Clause::Margin(self.quantity(inner.next()?)?),
             Rule::funds => {
                 let amount = self.quantity(inner.next()?)?;
                 match inner.next() {
