@@ -206,6 +206,48 @@ fn a_monthly_budget_gives_what_was_asked_up_to_the_budget() {
     assert_eq!(alone, given);
 }
 
+/// Issue 17: with `items = 3` an order is a basket of 1 + Poisson(2)
+/// items, each in `shoes` with chance p = 1/2; a bonus for a basket with
+/// shoes in it then comes with the share of orders that have at least one
+/// such item, 1 − E[(1 − p)^N] = 1 − (1 − p) e^(−2p). A product the
+/// program names is in an item's product mix, so a bonus for it comes
+/// with about its share of items.
+#[test]
+fn baskets_draw_their_items_from_the_scenarios_mixes() {
+    let mut scenario = Scenario::default();
+    switch_responses_off(&mut scenario);
+    let segment = &mut scenario.segments[0];
+    segment.enroll.0 = 1.0;
+    segment.returns.0 = 0.0;
+    segment.partner_orders.0 = 0.0;
+    segment.items.0 = 3.0;
+    segment
+        .categories
+        .insert("shoes".into(), sim::scenario::Probability(0.5));
+    let head = "program \"Baskets\"\ncurrency USD\npoints are called \"points\"\n\
+                categories shoes, socks\n";
+    let bonus_per_order = |rule: &str, scenario: &Scenario| {
+        let runs = run(&format!("{head}{rule}\n"), scenario, 5_000, 12, 2);
+        total(&runs, Field::PointsIssued) as f64 / 100.0 / total(&runs, Field::Orders) as f64
+    };
+    let with = |p: f64| 1.0 - (1.0 - p) * (-2.0 * p).exp();
+    assert_within(
+        "orders with shoes",
+        bonus_per_order("bonus 100 points, in category shoes", &scenario),
+        with(0.5),
+        0.02,
+    );
+    scenario.segments[0]
+        .products
+        .insert("SKU-1".into(), sim::scenario::Probability(0.2));
+    assert_within(
+        "orders with SKU-1",
+        bonus_per_order("bonus 100 points, for product \"SKU-1\"", &scenario),
+        with(0.2),
+        0.03,
+    );
+}
+
 /// Every response to the program set to 1, which switches it off.
 fn switch_responses_off(scenario: &mut Scenario) {
     let b = &mut scenario.behavior;

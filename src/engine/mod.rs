@@ -23,7 +23,7 @@ use apply::Apply;
 pub use batch::Outcome;
 pub use budgets::{BudgetUse, Budgets, Closings, NOTED_SECONDS, closings};
 pub use effect::{Cause, Effect, EffectKind, MemberIndex, reason, what, why};
-pub use event::{Event, EventKind, Purchase, Reject, decode};
+pub use event::{Event, EventKind, Item, MAX_ITEMS, Purchase, Reject, decode};
 pub use member::*;
 pub use summary::summary;
 

@@ -4,7 +4,7 @@
 //! doing. New customers arrive and make their first purchase; a member's
 //! referral brings a friend, who exists only with the program.
 
-use crate::engine::{Budgets, Effect, Member};
+use crate::engine::{Budgets, Effect, Item, Member};
 use crate::program::Program;
 use crate::sim::draw::{Clock, Next, OrderDraw, Replay, Traits, Who};
 use crate::sim::model::Model;
@@ -37,12 +37,15 @@ pub struct Work {
     pub(super) demoted_until: Time,
     /// The program's budgets as this pass sees them (`engine::Budgets`).
     pub(super) budgets: Budgets,
+    /// An order's items, when orders are baskets; reused.
+    pub(super) items: Vec<Item>,
 }
 
 impl Work {
     pub fn new(program: &Program, budgets: Budgets) -> Work {
         Work {
             budgets,
+            items: Vec::new(),
             member: Member::new(program, "", Time(0)),
             effects: Vec::with_capacity(64),
             replay: Replay {

@@ -4,8 +4,9 @@
 
 use rand_distr::{Distribution, Gamma};
 
-use crate::program::NameId;
-use crate::sim::model::Model;
+use crate::engine::{Item, MAX_ITEMS};
+use crate::program::{Cents, NameId};
+use crate::sim::model::{Model, SegmentModel, pick};
 use crate::sim::rng::{Rng, Stream};
 
 /// Who is simulated: a customer of a run, or the `friend`-th friend
@@ -143,6 +144,49 @@ impl Model<'_> {
             channel,
             payment,
             brand,
+        }
+    }
+}
+
+impl SegmentModel {
+    /// The items of an order of `cents` when the segment's orders are
+    /// baskets (into `items`, emptied first; left empty otherwise): 1 +
+    /// Poisson(items − 1) of them, sharing the value as a uniform point
+    /// of the simplex (each share of what is left is Beta(1, k) for the k
+    /// items after it), each of a category and a product from the
+    /// segment's mixes.
+    pub(super) fn basket(
+        &self,
+        cents: Cents,
+        brand: Option<NameId>,
+        rng: &mut Rng,
+        items: &mut Vec<Item>,
+    ) {
+        items.clear();
+        if self.extra_items.is_none() && self.products.is_empty() {
+            return;
+        }
+        let extra = self.extra_items.map_or(0.0, |p| p.sample(rng));
+        let n = (1 + extra as usize)
+            .min(MAX_ITEMS)
+            .min(cents.max(1) as usize);
+        let mut left = cents;
+        for i in 0..n {
+            let after = n - 1 - i;
+            let amount = if after == 0 {
+                left
+            } else {
+                let share = 1.0 - rng.uniform().powf(1.0 / after as f64);
+                ((left as f64 * share).round() as Cents).clamp(0, left)
+            };
+            left -= amount;
+            items.push(Item {
+                sku: pick(&self.products, rng.uniform()).unwrap_or(0),
+                category: pick(&self.categories, rng.uniform()),
+                brand,
+                quantity: 1,
+                amount,
+            });
         }
     }
 }

@@ -1,14 +1,14 @@
 //! The program and the scenario, read once into what the customer loop
 //! needs: no names, no maps; and the horizon's calendar of months.
 
-use rand_distr::{Beta, Gamma};
+use rand_distr::{Beta, Gamma, Poisson};
 use rayon::prelude::*;
 
 use crate::engine::Budgets;
 
 use crate::program::{
     Action, ActionId, Measure, NameId, Points, Program, Qualification, RewardId, TierId, Trigger,
-    Window,
+    Window, sku_key,
 };
 use crate::sim::lift::Gives;
 use crate::sim::scenario::{Batch, Scenario, Segment};
@@ -65,6 +65,11 @@ pub(super) struct SegmentModel {
     /// Days per BG/NBD time unit.
     pub(super) unit_days: f64,
     pub(super) categories: Vec<(f64, NameId)>,
+    /// Items an order has beyond the first, on average; and the products
+    /// (SKU keys) of items, as cumulative shares. An order is a basket
+    /// when either is there.
+    pub(super) extra_items: Option<Poisson<f64>>,
+    pub(super) products: Vec<(f64, u64)>,
     pub(super) channels: Vec<(f64, NameId)>,
     pub(super) payment_methods: Vec<(f64, NameId)>,
 }
@@ -277,8 +282,48 @@ fn mix(
     Ok(out)
 }
 
-pub(super) fn pick(mix: &[(f64, NameId)], u: f64) -> Option<NameId> {
+pub(super) fn pick<T: Copy>(mix: &[(f64, T)], u: f64) -> Option<T> {
     mix.iter().find(|(until, _)| u < *until).map(|(_, id)| *id)
+}
+
+/// Shares of items over the products the program names, as cumulative
+/// thresholds of their SKU keys.
+fn products(program: &Program, s: &Segment) -> Result<Vec<(f64, u64)>, ModelError> {
+    let mut named: Vec<&str> = (program.products.iter())
+        .flat_map(|list| list.skus.iter().map(String::as_str))
+        .collect();
+    named.sort_unstable();
+    named.dedup();
+    let mut out = Vec::new();
+    let mut total = 0.0;
+    if s.products.is_empty() {
+        let share = 1.0 / (named.len() + 1) as f64;
+        for sku in named {
+            total += share;
+            out.push((total, sku_key(sku)));
+        }
+        return Ok(out);
+    }
+    for (sku, share) in &s.products {
+        if named.binary_search(&sku.as_str()).is_err() {
+            let hint = crate::diagnostic::did_you_mean(sku, named.iter().copied())
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            return Err(ModelError(format!(
+                "segment \"{}\": the program names no product `{sku}`{hint}",
+                s.name
+            )));
+        }
+        total += share.0;
+        out.push((total, sku_key(sku)));
+    }
+    if total > 1.0 + 1e-9 {
+        return Err(ModelError(format!(
+            "segment \"{}\": the product shares add up to {total}, more than 1",
+            s.name
+        )));
+    }
+    Ok(out)
 }
 
 impl SegmentModel {
@@ -295,6 +340,8 @@ impl SegmentModel {
             spend_shape: s.spend.p.0,
             unit_days: s.purchase.unit.days(),
             categories: mix("category", &program.categories, &s.categories, &s.name)?,
+            extra_items: Poisson::new(s.items.0 - 1.0).ok(),
+            products: products(program, s)?,
             channels: mix("channel", &program.channels, &s.channels, &s.name)?,
             payment_methods: mix(
                 "payment method",

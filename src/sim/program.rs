@@ -54,6 +54,8 @@ struct Pass<'a, 'p> {
     customer: Customer,
     /// The member's choices: joining, redeeming, renewing, acting.
     choices: Rng,
+    /// The items of the member's orders.
+    baskets: Rng,
     work: &'a mut Work,
     tally: &'a mut RunTally,
 }
@@ -114,6 +116,7 @@ impl Model<'_> {
                 outlived_twin: false,
             },
             choices,
+            baskets: who.rng(self, Stream::Baskets),
             work,
             tally,
         };
@@ -323,20 +326,30 @@ impl Pass<'_, '_> {
         m: usize,
         kind: EventKind,
     ) -> Result<(), Reject> {
-        let model = self.model;
-        let event = Event {
+        self.step(account, m, &Self::event(at, kind))
+    }
+
+    /// An event for the engine: the member and the id are the pass's.
+    fn event(at: Time, kind: EventKind<'_>) -> Event<'_> {
+        Event {
             id: Cow::Borrowed(""),
             at,
             member: Cow::Borrowed(""),
             kind,
-        };
+        }
+    }
+
+    /// Applies an event to the account through the engine's own step; its
+    /// effects are counted in month `m`.
+    fn step(&mut self, account: Account, m: usize, event: &Event) -> Result<(), Reject> {
+        let model = self.model;
         let work = &mut *self.work;
         let (member, index) = match account {
             Account::Own => (&mut work.member, 0),
             Account::Friend(k) => (&mut work.friend_accounts[k].0, 1),
         };
         let out = (&mut work.effects, &mut work.budgets);
-        let result = engine::step(model.program, member, index, &event, out);
+        let result = engine::step(model.program, member, index, event, out);
         self.count_effects(m);
         result
     }
@@ -435,6 +448,9 @@ impl Pass<'_, '_> {
         let returned = order.returned > 0.0 && order.at_partner.is_none();
         let number = self.customer.orders;
         let id = order_id(number, &mut buffer);
+        let brand = (model.brands > 0).then_some((order.brand * model.brands as f64) as NameId);
+        let mut items = std::mem::take(&mut self.work.items);
+        s.basket(cents, brand, &mut self.baskets, &mut items);
         let choices = &mut self.choices;
         let purchase = Purchase {
             amount: cents,
@@ -442,7 +458,7 @@ impl Pass<'_, '_> {
             category: pick(&s.categories, order.category),
             channel: pick(&s.channels, order.channel),
             payment_method: pick(&s.payment_methods, order.payment),
-            brand: (model.brands > 0).then_some((order.brand * model.brands as f64) as NameId),
+            brand,
             partner: order.at_partner,
             shipping: 0,
             tax: 0,
@@ -453,7 +469,7 @@ impl Pass<'_, '_> {
                 0
             },
             chosen_day: model.chosen_days && choices.chance(segment.chosen_day.0),
-            items: Vec::new(),
+            items,
         };
         // A reward held and worth an amount (a free drink) is used on an
         // order it applies to, one an order; a `% off` applies itself.
@@ -480,16 +496,14 @@ impl Pass<'_, '_> {
             && self.choices.chance(segment.use_rewards.0)
         {
             let reward = self.work.member.rewards[held].reward;
-            let _ = self.apply(
-                at,
-                m,
-                EventKind::Redeem {
-                    reward,
-                    partner: None,
-                },
-            );
+            let partner = purchase.partner;
+            let _ = self.apply(at, m, EventKind::Redeem { reward, partner });
         }
-        let _ = self.apply(at, m, EventKind::Purchase(purchase));
+        let event = Self::event(at, EventKind::Purchase(purchase));
+        let _ = self.step(Account::Own, m, &event);
+        if let EventKind::Purchase(purchase) = event.kind {
+            self.work.items = purchase.items;
+        }
         let back = model.day_of(at) + order.return_after;
         if returned && back < model.month_days[model.months] {
             self.work.returns.push((back, number, order.returned));

@@ -21,6 +21,9 @@ pub enum Stream {
     Dropout = 4,
     /// The member's choices: joining, redeeming, renewing, acting.
     Choices = 5,
+    /// The items of each order with the program: how many, their share
+    /// of its value, their category and product.
+    Baskets = 6,
 }
 
 #[derive(Clone, Debug)]

@@ -111,6 +111,14 @@ pub struct Segment {
     pub birthday: Probability,
     /// Share of orders made at the program's partners.
     pub partner_orders: Probability,
+    /// Items in an order, on average (1 to 100). Above 1, or when the
+    /// program names products, an order is a basket of 1 +
+    /// Poisson(items − 1) items sharing its value at random, each of a
+    /// category and a product drawn from the mixes below.
+    pub items: ItemsPerOrder,
+    /// Share of items that are each product (SKU) the program names; the
+    /// rest are none of them. Unnamed: each gets 1/(n+1).
+    pub products: BTreeMap<String, Probability>,
     /// Share of orders in each category the program names; the rest are
     /// in none. Unnamed: each category gets 1/(n+1).
     pub categories: BTreeMap<String, Probability>,
@@ -143,6 +151,8 @@ impl Default for Segment {
             refer: Probability(0.05),
             birthday: Probability(0.60),
             partner_orders: Probability(0.10),
+            items: ItemsPerOrder(1.0),
+            products: BTreeMap::new(),
             categories: BTreeMap::new(),
             channels: BTreeMap::new(),
             payment_methods: BTreeMap::new(),
@@ -369,6 +379,11 @@ impl Multiplier {
     }
 }
 
+/// The mean number of items in an order, 1 to 100.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct ItemsPerOrder(pub f64);
+
 /// A count of 0 or more.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 #[serde(transparent)]
@@ -427,6 +442,18 @@ impl<'de> Deserialize<'de> for Multiplier {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let x = number(d)?;
         checked(x, (0.0..=100.0).contains(&x), "a multiplier from 0 to 100").map(Multiplier)
+    }
+}
+
+impl<'de> Deserialize<'de> for ItemsPerOrder {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let x = number(d)?;
+        checked(
+            x,
+            (1.0..=100.0).contains(&x),
+            "a number of items from 1 to 100",
+        )
+        .map(ItemsPerOrder)
     }
 }
 
