@@ -248,6 +248,57 @@ fn baskets_draw_their_items_from_the_scenarios_mixes() {
     );
 }
 
+/// Issue 17: orders come in the week as `[week]` weighs it. With
+/// Saturday weighing 2 and the other days 1, a quarter of the orders are
+/// on Saturdays (2/8); with 14:00 to 17:00 weighing 3 and the other
+/// hours 1, 9/30 of them are then; and the two weights multiply, so
+/// Saturday afternoons have 2·9 / (8·30).
+#[test]
+fn orders_come_in_the_week_as_the_scenario_weighs_it() {
+    let mut scenario = Scenario::default();
+    switch_responses_off(&mut scenario);
+    let segment = &mut scenario.segments[0];
+    segment.enroll.0 = 1.0;
+    segment.returns.0 = 0.0;
+    segment.partner_orders.0 = 0.0;
+    scenario.week.days.0[5] = 2.0;
+    scenario.week.hours.0[14..17].fill(3.0);
+    let head = "program \"Week\"\ncurrency USD\npoints are called \"points\"\n";
+    let bonus_per_order = |rule: &str, scenario: &Scenario| {
+        let runs = run(&format!("{head}{rule}\n"), scenario, 5_000, 12, 2);
+        total(&runs, Field::PointsIssued) as f64 / 100.0 / total(&runs, Field::Orders) as f64
+    };
+    assert_within(
+        "orders on Saturdays",
+        bonus_per_order("bonus 100 points, on saturdays", &scenario),
+        2.0 / 8.0,
+        0.03,
+    );
+    assert_within(
+        "orders in the afternoon",
+        bonus_per_order("bonus 100 points, between 14:00 and 17:00", &scenario),
+        9.0 / 30.0,
+        0.03,
+    );
+    assert_within(
+        "orders on Saturday afternoons",
+        bonus_per_order(
+            "bonus 100 points, on saturdays, between 14:00 and 17:00",
+            &scenario,
+        ),
+        2.0 * 9.0 / (8.0 * 30.0),
+        0.05,
+    );
+    // Without weights, a seventh of orders are on Saturdays.
+    scenario.week = Default::default();
+    assert_within(
+        "orders on Saturdays, unweighted",
+        bonus_per_order("bonus 100 points, on saturdays", &scenario),
+        1.0 / 7.0,
+        0.03,
+    );
+}
+
 /// Every response to the program set to 1, which switches it off.
 fn switch_responses_off(scenario: &mut Scenario) {
     let b = &mut scenario.behavior;

@@ -13,6 +13,7 @@ mod program;
 pub mod rng;
 pub mod scenario;
 pub mod tally;
+mod week;
 
 pub use customer::Work;
 pub use model::{Model, ModelError};

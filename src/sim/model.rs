@@ -12,6 +12,7 @@ use crate::program::{
 };
 use crate::sim::lift::Gives;
 use crate::sim::scenario::{Batch, Scenario, Segment};
+use crate::sim::week::Week;
 use crate::sim::{CHUNK, RunTally, Work};
 use crate::time::Time;
 
@@ -22,6 +23,9 @@ pub struct Model<'p> {
     pub scenario: &'p Scenario,
     pub months: usize,
     pub(super) start: Time,
+    /// When in the week orders come: the purchase clock's own time
+    /// (`week`); none when every hour weighs the same.
+    pub(super) week: Option<Week>,
     /// Day (from the start) at which each month begins; one more for the
     /// end of the horizon.
     pub(super) month_days: Vec<f64>,
@@ -88,7 +92,13 @@ impl<'p> Model<'p> {
         let months = plan.months;
         let start = scenario.simulation.start.0;
         let month_times: Vec<Time> = (0..=months as i64).map(|m| start.add_months(m)).collect();
-        let month_days = month_times.iter().map(|t| t.days_since(start)).collect();
+        let offset = program.calendar.local(start).0 - start.0;
+        let week = Week::new(&scenario.week, start, offset);
+        let on_clock = |days: f64| week.as_ref().map_or(days, |w| w.clock(days));
+        let month_days = month_times
+            .iter()
+            .map(|t| on_clock(t.days_since(start)))
+            .collect();
         let mut until = 0.0;
         let mut segments = Vec::new();
         for segment in &scenario.segments {
@@ -143,7 +153,14 @@ impl<'p> Model<'p> {
             })
             .collect();
         let base = plan.customers;
-        let batches = scenario.arrivals(months);
+        let mut batches = scenario.arrivals(months);
+        // New customers arrive spread over the clock's days, so more of
+        // them in the busy hours.
+        for batch in &mut batches {
+            let from = on_clock(batch.from);
+            batch.days = on_clock(batch.from + batch.days) - from;
+            batch.from = from;
+        }
         let mut first_of_batch = Vec::with_capacity(batches.len());
         let mut population = base;
         for batch in &batches {
@@ -166,6 +183,7 @@ impl<'p> Model<'p> {
             population,
             refers,
             start,
+            week,
             month_days,
             month_times,
             segments,
@@ -235,13 +253,18 @@ impl<'p> Model<'p> {
             .min(self.months.saturating_sub(1))
     }
 
+    /// The moment of a day of the purchase clock (from the start, with
+    /// its fraction).
     pub(super) fn time_at(&self, day: f64) -> Time {
-        self.start.add_fractional_days(day)
+        let days = self.week.as_ref().map_or(day, |w| w.days(day));
+        self.start.add_fractional_days(days)
     }
 
-    /// The day (from the start, with its fraction) of a time.
+    /// The day of the purchase clock (from the start, with its fraction)
+    /// of a moment.
     pub(super) fn day_of(&self, at: Time) -> f64 {
-        at.days_since(self.start)
+        let days = at.days_since(self.start);
+        self.week.as_ref().map_or(days, |w| w.clock(days))
     }
 }
 

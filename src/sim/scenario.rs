@@ -29,6 +29,36 @@ pub struct Scenario {
     pub segments: Vec<Segment>,
     #[serde(default)]
     pub behavior: Behavior,
+    /// When in the week orders come.
+    #[serde(default)]
+    pub week: WeekProfile,
+}
+
+/// How the purchase rate varies over the week: a weight for each day
+/// (Monday first) and each hour of the day (from 00:00), in the
+/// program's time zone; an hour of the week weighs its day's weight
+/// times its hour's. By default every hour weighs the same.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WeekProfile {
+    pub days: Weights<7>,
+    pub hours: Weights<24>,
+}
+
+/// `N` weights of 0 or more, not all 0.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Weights<const N: usize>(pub [f64; N]);
+
+impl<const N: usize> Serialize for Weights<N> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter())
+    }
+}
+
+impl<const N: usize> Default for Weights<N> {
+    fn default() -> Self {
+        Weights([1.0; N])
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -167,6 +197,7 @@ impl Default for Scenario {
             arrivals: Arrivals::default(),
             segments: default_segments(),
             behavior: Behavior::default(),
+            week: WeekProfile::default(),
         }
     }
 }
@@ -442,6 +473,32 @@ impl<'de> Deserialize<'de> for Multiplier {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let x = number(d)?;
         checked(x, (0.0..=100.0).contains(&x), "a multiplier from 0 to 100").map(Multiplier)
+    }
+}
+
+impl<'de, const N: usize> Deserialize<'de> for Weights<N> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let weights = Vec::<Weight>::deserialize(d)?;
+        let found = weights.len();
+        let weights: [f64; N] = (weights.iter().map(|w| w.0).collect::<Vec<f64>>())
+            .try_into()
+            .map_err(|_| de::Error::custom(format!("{found} weights where {N} are expected")))?;
+        if weights.iter().all(|&w| w == 0.0) {
+            return Err(de::Error::custom(
+                "every weight is 0, so no order would ever come: give some a weight above 0",
+            ));
+        }
+        Ok(Weights(weights))
+    }
+}
+
+/// One weight of a profile: a number of 0 or more.
+struct Weight(f64);
+
+impl<'de> Deserialize<'de> for Weight {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let x = number(d)?;
+        checked(x, (0.0..=1e6).contains(&x), "a weight from 0 to 1,000,000").map(Weight)
     }
 }
 
