@@ -635,6 +635,8 @@ pub enum Measure {
     /// Points earned (never the balance).
     PointsEarned,
     Visits,
+    /// Nights stayed: `for 50 nights in a calendar year`.
+    Nights,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

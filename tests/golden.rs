@@ -368,6 +368,28 @@ fn boots_advantage() {
 }
 
 #[test]
+fn marriott_bonvoy() {
+    let out = run("marriott_bonvoy");
+    insta::assert_snapshot!(out.snapshot);
+    assert!(out.summary.rejected.is_empty());
+    // 10 points a dollar on $1,200 and $800, whose 4 nights make 10: Silver
+    // from then on, 11 a dollar on $500 and on $2,400, whose 12 nights make
+    // 25: Gold, 12.5 a dollar on $1,000. The 3-night stay refunded in full
+    // takes back its 5,500 points and its nights (27 in the year, not 30),
+    // and Gold is kept, through 2027. A free night for 35,000.
+    let mia = out.member("mia");
+    let earned = 12_000 + 8_000 + 5_500 + 26_400 + 12_500;
+    assert_eq!(mia.totals.points_issued, earned);
+    assert_eq!(mia.points.balance, earned - 5_500 - 35_000);
+    assert_eq!(mia.counters.total.nights, 6 + 4 + 12 + 5);
+    assert_eq!(
+        out.tier("mia", "marriott_bonvoy").as_deref(),
+        Some("Gold Elite")
+    );
+    assert_eq!(out.value_of("reward_used"), 250_00);
+}
+
+#[test]
 fn delta_skymiles() {
     let out = run("delta_skymiles");
     insta::assert_snapshot!(out.snapshot);

@@ -74,6 +74,7 @@ fn the_programs_are_clean_and_formatted() {
             "delta_skymiles",
             "dicks_scorecard",
             "kohls",
+            "marriott_bonvoy",
             "mywalgreens",
             "north_face",
             "rei_coop",

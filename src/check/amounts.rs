@@ -71,6 +71,7 @@ const DURATION_UNITS: &[&str] = &[
     "hour", "hours", "day", "days", "week", "weeks", "month", "months", "year", "years",
 ];
 const VISIT_UNITS: &[&str] = &["visit", "visits"];
+const NIGHT_UNITS: &[&str] = &["night", "nights"];
 
 impl Checker<'_> {
     fn text_of(&self, quantity: &Node<Quantity>) -> &str {
@@ -194,7 +195,10 @@ impl Checker<'_> {
                 if self.is_points_unit(unit) {
                     return Some(quantity.value);
                 }
-                if DurationUnit::from_word(unit).is_some() || VISIT_UNITS.contains(&unit.as_str()) {
+                if DurationUnit::from_word(unit).is_some()
+                    || VISIT_UNITS.contains(&unit.as_str())
+                    || NIGHT_UNITS.contains(&unit.as_str())
+                {
                     self.wrong(quantity, &example_unit);
                     return None;
                 }
@@ -319,21 +323,51 @@ impl Checker<'_> {
     }
 
     /// A count of visits: `10 visits`.
-    pub fn visits(&mut self, quantity: &Node<Quantity>) -> Option<Decimal> {
+    /// `10 visits` or `50 nights`: what a tier counts besides money and
+    /// points.
+    pub fn visits_or_nights(
+        &mut self,
+        quantity: &Node<Quantity>,
+    ) -> Option<(crate::program::Measure, Decimal)> {
         if !self.sign_ok(quantity) {
             return None;
         }
-        match &quantity.unit {
-            Some(unit)
-                if VISIT_UNITS.contains(&unit.as_str()) && quantity.kind == QuantityKind::Count =>
-            {
-                Some(quantity.value)
+        let unit = quantity.unit.as_ref().map(|u| u.as_str());
+        match unit {
+            _ if quantity.kind != QuantityKind::Count => None,
+            Some(unit) if VISIT_UNITS.contains(&unit) => {
+                Some((crate::program::Measure::Visits, quantity.value))
             }
-            _ => {
-                self.wrong(quantity, "a number of visits such as `10 visits`");
-                None
+            Some(unit) if NIGHT_UNITS.contains(&unit) => {
+                Some((crate::program::Measure::Nights, quantity.value))
             }
+            _ => None,
         }
+        .or_else(|| {
+            let units = VISIT_UNITS.iter().chain(NIGHT_UNITS).copied();
+            match quantity
+                .unit
+                .as_ref()
+                .filter(|_| quantity.kind == QuantityKind::Count)
+            {
+                Some(unit) if did_you_mean(&unit.node, units.clone()).is_some() => {
+                    let suggestion = did_you_mean(&unit.node, units).map(str::to_string);
+                    self.report(
+                        ProblemKind::UnknownUnit {
+                            unit: unit.node.clone(),
+                            expected: "`visits` or `nights`".into(),
+                            suggestion,
+                        },
+                        unit.span,
+                    );
+                }
+                _ => self.wrong(
+                    quantity,
+                    "a number of visits or nights such as `10 visits` or `50 nights`",
+                ),
+            }
+            None
+        })
     }
 
     /// A whole number of times, at least one.

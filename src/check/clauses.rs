@@ -561,7 +561,10 @@ impl Checker<'_> {
                     .as_ref()
                     .is_some_and(|u| !self.is_points_unit(u)) =>
             {
-                (program::Measure::Visits, self.visits(amount))
+                match self.visits_or_nights(amount) {
+                    Some((measure, count)) => (measure, Some(count)),
+                    None => (program::Measure::Visits, None),
+                }
             }
             (QuantityKind::Count, _) if amount.unit.is_none() => {
                 self.points(amount);

@@ -86,6 +86,8 @@ pub struct Purchase<'a> {
     pub rewards: Cents,
     /// The member makes today one of their chosen bonus days.
     pub chosen_day: bool,
+    /// The nights of a stay, for tiers that count nights.
+    pub nights: u32,
     /// The basket, when the event lists it; without it the purchase is
     /// one item of the order's category and brand.
     pub items: Vec<Item>,
@@ -123,6 +125,9 @@ pub struct Item {
     /// The line's price before the program's discounts, all units.
     pub amount: Cents,
 }
+
+/// The most nights one purchase may carry: a year's stay.
+pub const MAX_NIGHTS: i64 = 366;
 
 /// The most items a purchase may list: enough for any checkout, and a
 /// bound on the work one event costs.
@@ -244,6 +249,7 @@ struct Raw<'a> {
     gift_cards: Option<Amount<'a>>,
     rewards: Option<Amount<'a>>,
     chosen_day: Option<bool>,
+    nights: Option<i64>,
     #[serde(borrow)]
     action: Option<Text<'a>>,
     #[serde(borrow)]
@@ -678,6 +684,15 @@ fn decode_raw<'a>(program: &Program, mut raw: Raw<'a>) -> Result<Event<'a>, Reje
                 gift_cards,
                 rewards: part("rewards", &raw.rewards)?,
                 chosen_day: raw.chosen_day.unwrap_or(false),
+                nights: match raw.nights {
+                    None => 0,
+                    Some(n @ 0..=MAX_NIGHTS) => n as u32,
+                    Some(_) => {
+                        return Err(malformed(format!(
+                            "`nights` must be a whole number from 0 to {MAX_NIGHTS}"
+                        )));
+                    }
+                },
                 items,
             };
             if purchase.shipping + purchase.tax + purchase.gift_cards > amount {

@@ -478,19 +478,41 @@ pub struct Tally {
     pub spend: Cents,
     pub points: Points,
     pub visits: i64,
+    /// Nights stayed (a purchase's `nights`).
+    pub nights: i64,
 }
 
-as_tuple!(Tally {
-    spend: Cents,
-    points: Points,
-    visits: i64
-});
+impl Serialize for Tally {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let counts = (self.spend, self.points, self.visits);
+        match READING_SCHEMA.get() {
+            ..7 => counts.serialize(s),
+            _ => (counts, self.nights).serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Tally {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let ((spend, points, visits), nights) = match READING_SCHEMA.get() {
+            ..7 => (<(Cents, Points, i64)>::deserialize(d)?, 0),
+            _ => <((Cents, Points, i64), i64)>::deserialize(d)?,
+        };
+        Ok(Tally {
+            spend,
+            points,
+            visits,
+            nights,
+        })
+    }
+}
 
 impl Tally {
     fn add(&mut self, other: Tally) {
         self.spend = self.spend.saturating_add(other.spend);
         self.points = self.points.saturating_add(other.points);
         self.visits = self.visits.saturating_add(other.visits);
+        self.nights = self.nights.saturating_add(other.nights);
     }
 
     fn get(&self, measure: Measure) -> i64 {
@@ -498,6 +520,7 @@ impl Tally {
             Measure::Spend => self.spend,
             Measure::PointsEarned => self.points,
             Measure::Visits => self.visits,
+            Measure::Nights => self.nights,
         }
     }
 }
@@ -761,6 +784,8 @@ pub struct Order {
     /// The basket, when the purchase listed it: what a refund that names
     /// items is worked out from.
     pub items: Vec<OrderItem>,
+    /// The nights of a stay, which a refund in full takes back.
+    pub nights: u32,
 }
 
 /// An item of an order, as a refund names it.
@@ -830,7 +855,8 @@ impl Serialize for Order {
         match READING_SCHEMA.get() {
             ..5 => fields.serialize(s),
             5 => (fields, self.visit).serialize(s),
-            _ => (fields, self.visit, self.partner, &self.items).serialize(s),
+            6 => (fields, self.visit, self.partner, &self.items).serialize(s),
+            _ => (fields, self.visit, self.partner, &self.items, self.nights).serialize(s),
         }
     }
 }
@@ -849,18 +875,24 @@ type OrderFields = (
 
 impl<'de> Deserialize<'de> for Order {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (fields, visit, partner, items) = match READING_SCHEMA.get() {
+        let (fields, visit, partner, items, nights) = match READING_SCHEMA.get() {
             ..5 => (
                 OrderFields::deserialize(d)?,
                 VisitCredit::default(),
                 None,
                 Vec::new(),
+                0,
             ),
             5 => {
                 let (fields, visit) = <(OrderFields, VisitCredit)>::deserialize(d)?;
-                (fields, visit, None, Vec::new())
+                (fields, visit, None, Vec::new(), 0)
             }
-            _ => <(OrderFields, VisitCredit, Option<u16>, Vec<OrderItem>)>::deserialize(d)?,
+            6 => {
+                let (fields, visit, partner, items) =
+                    <(OrderFields, VisitCredit, Option<u16>, Vec<OrderItem>)>::deserialize(d)?;
+                (fields, visit, partner, items, 0)
+            }
+            _ => <(OrderFields, VisitCredit, Option<u16>, Vec<OrderItem>, u32)>::deserialize(d)?,
         };
         let (
             key,
@@ -886,6 +918,7 @@ impl<'de> Deserialize<'de> for Order {
             visit,
             partner,
             items,
+            nights,
         })
     }
 }
@@ -893,7 +926,7 @@ impl<'de> Deserialize<'de> for Order {
 /// The ledger schema whose member snapshots this build writes. Each
 /// later schema only adds state; what a snapshot of an earlier one lacks
 /// reads as its default ([`in_snapshot_schema`]).
-pub const SNAPSHOT_SCHEMA: u32 = 6;
+pub const SNAPSHOT_SCHEMA: u32 = 7;
 
 thread_local! {
     /// The schema of the snapshots being read or written.
@@ -904,7 +937,8 @@ thread_local! {
 /// - before 5, orders did not keep their visit, so an order read from
 ///   one has nothing to undo beyond its share of what it earned;
 /// - before 6, members had no recent uses of limits counted over a
-///   length of time, no pending points and no tier set by hand.
+///   length of time, no pending points and no tier set by hand;
+/// - before 7, nothing counted nights.
 pub fn in_snapshot_schema<T>(schema: u32, work: impl FnOnce() -> T) -> T {
     READING_SCHEMA.set(schema);
     let result = work();

@@ -459,6 +459,7 @@ impl Apply<'_> {
                 spend: paid,
                 points: 0,
                 visits: 1,
+                nights: i64::from(p.nights),
             },
         );
         if let Some(order) = &p.order {
@@ -494,6 +495,7 @@ impl Apply<'_> {
                 partner: p
                     .partner
                     .filter(|&id| usize::from(id) < program.partners.len()),
+                nights: p.nights,
                 items: p
                     .items
                     .iter()
@@ -829,6 +831,7 @@ impl Apply<'_> {
         visit.undone |= undo;
         let visit = *visit;
         let (made_at, accrued_rule, partner) = (record.at, record.accrued_rule, record.partner);
+        let nights = if undo { i64::from(record.nights) } else { 0 };
 
         // Points still pending are cancelled first: the member never had
         // them to spend.
@@ -902,6 +905,7 @@ impl Apply<'_> {
                 spend: -amount,
                 points: -points,
                 visits: -i64::from(undo),
+                nights: -nights,
             },
         );
         self.after_change(at);

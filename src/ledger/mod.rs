@@ -42,13 +42,13 @@ use writer::{
 
 /// 4: no indexes; entries link to the member's previous entry; a
 /// member's lots are JSON in its row; the snapshot is binary.
-const SCHEMA_VERSION: &str = "6";
+const SCHEMA_VERSION: &str = "7";
 
 /// Earlier schemas whose tables are this one's and whose member
 /// snapshots lack only state added since ([`crate::engine::SNAPSHOT_SCHEMA`]):
 /// such a ledger is read as it is, and brought to this schema when opened
 /// to write.
-const EARLIER_SNAPSHOTS: &[&str] = &["4", "5"];
+const EARLIER_SNAPSHOTS: &[&str] = &["4", "5", "6"];
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (

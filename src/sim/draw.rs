@@ -189,6 +189,11 @@ impl SegmentModel {
             });
         }
     }
+
+    /// The nights of an order that is a stay: 1 + Poisson(nights − 1).
+    pub(super) fn nights(&self, rng: &mut Rng) -> u32 {
+        1 + self.extra_nights.map_or(0.0, |p| p.sample(rng)).min(365.0) as u32
+    }
 }
 
 /// BG/NBD's purchase clock in continuous time: the waiting time to the

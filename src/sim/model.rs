@@ -41,6 +41,8 @@ pub struct Model<'p> {
     /// Tiers with a threshold: (tier, measure, amount, window).
     pub(super) thresholds: Vec<(TierId, Measure, i64, Window)>,
     pub(super) chosen_days: bool,
+    /// Whether some tier counts nights, so that each order is a stay.
+    pub(super) counts_nights: bool,
     /// What the program gives, by where it stands: the member lifts
     /// hold only while a member is in reach of something of value.
     pub(super) gives: Gives,
@@ -74,6 +76,9 @@ pub(super) struct SegmentModel {
     /// when either is there.
     pub(super) extra_items: Option<Poisson<f64>>,
     pub(super) products: Vec<(f64, u64)>,
+    /// Nights a stay has beyond the first, on average, when the
+    /// program's tiers count nights (`Model::counts_nights`).
+    pub(super) extra_nights: Option<Poisson<f64>>,
     pub(super) channels: Vec<(f64, NameId)>,
     pub(super) payment_methods: Vec<(f64, NameId)>,
 }
@@ -139,7 +144,7 @@ impl<'p> Model<'p> {
                 actions.push(action);
             }
         }
-        let thresholds = program
+        let thresholds: Vec<(TierId, Measure, i64, Window)> = program
             .tiers
             .iter()
             .enumerate()
@@ -191,6 +196,9 @@ impl<'p> Model<'p> {
             conversions: program.conversions.iter().map(|c| c.points).collect(),
             punch_cards,
             actions,
+            counts_nights: thresholds
+                .iter()
+                .any(|&(_, measure, _, _)| measure == Measure::Nights),
             thresholds,
             chosen_days: program
                 .bonuses
@@ -364,6 +372,7 @@ impl SegmentModel {
             unit_days: s.purchase.unit.days(),
             categories: mix("category", &program.categories, &s.categories, &s.name)?,
             extra_items: Poisson::new(s.items.0 - 1.0).ok(),
+            extra_nights: Poisson::new(s.nights.0 - 1.0).ok(),
             products: products(program, s)?,
             channels: mix("channel", &program.channels, &s.channels, &s.name)?,
             payment_methods: mix(

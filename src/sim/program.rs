@@ -451,6 +451,11 @@ impl Pass<'_, '_> {
         let brand = (model.brands > 0).then_some((order.brand * model.brands as f64) as NameId);
         let mut items = std::mem::take(&mut self.work.items);
         s.basket(cents, brand, &mut self.baskets, &mut items);
+        let nights = if model.counts_nights {
+            s.nights(&mut self.baskets)
+        } else {
+            0
+        };
         let choices = &mut self.choices;
         let purchase = Purchase {
             amount: cents,
@@ -469,6 +474,7 @@ impl Pass<'_, '_> {
                 0
             },
             chosen_day: model.chosen_days && choices.chance(segment.chosen_day.0),
+            nights,
             items,
         };
         // A reward held and worth an amount (a free drink) is used on an

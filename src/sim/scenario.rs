@@ -149,6 +149,9 @@ pub struct Segment {
     /// Share of items that are each product (SKU) the program names; the
     /// rest are none of them. Unnamed: each gets 1/(n+1).
     pub products: BTreeMap<String, Probability>,
+    /// Nights in a stay, on average (1 to 30), for a program whose tiers
+    /// count nights: 1 + Poisson(nights − 1) an order.
+    pub nights: NightsPerStay,
     /// Share of orders in each category the program names; the rest are
     /// in none. Unnamed: each category gets 1/(n+1).
     pub categories: BTreeMap<String, Probability>,
@@ -182,6 +185,7 @@ impl Default for Segment {
             birthday: Probability(0.60),
             partner_orders: Probability(0.10),
             items: ItemsPerOrder(1.0),
+            nights: NightsPerStay(2.0),
             products: BTreeMap::new(),
             categories: BTreeMap::new(),
             channels: BTreeMap::new(),
@@ -415,6 +419,11 @@ impl Multiplier {
 #[serde(transparent)]
 pub struct ItemsPerOrder(pub f64);
 
+/// The mean number of nights in a stay, 1 to 30.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct NightsPerStay(pub f64);
+
 /// A count of 0 or more.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 #[serde(transparent)]
@@ -499,6 +508,18 @@ impl<'de> Deserialize<'de> for Weight {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let x = number(d)?;
         checked(x, (0.0..=1e6).contains(&x), "a weight from 0 to 1,000,000").map(Weight)
+    }
+}
+
+impl<'de> Deserialize<'de> for NightsPerStay {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let x = number(d)?;
+        checked(
+            x,
+            (1.0..=30.0).contains(&x),
+            "a number of nights from 1 to 30",
+        )
+        .map(NightsPerStay)
     }
 }
 
