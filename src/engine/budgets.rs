@@ -56,17 +56,14 @@ impl Budgets {
     /// simulated budget has closed.
     pub(super) fn used(&self, cap: &Cap, key: i64, at: Time) -> i64 {
         match self {
-            Budgets::Counted(counters) => {
-                let counter = &counters[cap.slot];
-                if counter.period == key {
-                    counter.used
-                } else {
-                    0
-                }
-            }
+            // A counter that is not there (no budgets given) has used
+            // nothing.
+            Budgets::Counted(counters) => (counters.get(cap.slot))
+                .filter(|counter| counter.period == key)
+                .map_or(0, |counter| counter.used),
             Budgets::Noted(_) => 0,
             Budgets::Closing(closings) => {
-                let periods = &closings.0[cap.slot];
+                let periods = closings.0.get(cap.slot).map_or(&[][..], Vec::as_slice);
                 match periods.binary_search_by_key(&key, |&(period, _)| period) {
                     Ok(i) if at >= periods[i].1 => i64::MAX,
                     _ => 0,
@@ -78,7 +75,9 @@ impl Budgets {
     pub(super) fn count(&mut self, cap: &Cap, key: i64, at: Time, amount: i64) {
         match self {
             Budgets::Counted(counters) => {
-                let counter = &mut counters[cap.slot];
+                let Some(counter) = counters.get_mut(cap.slot) else {
+                    return;
+                };
                 if counter.period != key {
                     counter.period = key;
                     counter.used = 0;
