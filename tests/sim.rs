@@ -206,6 +206,18 @@ fn a_monthly_budget_gives_what_was_asked_up_to_the_budget() {
     assert_eq!(alone, given);
 }
 
+/// Without responses to the program, every customer a member, and no
+/// returns or partner orders: each order earns once, at the shop.
+fn every_order_a_members_own() -> Scenario {
+    let mut scenario = Scenario::default();
+    switch_responses_off(&mut scenario);
+    let segment = &mut scenario.segments[0];
+    segment.enroll.0 = 1.0;
+    segment.returns.0 = 0.0;
+    segment.partner_orders.0 = 0.0;
+    scenario
+}
+
 /// Issue 17: with `items = 3` an order is a basket of 1 + Poisson(2)
 /// items, each in `shoes` with chance p = 1/2; a bonus for a basket with
 /// shoes in it then comes with the share of orders that have at least one
@@ -214,12 +226,8 @@ fn a_monthly_budget_gives_what_was_asked_up_to_the_budget() {
 /// with about its share of items.
 #[test]
 fn baskets_draw_their_items_from_the_scenarios_mixes() {
-    let mut scenario = Scenario::default();
-    switch_responses_off(&mut scenario);
+    let mut scenario = every_order_a_members_own();
     let segment = &mut scenario.segments[0];
-    segment.enroll.0 = 1.0;
-    segment.returns.0 = 0.0;
-    segment.partner_orders.0 = 0.0;
     segment.items.0 = 3.0;
     segment
         .categories
@@ -255,12 +263,7 @@ fn baskets_draw_their_items_from_the_scenarios_mixes() {
 /// Saturday afternoons have 2·9 / (8·30).
 #[test]
 fn orders_come_in_the_week_as_the_scenario_weighs_it() {
-    let mut scenario = Scenario::default();
-    switch_responses_off(&mut scenario);
-    let segment = &mut scenario.segments[0];
-    segment.enroll.0 = 1.0;
-    segment.returns.0 = 0.0;
-    segment.partner_orders.0 = 0.0;
+    let mut scenario = every_order_a_members_own();
     scenario.week.days.0[5] = 2.0;
     scenario.week.hours.0[14..17].fill(3.0);
     let head = "program \"Week\"\ncurrency USD\npoints are called \"points\"\n";

@@ -459,6 +459,13 @@ impl Apply<'_> {
         }
     }
 
+    /// A reward worth `value` used, at a partner or at the program's own.
+    fn use_reward(&mut self, at: Time, reward: RewardId, value: Cents, partner: Option<NameId>) {
+        let cause = Cause::Reward(reward);
+        self.effect(at, EffectKind::RewardUsed, Moved::value(value), cause);
+        self.keep_margin(at, partner, value);
+    }
+
     pub fn redeem(
         &mut self,
         at: Time,
@@ -481,13 +488,7 @@ impl Apply<'_> {
         };
         if let (Some(h), RewardValue::Money(_)) = (held, r.value) {
             self.member.rewards.remove(h);
-            self.effect(
-                at,
-                EffectKind::RewardUsed,
-                Moved::value(value),
-                Cause::Reward(reward),
-            );
-            self.keep_margin(at, partner, value);
+            self.use_reward(at, reward, value, partner);
             self.member.last_activity = at;
             return Ok(());
         }
@@ -525,15 +526,7 @@ impl Apply<'_> {
         self.spend_points(at, cost, 0, Cause::Reward(reward))?;
         self.use_caps(&r.caps, at, cost, value);
         match r.value {
-            RewardValue::Money(_) => {
-                self.effect(
-                    at,
-                    EffectKind::RewardUsed,
-                    Moved::value(value),
-                    Cause::Reward(reward),
-                );
-                self.keep_margin(at, partner, value);
-            }
+            RewardValue::Money(_) => self.use_reward(at, reward, value, partner),
             // A share off the next order is held until that order.
             RewardValue::PercentOff(_) => self.issue_reward(at, reward, Cause::Reward(reward)),
         }
