@@ -444,6 +444,28 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
         Ok(())
     }
 
+    /// Applies the lines read so far, commits them and writes out their
+    /// effects and rejects: what a live input (a pipe) needs when no
+    /// further line is waiting, so that each answer is out, and durable,
+    /// before the next line comes.
+    pub fn deliver(&mut self) -> Result<(), RunError> {
+        self.flush()?;
+        if self.in_batch > 0 {
+            self.store.in_ledger(Ledger::commit)?;
+            self.in_batch = 0;
+        }
+        for out in [
+            self.outputs.effects.as_deref_mut(),
+            self.outputs.rejects.as_deref_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            out.flush().map_err(io_error("writing output"))?;
+        }
+        Ok(())
+    }
+
     /// Ends the run: the member snapshot, in the last transaction.
     pub fn finish(mut self) -> Result<Summary, RunError> {
         self.flush()?;

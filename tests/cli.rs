@@ -268,3 +268,77 @@ fn an_event_more_than_a_year_ahead_is_rejected_and_the_rest_applies() {
         ]
     );
 }
+
+/// Issue 18: `run --events -` applies a line as soon as no other is
+/// waiting, commits it and writes its effects out, so a producer that
+/// sends one event and waits gets its answer, and the ledger holds it,
+/// before it sends the next.
+#[test]
+fn run_from_a_pipe_answers_each_line_as_it_arrives() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = temp_dir("live");
+    let program = dir.join("shop.loy");
+    std::fs::write(
+        &program,
+        "program \"Shop\"\ncurrency USD\npoints are called \"points\", worth $1 per 100 points\n\
+         earn 1 point per $1 spent\n",
+    )
+    .unwrap();
+    let ledger = dir.join("ledger.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_loyalty"))
+        .args([
+            "run",
+            program.to_str().unwrap(),
+            "--events",
+            "-",
+            "--effects",
+            "-",
+        ])
+        .arg("--ledger")
+        .arg(&ledger)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let (lines, answers) = std::sync::mpsc::channel();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stdout.lines() {
+            let _ = lines.send(line.unwrap());
+        }
+    });
+    let answer = |kind: &str| {
+        let line = answers
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("no `{kind}` effect while the pipe stays open"));
+        let effect: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(effect["kind"], kind, "{line}");
+        effect
+    };
+    let events_stored = || -> i64 {
+        rusqlite::Connection::open(&ledger)
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
+            .unwrap()
+    };
+    writeln!(
+        stdin,
+        r#"{{"id":"1","at":"2026-01-01","type":"enroll","member":"a"}}"#
+    )
+    .unwrap();
+    stdin.flush().unwrap();
+    answer("enrolled");
+    assert_eq!(events_stored(), 1, "committed before the answer");
+    writeln!(
+        stdin,
+        r#"{{"id":"2","at":"2026-01-02","type":"purchase","member":"a","amount":"42"}}"#
+    )
+    .unwrap();
+    stdin.flush().unwrap();
+    assert_eq!(answer("points_earned")["points"], 42);
+    assert_eq!(events_stored(), 2);
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}

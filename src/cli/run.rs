@@ -45,9 +45,13 @@ pub struct Args {
     migrate: bool,
 }
 
-fn create(path: &Path) -> Result<BufWriter<File>, String> {
+/// An output file, or standard output for `-`.
+fn create(path: &Path) -> Result<Box<dyn Write>, String> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(BufWriter::new(io::stdout())));
+    }
     File::create(path)
-        .map(BufWriter::new)
+        .map(|file| Box::new(BufWriter::new(file)) as Box<dyn Write>)
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
@@ -88,24 +92,15 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let mut runner = Runner::new(&mut engine, ledger.as_mut(), outputs, &source_name);
 
     if let Some(path) = &args.events {
-        let reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
-            Box::new(BufReader::new(io::stdin()))
+        if path.as_os_str() == "-" {
+            // Standard input may be a live feed: a line is applied as
+            // soon as no other is waiting behind it.
+            let stdin = BufReader::with_capacity(1 << 20, io::stdin());
+            read_events(stdin, true, &mut runner, path)?;
         } else {
-            Box::new(BufReader::new(
-                File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
-            ))
-        };
-        let mut reader = reader;
-        let mut line = Vec::new();
-        for number in 1.. {
-            line.clear();
-            let read = reader
-                .read_until(b'\n', &mut line)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            if read == 0 {
-                break;
-            }
-            runner.raw_line(number, &line).map_err(|e| e.to_string())?;
+            let file =
+                File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            read_events(BufReader::new(file), false, &mut runner, path)?;
         }
     } else if let Some(path) = &args.orders {
         let file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -127,6 +122,53 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let summary = runner.finish().map_err(|e| e.to_string())?;
     report(&summary, &source_name);
     Ok(exit(summary.rejected_count == 0))
+}
+
+/// Feeds the runner the input's lines. A `live` input's lines are applied
+/// (and committed, and their effects written out) whenever none is left
+/// waiting in the buffer, so a producer that sends one line and waits
+/// gets its answer; lines that come together are still applied together.
+fn read_events<R: io::Read>(
+    mut reader: BufReader<R>,
+    live: bool,
+    runner: &mut Runner,
+    path: &Path,
+) -> Result<(), String> {
+    let mut line = Vec::new();
+    for number in 1.. {
+        line.clear();
+        let read = (reader.read_until(b'\n', &mut line))
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if read == 0 {
+            break;
+        }
+        runner.raw_line(number, &line).map_err(|e| e.to_string())?;
+        if live && reader.buffer().is_empty() && !stdin_waiting() {
+            runner.deliver().map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether more of standard input can be read at once, without waiting:
+/// a feed piped in bulk keeps its batches, and only a line with nothing
+/// behind it is delivered alone.
+fn stdin_waiting() -> bool {
+    #[cfg(unix)]
+    {
+        let mut stdin = libc::pollfd {
+            fd: libc::STDIN_FILENO,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid `pollfd` for the length of the call, which
+        // returns at once (a timeout of 0).
+        unsafe { libc::poll(&mut stdin, 1, 0) > 0 }
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
 }
 
 /// The summary on stderr: counts, then each rejected line.
