@@ -45,6 +45,7 @@ pub mod program;
 pub mod replay;
 pub mod report;
 pub mod runner;
+pub mod serve;
 pub mod sim;
 pub mod span;
 pub mod syntax;

@@ -128,14 +128,20 @@ impl Store<'_> {
         Ok(())
     }
 
-    /// Ends the run: the member snapshot, in the last transaction.
-    fn finish(&mut self, engine: &mut Engine) -> Result<(), RunError> {
+    /// The member snapshot, in a transaction of its own: a later run
+    /// replays the log only from here.
+    fn snapshot(&mut self, engine: &mut Engine) -> Result<(), RunError> {
         self.in_ledger(|ledger| {
             ledger.begin()?;
             ledger.snapshot(engine)?;
-            ledger.commit()?;
-            ledger.close()
+            ledger.commit()
         })
+    }
+
+    /// Ends the run: the member snapshot, in the last transaction.
+    fn finish(&mut self, engine: &mut Engine) -> Result<(), RunError> {
+        self.snapshot(engine)?;
+        self.in_ledger(Ledger::close)
     }
 }
 
@@ -464,6 +470,14 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
             out.flush().map_err(io_error("writing output"))?;
         }
         Ok(())
+    }
+
+    /// Delivers what was read, then writes the member snapshot: what a
+    /// long-running service does now and then, so that starting again
+    /// replays little of the log.
+    pub fn snapshot(&mut self) -> Result<(), RunError> {
+        self.deliver()?;
+        self.store.snapshot(self.engine)
     }
 
     /// Ends the run: the member snapshot, in the last transaction.

@@ -519,7 +519,7 @@ fn a_second_run_during_a_run_is_refused_and_a_reader_still_reads() {
     assert_eq!(
         String::from_utf8_lossy(&second.stderr),
         format!(
-            "error: ledger {} is being written by another `loyalty run`: a ledger has one writer \
+            "error: ledger {} is being written by another `loyalty run` or `serve`: a ledger has one writer \
              at a time; run again when it has finished (`loyalty member` can read it meanwhile)\n",
             ledger.display()
         )

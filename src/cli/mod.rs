@@ -9,6 +9,7 @@ mod check;
 mod fmt;
 mod member;
 mod run;
+mod serve;
 mod show;
 mod simulate;
 
@@ -58,6 +59,9 @@ enum Command {
     /// Run a program on customer events (or an orders history), keeping
     /// members and their ledger in an SQLite file.
     Run(run::Args),
+    /// Serve a program over HTTP (`/v1/events`, `/v1/members/{id}`) on
+    /// its ledger, until interrupted.
+    Serve(serve::Args),
     /// Show one member: balance, tier, memberships, punch cards, expiring
     /// points and recent ledger entries.
     Member {
@@ -95,6 +99,7 @@ pub fn main() -> ExitCode {
         Command::Fmt { files, check } => fmt::run(&files, check),
         Command::Show { file, json } => show::run(&file, json),
         Command::Run(args) => run::run(args),
+        Command::Serve(args) => serve::serve(args),
         Command::Member { id, ledger, json } => member::run(&id, &ledger, json),
         Command::Simulate(args) => simulate::simulate(args),
         Command::Compare(args) => simulate::compare(args),

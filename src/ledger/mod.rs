@@ -142,7 +142,7 @@ pub enum LedgerError {
     #[error("ledger {path} was read while this run was writing it")]
     Busy { path: String },
     #[error(
-        "ledger {path} is being written by another `loyalty run`: a ledger has one writer at \
+        "ledger {path} is being written by another `loyalty run` or `serve`: a ledger has one writer at \
          a time; run again when it has finished (`loyalty member` can read it meanwhile)"
     )]
     InUse { path: String },

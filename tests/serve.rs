@@ -1,0 +1,150 @@
+//! `loyalty serve`: the engine over HTTP on the embedded ledger, driven
+//! as a client would, over a real socket.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+const SHOP: &str = "program \"Shop\"\ncurrency USD\npoints are called \"points\", worth $1 per 100 points\n\
+                    earn 1 point per $1 spent\n";
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("loyalty-serve-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `loyalty serve` on a port of its choosing; the port it names.
+fn serve(program: &Path, ledger: &Path) -> (Child, u16) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_loyalty"))
+        .arg("serve")
+        .arg(program)
+        .arg("--ledger")
+        .arg(ledger)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let port = first.trim().rsplit(':').next().unwrap().parse().unwrap();
+    (child, port)
+}
+
+/// One HTTP/1.1 request; the status and the JSON body.
+fn request(port: u16, method: &str, path: &str, body: &str) -> (u16, Value) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+/// Stops the service as a deployment does (SIGTERM), which must end
+/// cleanly.
+fn stop(mut child: Child) {
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(child.wait().unwrap().success());
+}
+
+/// Issue 18: events in, effects out once durable; a duplicate id is
+/// answered as one; a reject is the request's 422 with its reason; a
+/// member reads as `member --json` shows it; the ledger has one writer;
+/// and what was served is there after a restart.
+#[test]
+fn serve_applies_events_answers_with_effects_and_keeps_the_ledger() {
+    let dir = temp_dir("events");
+    let program = dir.join("shop.loy");
+    std::fs::write(&program, SHOP).unwrap();
+    let ledger = dir.join("ledger.db");
+    let (child, port) = serve(&program, &ledger);
+
+    assert_eq!(request(port, "GET", "/v1/health", "").0, 200);
+    let enroll = r#"{"id":"1","at":"2026-01-01","type":"enroll","member":"a"}"#;
+    let (status, answer) = request(port, "POST", "/v1/events", enroll);
+    assert_eq!((status, answer["outcome"].as_str()), (200, Some("applied")));
+    assert_eq!(answer["effects"][0]["kind"], "enrolled");
+
+    let batch = r#"[{"id":"2","at":"2026-01-02","type":"purchase","member":"a","amount":"42"},
+                    {"id":"2","at":"2026-01-02","type":"purchase","member":"a","amount":"42"},
+                    {"id":"3","at":"2026-01-02","type":"purchase","member":"zz","amount":"4"}]"#;
+    let (status, answers) = request(port, "POST", "/v1/events", batch);
+    assert_eq!(status, 200);
+    let outcomes: Vec<(&str, &str)> = answers["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["id"].as_str().unwrap(), a["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [("2", "applied"), ("2", "duplicate"), ("3", "rejected")]
+    );
+    assert_eq!(answers["results"][0]["effects"][0]["points"], 42);
+    assert_eq!(
+        answers["results"][2]["reason"],
+        "unknown member `zz`: enroll the member first"
+    );
+
+    let (status, answer) = request(port, "POST", "/v1/events", r#"{"id":"4","type":"tick"}"#);
+    assert_eq!(status, 422);
+    assert!(
+        answer["reason"].as_str().unwrap().contains("`at`"),
+        "{answer}"
+    );
+    let (status, answer) = request(port, "POST", "/v1/events", "[1, 2");
+    assert_eq!((status, answer["status"].as_u64()), (400, Some(400)));
+
+    let (status, member) = request(port, "GET", "/v1/members/a", "");
+    assert_eq!((status, member["points"].as_i64()), (200, Some(42)));
+    assert_eq!(request(port, "GET", "/v1/members/b", "").0, 404);
+    assert_eq!(request(port, "GET", "/v1/nothing", "").0, 404);
+
+    // The ledger has one writer while `serve` holds it.
+    let events = dir.join("events.jsonl");
+    std::fs::write(
+        &events,
+        r#"{"id":"9","at":"2026-01-03","type":"enroll","member":"c"}"#,
+    )
+    .unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_loyalty"))
+        .arg("run")
+        .arg(&program)
+        .arg("--events")
+        .arg(&events)
+        .arg("--ledger")
+        .arg(&ledger)
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("is being written by another"), "{stderr}");
+
+    stop(child);
+    let (child, port) = serve(&program, &ledger);
+    let (_, member) = request(port, "GET", "/v1/members/a", "");
+    assert_eq!(member["points"], 42);
+    stop(child);
+}
