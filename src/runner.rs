@@ -460,6 +460,11 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
             self.store.in_ledger(Ledger::commit)?;
             self.in_batch = 0;
         }
+        self.flush_outputs()
+    }
+
+    /// Writes out what the effects and rejects outputs hold.
+    fn flush_outputs(&mut self) -> Result<(), RunError> {
         for out in [
             self.outputs.effects.as_deref_mut(),
             self.outputs.rejects.as_deref_mut(),
@@ -484,15 +489,7 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
     pub fn finish(mut self) -> Result<Summary, RunError> {
         self.flush()?;
         self.store.finish(self.engine)?;
-        for out in [
-            self.outputs.effects.as_deref_mut(),
-            self.outputs.rejects.as_deref_mut(),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            out.flush().map_err(io_error("writing output"))?;
-        }
+        self.flush_outputs()?;
         Ok(self.summary)
     }
 }
