@@ -174,6 +174,7 @@ async fn events(State(service): State<Service>, body: Bytes) -> Response {
     } else {
         vec![text.trim().to_string()]
     };
+    let lines: Vec<String> = lines.into_iter().map(stamped).collect();
     if lines.len() > MAX_EVENTS_PER_REQUEST {
         return problem(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -345,6 +346,21 @@ fn engine_loop(
         }
     }
     runner.finish().map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// An event line as sent, or, when it is an object without `at`, with
+/// the time it was received (to the second, in UTC): a live event happens
+/// when it arrives.
+fn stamped(line: String) -> String {
+    match serde_json::from_str::<serde_json::Map<String, Value>>(&line) {
+        Ok(mut event) if !event.contains_key("at") => {
+            let now = jiff::Timestamp::now();
+            let second = jiff::Timestamp::from_second(now.as_second()).unwrap_or(now);
+            event.insert("at".into(), json!(second.to_string()));
+            Value::Object(event).to_string()
+        }
+        _ => line,
+    }
 }
 
 /// An event line's id, if it has one, without reading the rest.

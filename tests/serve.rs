@@ -55,6 +55,16 @@ fn request(port: u16, method: &str, path: &str, body: &str) -> (u16, Value) {
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
 
+/// Now in UTC as event times are written (`2026-12-01T01:45:01Z`), which
+/// compare as text.
+fn now() -> String {
+    let output = Command::new("date")
+        .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .unwrap();
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
 /// Stops the service as a deployment does (SIGTERM), which must end
 /// cleanly.
 fn stop(mut child: Child) {
@@ -108,7 +118,12 @@ fn serve_applies_events_answers_with_effects_and_keeps_the_ledger() {
         "unknown member `zz`: enroll the member first"
     );
 
-    let (status, answer) = request(port, "POST", "/v1/events", r#"{"id":"4","type":"tick"}"#);
+    let (status, answer) = request(
+        port,
+        "POST",
+        "/v1/events",
+        r#"{"id":"5","at":"tomorrow","type":"tick"}"#,
+    );
     assert_eq!(status, 422);
     assert!(
         answer["reason"].as_str().unwrap().contains("`at`"),
@@ -146,5 +161,26 @@ fn serve_applies_events_answers_with_effects_and_keeps_the_ledger() {
     let (child, port) = serve(&program, &ledger);
     let (_, member) = request(port, "GET", "/v1/members/a", "");
     assert_eq!(member["points"], 42);
+    stop(child);
+}
+
+/// Issue 18: an event sent without `at` happens when it is received.
+#[test]
+fn an_event_without_at_happens_when_it_is_received() {
+    let dir = temp_dir("now");
+    let program = dir.join("shop.loy");
+    std::fs::write(&program, SHOP).unwrap();
+    let (child, port) = serve(&program, &dir.join("ledger.db"));
+    let before = now();
+    let send = |event: &str| request(port, "POST", "/v1/events", event);
+    let (status, _) = send(r#"{"id":"1","type":"enroll","member":"a"}"#);
+    assert_eq!(status, 200);
+    let (status, answer) = send(r#"{"id":"2","type":"purchase","member":"a","amount":"8"}"#);
+    assert_eq!(
+        (status, answer["effects"][0]["points"].as_i64()),
+        (200, Some(8))
+    );
+    let at = answer["effects"][0]["at"].as_str().unwrap().to_string();
+    assert!(before <= at && at <= now(), "{at} between {before} and now");
     stop(child);
 }
