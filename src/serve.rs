@@ -124,6 +124,25 @@ pub fn serve(
     })
 }
 
+/// Every endpoint: its method, path and what it does, for the OpenAPI
+/// document; `routes` serves each, and a test asks the server for each.
+pub const ENDPOINTS: &[(&str, &str, &str)] = &[
+    ("get", "/v1/health", "Whether the service is up."),
+    ("get", "/v1/program", "The program's name and source."),
+    ("get", "/v1/openapi.json", "This document."),
+    (
+        "post",
+        "/v1/events",
+        "Applies one event (an object) or several (an array); each answer \
+         (id, outcome, effects, reason) comes once the events are committed.",
+    ),
+    (
+        "get",
+        "/v1/members/{id}",
+        "What `loyalty member --json` shows of the member.",
+    ),
+];
+
 fn routes(service: Service) -> Router {
     Router::new()
         .route(
@@ -131,10 +150,46 @@ fn routes(service: Service) -> Router {
             get(|| async { Json(json!({ "status": "ok" })) }),
         )
         .route("/v1/program", get(program_info))
+        .route("/v1/openapi.json", get(|| async { Json(openapi()) }))
         .route("/v1/events", post(events))
         .route("/v1/members/{id}", get(member))
         .fallback(|| async { problem(StatusCode::NOT_FOUND, "no such endpoint") })
         .with_state(service)
+}
+
+/// The OpenAPI 3.1 document of the API, from [`ENDPOINTS`].
+pub fn openapi() -> Value {
+    let mut paths = serde_json::Map::new();
+    for &(method, path, summary) in ENDPOINTS {
+        let mut operation = json!({
+            "summary": summary,
+            "responses": {
+                "200": { "description": "done", "content": { "application/json": {} } },
+                "default": {
+                    "description": "a problem: `title`, `status` and `detail`",
+                    "content": { "application/problem+json": {} }
+                }
+            }
+        });
+        if path.contains("{id}") {
+            operation["parameters"] = json!([{
+                "name": "id", "in": "path", "required": true, "schema": { "type": "string" }
+            }]);
+        }
+        if method == "post" {
+            operation["requestBody"] = json!({
+                "required": true,
+                "content": { "application/json": {} }
+            });
+        }
+        let item = paths.entry(path).or_insert_with(|| json!({}));
+        item[method] = operation;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": "loyalty serve", "version": env!("CARGO_PKG_VERSION") },
+        "paths": paths,
+    })
 }
 
 /// An error as a JSON problem body (RFC 9457's `title` and `status`).

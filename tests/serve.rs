@@ -184,3 +184,38 @@ fn an_event_without_at_happens_when_it_is_received() {
     assert!(before <= at && at <= now(), "{at} between {before} and now");
     stop(child);
 }
+
+/// Issue 18: the OpenAPI document the service serves names each of its
+/// endpoints, and the service answers each path the document names.
+#[test]
+fn the_openapi_document_and_the_routes_agree() {
+    let dir = temp_dir("openapi");
+    let program = dir.join("shop.loy");
+    std::fs::write(&program, SHOP).unwrap();
+    let (child, port) = serve(&program, &dir.join("ledger.db"));
+    let (status, document) = request(port, "GET", "/v1/openapi.json", "");
+    assert_eq!(status, 200);
+    let paths = document["paths"].as_object().unwrap();
+    let listed: Vec<(String, String)> = paths
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |method| (method.to_uppercase(), path.clone()))
+        })
+        .collect();
+    assert_eq!(listed.len(), 5, "{listed:?}");
+    for (method, path) in listed {
+        let path = path.replace("{id}", "nobody");
+        let (status, body) = request(port, &method, &path, "[]");
+        // A path the service does not have is the fallback's 404.
+        assert_ne!(body["detail"], "no such endpoint", "{method} {path}");
+        assert!(status == 200 || status == 404, "{method} {path}: {status}");
+    }
+    assert_eq!(
+        request(port, "GET", "/v1/nothing", "").1["detail"],
+        "no such endpoint"
+    );
+    stop(child);
+}
