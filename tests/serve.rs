@@ -18,6 +18,14 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// A folder for a test, with the shop's program in it.
+fn shop(name: &str) -> (PathBuf, PathBuf) {
+    let dir = temp_dir(name);
+    let program = dir.join("shop.loy");
+    std::fs::write(&program, SHOP).unwrap();
+    (dir, program)
+}
+
 /// `loyalty serve` on a port of its choosing; the port it names.
 fn serve(program: &Path, ledger: &Path) -> (Child, u16) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_loyalty"))
@@ -85,9 +93,7 @@ fn stop(mut child: Child) {
 /// and what was served is there after a restart.
 #[test]
 fn serve_applies_events_answers_with_effects_and_keeps_the_ledger() {
-    let dir = temp_dir("events");
-    let program = dir.join("shop.loy");
-    std::fs::write(&program, SHOP).unwrap();
+    let (dir, program) = shop("events");
     let ledger = dir.join("ledger.db");
     let (child, port) = serve(&program, &ledger);
 
@@ -167,9 +173,7 @@ fn serve_applies_events_answers_with_effects_and_keeps_the_ledger() {
 /// Issue 18: an event sent without `at` happens when it is received.
 #[test]
 fn an_event_without_at_happens_when_it_is_received() {
-    let dir = temp_dir("now");
-    let program = dir.join("shop.loy");
-    std::fs::write(&program, SHOP).unwrap();
+    let (dir, program) = shop("now");
     let (child, port) = serve(&program, &dir.join("ledger.db"));
     let before = now();
     let send = |event: &str| request(port, "POST", "/v1/events", event);
@@ -189,9 +193,7 @@ fn an_event_without_at_happens_when_it_is_received() {
 /// endpoints, and the service answers each path the document names.
 #[test]
 fn the_openapi_document_and_the_routes_agree() {
-    let dir = temp_dir("openapi");
-    let program = dir.join("shop.loy");
-    std::fs::write(&program, SHOP).unwrap();
+    let (dir, program) = shop("openapi");
     let (child, port) = serve(&program, &dir.join("ledger.db"));
     let (status, document) = request(port, "GET", "/v1/openapi.json", "");
     assert_eq!(status, 200);

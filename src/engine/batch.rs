@@ -210,17 +210,10 @@ impl Engine<'_> {
         if program.budget_slots > 0 {
             // Scheduled work may draw on a budget all members share, so
             // members take their turn in order, on this thread.
-            let mut budgets = std::mem::replace(&mut self.budgets, Budgets::none());
             self.shards.iter_mut().for_each(ShardWork::clear);
-            let shard = &mut self.shards[0];
-            for (index, member) in self.members.iter_mut().enumerate() {
-                if member.due <= at {
-                    shard.touched.push(index as MemberIndex);
-                    let work = (&mut shard.effects, &mut budgets);
-                    catch_up(program, member, index as MemberIndex, at, work);
-                }
-            }
-            self.budgets = budgets;
+            let mut members = split(&mut self.members, 1);
+            let shard = (&mut members[0][..], 0, 1);
+            tick_shard(program, shard, at, &mut self.shards[0], &mut self.budgets);
             out.append(&mut self.shards[0].effects);
         } else {
             self.on_every_shard(|chunks, shard, work| {

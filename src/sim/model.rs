@@ -276,26 +276,28 @@ impl<'p> Model<'p> {
     }
 }
 
-/// Shares of orders over names, as cumulative thresholds.
-fn mix(
+/// Shares over what the program names (`named`: each name and what it
+/// stands for), as cumulative thresholds: as `given`, or 1/(n+1) each
+/// when nothing is given.
+fn mix<T: Copy>(
     kind: &str,
-    names: &crate::program::Names,
+    named: &[(&str, T)],
     given: &std::collections::BTreeMap<String, crate::sim::scenario::Probability>,
     segment: &str,
-) -> Result<Vec<(f64, NameId)>, ModelError> {
+) -> Result<Vec<(f64, T)>, ModelError> {
     let mut out = Vec::new();
     let mut total = 0.0;
     if given.is_empty() {
-        let share = 1.0 / (names.len() + 1) as f64;
-        for id in 0..names.len() as NameId {
+        let share = 1.0 / (named.len() + 1) as f64;
+        for &(_, id) in named {
             total += share;
             out.push((total, id));
         }
         return Ok(out);
     }
     for (name, share) in given {
-        let Some(id) = names.id(name) else {
-            let hint = crate::diagnostic::did_you_mean(name, names.iter())
+        let Some(&(_, id)) = named.iter().find(|(n, _)| n == name) else {
+            let hint = crate::diagnostic::did_you_mean(name, named.iter().map(|(n, _)| *n))
                 .map(|s| format!(" (did you mean `{s}`?)"))
                 .unwrap_or_default();
             return Err(ModelError(format!(
@@ -313,48 +315,23 @@ fn mix(
     Ok(out)
 }
 
-pub(super) fn pick<T: Copy>(mix: &[(f64, T)], u: f64) -> Option<T> {
-    mix.iter().find(|(until, _)| u < *until).map(|(_, id)| *id)
+/// The names of a kind with their ids, for [`mix`].
+fn named(names: &crate::program::Names) -> Vec<(&str, NameId)> {
+    names.iter().zip(0..).collect()
 }
 
-/// Shares of items over the products the program names, as cumulative
-/// thresholds of their SKU keys.
-fn products(program: &Program, s: &Segment) -> Result<Vec<(f64, u64)>, ModelError> {
-    let mut named: Vec<&str> = (program.products.iter())
+/// The products (SKUs) the program names with their keys, for [`mix`].
+fn products(program: &Program) -> Vec<(&str, u64)> {
+    let mut skus: Vec<&str> = (program.products.iter())
         .flat_map(|list| list.skus.iter().map(String::as_str))
         .collect();
-    named.sort_unstable();
-    named.dedup();
-    let mut out = Vec::new();
-    let mut total = 0.0;
-    if s.products.is_empty() {
-        let share = 1.0 / (named.len() + 1) as f64;
-        for sku in named {
-            total += share;
-            out.push((total, sku_key(sku)));
-        }
-        return Ok(out);
-    }
-    for (sku, share) in &s.products {
-        if named.binary_search(&sku.as_str()).is_err() {
-            let hint = crate::diagnostic::did_you_mean(sku, named.iter().copied())
-                .map(|s| format!(" (did you mean `{s}`?)"))
-                .unwrap_or_default();
-            return Err(ModelError(format!(
-                "segment \"{}\": the program names no product `{sku}`{hint}",
-                s.name
-            )));
-        }
-        total += share.0;
-        out.push((total, sku_key(sku)));
-    }
-    if total > 1.0 + 1e-9 {
-        return Err(ModelError(format!(
-            "segment \"{}\": the product shares add up to {total}, more than 1",
-            s.name
-        )));
-    }
-    Ok(out)
+    skus.sort_unstable();
+    skus.dedup();
+    skus.into_iter().map(|sku| (sku, sku_key(sku))).collect()
+}
+
+pub(super) fn pick<T: Copy>(mix: &[(f64, T)], u: f64) -> Option<T> {
+    mix.iter().find(|(until, _)| u < *until).map(|(_, id)| *id)
 }
 
 impl SegmentModel {
@@ -370,14 +347,19 @@ impl SegmentModel {
                 .map_err(|_| bad("q and v must be above 0"))?,
             spend_shape: s.spend.p.0,
             unit_days: s.purchase.unit.days(),
-            categories: mix("category", &program.categories, &s.categories, &s.name)?,
+            categories: mix(
+                "category",
+                &named(&program.categories),
+                &s.categories,
+                &s.name,
+            )?,
             extra_items: Poisson::new(s.items.0 - 1.0).ok(),
             extra_nights: Poisson::new(s.nights.0 - 1.0).ok(),
-            products: products(program, s)?,
-            channels: mix("channel", &program.channels, &s.channels, &s.name)?,
+            products: mix("product", &products(program), &s.products, &s.name)?,
+            channels: mix("channel", &named(&program.channels), &s.channels, &s.name)?,
             payment_methods: mix(
                 "payment method",
-                &program.payment_methods,
+                &named(&program.payment_methods),
                 &s.payment_methods,
                 &s.name,
             )?,
