@@ -29,9 +29,16 @@ use crate::ledger::Ledger;
 use crate::program::Program;
 use crate::runner::{Outputs, Runner};
 
-/// Events applied between two member snapshots: a restart replays at
-/// most this many from the log.
-const SNAPSHOT_EVERY: usize = 100_000;
+/// Events applied between two member snapshots under steady load: a
+/// restart replays at most this many from the log (about a second's
+/// work). Writing one holds up the answers of that moment, so it is
+/// rare under load and otherwise waits for a quiet moment
+/// ([`QUIET_SNAPSHOT`]).
+const SNAPSHOT_EVERY: usize = 1_000_000;
+
+/// How long without a request before the members changed since the last
+/// snapshot are written.
+const QUIET_SNAPSHOT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The most events one request may carry.
 pub const MAX_EVENTS_PER_REQUEST: usize = 10_000;
@@ -318,7 +325,18 @@ fn engine_loop(
     let mut runner = Runner::new(&mut engine, Some(&mut ledger), outputs, "serve");
     let mut since_snapshot = 0;
     let mut line = 0;
-    while let Ok(first) = inbox.recv() {
+    loop {
+        let first = match inbox.recv_timeout(QUIET_SNAPSHOT) {
+            Ok(job) => job,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if since_snapshot > 0 {
+                    runner.snapshot().map_err(|e| e.to_string())?;
+                    since_snapshot = 0;
+                }
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         let mut group = vec![first];
         group.extend(inbox.try_iter());
         // Each event gets a line number in the group, which its effects

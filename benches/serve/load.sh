@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The load benchmark of `loyalty serve` (README, *Bench*): wrk, a real
+# HTTP load generator, against a release build on an embedded ledger.
+#   benches/serve/load.sh [SECONDS] [CONNECTIONS]
+# Needs wrk (Debian: apt-get install wrk) and curl.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+seconds=${1:-20}
+connections=${2:-64}
+members=${MEMBERS:-10000}
+port=${PORT:-18080}
+cargo build --release --quiet
+bin=${CARGO_TARGET_DIR:-.target}/release/loyalty
+work=$(mktemp -d)
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
+"$bin" serve programs/kohls.loy --ledger "$work/ledger.db" --listen "127.0.0.1:$port" \
+  >"$work/out" 2>"$work/err" &
+server=$!
+for _ in $(seq 100); do grep -q listening "$work/out" 2>/dev/null && break; sleep 0.1; done
+# Members to buy: enrolled in one request.
+python3 - "$members" >"$work/enroll.json" <<'PY'
+import json, sys
+n = int(sys.argv[1])
+print(json.dumps([{"id": f"enroll-{i}", "type": "enroll", "member": f"m{i}"} for i in range(n)]))
+PY
+curl -sf -X POST "127.0.0.1:$port/v1/events" --data-binary @"$work/enroll.json" >/dev/null
+echo "purchases: $connections connections for ${seconds}s, $members members"
+MEMBERS=$members wrk -t2 -c"$connections" -d"${seconds}s" --latency \
+  -s benches/serve/purchase.lua "http://127.0.0.1:$port"
