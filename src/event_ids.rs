@@ -15,29 +15,30 @@ type ByHash<V> = HashMap<u64, V, BuildHasherDefault<Fnv>>;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Seen {
     New,
-    Applied,
-    /// Rejected before with the very same line.
-    Rejected,
+    /// Applied, logged where the number says (the ledger's `events.seq`).
+    Applied(i64),
+    /// Rejected before with the very same line, logged there.
+    Rejected(i64),
 }
 
 impl Seen {
     /// The verdict on `id` sent as `line`, from the events logged where
-    /// its hash was found: `(id, applied, line)` of each.
+    /// its hash was found: `(where, id, applied, line)` of each.
     pub fn of<'a>(
-        logged: impl IntoIterator<Item = (&'a str, bool, &'a str)>,
+        logged: impl IntoIterator<Item = (i64, &'a str, bool, &'a str)>,
         id: &str,
         line: &str,
     ) -> Seen {
         let mut seen = Seen::New;
-        for (logged_id, applied, logged_line) in logged {
+        for (at, logged_id, applied, logged_line) in logged {
             if logged_id != id {
                 continue;
             }
             if applied {
-                return Seen::Applied;
+                return Seen::Applied(at);
             }
             if logged_line == line {
-                seen = Seen::Rejected;
+                seen = Seen::Rejected(at);
             }
         }
         seen
@@ -118,10 +119,17 @@ mod tests {
 
     #[test]
     fn an_id_applied_once_is_applied_and_a_rejected_one_only_with_its_line() {
-        let logged = [("a", false, "{1}"), ("b", true, "{2}"), ("a", true, "{3}")];
-        assert_eq!(Seen::of(logged, "a", "{9}"), Seen::Applied);
-        assert_eq!(Seen::of(logged, "b", "{9}"), Seen::Applied);
-        assert_eq!(Seen::of(logged[..1].to_vec(), "a", "{1}"), Seen::Rejected);
+        let logged = [
+            (1, "a", false, "{1}"),
+            (2, "b", true, "{2}"),
+            (3, "a", true, "{3}"),
+        ];
+        assert_eq!(Seen::of(logged, "a", "{9}"), Seen::Applied(3));
+        assert_eq!(Seen::of(logged, "b", "{9}"), Seen::Applied(2));
+        assert_eq!(
+            Seen::of(logged[..1].to_vec(), "a", "{1}"),
+            Seen::Rejected(1)
+        );
         assert_eq!(Seen::of(logged[..1].to_vec(), "a", "{2}"), Seen::New);
         assert_eq!(Seen::of(logged, "c", "{1}"), Seen::New);
     }

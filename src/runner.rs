@@ -43,6 +43,32 @@ pub enum RunError {
 pub struct Outputs<'a> {
     pub effects: Option<&'a mut dyn Write>,
     pub rejects: Option<&'a mut dyn Write>,
+    /// What became of each line, for a caller that answers each one
+    /// (`serve`); taken by the caller after [`Runner::deliver`].
+    pub answers: Option<&'a mut Vec<Answer>>,
+}
+
+/// What became of one line of input.
+#[derive(Debug)]
+pub struct Answer {
+    pub line: usize,
+    pub id: Option<String>,
+    pub outcome: LineOutcome,
+    /// Its effects, as `run --effects` writes them (without `line` and
+    /// `event`).
+    pub effects: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Debug)]
+pub enum LineOutcome {
+    Applied,
+    /// Rejected, with the reason.
+    Rejected(String),
+    /// Its id was logged before, where the number says (the ledger's
+    /// `events.seq`): applied then, or rejected then with the same line.
+    Duplicate {
+        first: i64,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -109,6 +135,14 @@ impl Store<'_> {
                 0
             }
         })
+    }
+
+    /// The last ledger entry of the member (memory keeps none).
+    fn last_entry(&self, member: crate::engine::MemberIndex) -> Option<i64> {
+        match self {
+            Store::Ledger(ledger) => ledger.last_entry(member),
+            Store::Memory(_) => None,
+        }
     }
 
     /// Whether ledger entries are kept (memory keeps none).
@@ -258,6 +292,11 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
                 Ok(event) => event,
                 Err((id, reject)) => {
                     self.apply_segment(&mut segment)?;
+                    self.answer(
+                        number,
+                        id.as_deref(),
+                        LineOutcome::Rejected(reject.to_string()),
+                    );
                     self.reject(number, id.as_deref(), &reject, raw)?;
                     continue;
                 }
@@ -267,9 +306,9 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
                 self.apply_segment(&mut segment)?;
             }
             let seen = self.store.seen(&event.id, raw)?;
-            let duplicate = match seen {
-                Seen::Applied => Reject::Duplicate(event.id.to_string()),
-                Seen::Rejected => Reject::DuplicateRejected(event.id.to_string()),
+            let (duplicate, first) = match seen {
+                Seen::Applied(first) => (Reject::Duplicate(event.id.to_string()), first),
+                Seen::Rejected(first) => (Reject::DuplicateRejected(event.id.to_string()), first),
                 Seen::New => {
                     segment.ids.insert(id_hash);
                     segment.events.push(event);
@@ -279,6 +318,7 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
             };
             self.apply_segment(&mut segment)?;
             self.summary.duplicates += 1;
+            self.answer(number, Some(&event.id), LineOutcome::Duplicate { first });
             self.write_reject(number, Some(&event.id), &duplicate, raw)?;
         }
         self.apply_segment(&mut segment)?;
@@ -319,6 +359,11 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
             // scheduled work its time brought due did happen, and a
             // re-run must find the same state.
             let event_seq = self.store.log_event(&event.id, event.at, applied, raw)?;
+            let outcome_of_line = match &outcome.result {
+                Ok(()) => LineOutcome::Applied,
+                Err(reject) => LineOutcome::Rejected(reject.to_string()),
+            };
+            self.answer(number, Some(&event.id), outcome_of_line);
             for effect in &effects[start..outcome.effects_end] {
                 self.write_effect(number, event_seq, &event.id, effect)?;
             }
@@ -362,6 +407,7 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
             Some(raw) => raw.trim_end_matches(['\r', '\n']).to_string(),
             None => format!("line {line} of {}", self.source),
         };
+        self.answer(line, None, LineOutcome::Rejected(reason.to_string()));
         self.reject(line, None, &Reject::Malformed(reason.to_string()), &raw)
     }
 
@@ -373,31 +419,59 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
         effect: &Effect,
     ) -> Result<(), RunError> {
         self.summary.effects += 1;
-        if !self.store.keeps_entries() && self.outputs.effects.is_none() {
+        let (to_file, to_answer) = (
+            self.outputs.effects.is_some(),
+            self.outputs.answers.is_some(),
+        );
+        if !self.store.keeps_entries() && !to_file && !to_answer {
             return Ok(());
         }
         let program = self.engine.program();
         let member = &self.engine.member_at(effect.member).id;
         self.store
             .in_ledger(|ledger| ledger.log_entry(program, event_seq, effect, member))?;
+        if !to_file && !to_answer {
+            return Ok(());
+        }
+        let mut record = effect_record(&EffectRecord {
+            member,
+            at: &effect.at.to_string(),
+            kind: effect.kind.name(),
+            points: effect.points,
+            money: effect.money,
+            value: effect.value,
+            scheduled: effect.scheduled,
+            reason: &effect.describe(program),
+        });
         if let Some(out) = self.outputs.effects.as_deref_mut() {
-            let reason = effect.describe(program);
-            let cents = crate::program::cents_text;
-            let record = json!({
-                "event": event_id,
-                "line": line,
-                "member": member,
-                "at": effect.at.to_string(),
-                "kind": effect.kind.name(),
-                "points": effect.points,
-                "reward_money": cents(effect.money),
-                "value": cents(effect.value),
-                "scheduled": effect.scheduled,
-                "reason": reason,
-            });
-            writeln!(out, "{record}").map_err(io_error("writing effects"))?;
+            record.insert("event".into(), json!(event_id));
+            record.insert("line".into(), json!(line));
+            writeln!(out, "{}", serde_json::Value::Object(record.clone()))
+                .map_err(io_error("writing effects"))?;
+            record.remove("event");
+            record.remove("line");
+        }
+        if let Some(answer) = self
+            .outputs
+            .answers
+            .as_deref_mut()
+            .and_then(|answers| answers.last_mut())
+        {
+            answer.effects.push(record);
         }
         Ok(())
+    }
+
+    /// Starts the answer to a line, which its effects then join.
+    fn answer(&mut self, line: usize, id: Option<&str>, outcome: LineOutcome) {
+        if let Some(answers) = self.outputs.answers.as_deref_mut() {
+            answers.push(Answer {
+                line,
+                id: id.map(str::to_string),
+                outcome,
+                effects: Vec::new(),
+            });
+        }
     }
 
     fn reject(
@@ -477,6 +551,11 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
         Ok(())
     }
 
+    /// The ledger's last entry for the member, made by this run or before.
+    pub fn last_entry(&self, member: crate::engine::MemberIndex) -> Option<i64> {
+        self.store.last_entry(member)
+    }
+
     /// Delivers what was read, then writes the member snapshot: what a
     /// long-running service does now and then, so that starting again
     /// replays little of the log.
@@ -494,6 +573,33 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
     }
 }
 
+/// One effect as `run --effects` writes it and `serve` answers it,
+/// whether just made or read back from the ledger.
+pub struct EffectRecord<'a> {
+    pub member: &'a str,
+    pub at: &'a str,
+    pub kind: &'a str,
+    pub points: i64,
+    pub money: i64,
+    pub value: i64,
+    pub scheduled: bool,
+    pub reason: &'a str,
+}
+
+pub fn effect_record(effect: &EffectRecord) -> serde_json::Map<String, serde_json::Value> {
+    let cents = crate::program::cents_text;
+    let mut record = serde_json::Map::new();
+    record.insert("member".into(), json!(effect.member));
+    record.insert("at".into(), json!(effect.at));
+    record.insert("kind".into(), json!(effect.kind));
+    record.insert("points".into(), json!(effect.points));
+    record.insert("reward_money".into(), json!(cents(effect.money)));
+    record.insert("value".into(), json!(cents(effect.value)));
+    record.insert("scheduled".into(), json!(effect.scheduled));
+    record.insert("reason".into(), json!(effect.reason));
+    record
+}
+
 fn io_error(what: &'static str) -> impl Fn(io::Error) -> RunError {
     move |source| RunError::Io {
         what: what.to_string(),
@@ -506,7 +612,12 @@ impl SeenInMemory {
         let logged = self.ids.positions(id).map(|position| {
             let (logged_id, logged_raw) = &self.logged[position as usize];
             let line = logged_raw.clone().map_or("", |line| &self.text[line]);
-            (&self.text[logged_id.clone()], logged_raw.is_none(), line)
+            (
+                position,
+                &self.text[logged_id.clone()],
+                logged_raw.is_none(),
+                line,
+            )
         });
         Seen::of(logged, id, raw)
     }

@@ -8,11 +8,9 @@
 //! once its events are durable. Exactly once per event id, the log and
 //! every effect with its reason are `run`'s own ([`crate::runner`]).
 
-use std::cell::RefCell;
-use std::io::Write;
 use std::net::SocketAddr;
-use std::rc::Rc;
-use std::sync::mpsc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, mpsc};
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -25,9 +23,9 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use crate::engine::{Engine, summary};
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, LedgerError, Reader};
 use crate::program::Program;
-use crate::runner::{Outputs, Runner};
+use crate::runner::{Answer, LineOutcome, Outputs, Runner};
 
 /// Events applied between two member snapshots under steady load: a
 /// restart replays at most this many from the log (about a second's
@@ -45,39 +43,66 @@ pub const MAX_EVENTS_PER_REQUEST: usize = 10_000;
 
 /// What the HTTP side asks of the engine's thread.
 enum Job {
-    /// Event lines, in the README's event format, to apply in order.
+    /// Events, in the README's event format, to apply in order.
     Events {
-        lines: Vec<String>,
-        reply: oneshot::Sender<Result<Vec<Value>, String>>,
+        events: Vec<Sent>,
+        reply: oneshot::Sender<Result<Vec<Answer>, String>>,
     },
-    /// What `member --json` shows of one member, if there is one.
+    /// What `member --json` shows of one member, and the member's last
+    /// ledger entry, if there is such a member.
     Member {
         id: String,
-        reply: oneshot::Sender<Option<Value>>,
+        reply: oneshot::Sender<Option<(Value, Option<i64>)>>,
     },
 }
 
-/// The service's shared part: where jobs go, and the program's
-/// description.
+/// An event as the engine gets it: the line, and whether `serve` gave it
+/// its time (it came without `at`).
+struct Sent {
+    line: String,
+    stamped: bool,
+}
+
+/// The service's shared part: where jobs go, the program, and
+/// connections that read the ledger.
 #[derive(Clone)]
 struct Service {
     jobs: mpsc::Sender<Job>,
-    program: Value,
+    program: Arc<Program>,
+    source: Arc<str>,
+    readers: Arc<Readers>,
 }
 
-/// A writer whose bytes the engine's thread reads back after each group
-/// of events: the runner writes effects and rejects as JSON lines.
-#[derive(Clone, Default)]
-struct Captured(Rc<RefCell<Vec<u8>>>);
+/// Read-only connections to the ledger, kept for reuse.
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Reader>>,
+}
 
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+impl Readers {
+    /// Reads with an idle connection, or a new one, on a blocking thread
+    /// (SQLite's calls block).
+    async fn read<T: Send + 'static>(
+        self: &Arc<Self>,
+        read: impl FnOnce(&Reader) -> Result<T, LedgerError> + Send + 'static,
+    ) -> Result<T, String> {
+        let readers = Arc::clone(self);
+        let done = tokio::task::spawn_blocking(move || {
+            let idle = readers.idle.lock().ok().and_then(|mut idle| idle.pop());
+            let reader = match idle {
+                Some(reader) => reader,
+                None => Reader::open(&readers.path)?,
+            };
+            let result = read(&reader);
+            if let Ok(mut idle) = readers.idle.lock() {
+                idle.push(reader);
+            }
+            result
+        });
+        match done.await {
+            Ok(result) => result.map_err(|e| e.to_string()),
+            Err(_) => Err("a read of the ledger failed".into()),
+        }
     }
 }
 
@@ -97,9 +122,11 @@ pub fn serve(
     let (jobs, inbox) = mpsc::channel();
     let service = Service {
         jobs,
-        program: json!({
-            "name": program.name,
-            "source": source,
+        program: Arc::new(program.clone()),
+        source: source.into(),
+        readers: Arc::new(Readers {
+            path: PathBuf::from(ledger.path()),
+            idle: Mutex::new(Vec::new()),
         }),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -210,7 +237,7 @@ fn problem(status: StatusCode, detail: impl Into<String>) -> Response {
 }
 
 async fn program_info(State(service): State<Service>) -> Response {
-    Json(service.program.clone()).into_response()
+    Json(json!({ "name": service.program.name, "source": &*service.source })).into_response()
 }
 
 /// `POST /v1/events`: one event (a JSON object) or several (an array of
@@ -236,31 +263,130 @@ async fn events(State(service): State<Service>, body: Bytes) -> Response {
     } else {
         vec![text.trim().to_string()]
     };
-    let lines: Vec<String> = lines.into_iter().map(stamped).collect();
     if lines.len() > MAX_EVENTS_PER_REQUEST {
         return problem(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("at most {MAX_EVENTS_PER_REQUEST} events a request"),
         );
     }
+    let events: Vec<Sent> = lines.into_iter().map(stamped).collect();
+    let sent: Vec<(String, bool)> = events
+        .iter()
+        .map(|event| (event.line.clone(), event.stamped))
+        .collect();
     let (reply, answer) = oneshot::channel();
-    if service.jobs.send(Job::Events { lines, reply }).is_err() {
+    if service.jobs.send(Job::Events { events, reply }).is_err() {
         return problem(StatusCode::SERVICE_UNAVAILABLE, "the engine has stopped");
     }
-    match answer.await {
-        // One event: a reject is the request's own (422), with the
-        // reason; a duplicate is answered as such (200).
-        Ok(Ok(mut answers)) if !batch => {
-            let answer = answers.pop().unwrap_or(Value::Null);
-            let status = match answer["outcome"].as_str() {
-                Some("rejected") => StatusCode::UNPROCESSABLE_ENTITY,
-                _ => StatusCode::OK,
-            };
-            (status, Json(answer)).into_response()
+    let answers = match answer.await {
+        Ok(Ok(answers)) => answers,
+        Ok(Err(e)) => return problem(StatusCode::INTERNAL_SERVER_ERROR, e),
+        Err(_) => return problem(StatusCode::SERVICE_UNAVAILABLE, "the engine has stopped"),
+    };
+    let mut results = Vec::with_capacity(answers.len());
+    for (answer, sent) in answers.into_iter().zip(sent) {
+        match answered(&service, answer, sent).await {
+            Ok(result) => results.push(result),
+            Err(e) => return problem(StatusCode::INTERNAL_SERVER_ERROR, e),
         }
-        Ok(Ok(answers)) => Json(json!({ "results": answers })).into_response(),
-        Ok(Err(e)) => problem(StatusCode::INTERNAL_SERVER_ERROR, e),
-        Err(_) => problem(StatusCode::SERVICE_UNAVAILABLE, "the engine has stopped"),
+    }
+    if batch {
+        return Json(json!({ "results": results })).into_response();
+    }
+    // One event: a reject is the request's own (422), with the reason;
+    // an id used before for another event is a conflict (409).
+    let result = results.pop().unwrap_or(Value::Null);
+    let status = match result["outcome"].as_str() {
+        Some("rejected") => StatusCode::UNPROCESSABLE_ENTITY,
+        Some("conflict") => StatusCode::CONFLICT,
+        _ => StatusCode::OK,
+    };
+    (status, Json(result)).into_response()
+}
+
+/// An event's answer: its outcome, its effects and the reason of a
+/// reject. A duplicate gets the first answer to its id, read back from
+/// the ledger and marked `duplicate`, unless the event sent differs from
+/// the one logged under that id: a conflict.
+async fn answered(
+    service: &Service,
+    answer: Answer,
+    (line, stamped): (String, bool),
+) -> Result<Value, String> {
+    let mut result = json!({ "id": answer.id, "outcome": "applied", "effects": answer.effects });
+    match answer.outcome {
+        LineOutcome::Applied => {}
+        LineOutcome::Rejected(reason) => {
+            result["outcome"] = json!("rejected");
+            result["reason"] = json!(reason);
+        }
+        LineOutcome::Duplicate { first } => {
+            let program = Arc::clone(&service.program);
+            let id = answer.id.unwrap_or_default();
+            result = service
+                .readers
+                .read(move |reader| first_answer(reader, &program, first, &id, &line, stamped))
+                .await?;
+        }
+    }
+    Ok(result)
+}
+
+/// The first answer to the event logged at `first`, for the event `id`
+/// sent again as `line`.
+fn first_answer(
+    reader: &Reader,
+    program: &Program,
+    first: i64,
+    id: &str,
+    line: &str,
+    stamped: bool,
+) -> Result<Value, LedgerError> {
+    let logged = reader.event(first)?;
+    if !same_event(line, &logged.raw, stamped) {
+        return Ok(json!({
+            "id": id,
+            "outcome": "conflict",
+            "effects": [],
+            "reason": format!("event id `{id}` was used before for a different event"),
+        }));
+    }
+    let effects: Vec<_> = reader
+        .entries_of_event(first)?
+        .iter()
+        .map(|entry| entry.record(program))
+        .collect();
+    let mut answer = json!({
+        "id": id,
+        "outcome": "applied",
+        "effects": effects,
+        "duplicate": true,
+    });
+    if !logged.applied {
+        answer["outcome"] = json!("rejected");
+        answer["reason"] = json!(reader.reject_reason(id, &logged.raw)?);
+    }
+    Ok(answer)
+}
+
+/// Whether an event sent again is the one logged: the same JSON, but for
+/// the time `serve` gave each copy when it came without one.
+fn same_event(sent: &str, logged: &str, stamped: bool) -> bool {
+    match (
+        serde_json::from_str::<Value>(sent),
+        serde_json::from_str::<Value>(logged),
+    ) {
+        (Ok(mut sent), Ok(mut logged)) => {
+            if stamped {
+                for event in [&mut sent, &mut logged] {
+                    if let Some(event) = event.as_object_mut() {
+                        event.remove("at");
+                    }
+                }
+            }
+            sent == logged
+        }
+        _ => sent == logged,
     }
 }
 
@@ -278,7 +404,7 @@ async fn member(State(service): State<Service>, Path(id): Path<String>) -> Respo
         return problem(StatusCode::SERVICE_UNAVAILABLE, "the engine has stopped");
     }
     match answer.await {
-        Ok(Some(state)) => Json(state).into_response(),
+        Ok(Some((state, _))) => Json(state).into_response(),
         Ok(None) => problem(StatusCode::NOT_FOUND, format!("no member `{id}`")),
         Err(_) => problem(StatusCode::SERVICE_UNAVAILABLE, "the engine has stopped"),
     }
@@ -316,11 +442,10 @@ fn engine_loop(
     mut ledger: Ledger,
     inbox: mpsc::Receiver<Job>,
 ) -> Result<(), String> {
-    let (effects, rejects) = (Captured::default(), Captured::default());
-    let (mut effects_out, mut rejects_out) = (effects.clone(), rejects.clone());
+    let mut answers = Vec::new();
     let outputs = Outputs {
-        effects: Some(&mut effects_out),
-        rejects: Some(&mut rejects_out),
+        answers: Some(&mut answers),
+        ..Outputs::default()
     };
     let mut runner = Runner::new(&mut engine, Some(&mut ledger), outputs, "serve");
     let mut since_snapshot = 0;
@@ -339,67 +464,34 @@ fn engine_loop(
         };
         let mut group = vec![first];
         group.extend(inbox.try_iter());
-        // Each event gets a line number in the group, which its effects
-        // and reject name.
-        let mut asked: Vec<(usize, usize, oneshot::Sender<_>)> = Vec::new();
+        let mut asked = Vec::new();
         let mut members = Vec::new();
-        let mut texts = Vec::new();
-        let first_line = line + 1;
+        let mut events_in_group = 0;
         for job in group {
             match job {
-                Job::Events { lines, reply } => {
-                    let start = line + 1;
-                    for text in lines {
+                Job::Events { events, reply } => {
+                    for event in &events {
                         line += 1;
-                        runner.line(line, &text).map_err(|e| e.to_string())?;
-                        texts.push(text);
+                        runner.line(line, &event.line).map_err(|e| e.to_string())?;
                     }
-                    asked.push((start, line + 1, reply));
+                    events_in_group += events.len();
+                    asked.push((events.len(), reply));
                 }
                 Job::Member { id, reply } => members.push((id, reply)),
             }
         }
         let delivered = runner.deliver().map_err(|e| e.to_string());
-        let mut answers: Vec<Value> = (first_line..=line)
-            .map(|_| json!({ "outcome": "applied", "effects": [] }))
-            .collect();
-        for (answer, text) in answers.iter_mut().zip(&texts) {
-            answer["id"] = json!(id_of(text));
-        }
-        // The runner wrote each effect and reject as a JSON line naming
-        // its line in the group: each goes to its event's answer.
-        let line_of = |record: &Value| {
-            let n = usize::try_from(record["line"].as_u64()?).ok()?;
-            n.checked_sub(first_line)
-        };
-        for text in String::from_utf8_lossy(&effects.0.take()).lines() {
-            let Ok(mut effect) = serde_json::from_str::<Value>(text) else {
-                continue;
-            };
-            let at = line_of(&effect);
-            if let Some(object) = effect.as_object_mut() {
-                object.remove("line");
-                object.remove("event");
-            }
-            if let Some(list) = at
-                .and_then(|k| answers.get_mut(k))
-                .and_then(|answer| answer["effects"].as_array_mut())
-            {
-                list.push(effect);
-            }
-        }
-        for text in String::from_utf8_lossy(&rejects.0.take()).lines() {
-            if let Ok(reject) = serde_json::from_str::<Value>(text)
-                && let Some(answer) = line_of(&reject).and_then(|k| answers.get_mut(k))
-            {
-                let duplicate = reject["duplicate"].as_bool().unwrap_or(false);
-                answer["outcome"] = json!(if duplicate { "duplicate" } else { "rejected" });
-                answer["reason"] = reject["reason"].clone();
-            }
-        }
-        for (start, end, reply) in asked {
+        // Every line gets exactly one answer, in order.
+        let mut answered = runner
+            .outputs
+            .answers
+            .as_deref_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+            .into_iter();
+        for (count, reply) in asked {
             let answer = match &delivered {
-                Ok(()) => Ok(answers[start - first_line..end - first_line].to_vec()),
+                Ok(()) => Ok(answered.by_ref().take(count).collect()),
                 Err(e) => Err(e.clone()),
             };
             let _ = reply.send(answer);
@@ -407,12 +499,16 @@ fn engine_loop(
         delivered?;
         for (id, reply) in members {
             let engine = &*runner.engine;
-            let state = engine
-                .member(&id)
-                .map(|m| summary(engine.program(), m, engine.clock()));
+            let state = engine.member_index(&id).map(|index| {
+                let member = engine.member_at(index);
+                (
+                    summary(engine.program(), member, engine.clock()),
+                    runner.last_entry(index),
+                )
+            });
             let _ = reply.send(state);
         }
-        since_snapshot += line + 1 - first_line;
+        since_snapshot += events_in_group;
         if since_snapshot >= SNAPSHOT_EVERY {
             runner.snapshot().map_err(|e| e.to_string())?;
             since_snapshot = 0;
@@ -424,24 +520,20 @@ fn engine_loop(
 /// An event line as sent, or, when it is an object without `at`, with
 /// the time it was received (to the second, in UTC): a live event happens
 /// when it arrives.
-fn stamped(line: String) -> String {
+fn stamped(line: String) -> Sent {
     match serde_json::from_str::<serde_json::Map<String, Value>>(&line) {
         Ok(mut event) if !event.contains_key("at") => {
             let now = jiff::Timestamp::now();
             let second = jiff::Timestamp::from_second(now.as_second()).unwrap_or(now);
             event.insert("at".into(), json!(second.to_string()));
-            Value::Object(event).to_string()
+            Sent {
+                line: Value::Object(event).to_string(),
+                stamped: true,
+            }
         }
-        _ => line,
+        _ => Sent {
+            line,
+            stamped: false,
+        },
     }
-}
-
-/// An event line's id, if it has one, without reading the rest.
-fn id_of(text: &str) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Id {
-        id: Option<Value>,
-    }
-    let id = serde_json::from_str::<Id>(text).ok()?.id?;
-    Some(id.as_str().map_or_else(|| id.to_string(), str::to_string))
 }

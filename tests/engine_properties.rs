@@ -230,7 +230,7 @@ fn run_checked(source: &str, lines: &[String]) -> (String, Vec<Member>) {
     {
         let outputs = Outputs {
             effects: Some(&mut effects),
-            rejects: None,
+            ..Outputs::default()
         };
         let mut runner = Runner::new(&mut engine, None, outputs, "random");
         for (n, line) in lines.iter().enumerate() {
@@ -926,7 +926,7 @@ proptest! {
         let mut rejects: Vec<u8> = Vec::new();
         let mut effects: Vec<u8> = Vec::new();
         {
-            let outputs = Outputs { effects: Some(&mut effects), rejects: Some(&mut rejects) };
+            let outputs = Outputs { effects: Some(&mut effects), rejects: Some(&mut rejects), answers: None };
             let mut runner = Runner::new(&mut engine, None, outputs, "extreme");
             for (n, line) in lines.iter().enumerate() {
                 runner.line(n + 1, line).unwrap();

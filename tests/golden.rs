@@ -27,7 +27,7 @@ fn run(name: &str) -> Outcome {
     let run_summary = {
         let outputs = Outputs {
             effects: Some(&mut effects_out),
-            rejects: None,
+            ..Outputs::default()
         };
         let mut runner = Runner::new(&mut engine, None, outputs, name);
         for (n, line) in events.lines().enumerate() {

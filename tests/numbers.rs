@@ -23,7 +23,7 @@ fn effects(rules: &str, lines: &[String]) -> Vec<Value> {
     {
         let outputs = Outputs {
             effects: Some(&mut out),
-            rejects: None,
+            ..Outputs::default()
         };
         let mut runner = Runner::new(&mut engine, None, outputs, "numbers");
         for (n, line) in lines.iter().enumerate() {

@@ -116,8 +116,9 @@ fn serve_applies_events_answers_with_effects_and_keeps_the_ledger() {
         .collect();
     assert_eq!(
         outcomes,
-        [("2", "applied"), ("2", "duplicate"), ("3", "rejected")]
+        [("2", "applied"), ("2", "applied"), ("3", "rejected")]
     );
+    assert_eq!(answers["results"][1]["duplicate"], true);
     assert_eq!(answers["results"][0]["effects"][0]["points"], 42);
     assert_eq!(
         answers["results"][2]["reason"],
@@ -167,6 +168,73 @@ fn serve_applies_events_answers_with_effects_and_keeps_the_ledger() {
     let (child, port) = serve(&program, &ledger);
     let (_, member) = request(port, "GET", "/v1/members/a", "");
     assert_eq!(member["points"], 42);
+    stop(child);
+}
+
+/// Issue 18: an id sent again gets the first answer, effects and reasons
+/// as they were, marked a duplicate, in the same group or after a
+/// restart; the same id with another event is a conflict (409).
+#[test]
+fn a_duplicate_gets_the_first_answer_and_another_event_under_its_id_a_conflict() {
+    let (dir, program) = shop("duplicates");
+    let ledger = dir.join("ledger.db");
+    let (child, port) = serve(&program, &ledger);
+    let send = |event: &str| request(port, "POST", "/v1/events", event);
+    send(r#"{"id":"1","at":"2026-01-01","type":"enroll","member":"a"}"#);
+    let purchase =
+        r#"{"id":"2","at":"2026-01-02","type":"purchase","member":"a","amount":"42.50"}"#;
+    let (status, first) = send(purchase);
+    assert_eq!(status, 200);
+    assert_eq!(
+        first["effects"],
+        serde_json::json!([{
+            "member": "a", "at": "2026-01-02", "kind": "points_earned",
+            "points": 42, "reward_money": "0.00", "value": "0.00", "scheduled": false,
+            "reason": "earned 42 points: rule \"earn 1 point per $1 spent\"",
+        }])
+    );
+    let mut again = first.clone();
+    again["duplicate"] = true.into();
+    assert_eq!(send(purchase), (200, again.clone()));
+
+    // Another event under a used id changes nothing.
+    let other = r#"{"id":"2","at":"2026-01-02","type":"purchase","member":"a","amount":"99"}"#;
+    let (status, conflict) = send(other);
+    assert_eq!(
+        (status, conflict["outcome"].as_str()),
+        (409, Some("conflict"))
+    );
+    assert_eq!(
+        conflict["reason"],
+        "event id `2` was used before for a different event"
+    );
+
+    // A reject sent again is the same reject, marked a duplicate.
+    let stranger = r#"{"id":"3","at":"2026-01-02","type":"purchase","member":"zz","amount":"4"}"#;
+    let (status, rejected) = send(stranger);
+    assert_eq!(status, 422);
+    let (status, again_rejected) = send(stranger);
+    assert_eq!(status, 422);
+    assert_eq!(again_rejected["reason"], rejected["reason"]);
+    assert_eq!(again_rejected["duplicate"], true);
+
+    // Sent without `at`, a retry is stamped anew and is still the same
+    // event.
+    let live = r#"{"id":"4","type":"purchase","member":"a","amount":"1"}"#;
+    let (_, live_first) = send(live);
+    let (status, live_again) = send(live);
+    assert_eq!(
+        (status, live_again["duplicate"].as_bool()),
+        (200, Some(true))
+    );
+    assert_eq!(live_again["effects"], live_first["effects"]);
+
+    // After a restart the first answer comes from the ledger.
+    stop(child);
+    let (child, port) = serve(&program, &ledger);
+    assert_eq!(request(port, "POST", "/v1/events", purchase), (200, again));
+    let (_, member) = request(port, "GET", "/v1/members/a", "");
+    assert_eq!(member["points"], 43);
     stop(child);
 }
 

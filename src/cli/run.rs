@@ -82,6 +82,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let outputs = Outputs {
         effects: effects_file.as_mut().map(|f| f as &mut dyn Write),
         rejects: rejects_file.as_mut().map(|f| f as &mut dyn Write),
+        answers: None,
     };
     let input = args
         .events

@@ -34,11 +34,13 @@ use crate::fnv::Fnv;
 use crate::program::Program;
 use crate::time::Time;
 
+mod reader;
 mod writer;
 
-use writer::{
-    EntryRow, EventRow, LogMoved, MemberRow, RejectedRow, Rows, SET_META, StoredEvent, Writer,
-};
+pub use reader::{LoggedEntry, Reader};
+pub use writer::StoredEvent;
+
+use writer::{EntryRow, EventRow, LogMoved, MemberRow, RejectedRow, Rows, SET_META, Writer};
 
 /// 4: no indexes; entries link to the member's previous entry; a
 /// member's lots are JSON in its row; the snapshot is binary.
@@ -687,7 +689,7 @@ impl Ledger {
         Ok(Seen::of(
             logged
                 .iter()
-                .map(|e| (e.id.as_str(), e.applied, e.raw.as_str())),
+                .map(|e| (e.seq, e.id.as_str(), e.applied, e.raw.as_str())),
             id,
             raw,
         ))
@@ -943,6 +945,19 @@ impl Ledger {
         self.set_meta("clock", &engine.clock().0.to_string())
     }
 
+    /// The file's name, as errors give it.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The member's last entry, if it has one.
+    pub fn last_entry(&self, member: MemberIndex) -> Option<i64> {
+        self.last_entry
+            .get(member as usize)
+            .copied()
+            .filter(|&seq| seq != 0)
+    }
+
     /// A member's latest entries, newest first, following each entry's
     /// link to the one before.
     pub fn recent_entries(
@@ -1088,12 +1103,12 @@ mod tests {
         assert_eq!(events_stored(&path), 1);
 
         let mut ledger = Ledger::open(&path).unwrap();
-        assert_eq!(ledger.seen("a", "{}").unwrap(), Seen::Applied);
+        assert_eq!(ledger.seen("a", "{}").unwrap(), Seen::Applied(1));
         assert_eq!(ledger.seen("b", "{}").unwrap(), Seen::New);
         // Within a batch, ids logged a moment ago are found too.
         ledger.begin().unwrap();
         ledger.log_event("c", Time(2), false, "{\"x\":1}").unwrap();
-        assert_eq!(ledger.seen("c", "{\"x\":1}").unwrap(), Seen::Rejected);
+        assert_eq!(ledger.seen("c", "{\"x\":1}").unwrap(), Seen::Rejected(2));
         assert_eq!(ledger.seen("c", "{\"x\":2}").unwrap(), Seen::New);
         ledger.commit().unwrap();
         assert_eq!(events_stored(&path), 2);

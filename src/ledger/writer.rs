@@ -163,7 +163,8 @@ impl Rows {
 }
 
 /// A logged event as the ledger holds it.
-pub(super) struct StoredEvent {
+pub struct StoredEvent {
+    pub seq: i64,
     pub id: String,
     pub applied: bool,
     pub raw: String,
@@ -496,6 +497,7 @@ pub(super) fn stored_events(
         let mut rows = statement.query([seq])?;
         if let Some(row) = rows.next()? {
             found.push(StoredEvent {
+                seq,
                 id: row.get(0)?,
                 applied: row.get(1)?,
                 raw: row.get(2)?,
