@@ -8,12 +8,13 @@
 //! once its events are durable. Exactly once per event id, the log and
 //! every effect with its reason are `run`'s own ([`crate::runner`]).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, mpsc};
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -175,7 +176,17 @@ pub const ENDPOINTS: &[(&str, &str, &str)] = &[
         "/v1/members/{id}",
         "What `loyalty member --json` shows of the member.",
     ),
+    (
+        "get",
+        "/v1/members/{id}/entries",
+        "The member's ledger entries with their reasons, newest first, a page at a time: \
+         `limit` (1 to 1000, 50 unless given) and `after` (the `next_after` of the page before).",
+    ),
 ];
+
+/// Entries on a page unless `limit` says otherwise, and the most.
+const ENTRIES_PER_PAGE: usize = 50;
+const MAX_ENTRIES_PER_PAGE: usize = 1000;
 
 fn routes(service: Service) -> Router {
     Router::new()
@@ -187,6 +198,7 @@ fn routes(service: Service) -> Router {
         .route("/v1/openapi.json", get(|| async { Json(openapi()) }))
         .route("/v1/events", post(events))
         .route("/v1/members/{id}", get(member))
+        .route("/v1/members/{id}/entries", get(entries))
         .fallback(|| async { problem(StatusCode::NOT_FOUND, "no such endpoint") })
         .with_state(service)
 }
@@ -392,21 +404,108 @@ fn same_event(sent: &str, logged: &str, stamped: bool) -> bool {
 
 /// `GET /v1/members/{id}`: what `member --json` shows.
 async fn member(State(service): State<Service>, Path(id): Path<String>) -> Response {
-    let (reply, answer) = oneshot::channel();
-    if service
-        .jobs
-        .send(Job::Member {
-            id: id.clone(),
-            reply,
-        })
-        .is_err()
-    {
-        return problem(StatusCode::SERVICE_UNAVAILABLE, "the engine has stopped");
+    match member_state(&service, &id).await {
+        Ok((state, _)) => Json(state).into_response(),
+        Err(problem) => problem,
     }
+}
+
+/// A member's state and last ledger entry, from the engine's thread.
+async fn member_state(service: &Service, id: &str) -> Result<(Value, Option<i64>), Response> {
+    let stopped = || problem(StatusCode::SERVICE_UNAVAILABLE, "the engine has stopped");
+    let (reply, answer) = oneshot::channel();
+    let job = Job::Member {
+        id: id.to_string(),
+        reply,
+    };
+    service.jobs.send(job).map_err(|_| stopped())?;
     match answer.await {
-        Ok(Some((state, _))) => Json(state).into_response(),
-        Ok(None) => problem(StatusCode::NOT_FOUND, format!("no member `{id}`")),
-        Err(_) => problem(StatusCode::SERVICE_UNAVAILABLE, "the engine has stopped"),
+        Ok(Some(state)) => Ok(state),
+        Ok(None) => Err(problem(StatusCode::NOT_FOUND, format!("no member `{id}`"))),
+        Err(_) => Err(stopped()),
+    }
+}
+
+/// `GET /v1/members/{id}/entries?after=&limit=`: the member's entries,
+/// newest first, each with its reason; `next_after` asks for the page
+/// after this one, and is null on the last.
+async fn entries(
+    State(service): State<Service>,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let number = |field: &str| -> Result<Option<i64>, Response> {
+        query
+            .get(field)
+            .map(|text| {
+                text.parse::<i64>().map_err(|_| {
+                    problem(
+                        StatusCode::BAD_REQUEST,
+                        format!("`{field}` must be a whole number, not `{text}`"),
+                    )
+                })
+            })
+            .transpose()
+    };
+    let (after, limit) = match (number("after"), number("limit")) {
+        (Ok(after), Ok(limit)) => (after, limit),
+        (Err(problem), _) | (_, Err(problem)) => return problem,
+    };
+    let limit = match limit {
+        None => ENTRIES_PER_PAGE,
+        Some(n) if (1..=MAX_ENTRIES_PER_PAGE as i64).contains(&n) => n as usize,
+        Some(n) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                format!("`limit` must be from 1 to {MAX_ENTRIES_PER_PAGE}, not {n}"),
+            );
+        }
+    };
+    let last = match member_state(&service, &id).await {
+        Ok((_, last)) => last,
+        Err(problem) => return problem,
+    };
+    let program = Arc::clone(&service.program);
+    let member = id.clone();
+    let page = service
+        .readers
+        .read(move |reader| {
+            let start = match after {
+                None => last,
+                Some(after) => match reader.entry(after)? {
+                    Some(entry) if entry.member == member => entry.previous,
+                    _ => return Ok(None),
+                },
+            };
+            // One more than asked tells whether there is a next page.
+            let mut found = match start {
+                Some(start) => reader.entries_back_from(start, limit + 1)?,
+                None => Vec::new(),
+            };
+            let more = found.len() > limit;
+            found.truncate(limit);
+            let next_after = more.then(|| found.last().map(|entry| entry.seq)).flatten();
+            let entries: Vec<Value> = found
+                .iter()
+                .map(|entry| {
+                    let mut record = entry.record(&program);
+                    record.insert("seq".into(), json!(entry.seq));
+                    record.insert("event".into(), json!(entry.event));
+                    Value::Object(record)
+                })
+                .collect();
+            Ok(Some(
+                json!({ "member": member, "entries": entries, "next_after": next_after }),
+            ))
+        })
+        .await;
+    match page {
+        Ok(Some(page)) => Json(page).into_response(),
+        Ok(None) => problem(
+            StatusCode::BAD_REQUEST,
+            format!("`after` must be the number of one of `{id}`'s entries (a `next_after`)"),
+        ),
+        Err(e) => problem(StatusCode::INTERNAL_SERVER_ERROR, e),
     }
 }
 

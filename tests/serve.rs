@@ -238,6 +238,78 @@ fn a_duplicate_gets_the_first_answer_and_another_event_under_its_id_a_conflict()
     stop(child);
 }
 
+/// Issue 18: a member's entries, newest first, a page at a time, each
+/// with its reason and event; bad paging is a 400 naming the field.
+#[test]
+fn a_member_s_entries_come_a_page_at_a_time() {
+    let (dir, program) = shop("entries");
+    let (child, port) = serve(&program, &dir.join("ledger.db"));
+    let mut events = vec![
+        r#"{"id":"e0","at":"2026-01-01","type":"enroll","member":"a"}"#.to_string(),
+        r#"{"id":"f0","at":"2026-01-01","type":"enroll","member":"b"}"#.to_string(),
+    ];
+    for n in 1..=4 {
+        events.push(format!(
+            r#"{{"id":"e{n}","at":"2026-01-0{}","type":"purchase","member":"a","amount":"{n}0"}}"#,
+            n + 1
+        ));
+        events.push(format!(
+            r#"{{"id":"f{n}","at":"2026-01-0{}","type":"purchase","member":"b","amount":"1"}}"#,
+            n + 1
+        ));
+    }
+    let (status, _) = request(
+        port,
+        "POST",
+        "/v1/events",
+        &format!("[{}]", events.join(",")),
+    );
+    assert_eq!(status, 200);
+
+    let page = |query: &str| request(port, "GET", &format!("/v1/members/a/entries{query}"), "");
+    let mut seen = Vec::new();
+    let mut query = "?limit=2".to_string();
+    loop {
+        let (status, body) = page(&query);
+        assert_eq!(status, 200, "{body}");
+        for entry in body["entries"].as_array().unwrap() {
+            seen.push((
+                entry["event"].as_str().unwrap().to_string(),
+                entry["reason"].as_str().unwrap().to_string(),
+            ));
+        }
+        match body["next_after"].as_i64() {
+            Some(after) => query = format!("?limit=2&after={after}"),
+            None => break,
+        }
+    }
+    let expected: Vec<(String, String)> = (1..=4)
+        .rev()
+        .map(|n| {
+            (
+                format!("e{n}"),
+                format!("earned {n}0 points: rule \"earn 1 point per $1 spent\""),
+            )
+        })
+        .chain([("e0".to_string(), "enrolled".to_string())])
+        .collect();
+    assert_eq!(seen, expected);
+
+    let (_, all) = page("");
+    assert_eq!(all["entries"].as_array().unwrap().len(), 5);
+    assert_eq!(all["next_after"], Value::Null);
+    let (status, bad) = page("?limit=0");
+    assert_eq!(status, 400);
+    assert_eq!(bad["detail"], "`limit` must be from 1 to 1000, not 0");
+    assert_eq!(page("?after=x").0, 400);
+    // An entry of another member is no place in this one's pages.
+    let (_, of_b) = request(port, "GET", "/v1/members/b/entries?limit=1", "");
+    let b_entry = of_b["entries"][0]["seq"].as_i64().unwrap();
+    assert_eq!(page(&format!("?after={b_entry}")).0, 400);
+    assert_eq!(request(port, "GET", "/v1/members/zz/entries", "").0, 404);
+    stop(child);
+}
+
 /// Issue 18: an event sent without `at` happens when it is received.
 #[test]
 fn an_event_without_at_happens_when_it_is_received() {
@@ -266,7 +338,7 @@ fn the_openapi_document_and_the_routes_agree() {
     let (status, document) = request(port, "GET", "/v1/openapi.json", "");
     assert_eq!(status, 200);
     let paths = document["paths"].as_object().unwrap();
-    let listed: Vec<(String, String)> = paths
+    let mut listed: Vec<(String, String)> = paths
         .iter()
         .flat_map(|(path, item)| {
             item.as_object()
@@ -275,7 +347,20 @@ fn the_openapi_document_and_the_routes_agree() {
                 .map(move |method| (method.to_uppercase(), path.clone()))
         })
         .collect();
-    assert_eq!(listed.len(), 5, "{listed:?}");
+    listed.sort();
+    let expected = [
+        ("GET", "/v1/health"),
+        ("GET", "/v1/members/{id}"),
+        ("GET", "/v1/members/{id}/entries"),
+        ("GET", "/v1/openapi.json"),
+        ("GET", "/v1/program"),
+        ("POST", "/v1/events"),
+    ];
+    assert_eq!(
+        listed,
+        expected.map(|(m, p)| (m.to_string(), p.to_string())),
+        "the API's endpoints"
+    );
     for (method, path) in listed {
         let path = path.replace("{id}", "nobody");
         let (status, body) = request(port, &method, &path, "[]");
