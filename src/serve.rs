@@ -238,14 +238,33 @@ pub fn openapi() -> Value {
     })
 }
 
-/// An error as a JSON problem body (RFC 9457's `title` and `status`).
+/// An error, answered as a JSON problem body (RFC 9457's `title`,
+/// `status` and `detail`).
+struct Problem {
+    status: StatusCode,
+    detail: String,
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "title": self.status.canonical_reason().unwrap_or("error"),
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+        });
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
 fn problem(status: StatusCode, detail: impl Into<String>) -> Response {
-    let body = json!({
-        "title": status.canonical_reason().unwrap_or("error"),
-        "status": status.as_u16(),
-        "detail": detail.into(),
-    });
-    (status, axum::Json(body)).into_response()
+    fail(status, detail).into_response()
+}
+
+fn fail(status: StatusCode, detail: impl Into<String>) -> Problem {
+    Problem {
+        status,
+        detail: detail.into(),
+    }
 }
 
 async fn program_info(State(service): State<Service>) -> Response {
@@ -403,16 +422,16 @@ fn same_event(sent: &str, logged: &str, stamped: bool) -> bool {
 }
 
 /// `GET /v1/members/{id}`: what `member --json` shows.
-async fn member(State(service): State<Service>, Path(id): Path<String>) -> Response {
-    match member_state(&service, &id).await {
-        Ok((state, _)) => Json(state).into_response(),
-        Err(problem) => problem,
-    }
+async fn member(
+    State(service): State<Service>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    Ok(Json(member_state(&service, &id).await?.0))
 }
 
 /// A member's state and last ledger entry, from the engine's thread.
-async fn member_state(service: &Service, id: &str) -> Result<(Value, Option<i64>), Response> {
-    let stopped = || problem(StatusCode::SERVICE_UNAVAILABLE, "the engine has stopped");
+async fn member_state(service: &Service, id: &str) -> Result<(Value, Option<i64>), Problem> {
+    let stopped = || fail(StatusCode::SERVICE_UNAVAILABLE, "the engine has stopped");
     let (reply, answer) = oneshot::channel();
     let job = Job::Member {
         id: id.to_string(),
@@ -421,7 +440,7 @@ async fn member_state(service: &Service, id: &str) -> Result<(Value, Option<i64>
     service.jobs.send(job).map_err(|_| stopped())?;
     match answer.await {
         Ok(Some(state)) => Ok(state),
-        Ok(None) => Err(problem(StatusCode::NOT_FOUND, format!("no member `{id}`"))),
+        Ok(None) => Err(fail(StatusCode::NOT_FOUND, format!("no member `{id}`"))),
         Err(_) => Err(stopped()),
     }
 }
@@ -433,13 +452,13 @@ async fn entries(
     State(service): State<Service>,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let number = |field: &str| -> Result<Option<i64>, Response> {
+) -> Result<Json<Value>, Problem> {
+    let number = |field: &str| {
         query
             .get(field)
             .map(|text| {
                 text.parse::<i64>().map_err(|_| {
-                    problem(
+                    fail(
                         StatusCode::BAD_REQUEST,
                         format!("`{field}` must be a whole number, not `{text}`"),
                     )
@@ -447,24 +466,18 @@ async fn entries(
             })
             .transpose()
     };
-    let (after, limit) = match (number("after"), number("limit")) {
-        (Ok(after), Ok(limit)) => (after, limit),
-        (Err(problem), _) | (_, Err(problem)) => return problem,
-    };
-    let limit = match limit {
+    let after = number("after")?;
+    let limit = match number("limit")? {
         None => ENTRIES_PER_PAGE,
         Some(n) if (1..=MAX_ENTRIES_PER_PAGE as i64).contains(&n) => n as usize,
         Some(n) => {
-            return problem(
+            return Err(fail(
                 StatusCode::BAD_REQUEST,
                 format!("`limit` must be from 1 to {MAX_ENTRIES_PER_PAGE}, not {n}"),
-            );
+            ));
         }
     };
-    let last = match member_state(&service, &id).await {
-        Ok((_, last)) => last,
-        Err(problem) => return problem,
-    };
+    let (_, last) = member_state(&service, &id).await?;
     let program = Arc::clone(&service.program);
     let member = id.clone();
     let page = service
@@ -500,12 +513,12 @@ async fn entries(
         })
         .await;
     match page {
-        Ok(Some(page)) => Json(page).into_response(),
-        Ok(None) => problem(
+        Ok(Some(page)) => Ok(Json(page)),
+        Ok(None) => Err(fail(
             StatusCode::BAD_REQUEST,
             format!("`after` must be the number of one of `{id}`'s entries (a `next_after`)"),
-        ),
-        Err(e) => problem(StatusCode::INTERNAL_SERVER_ERROR, e),
+        )),
+        Err(e) => Err(fail(StatusCode::INTERNAL_SERVER_ERROR, e)),
     }
 }
 
