@@ -28,12 +28,17 @@ fn shop(name: &str) -> (PathBuf, PathBuf) {
 
 /// `loyalty serve` on a port of its choosing; the port it names.
 fn serve(program: &Path, ledger: &Path) -> (Child, u16) {
+    serve_with(program, ledger, &["--listen", "127.0.0.1:0"], &[])
+}
+
+fn serve_with(program: &Path, ledger: &Path, args: &[&str], env: &[(&str, &str)]) -> (Child, u16) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_loyalty"))
         .arg("serve")
         .arg(program)
         .arg("--ledger")
         .arg(ledger)
-        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -48,11 +53,16 @@ fn serve(program: &Path, ledger: &Path) -> (Child, u16) {
 
 /// One HTTP/1.1 request; the status and the JSON body.
 fn request(port: u16, method: &str, path: &str, body: &str) -> (u16, Value) {
+    request_with(port, "", method, path, body)
+}
+
+/// A request with more header lines (each ending in CRLF).
+fn request_with(port: u16, headers: &str, method: &str, path: &str, body: &str) -> (u16, Value) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+         {headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -308,6 +318,95 @@ fn a_member_s_entries_come_a_page_at_a_time() {
     assert_eq!(page(&format!("?after={b_entry}")).0, 400);
     assert_eq!(request(port, "GET", "/v1/members/zz/entries", "").0, 404);
     stop(child);
+}
+
+/// Issue 18: with API keys, every request but the health check needs
+/// one (401), a read-only key reads and may not write (403), and `serve`
+/// may listen beyond loopback; without keys it refuses to.
+#[test]
+fn api_keys_allow_reading_or_writing() {
+    let (dir, program) = shop("keys");
+    let keys = dir.join("keys");
+    std::fs::write(&keys, "# the till\nread-write:till-0123456789abcdef\n").unwrap();
+    let ledger = dir.join("ledger.db");
+    let (child, port) = serve_with(
+        &program,
+        &ledger,
+        &[
+            "--listen",
+            "0.0.0.0:0",
+            "--api-keys",
+            keys.to_str().unwrap(),
+        ],
+        &[("LOYALTY_API_KEYS", "read-only:report-0123456789abcdef")],
+    );
+    let till = "Authorization: Bearer till-0123456789abcdef\r\n";
+    let report = "Authorization: Bearer report-0123456789abcdef\r\n";
+    let enroll = r#"{"id":"1","at":"2026-01-01","type":"enroll","member":"a"}"#;
+
+    assert_eq!(request(port, "GET", "/v1/health", "").0, 200);
+    let (status, body) = request(port, "GET", "/v1/members/a", "");
+    assert_eq!(status, 401);
+    assert_eq!(
+        body["detail"],
+        "send a valid API key: `Authorization: Bearer KEY`"
+    );
+    let wrong = "Authorization: Bearer till-0123456789abcdeF\r\n";
+    assert_eq!(
+        request_with(port, wrong, "POST", "/v1/events", enroll).0,
+        401
+    );
+    assert_eq!(request(port, "POST", "/v1/events", enroll).0, 401);
+    let (status, body) = request_with(port, report, "POST", "/v1/events", enroll);
+    assert_eq!(
+        (status, body["detail"].as_str()),
+        (403, Some("this API key is read-only"))
+    );
+    assert_eq!(
+        request_with(port, till, "POST", "/v1/events", enroll).0,
+        200
+    );
+    assert_eq!(
+        request_with(port, report, "GET", "/v1/members/a", "").0,
+        200
+    );
+    stop(child);
+
+    // Without keys, only loopback.
+    let refused = Command::new(env!("CARGO_BIN_EXE_loyalty"))
+        .arg("serve")
+        .arg(&program)
+        .arg("--ledger")
+        .arg(&ledger)
+        .args(["--listen", "0.0.0.0:0"])
+        .env_remove("LOYALTY_API_KEYS")
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stderr).trim(),
+        "error: without API keys, serve listens on loopback only (127.0.0.1 or ::1), not \
+         0.0.0.0: give keys with --api-keys FILE or LOYALTY_API_KEYS"
+    );
+    // A bad key file names its line.
+    std::fs::write(
+        &keys,
+        "read-write:0123456789abcdef\nadmin:0123456789abcdef\n",
+    )
+    .unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_loyalty"))
+        .arg("serve")
+        .arg(&program)
+        .arg("--ledger")
+        .arg(&ledger)
+        .args(["--api-keys", keys.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("keys:2: `admin` is no access: expected `read-only` or `read-write`"),
+        "{stderr}"
+    );
 }
 
 /// Issue 18: an event sent without `at` happens when it is received.

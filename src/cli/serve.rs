@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use super::{exit, load_program, read};
 use crate::ledger::Ledger;
+use crate::serve::{KEYS_VARIABLE, Keys};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -16,32 +17,43 @@ pub struct Args {
     /// while it runs.
     #[arg(long)]
     ledger: PathBuf,
-    /// The address and port to listen on.
+    /// The address and port to listen on. Without API keys, only a
+    /// loopback address (127.0.0.1 or ::1).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// API keys, one `read-only:KEY` or `read-write:KEY` a line (also
+    /// taken from LOYALTY_API_KEYS, separated by commas).
+    #[arg(long)]
+    api_keys: Option<PathBuf>,
 }
 
 pub fn serve(args: Args) -> Result<ExitCode, String> {
-    // Without API keys, which are still to come, anyone who can reach
-    // the port could write to the ledger: loopback only.
-    if !args.listen.ip().is_loopback() {
+    let keys = Keys::load(args.api_keys.as_deref())?;
+    // Without keys, anyone who can reach the port could write to the
+    // ledger: the designer's own machine only.
+    if keys.is_empty() && !args.listen.ip().is_loopback() {
         return Err(format!(
-            "serve takes no API keys yet, so it listens on loopback only (127.0.0.1 or ::1), \
-             not {}",
+            "without API keys, serve listens on loopback only (127.0.0.1 or ::1), not {}: \
+             give keys with --api-keys FILE or {KEYS_VARIABLE}",
             args.listen.ip()
         ));
     }
+    let keyed = !keys.is_empty();
     let source = read(&args.file)?;
     let Some(program) = load_program(&args.file, &source) else {
         return Ok(exit(false));
     };
     let ledger = Ledger::open(&args.ledger).map_err(|e| e.to_string())?;
-    crate::serve::serve(&program, &source, ledger, args.listen, |bound| {
+    crate::serve::serve(&program, &source, ledger, args.listen, keys, |bound| {
         // The first line names where to reach the service (the port
         // chosen, for port 0).
         println!("listening on http://{bound}");
         let _ = std::io::stdout().flush();
-        eprintln!("loopback only, without API keys; Ctrl-C stops it");
+        if keyed {
+            eprintln!("every request but /v1/health needs an API key; Ctrl-C stops it");
+        } else {
+            eprintln!("loopback only, without API keys; Ctrl-C stops it");
+        }
     })?;
     Ok(exit(true))
 }

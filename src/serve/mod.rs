@@ -23,6 +23,10 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+mod access;
+
+pub use access::{KEYS_VARIABLE, Keys};
+
 use crate::engine::{Engine, summary};
 use crate::ledger::{Ledger, LedgerError, Reader};
 use crate::program::Program;
@@ -115,6 +119,7 @@ pub fn serve(
     source: &str,
     mut ledger: Ledger,
     listen: SocketAddr,
+    keys: Keys,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), String> {
     let (engine, _) = ledger
@@ -145,7 +150,7 @@ pub fn serve(
                 .local_addr()
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
             ready(bound);
-            axum::serve(listener, routes(service))
+            axum::serve(listener, routes(service, keys))
                 .with_graceful_shutdown(stopped())
                 .await
                 .map_err(|e| format!("the server stopped: {e}"))
@@ -188,7 +193,7 @@ pub const ENDPOINTS: &[(&str, &str, &str)] = &[
 const ENTRIES_PER_PAGE: usize = 50;
 const MAX_ENTRIES_PER_PAGE: usize = 1000;
 
-fn routes(service: Service) -> Router {
+fn routes(service: Service, keys: Keys) -> Router {
     Router::new()
         .route(
             "/v1/health",
@@ -200,6 +205,7 @@ fn routes(service: Service) -> Router {
         .route("/v1/members/{id}", get(member))
         .route("/v1/members/{id}/entries", get(entries))
         .fallback(|| async { problem(StatusCode::NOT_FOUND, "no such endpoint") })
+        .layer(axum::middleware::from_fn_with_state(keys, access::check))
         .with_state(service)
 }
 
