@@ -15,7 +15,7 @@ use thiserror::Error;
 use crate::engine::{Effect, Engine, Event, Outcome, Reject, decode};
 use crate::event_ids::EventIds;
 use crate::fnv::{self, Fnv};
-use crate::ledger::{Ledger, LedgerError, Seen};
+use crate::ledger::{Durable, Ledger, LedgerError, Seen};
 use crate::time::Time;
 
 /// Events per transaction: large enough that committing costs little,
@@ -535,6 +535,21 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
             self.in_batch = 0;
         }
         self.flush_outputs()
+    }
+
+    /// Applies the lines read so far and commits them in the background;
+    /// `durable` runs once they are durable, never if the commit fails.
+    /// What a service does that answers each request only then, while
+    /// the engine goes on with the next ones. The outputs are not
+    /// flushed: the caller answers from `durable`.
+    pub fn deliver_then(&mut self, durable: Durable) -> Result<(), RunError> {
+        self.flush()?;
+        self.in_batch = 0;
+        match &mut self.store {
+            Store::Ledger(ledger) => ledger.commit_then(durable)?,
+            Store::Memory(_) => durable(),
+        }
+        Ok(())
     }
 
     /// Writes out what the effects and rejects outputs hold.

@@ -133,6 +133,27 @@ fn human(s: &Value, entries: &[Value]) -> String {
         }
         _ => line("  tier:          none".into()),
     }
+    for progress in s["tier_progress"].as_array().into_iter().flatten() {
+        if progress["reached"] == true {
+            continue;
+        }
+        let shown = |v: &Value| match v {
+            Value::Number(n) => count(n.as_i64().unwrap_or(0)),
+            other => text(other).to_string(),
+        };
+        let measure = match progress["measure"].as_str() {
+            Some("spend") => "spent",
+            Some("points_earned") => "points earned",
+            other => other.unwrap_or(""),
+        };
+        line(format!(
+            "  to \"{}\": {} more {measure} ({} of {})",
+            text(&progress["tier"]),
+            shown(&progress["to_go"]),
+            shown(&progress["so_far"]),
+            shown(&progress["needed"]),
+        ));
+    }
     line(format!(
         "  this year:     {} spent, {} points earned",
         text(&s["spend_this_year"]),

@@ -25,7 +25,7 @@ pub use budgets::{BudgetUse, Budgets, Closings, NOTED_SECONDS, closings};
 pub use effect::{Cause, Effect, EffectKind, MemberIndex, reason, what, why};
 pub use event::{Event, EventKind, Item, MAX_ITEMS, Purchase, Reject, decode};
 pub use member::*;
-pub use summary::summary;
+pub use summary::{summary, tier_progress};
 
 use crate::program::{Action, Program, Scope};
 use crate::time::Time;
@@ -249,6 +249,47 @@ impl<'p> Engine<'p> {
                 )
             }
         }
+    }
+
+    /// What a purchase would do, changing nothing: its effects go to
+    /// `out` and the member comes back as the purchase would leave them.
+    /// With `guest`, the purchase is quoted for someone who joins at its
+    /// time (whose joining's own effects are left out).
+    pub fn quote(
+        &self,
+        event: &Event,
+        guest: bool,
+        out: &mut Vec<Effect>,
+    ) -> Result<Member, Reject> {
+        if !matches!(event.kind, EventKind::Purchase(_)) {
+            return Err(Reject::Malformed("a quote is of a purchase".into()));
+        }
+        // The shared budgets as they stand, on a copy.
+        let mut budgets = Budgets::Counted(self.budgets.counters().to_vec());
+        let (mut member, index) = if guest {
+            let index = MemberIndex::try_from(self.members.len()).unwrap_or(MemberIndex::MAX);
+            let mut member = Member::placeholder(event.at);
+            let joining = Event {
+                kind: EventKind::Enroll {
+                    birthday: None,
+                    attributes: Default::default(),
+                },
+                ..event.clone()
+            };
+            step(
+                self.program,
+                &mut member,
+                index,
+                &joining,
+                (&mut Vec::new(), &mut budgets),
+            )?;
+            (member, index)
+        } else {
+            let index = self.index_of(&event.member)?;
+            (self.members[index as usize].clone(), index)
+        };
+        step(self.program, &mut member, index, event, (out, &mut budgets))?;
+        Ok(member)
     }
 
     fn check_order(&self, at: Time) -> Result<(), Reject> {

@@ -9,6 +9,43 @@ use super::{Member, MembershipState};
 use crate::program::{KeptFor, Measure, PointsExpiry, Program, Qualification, Trigger, Window};
 use crate::time::Time;
 
+/// Each tier reached by a threshold, with what counts for it so far, in
+/// its window, and what is still to go: what a member view and a quote
+/// show as progress.
+pub fn tier_progress(program: &Program, m: &Member, clock: Time) -> Vec<Value> {
+    program
+        .tiers
+        .iter()
+        .filter_map(|tier| match tier.qualification {
+            Qualification::Threshold {
+                measure,
+                amount,
+                window,
+            } => {
+                let so_far = m
+                    .counters
+                    .measure(measure, window, &program.calendar, clock);
+                let to_go = amount.saturating_sub(so_far).max(0);
+                let (name, shown): (&str, &dyn Fn(i64) -> Value) = match measure {
+                    Measure::Spend => ("spend", &|cents| json!(program.money(cents))),
+                    Measure::PointsEarned => ("points_earned", &|n| json!(n)),
+                    Measure::Visits => ("visits", &|n| json!(n)),
+                    Measure::Nights => ("nights", &|n| json!(n)),
+                };
+                Some(json!({
+                    "tier": tier.name,
+                    "measure": name,
+                    "needed": shown(amount),
+                    "so_far": shown(so_far),
+                    "to_go": shown(to_go),
+                    "reached": to_go == 0,
+                }))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// How far ahead "expiring soon" looks.
 const SOON_DAYS: i64 = 90;
 
@@ -114,6 +151,7 @@ pub fn summary(program: &Program, m: &Member, clock: Time) -> Value {
         "tier": tier,
         "tier_since": m.tier.map(|_| calendar.show(m.tier_since)),
         "tier_until": until,
+        "tier_progress": tier_progress(program, m, clock),
         "spend_this_year": program.money(m.counters.measure(Measure::Spend, Window::CalendarYear, &program.calendar, clock)),
         "points_earned_this_year": m.counters.measure(Measure::PointsEarned, Window::CalendarYear, &program.calendar, clock),
         "memberships": memberships,

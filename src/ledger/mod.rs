@@ -34,11 +34,13 @@ use crate::fnv::Fnv;
 use crate::program::Program;
 use crate::time::Time;
 
+mod checkpointer;
 mod reader;
 mod writer;
 
+pub use checkpointer::Checkpointer;
 pub use reader::{LoggedEntry, Reader};
-pub use writer::StoredEvent;
+pub use writer::{Durable, StoredEvent};
 
 use writer::{EntryRow, EventRow, LogMoved, MemberRow, RejectedRow, Rows, SET_META, Writer};
 
@@ -732,6 +734,21 @@ impl Ledger {
         self.end_transaction(false)
     }
 
+    /// Commits the open transaction in the background; `durable` runs
+    /// once everything written so far is durable (at once when nothing
+    /// is in flight), and never if the commit fails.
+    pub fn commit_then(&mut self, durable: Durable) -> Result<(), LedgerError> {
+        let Some(writer) = self.writer.as_mut() else {
+            durable();
+            return Ok(());
+        };
+        if writer.commit_then(Some(durable)) {
+            Ok(())
+        } else {
+            Err(self.stop())
+        }
+    }
+
     fn end_transaction(&mut self, wait: bool) -> Result<(), LedgerError> {
         let committed = self
             .writer
@@ -943,6 +960,16 @@ impl Ledger {
             self.set_meta("budgets", &budgets)?;
         }
         self.set_meta("clock", &engine.clock().0.to_string())
+    }
+
+    /// Leaves checkpoints (copying the write-ahead log into the file) to
+    /// a [`Checkpointer`], so that no commit waits for one: what a
+    /// service needs, whose every answer waits for its commit.
+    pub fn checkpoint_elsewhere(&mut self) -> Result<Checkpointer, LedgerError> {
+        self.conn()?
+            .pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(|e| self.sql(e))?;
+        Checkpointer::start(Path::new(&self.path)).map_err(|e| self.sql(e))
     }
 
     /// The file's name, as errors give it.

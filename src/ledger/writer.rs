@@ -179,11 +179,15 @@ enum Command {
         seqs: Vec<i64>,
         reply: SyncSender<rusqlite::Result<Vec<StoredEvent>>>,
     },
-    /// Everything of the transaction is sent: commit, and say so when
-    /// asked. A transaction still open when the writer stops (a run that
-    /// failed half-way through an event) is rolled back.
-    Commit(Option<SyncSender<()>>),
+    /// Everything of the transaction is sent: commit it, if one is
+    /// open, then run what waited for it. A transaction still open when
+    /// the writer stops (a run that failed half-way through an event) is
+    /// rolled back, and what waited for it is dropped without running.
+    Commit(Option<Durable>),
 }
+
+/// What runs once everything sent before it is durable.
+pub type Durable = Box<dyn FnOnce() + Send>;
 
 /// The writer thread, which holds the connection while it runs, and the
 /// buffer being filled.
@@ -272,15 +276,22 @@ impl Writer {
         if !self.in_transaction {
             return true;
         }
-        self.in_transaction = false;
-        if !self.send() {
-            return false;
-        }
         if !wait {
-            return self.command(Command::Commit(None));
+            return self.commit_then(None);
         }
         let (reply, answer) = sync_channel(1);
-        self.command(Command::Commit(Some(reply))) && answer.recv().is_ok()
+        let durable: Durable = Box::new(move || {
+            let _ = reply.send(());
+        });
+        self.commit_then(Some(durable)) && answer.recv().is_ok()
+    }
+
+    /// Commits the open transaction, if there is one, and returns at
+    /// once; `durable` runs on the writer's thread when everything sent
+    /// so far is durable. `false` when the writer has stopped.
+    pub fn commit_then(&mut self, durable: Option<Durable>) -> bool {
+        self.in_transaction = false;
+        self.send() && self.command(Command::Commit(durable))
     }
 
     /// Stops the writer, rolling back a transaction still open, and gives
@@ -333,11 +344,13 @@ fn serve(
             Command::Events { seqs, reply } => {
                 let _ = reply.send(statements.events(&seqs));
             }
-            Command::Commit(reply) => {
-                conn.execute_batch("COMMIT")?;
-                open = false;
-                if let Some(reply) = reply {
-                    let _ = reply.send(());
+            Command::Commit(durable) => {
+                if open {
+                    conn.execute_batch("COMMIT")?;
+                    open = false;
+                }
+                if let Some(durable) = durable {
+                    durable();
                 }
             }
         }

@@ -27,10 +27,10 @@ mod access;
 
 pub use access::{KEYS_VARIABLE, Keys};
 
-use crate::engine::{Engine, summary};
-use crate::ledger::{Ledger, LedgerError, Reader};
+use crate::engine::{Effect, EffectKind, Engine, decode, summary, tier_progress};
+use crate::ledger::{Durable, Ledger, LedgerError, Reader};
 use crate::program::Program;
-use crate::runner::{Answer, LineOutcome, Outputs, Runner};
+use crate::runner::{Answer, EffectRecord, LineOutcome, Outputs, Runner, effect_record};
 
 /// Events applied between two member snapshots under steady load: a
 /// restart replays at most this many from the log (about a second's
@@ -59,6 +59,17 @@ enum Job {
         id: String,
         reply: oneshot::Sender<Option<(Value, Option<i64>)>>,
     },
+    /// What a purchase would do, by a member or (`guest`) by someone
+    /// who joins with it; a reject's reason otherwise.
+    Quote {
+        line: String,
+        guest: bool,
+        reply: oneshot::Sender<Result<Value, String>>,
+    },
+    /// The commit in flight is durable (from the ledger's writer).
+    Durable,
+    /// The HTTP side has answered its last request.
+    Stop,
 }
 
 /// An event as the engine gets it: the line, and whether `serve` gave it
@@ -125,7 +136,9 @@ pub fn serve(
     let (engine, _) = ledger
         .engine(program, source, false)
         .map_err(|e| e.to_string())?;
+    let _checkpointer = ledger.checkpoint_elsewhere().map_err(|e| e.to_string())?;
     let (jobs, inbox) = mpsc::channel();
+    let (for_engine, to_stop) = (jobs.clone(), jobs.clone());
     let service = Service {
         jobs,
         program: Arc::new(program.clone()),
@@ -140,8 +153,16 @@ pub fn serve(
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the server: {e}"))?;
+    // Should the engine's thread stop on an error (the disk is full, say),
+    // the server stops too, rather than answer every request 503.
+    let engine_stopped = Arc::new(tokio::sync::Notify::new());
+    let engine_stops = Arc::clone(&engine_stopped);
     std::thread::scope(|scope| {
-        let engine_thread = scope.spawn(move || engine_loop(engine, ledger, inbox));
+        let engine_thread = scope.spawn(move || {
+            let result = engine_loop(engine, ledger, inbox, for_engine);
+            engine_stops.notify_one();
+            result
+        });
         let served = runtime.block_on(async move {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -151,12 +172,18 @@ pub fn serve(
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
             ready(bound);
             axum::serve(listener, routes(service, keys))
-                .with_graceful_shutdown(stopped())
+                .with_graceful_shutdown(async move {
+                    tokio::select! {
+                        () = stopped() => {},
+                        () = engine_stopped.notified() => {},
+                    }
+                })
                 .await
                 .map_err(|e| format!("the server stopped: {e}"))
         });
-        // The routes, and with them every sender of jobs, are gone: the
-        // engine's thread ends its loop and writes the snapshot.
+        // Every request is answered: the engine's thread ends its loop
+        // and writes the snapshot.
+        let _ = to_stop.send(Job::Stop);
         let finished = engine_thread
             .join()
             .unwrap_or_else(|_| Err("the engine's thread failed".into()));
@@ -175,6 +202,13 @@ pub const ENDPOINTS: &[(&str, &str, &str)] = &[
         "/v1/events",
         "Applies one event (an object) or several (an array); each answer \
          (id, outcome, effects, reason) comes once the events are committed.",
+    ),
+    (
+        "post",
+        "/v1/quote",
+        "What a purchase would earn, which discounts and held rewards it would use, and the tier \
+         progress after it, changing nothing: a purchase event without `id` or `type`, by a \
+         `member` or, without one, by someone who joins with it.",
     ),
     (
         "get",
@@ -202,6 +236,7 @@ fn routes(service: Service, keys: Keys) -> Router {
         .route("/v1/program", get(program_info))
         .route("/v1/openapi.json", get(|| async { Json(openapi()) }))
         .route("/v1/events", post(events))
+        .route("/v1/quote", post(quote_purchase))
         .route("/v1/members/{id}", get(member))
         .route("/v1/members/{id}/entries", get(entries))
         .fallback(|| async { problem(StatusCode::NOT_FOUND, "no such endpoint") })
@@ -427,6 +462,40 @@ fn same_event(sent: &str, logged: &str, stamped: bool) -> bool {
     }
 }
 
+/// `POST /v1/quote`: a purchase (the event without `id` and `type`),
+/// answered with what it would do; nothing is logged or changed.
+async fn quote_purchase(
+    State(service): State<Service>,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let bad = |detail: String| fail(StatusCode::BAD_REQUEST, detail);
+    let mut purchase: serde_json::Map<String, Value> = serde_json::from_slice(&body)
+        .map_err(|e| bad(format!("the body is not a JSON object (a purchase): {e}")))?;
+    match purchase.get("type") {
+        None => {}
+        Some(Value::String(kind)) if kind == "purchase" => {}
+        Some(other) => return Err(bad(format!("a quote is of a purchase, not `{other}`"))),
+    }
+    let guest = !purchase.contains_key("member");
+    purchase.insert("type".into(), json!("purchase"));
+    purchase.entry("id").or_insert_with(|| json!("quote"));
+    if guest {
+        purchase.insert("member".into(), json!("guest"));
+    }
+    let line = stamped(Value::Object(purchase).to_string()).line;
+    let (reply, answer) = oneshot::channel();
+    let stopped = || fail(StatusCode::SERVICE_UNAVAILABLE, "the engine has stopped");
+    service
+        .jobs
+        .send(Job::Quote { line, guest, reply })
+        .map_err(|_| stopped())?;
+    match answer.await {
+        Ok(Ok(quote)) => Ok(Json(quote)),
+        Ok(Err(reason)) => Err(fail(StatusCode::UNPROCESSABLE_ENTITY, reason)),
+        Err(_) => Err(stopped()),
+    }
+}
+
 /// `GET /v1/members/{id}`: what `member --json` shows.
 async fn member(
     State(service): State<Service>,
@@ -552,13 +621,18 @@ async fn stopped() {
     interrupted.await;
 }
 
-/// The engine's thread: takes every job waiting, applies the events of
-/// all of them as one group, commits once, then answers each; ends with
-/// the member snapshot when the HTTP side is gone.
+/// The engine's thread: takes every job waiting and applies the events
+/// of all of them as one group. One commit is in flight at a time, in
+/// the background: groups applied meanwhile join the next, so that the
+/// busier the service, the more each commit carries. Events are answered,
+/// and members read, once their group is durable; quotes change nothing
+/// and are answered at once. Ends, on [`Job::Stop`], with the member
+/// snapshot.
 fn engine_loop(
     mut engine: Engine,
     mut ledger: Ledger,
     inbox: mpsc::Receiver<Job>,
+    jobs: mpsc::Sender<Job>,
 ) -> Result<(), String> {
     let mut answers = Vec::new();
     let outputs = Outputs {
@@ -568,11 +642,15 @@ fn engine_loop(
     let mut runner = Runner::new(&mut engine, Some(&mut ledger), outputs, "serve");
     let mut since_snapshot = 0;
     let mut line = 0;
-    loop {
+    // What waits for the next commit, and whether one is in flight.
+    let mut waiting: Vec<Durable> = Vec::new();
+    let mut in_flight = false;
+    let mut stop = false;
+    while !stop {
         let first = match inbox.recv_timeout(QUIET_SNAPSHOT) {
             Ok(job) => job,
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                if since_snapshot > 0 {
+                if since_snapshot > 0 && !in_flight {
                     runner.snapshot().map_err(|e| e.to_string())?;
                     since_snapshot = 0;
                 }
@@ -580,59 +658,144 @@ fn engine_loop(
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         };
-        let mut group = vec![first];
-        group.extend(inbox.try_iter());
         let mut asked = Vec::new();
         let mut members = Vec::new();
-        let mut events_in_group = 0;
-        for job in group {
+        let mut quotes = Vec::new();
+        for job in std::iter::once(first).chain(inbox.try_iter()) {
             match job {
                 Job::Events { events, reply } => {
                     for event in &events {
                         line += 1;
                         runner.line(line, &event.line).map_err(|e| e.to_string())?;
                     }
-                    events_in_group += events.len();
+                    since_snapshot += events.len();
                     asked.push((events.len(), reply));
                 }
                 Job::Member { id, reply } => members.push((id, reply)),
+                Job::Quote { line, guest, reply } => quotes.push((line, guest, reply)),
+                Job::Durable => in_flight = false,
+                Job::Stop => stop = true,
             }
         }
-        let delivered = runner.deliver().map_err(|e| e.to_string());
-        // Every line gets exactly one answer, in order.
-        let mut answered = runner
+        runner.flush().map_err(|e| e.to_string())?;
+        for (line, guest, reply) in quotes {
+            let _ = reply.send(quote(runner.engine, &line, guest));
+        }
+        let engine = &*runner.engine;
+        let states: Vec<_> = members
+            .into_iter()
+            .map(|(id, reply)| {
+                let state = engine.member_index(&id).map(|index| {
+                    let member = engine.member_at(index);
+                    let shown = summary(engine.program(), member, engine.clock());
+                    (shown, runner.last_entry(index))
+                });
+                (state, reply)
+            })
+            .collect();
+        // Every line has exactly one answer, in order.
+        let answered = runner
             .outputs
             .answers
             .as_deref_mut()
             .map(std::mem::take)
-            .unwrap_or_default()
-            .into_iter();
-        for (count, reply) in asked {
-            let answer = match &delivered {
-                Ok(()) => Ok(answered.by_ref().take(count).collect()),
-                Err(e) => Err(e.clone()),
-            };
-            let _ = reply.send(answer);
+            .unwrap_or_default();
+        if !asked.is_empty() || !states.is_empty() {
+            waiting.push(Box::new(move || {
+                let mut answered = answered.into_iter();
+                for (count, reply) in asked {
+                    let _ = reply.send(Ok(answered.by_ref().take(count).collect()));
+                }
+                for (state, reply) in states {
+                    let _ = reply.send(state);
+                }
+            }));
         }
-        delivered?;
-        for (id, reply) in members {
-            let engine = &*runner.engine;
-            let state = engine.member_index(&id).map(|index| {
-                let member = engine.member_at(index);
-                (
-                    summary(engine.program(), member, engine.clock()),
-                    runner.last_entry(index),
-                )
+        if !in_flight && !waiting.is_empty() {
+            let deliveries = std::mem::take(&mut waiting);
+            let done = jobs.clone();
+            // Should the commit fail, this is dropped unrun: the requests
+            // learn the engine stopped, and nothing is answered as
+            // applied.
+            let durable: Durable = Box::new(move || {
+                for delivery in deliveries {
+                    delivery();
+                }
+                let _ = done.send(Job::Durable);
             });
-            let _ = reply.send(state);
+            runner.deliver_then(durable).map_err(|e| e.to_string())?;
+            in_flight = true;
         }
-        since_snapshot += events_in_group;
         if since_snapshot >= SNAPSHOT_EVERY {
             runner.snapshot().map_err(|e| e.to_string())?;
             since_snapshot = 0;
         }
     }
-    runner.finish().map(|_| ()).map_err(|e| e.to_string())
+    // What still waits is committed with the snapshot, then answered.
+    let summary = runner.finish().map_err(|e| e.to_string());
+    if summary.is_ok() {
+        for delivery in waiting {
+            delivery();
+        }
+    }
+    summary.map(|_| ())
+}
+
+/// What the purchase `line` would do, changing nothing: its effects, the
+/// points and reward money it would earn, the discount and the value of
+/// held rewards it would use, and the tier and its progress after it.
+fn quote(engine: &Engine, line: &str, guest: bool) -> Result<Value, String> {
+    let program = engine.program();
+    let event = decode(program, line).map_err(|(_, reject)| reject.to_string())?;
+    let mut effects = Vec::new();
+    let member = engine
+        .quote(&event, guest, &mut effects)
+        .map_err(|reject| reject.to_string())?;
+    // Work that came due before it (expiry, say) is not the purchase's.
+    effects.retain(|effect| !effect.scheduled);
+    let total = |kinds: &[EffectKind], amount: fn(&Effect) -> i64| -> i64 {
+        effects
+            .iter()
+            .filter(|effect| kinds.contains(&effect.kind))
+            .map(amount)
+            .fold(0, i64::saturating_add)
+    };
+    let points = total(
+        &[EffectKind::PointsEarned, EffectKind::PointsPending],
+        |e| e.points,
+    );
+    let reward_money = total(&[EffectKind::RewardMoneyIssued], |e| e.money);
+    let discount = total(&[EffectKind::DiscountGiven], |e| e.value);
+    let rewards_used = total(&[EffectKind::RewardUsed], |e| e.value);
+    let records: Vec<Value> = effects
+        .iter()
+        .map(|effect| {
+            let mut record = effect_record(&EffectRecord {
+                member: &member.id,
+                at: &effect.at.to_string(),
+                kind: effect.kind.name(),
+                points: effect.points,
+                money: effect.money,
+                value: effect.value,
+                scheduled: effect.scheduled,
+                reason: &effect.describe(program),
+            });
+            record.remove("member");
+            Value::Object(record)
+        })
+        .collect();
+    let cents = crate::program::cents_text;
+    Ok(json!({
+        "member": (!guest).then_some(&member.id),
+        "at": event.at.to_string(),
+        "points": points,
+        "reward_money": cents(reward_money),
+        "discount": cents(discount),
+        "rewards_used": cents(rewards_used),
+        "effects": records,
+        "tier": member.tier.map(|t| &program.tiers[usize::from(t)].name),
+        "tier_progress": tier_progress(program, &member, event.at),
+    }))
 }
 
 /// An event line as sent, or, when it is an object without `at`, with
