@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The load benchmark of `loyalty serve` (README, *Bench*): wrk, a real
 # HTTP load generator, against a release build on an embedded ledger.
-#   benches/serve/load.sh [SECONDS] [CONNECTIONS]
-# Needs wrk (Debian: apt-get install wrk) and curl.
+#   benches/serve/load.sh [purchase|quote] [SECONDS] [CONNECTIONS]
+# `purchase` posts purchases (each answered once durable); `quote` asks
+# quotes. Needs wrk (Debian: apt-get install wrk), curl and python3.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-seconds=${1:-20}
-connections=${2:-64}
+what=${1:-purchase}
+seconds=${2:-20}
+connections=${3:-32}
 members=${MEMBERS:-10000}
 port=${PORT:-18080}
 cargo build --release --quiet
@@ -24,6 +26,6 @@ n = int(sys.argv[1])
 print(json.dumps([{"id": f"enroll-{i}", "type": "enroll", "member": f"m{i}"} for i in range(n)]))
 PY
 curl -sf -X POST "127.0.0.1:$port/v1/events" --data-binary @"$work/enroll.json" >/dev/null
-echo "purchases: $connections connections for ${seconds}s, $members members"
+echo "$what: $connections connections for ${seconds}s, $members members"
 MEMBERS=$members wrk -t2 -c"$connections" -d"${seconds}s" --latency \
-  -s benches/serve/purchase.lua "http://127.0.0.1:$port"
+  -s "benches/serve/$what.lua" "http://127.0.0.1:$port"
