@@ -80,6 +80,8 @@ pub struct Summary {
     pub rejected_count: usize,
     pub rejected: Vec<Rejected>,
     pub effects: usize,
+    /// Effects of each kind (by `EffectKind as usize`).
+    pub effects_by_kind: Vec<u64>,
 }
 
 pub const REJECTS_KEPT: usize = 1_000;
@@ -224,7 +226,10 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
             pending: Vec::new(),
             effects: Vec::new(),
             outcomes: Vec::new(),
-            summary: Summary::default(),
+            summary: Summary {
+                effects_by_kind: vec![0; crate::engine::EffectKind::ALL.len()],
+                ..Summary::default()
+            },
             in_batch: 0,
         }
     }
@@ -419,6 +424,9 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
         effect: &Effect,
     ) -> Result<(), RunError> {
         self.summary.effects += 1;
+        if let Some(count) = self.summary.effects_by_kind.get_mut(effect.kind as usize) {
+            *count += 1;
+        }
         let (to_file, to_answer) = (
             self.outputs.effects.is_some(),
             self.outputs.answers.is_some(),

@@ -58,6 +58,12 @@ fn request(port: u16, method: &str, path: &str, body: &str) -> (u16, Value) {
 
 /// A request with more header lines (each ending in CRLF).
 fn request_with(port: u16, headers: &str, method: &str, path: &str, body: &str) -> (u16, Value) {
+    let (status, body) = request_text(port, headers, method, path, body);
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+/// A request; the status and the body as text.
+fn request_text(port: u16, headers: &str, method: &str, path: &str, body: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(
         stream,
@@ -70,7 +76,7 @@ fn request_with(port: u16, headers: &str, method: &str, path: &str, body: &str) 
     stream.read_to_string(&mut response).unwrap();
     let (head, body) = response.split_once("\r\n\r\n").unwrap();
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    (status, body.to_string())
 }
 
 /// Now in UTC as event times are written (`2026-12-01T01:45:01Z`), which
@@ -500,6 +506,63 @@ fn a_quote_tells_what_a_purchase_would_do_and_changes_nothing() {
     stop(child);
 }
 
+/// Issue 18: Prometheus metrics count requests by endpoint and status,
+/// time them, and count events by outcome and effects by kind.
+#[test]
+fn metrics_count_requests_events_and_effects() {
+    let (dir, program) = shop("metrics");
+    let (child, port) = serve(&program, &dir.join("ledger.db"));
+    let batch = r#"[{"id":"1","at":"2026-01-01","type":"enroll","member":"a"},
+        {"id":"2","at":"2026-01-02","type":"purchase","member":"a","amount":"5"},
+        {"id":"2","at":"2026-01-02","type":"purchase","member":"a","amount":"5"},
+        {"id":"3","at":"2026-01-02","type":"purchase","member":"b","amount":"5"}]"#;
+    assert_eq!(request(port, "POST", "/v1/events", batch).0, 200);
+    let purchase = r#"{"id":"4","at":"2026-01-03","type":"purchase","member":"a","amount":"7"}"#;
+    assert_eq!(request(port, "POST", "/v1/events", purchase).0, 200);
+    assert_eq!(request(port, "GET", "/v1/members/b", "").0, 404);
+    assert_eq!(request(port, "GET", "/v1/nothing", "").0, 404);
+
+    let (status, text) = request_text(port, "", "GET", "/metrics", "");
+    assert_eq!(status, 200);
+    let value = |series: &str| -> Option<f64> {
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .map(|n| n.parse().unwrap())
+    };
+    for (series, expected) in [
+        (
+            r#"loyalty_requests_total{endpoint="/v1/events",status="200"}"#,
+            2.0,
+        ),
+        (
+            r#"loyalty_requests_total{endpoint="/v1/members/{id}",status="404"}"#,
+            1.0,
+        ),
+        (
+            r#"loyalty_requests_total{endpoint="other",status="404"}"#,
+            1.0,
+        ),
+        (
+            r#"loyalty_request_seconds_count{endpoint="/v1/events"}"#,
+            2.0,
+        ),
+        (
+            r#"loyalty_request_seconds_bucket{endpoint="/v1/events",le="+Inf"}"#,
+            2.0,
+        ),
+        (r#"loyalty_events_total{outcome="applied"}"#, 3.0),
+        (r#"loyalty_events_total{outcome="rejected"}"#, 1.0),
+        (r#"loyalty_events_total{outcome="duplicate"}"#, 1.0),
+        (r#"loyalty_effects_total{kind="enrolled"}"#, 1.0),
+        (r#"loyalty_effects_total{kind="points_earned"}"#, 2.0),
+        ("loyalty_members", 1.0),
+    ] {
+        assert_eq!(value(series), Some(expected), "{series} in\n{text}");
+    }
+    assert!(text.contains("# TYPE loyalty_request_seconds histogram"));
+    stop(child);
+}
+
 /// Issue 18: an event sent without `at` happens when it is received.
 #[test]
 fn an_event_without_at_happens_when_it_is_received() {
@@ -539,6 +602,7 @@ fn the_openapi_document_and_the_routes_agree() {
         .collect();
     listed.sort();
     let expected = [
+        ("GET", "/metrics"),
         ("GET", "/v1/health"),
         ("GET", "/v1/members/{id}"),
         ("GET", "/v1/members/{id}/entries"),

@@ -86,6 +86,9 @@ macro_rules! effect_kinds {
                 }
             }
 
+            /// Every kind, in the order declared (`kind as usize`).
+            pub const ALL: &[EffectKind] = &[$(EffectKind::$kind,)*];
+
             /// The kind a ledger entry's `kind` column names.
             pub fn from_name(name: &str) -> Option<EffectKind> {
                 match name {

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, mpsc};
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -24,6 +24,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 mod access;
+mod metrics;
 
 pub use access::{KEYS_VARIABLE, Keys};
 
@@ -31,6 +32,7 @@ use crate::engine::{Effect, EffectKind, Engine, decode, summary, tier_progress};
 use crate::ledger::{Durable, Ledger, LedgerError, Reader};
 use crate::program::Program;
 use crate::runner::{Answer, EffectRecord, LineOutcome, Outputs, Runner, effect_record};
+use metrics::Metrics;
 
 /// Events applied between two member snapshots under steady load: a
 /// restart replays at most this many from the log (about a second's
@@ -87,6 +89,7 @@ struct Service {
     program: Arc<Program>,
     source: Arc<str>,
     readers: Arc<Readers>,
+    metrics: Arc<Metrics>,
 }
 
 /// Read-only connections to the ledger, kept for reuse.
@@ -147,7 +150,9 @@ pub fn serve(
             path: PathBuf::from(ledger.path()),
             idle: Mutex::new(Vec::new()),
         }),
+        metrics: Arc::default(),
     };
+    let metrics = Arc::clone(&service.metrics);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -159,7 +164,7 @@ pub fn serve(
     let engine_stops = Arc::clone(&engine_stopped);
     std::thread::scope(|scope| {
         let engine_thread = scope.spawn(move || {
-            let result = engine_loop(engine, ledger, inbox, for_engine);
+            let result = engine_loop(engine, ledger, inbox, for_engine, &metrics);
             engine_stops.notify_one();
             result
         });
@@ -198,6 +203,12 @@ pub const ENDPOINTS: &[(&str, &str, &str)] = &[
     ("get", "/v1/program", "The program's name and source."),
     ("get", "/v1/openapi.json", "This document."),
     (
+        "get",
+        "/metrics",
+        "Prometheus metrics: requests by endpoint and status, their latencies, events by \
+         outcome, effects by kind, members.",
+    ),
+    (
         "post",
         "/v1/events",
         "Applies one event (an object) or several (an array); each answer \
@@ -235,12 +246,25 @@ fn routes(service: Service, keys: Keys) -> Router {
         )
         .route("/v1/program", get(program_info))
         .route("/v1/openapi.json", get(|| async { Json(openapi()) }))
+        .route(
+            "/metrics",
+            get(|State(service): State<Service>| async move {
+                (
+                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    service.metrics.render(&[]),
+                )
+            }),
+        )
         .route("/v1/events", post(events))
         .route("/v1/quote", post(quote_purchase))
         .route("/v1/members/{id}", get(member))
         .route("/v1/members/{id}/entries", get(entries))
         .fallback(|| async { problem(StatusCode::NOT_FOUND, "no such endpoint") })
         .layer(axum::middleware::from_fn_with_state(keys, access::check))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&service.metrics),
+            metrics::count,
+        ))
         .with_state(service)
 }
 
@@ -633,6 +657,7 @@ fn engine_loop(
     mut ledger: Ledger,
     inbox: mpsc::Receiver<Job>,
     jobs: mpsc::Sender<Job>,
+    metrics: &Metrics,
 ) -> Result<(), String> {
     let mut answers = Vec::new();
     let outputs = Outputs {
@@ -678,6 +703,7 @@ fn engine_loop(
             }
         }
         runner.flush().map_err(|e| e.to_string())?;
+        metrics.engine(&runner.summary, runner.engine.members().len());
         for (line, guest, reply) in quotes {
             let _ = reply.send(quote(runner.engine, &line, guest));
         }
