@@ -109,13 +109,20 @@ fn step(members: u8) -> impl Strategy<Value = Step> {
 }
 
 /// Event lines for the steps over `members` members; about one in ten
-/// repeats an earlier line.
+/// repeats an earlier line, and about one in seventeen comes late (two
+/// days before the latest).
 fn lines(steps: &[Step], members: u8) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut t: i64 = 1_767_225_600; // 2026-01-01
     for (n, s) in steps.iter().enumerate() {
-        t += i64::from(s.hours) * 3600;
-        let at = format!("{}", loyalty::time::Time(t));
+        let late = s.hours % 17 == 16;
+        if !late {
+            t += i64::from(s.hours) * 3600;
+        }
+        let at = format!(
+            "{}",
+            loyalty::time::Time(if late { t - 2 * 86_400 } else { t })
+        );
         let m = s.member;
         let cents = s.amount;
         let money = format!("{}.{:02}", cents / 100, cents % 100);
@@ -673,6 +680,67 @@ fn the_program_keeps_its_margin_on_redemptions_at_a_partner() {
             ),
         ]
     );
+}
+
+/// Issue 18: order is kept per member. An event older than another
+/// member's happens at its own time; one older than its own member's
+/// latest event, or than work that already ran for them, happens at that
+/// member's time; a tick may not come before any event.
+#[test]
+fn order_is_kept_per_member_and_a_late_event_happens_at_its_member_s_time() {
+    let source = format!("{SHOP}points expire 30 days after they are earned\n");
+    let lines = owned(&[
+        r#"{"id":"1","at":"2026-01-01","type":"enroll","member":"a"}"#,
+        r#"{"id":"2","at":"2026-01-01","type":"enroll","member":"b"}"#,
+        r#"{"id":"3","at":"2026-01-01","type":"enroll","member":"c"}"#,
+        r#"{"id":"4","at":"2026-01-10","type":"purchase","member":"a","amount":"10"}"#,
+        // Before a's latest, after b's: b's own time.
+        r#"{"id":"5","at":"2026-01-05","type":"purchase","member":"b","amount":"5"}"#,
+        // Before a's latest: a's time.
+        r#"{"id":"6","at":"2026-01-08","type":"purchase","member":"a","amount":"7"}"#,
+        // Before the latest event: refused.
+        r#"{"id":"7","at":"2026-01-09","type":"tick"}"#,
+        // Expires b's 5 points (earned 01-05, 30 days), and a's 17 not yet.
+        r#"{"id":"8","at":"2026-02-05","type":"tick"}"#,
+        // Work ran for b at 02-05: b's late purchase happens then. None ran
+        // for c, whose purchase happens at its own time.
+        r#"{"id":"9","at":"2026-02-01","type":"purchase","member":"b","amount":"3"}"#,
+        r#"{"id":"10","at":"2026-02-01","type":"purchase","member":"c","amount":"4"}"#,
+    ]);
+    let (effects, members) = run_checked(&source, &lines);
+    let earned: Vec<(String, String, i64)> = of_kind(&effects, "points_earned")
+        .iter()
+        .map(|e| {
+            (
+                text(e, "event"),
+                text(e, "at"),
+                e["points"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("4", "2026-01-10", 10),
+        ("5", "2026-01-05", 5),
+        ("6", "2026-01-10", 7),
+        ("9", "2026-02-05", 3),
+        ("10", "2026-02-01", 4),
+    ];
+    assert_eq!(
+        earned,
+        expected.map(|(e, at, p)| (e.to_string(), at.to_string(), p))
+    );
+    let expired: Vec<(String, i64)> = of_kind(&effects, "points_expired")
+        .iter()
+        .map(|e| (text(e, "member"), e["points"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(expired, [("b".to_string(), -5)]);
+    let balances: Vec<i64> = members.iter().map(|m| m.points.balance).collect();
+    assert_eq!(balances, [17, 3, 4]);
+    // The same in batches on several shards.
+    for shards in [1, 2, 4] {
+        let [one_by_one, batched] = one_by_one_and_in_batches(&source, &lines, 3, shards);
+        assert_eq!(one_by_one, batched);
+    }
 }
 
 #[test]

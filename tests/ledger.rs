@@ -124,7 +124,7 @@ this is not json
 {"id":"4","at":"2026-03-03","type":"purchase","member":"bob","amount":"10.00"}
 {"id":"5","at":"2026-03-04","type":"redeem","member":"ana","reward":"Tote bga"}
 {"id":"6","at":"2026-03-05","type":"redeem","member":"ana","reward":"Tote bag"}
-{"id":"7","at":"2026-03-01","type":"purchase","member":"ana","amount":"5.00"}
+{"id":"7","at":"2026-03-01","type":"tick"}
 {"id":"8","at":"2026-03-06","type":"refund","member":"ana","order":"A2","amount":"5.00"}
 {"id":"9","at":"2026-03-06","type":"refund","member":"ana","order":"A1","amount":"50.00"}
 {"id":"10","at":"2026-03-07","type":"purchase","member":"ana","amount":"12.345"}
@@ -365,7 +365,7 @@ fn earlier_ledger_continues(schema: u32, money_left_after_refund: i64) {
             &ledger,
             "SELECT value FROM meta WHERE key = 'schema_version'"
         ),
-        "7"
+        "8"
     );
     // The order's points (its rate's and its visit's) go back.
     assert_eq!(

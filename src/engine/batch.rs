@@ -15,7 +15,7 @@ use super::budgets::Budgets;
 use super::effect::{Effect, MemberIndex};
 use super::event::{Event, EventKind, Reject};
 use super::member::Member;
-use super::{Engine, catch_up, step};
+use super::{Engine, catch_up, step_in_order};
 use crate::program::Program;
 use crate::time::Time;
 
@@ -271,7 +271,7 @@ fn apply_shard(
             member_of(chunks, shards, ahead).prefetch_parts();
         }
         let (n, index) = work.mine[k];
-        let result = step(
+        let result = step_in_order(
             program,
             member_of(chunks, shards, index),
             index,
@@ -309,6 +309,9 @@ fn tick_shard(
                 at,
                 (&mut work.effects, budgets),
             );
+            // Work that ran for the member is behind them: a later event
+            // of theirs cannot come before it.
+            chunk[j].time = chunk[j].time.max(at);
         }
         work.chunk_ends.push(work.effects.len());
     }

@@ -147,7 +147,8 @@ pub enum Reject {
     #[error("event id `{0}` was already rejected")]
     DuplicateRejected(String),
     #[error(
-        "event at {at} is before the last applied event at {clock}; events must come in time order"
+        "a tick at {at} is before the latest event, at {clock}: a tick brings every member's \
+         scheduled work due up to its time, so it comes after every event before it"
     )]
     OutOfOrder { at: Time, clock: Time },
     #[error(

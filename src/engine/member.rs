@@ -91,6 +91,14 @@ pub struct Member {
         skip_serializing_if = "before_schema_6"
     )]
     pub pending: Vec<PendingPoints>,
+    /// The member's own time: of their latest event, or of the latest
+    /// scheduled work that ran for them. An event older than this
+    /// happens at this time instead (order is kept per member).
+    #[serde(
+        deserialize_with = "since_schema_8",
+        skip_serializing_if = "before_schema_8"
+    )]
+    pub time: Time,
 }
 
 impl Member {
@@ -129,6 +137,7 @@ impl Member {
             tiers_stale: false,
             recent: Vec::new(),
             pending: Vec::new(),
+            time: at,
         }
     }
 
@@ -170,6 +179,7 @@ impl Member {
         self.next_tier_review = Time::NEVER;
         self.due = Time::NEVER;
         self.tiers_stale = false;
+        self.time = at;
     }
 
     /// When a rule's `within` clause counts from.
@@ -926,7 +936,7 @@ impl<'de> Deserialize<'de> for Order {
 /// The ledger schema whose member snapshots this build writes. Each
 /// later schema only adds state; what a snapshot of an earlier one lacks
 /// reads as its default ([`in_snapshot_schema`]).
-pub const SNAPSHOT_SCHEMA: u32 = 7;
+pub const SNAPSHOT_SCHEMA: u32 = 8;
 
 thread_local! {
     /// The schema of the snapshots being read or written.
@@ -938,7 +948,9 @@ thread_local! {
 ///   one has nothing to undo beyond its share of what it earned;
 /// - before 6, members had no recent uses of limits counted over a
 ///   length of time, no pending points and no tier set by hand;
-/// - before 7, nothing counted nights.
+/// - before 7, nothing counted nights;
+/// - before 8, members had no time of their own (it reads as never, so
+///   their next event happens at its own time).
 pub fn in_snapshot_schema<T>(schema: u32, work: impl FnOnce() -> T) -> T {
     READING_SCHEMA.set(schema);
     let result = work();
@@ -949,6 +961,22 @@ pub fn in_snapshot_schema<T>(schema: u32, work: impl FnOnce() -> T) -> T {
 /// Writes state added in schema 6 only into snapshots of schema 6 on.
 fn before_schema_6<T>(_: &T) -> bool {
     READING_SCHEMA.get() < 6
+}
+
+/// Writes state added in schema 8 only into snapshots of schema 8 on.
+fn before_schema_8<T>(_: &T) -> bool {
+    READING_SCHEMA.get() < 8
+}
+
+/// Reads state that snapshots have had since schema 8.
+fn since_schema_8<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(
+    d: D,
+) -> Result<T, D::Error> {
+    if READING_SCHEMA.get() < 8 {
+        Ok(T::default())
+    } else {
+        T::deserialize(d)
+    }
 }
 
 /// Reads state that snapshots have had since schema 6.

@@ -44,7 +44,9 @@ pub struct Engine<'p> {
     index: MemberIds,
     /// The budgets all members share, counted in event order.
     budgets: Budgets,
-    /// The time of the latest event: no event may come before it.
+    /// The latest time of any event: a `tick` may not come before it,
+    /// and no event may be more than [`MAX_STEP_DAYS`] past it. Order is
+    /// otherwise each member's own ([`Member::time`]).
     clock: Time,
     changed: Vec<bool>,
     changed_list: Vec<MemberIndex>,
@@ -218,13 +220,18 @@ impl<'p> Engine<'p> {
         match &event.kind {
             EventKind::Tick => self.tick(at, out),
             EventKind::Refer { referee } => {
-                self.check_order(at)?;
+                self.check_ahead(at)?;
                 let i = self.index_of(&event.member)?;
                 let r = self.index_of(referee)?;
                 let [referrer, friend] = self
                     .members
                     .get_disjoint_mut([i as usize, r as usize])
                     .map_err(|_| Reject::SelfReferral)?;
+                // Order is kept per member: at the later of the two's
+                // times, if the event is older.
+                let at = at.max(referrer.time).max(friend.time);
+                referrer.time = at;
+                friend.time = at;
                 let result = refer(
                     self.program,
                     (referrer, i),
@@ -234,13 +241,13 @@ impl<'p> Engine<'p> {
                 );
                 self.mark(i);
                 self.mark(r);
-                self.clock = at;
+                self.clock = self.clock.max(at);
                 result
             }
             _ => {
                 let i = self.member_for(event)?;
                 self.mark(i);
-                step(
+                step_in_order(
                     self.program,
                     &mut self.members[i as usize],
                     i,
@@ -292,6 +299,8 @@ impl<'p> Engine<'p> {
         Ok(member)
     }
 
+    /// A `tick` runs every member's work due by its time, so it may not
+    /// come before any event: the engine's clock.
     fn check_order(&self, at: Time) -> Result<(), Reject> {
         if at < self.clock {
             return Err(Reject::OutOfOrder {
@@ -299,6 +308,11 @@ impl<'p> Engine<'p> {
                 clock: self.clock,
             });
         }
+        self.check_ahead(at)
+    }
+
+    /// Whether an event's time is within reach of the engine's clock.
+    fn check_ahead(&self, at: Time) -> Result<(), Reject> {
         // The work an event brings due grows with the time it crosses
         // (every member's month ends, for a tick): a bound on that time
         // bounds the work and the memory of one line, and a slip of the
@@ -314,10 +328,10 @@ impl<'p> Engine<'p> {
 
     /// The member a member event goes to, a new one for `enroll`, unless
     /// the event is rejected before reaching it. Time has passed once it
-    /// reaches its member, even if it is then rejected: later events may
-    /// not come before it.
+    /// reaches its member, even if it is then rejected: the member's later
+    /// events happen no earlier.
     fn member_for(&mut self, event: &Event) -> Result<MemberIndex, Reject> {
-        self.check_order(event.at)?;
+        self.check_ahead(event.at)?;
         let i = match &event.kind {
             EventKind::Enroll { .. } => {
                 if self.index.contains(&event.member) {
@@ -328,7 +342,7 @@ impl<'p> Engine<'p> {
             _ => self.index_of(&event.member)?,
         };
         self.mark(i);
-        self.clock = event.at;
+        self.clock = self.clock.max(event.at);
         Ok(i)
     }
 
@@ -345,9 +359,9 @@ impl<'p> Engine<'p> {
 
 /// Applies an event to its member (any event but `tick` and `refer`,
 /// which are the engine's): the scheduled work due by its time first,
-/// then the event, then what it brought due at once. The one step of
-/// `Engine::apply`, a batch's shards and the simulator; on `Err` nothing
-/// of the event itself was applied.
+/// then the event, then what it brought due at once. The one step of the
+/// engine ([`step_in_order`]) and the simulator; on `Err` nothing of the
+/// event itself was applied.
 pub fn step(
     program: &Program,
     member: &mut Member,
@@ -355,8 +369,34 @@ pub fn step(
     event: &Event,
     (out, budgets): Output,
 ) -> Result<(), Reject> {
+    step_at(program, member, index, event, event.at, (out, budgets))
+}
+
+/// [`step`] in the engine, which keeps order per member: an event older
+/// than its member's own time happens at that time, so that what already
+/// happened to them stays as it happened. (The simulator makes each
+/// customer's events itself and steps them at their own times.)
+pub fn step_in_order(
+    program: &Program,
+    member: &mut Member,
+    index: MemberIndex,
+    event: &Event,
+    output: Output,
+) -> Result<(), Reject> {
+    let at = event.at.max(member.time);
+    member.time = at;
+    step_at(program, member, index, event, at, output)
+}
+
+fn step_at(
+    program: &Program,
+    member: &mut Member,
+    index: MemberIndex,
+    event: &Event,
+    at: Time,
+    (out, budgets): Output,
+) -> Result<(), Reject> {
     let mut apply = member_step(program, member, index, out, budgets);
-    let at = event.at;
     if let EventKind::Enroll {
         birthday,
         attributes,

@@ -46,13 +46,13 @@ use writer::{EntryRow, EventRow, LogMoved, MemberRow, RejectedRow, Rows, SET_MET
 
 /// 4: no indexes; entries link to the member's previous entry; a
 /// member's lots are JSON in its row; the snapshot is binary.
-const SCHEMA_VERSION: &str = "7";
+const SCHEMA_VERSION: &str = "8";
 
 /// Earlier schemas whose tables are this one's and whose member
 /// snapshots lack only state added since ([`crate::engine::SNAPSHOT_SCHEMA`]):
 /// such a ledger is read as it is, and brought to this schema when opened
 /// to write.
-const EARLIER_SNAPSHOTS: &[&str] = &["4", "5", "6"];
+const EARLIER_SNAPSHOTS: &[&str] = &["4", "5", "6", "7"];
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (
