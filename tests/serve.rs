@@ -511,7 +511,13 @@ fn a_quote_tells_what_a_purchase_would_do_and_changes_nothing() {
 #[test]
 fn metrics_count_requests_events_and_effects() {
     let (dir, program) = shop("metrics");
-    let (child, port) = serve(&program, &dir.join("ledger.db"));
+    // One tick on the wall clock, when it starts, and no other.
+    let (child, port) = serve_with(
+        &program,
+        &dir.join("ledger.db"),
+        &["--listen", "127.0.0.1:0", "--tick-every", "86400"],
+        &[],
+    );
     let batch = r#"[{"id":"1","at":"2026-01-01","type":"enroll","member":"a"},
         {"id":"2","at":"2026-01-02","type":"purchase","member":"a","amount":"5"},
         {"id":"2","at":"2026-01-02","type":"purchase","member":"a","amount":"5"},
@@ -550,7 +556,7 @@ fn metrics_count_requests_events_and_effects() {
             r#"loyalty_request_seconds_bucket{endpoint="/v1/events",le="+Inf"}"#,
             2.0,
         ),
-        (r#"loyalty_events_total{outcome="applied"}"#, 3.0),
+        (r#"loyalty_events_total{outcome="applied"}"#, 4.0),
         (r#"loyalty_events_total{outcome="rejected"}"#, 1.0),
         (r#"loyalty_events_total{outcome="duplicate"}"#, 1.0),
         (r#"loyalty_effects_total{kind="enrolled"}"#, 1.0),
@@ -560,6 +566,69 @@ fn metrics_count_requests_events_and_effects() {
         assert_eq!(value(series), Some(expected), "{series} in\n{text}");
     }
     assert!(text.contains("# TYPE loyalty_request_seconds histogram"));
+    stop(child);
+}
+
+/// Issue 18: scheduled work happens on the wall clock without anyone
+/// sending a `tick`: points earned 40 days ago under a 30-day expiry
+/// expire, though their member does nothing more.
+#[test]
+fn scheduled_work_happens_on_the_wall_clock() {
+    let dir = temp_dir("wall-clock");
+    let program = dir.join("shop.loy");
+    std::fs::write(
+        &program,
+        format!("{SHOP}points expire 30 days after they are earned\n"),
+    )
+    .unwrap();
+    let (child, port) = serve_with(
+        &program,
+        &dir.join("ledger.db"),
+        &["--listen", "127.0.0.1:0", "--tick-every", "1"],
+        &[],
+    );
+    let days_ago = |days: i64| {
+        let output = Command::new("date")
+            .args([
+                "-u",
+                "-d",
+                &format!("{days} days ago"),
+                "+%Y-%m-%dT%H:%M:%SZ",
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8(output.stdout).unwrap().trim().to_string()
+    };
+    let events = format!(
+        r#"[{{"id":"1","at":"{}","type":"enroll","member":"a"}},
+            {{"id":"2","at":"{}","type":"purchase","member":"a","amount":"25"}}]"#,
+        days_ago(41),
+        days_ago(40)
+    );
+    let (status, answer) = request(port, "POST", "/v1/events", &events);
+    assert_eq!(status, 200, "{answer}");
+    let mut expired = None;
+    for _ in 0..50 {
+        let (_, entries) = request(port, "GET", "/v1/members/a/entries", "");
+        expired = entries["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == "points_expired")
+            .cloned();
+        if expired.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let expired = expired.expect("a tick on the wall clock expires the points");
+    assert_eq!(expired["points"], -25);
+    assert_eq!(expired["scheduled"], true);
+    assert!(
+        expired["event"].as_str().unwrap().starts_with("tick-"),
+        "{expired}"
+    );
+    assert_eq!(request(port, "GET", "/v1/members/a", "").1["points"], 0);
     stop(child);
 }
 

@@ -25,6 +25,12 @@ pub struct Args {
     /// taken from LOYALTY_API_KEYS, separated by commas).
     #[arg(long)]
     api_keys: Option<PathBuf>,
+    /// Seconds between two runs of the scheduled work of every member
+    /// (expiry, fees, monthly rewards, tier reviews, birthdays) on the
+    /// wall clock; a member's own work also runs before each of their
+    /// events.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    tick_every: u64,
 }
 
 pub fn serve(args: Args) -> Result<ExitCode, String> {
@@ -44,16 +50,25 @@ pub fn serve(args: Args) -> Result<ExitCode, String> {
         return Ok(exit(false));
     };
     let ledger = Ledger::open(&args.ledger).map_err(|e| e.to_string())?;
-    crate::serve::serve(&program, &source, ledger, args.listen, keys, |bound| {
-        // The first line names where to reach the service (the port
-        // chosen, for port 0).
-        println!("listening on http://{bound}");
-        let _ = std::io::stdout().flush();
-        if keyed {
-            eprintln!("every request but /v1/health needs an API key; Ctrl-C stops it");
-        } else {
-            eprintln!("loopback only, without API keys; Ctrl-C stops it");
-        }
-    })?;
+    let tick_every = std::time::Duration::from_secs(args.tick_every);
+    crate::serve::serve(
+        &program,
+        &source,
+        ledger,
+        args.listen,
+        keys,
+        tick_every,
+        |bound| {
+            // The first line names where to reach the service (the port
+            // chosen, for port 0).
+            println!("listening on http://{bound}");
+            let _ = std::io::stdout().flush();
+            if keyed {
+                eprintln!("every request but /v1/health needs an API key; Ctrl-C stops it");
+            } else {
+                eprintln!("loopback only, without API keys; Ctrl-C stops it");
+            }
+        },
+    )?;
     Ok(exit(true))
 }

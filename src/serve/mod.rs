@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -32,6 +33,7 @@ use crate::engine::{Effect, EffectKind, Engine, decode, summary, tier_progress};
 use crate::ledger::{Durable, Ledger, LedgerError, Reader};
 use crate::program::Program;
 use crate::runner::{Answer, EffectRecord, LineOutcome, Outputs, Runner, effect_record};
+use crate::time::Time;
 use metrics::Metrics;
 
 /// Events applied between two member snapshots under steady load: a
@@ -134,6 +136,7 @@ pub fn serve(
     mut ledger: Ledger,
     listen: SocketAddr,
     keys: Keys,
+    tick_every: Duration,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), String> {
     let (engine, _) = ledger
@@ -164,7 +167,7 @@ pub fn serve(
     let engine_stops = Arc::clone(&engine_stopped);
     std::thread::scope(|scope| {
         let engine_thread = scope.spawn(move || {
-            let result = engine_loop(engine, ledger, inbox, for_engine, &metrics);
+            let result = engine_loop(engine, ledger, inbox, for_engine, &metrics, tick_every);
             engine_stops.notify_one();
             result
         });
@@ -658,6 +661,7 @@ fn engine_loop(
     inbox: mpsc::Receiver<Job>,
     jobs: mpsc::Sender<Job>,
     metrics: &Metrics,
+    tick_every: Duration,
 ) -> Result<(), String> {
     let mut answers = Vec::new();
     let outputs = Outputs {
@@ -671,22 +675,39 @@ fn engine_loop(
     let mut waiting: Vec<Durable> = Vec::new();
     let mut in_flight = false;
     let mut stop = false;
+    let mut next_tick = Instant::now();
     while !stop {
-        let first = match inbox.recv_timeout(QUIET_SNAPSHOT) {
-            Ok(job) => job,
+        // Scheduled work happens on the wall clock: a `tick` now and then,
+        // logged as any event, brings every member's due work (each
+        // member's is also brought due before their own events).
+        if Instant::now() >= next_tick {
+            line += 1;
+            runner
+                .line(line, &tick_line(runner.engine.clock()))
+                .map_err(|e| e.to_string())?;
+            runner.flush().map_err(|e| e.to_string())?;
+            if let Some(answers) = runner.outputs.answers.as_deref_mut() {
+                answers.clear();
+            }
+            waiting.push(Box::new(|| {}));
+            next_tick = Instant::now() + tick_every;
+        }
+        let wait = QUIET_SNAPSHOT.min(next_tick.saturating_duration_since(Instant::now()));
+        let first = match inbox.recv_timeout(wait) {
+            Ok(job) => Some(job),
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                if since_snapshot > 0 && !in_flight {
+                if since_snapshot > 0 && !in_flight && waiting.is_empty() {
                     runner.snapshot().map_err(|e| e.to_string())?;
                     since_snapshot = 0;
                 }
-                continue;
+                None
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         };
         let mut asked = Vec::new();
         let mut members = Vec::new();
         let mut quotes = Vec::new();
-        for job in std::iter::once(first).chain(inbox.try_iter()) {
+        for job in first.into_iter().chain(inbox.try_iter()) {
             match job {
                 Job::Events { events, reply } => {
                     for event in &events {
@@ -765,6 +786,14 @@ fn engine_loop(
         }
     }
     summary.map(|_| ())
+}
+
+/// A `tick` at the wall clock's second, or at the engine's clock if an
+/// event was dated later.
+fn tick_line(clock: Time) -> String {
+    let now = jiff::Timestamp::now().as_second();
+    let at = Time(now.max(clock.0));
+    json!({ "id": format!("tick-{at}"), "type": "tick", "at": at.to_string() }).to_string()
 }
 
 /// What the purchase `line` would do, changing nothing: its effects, the
