@@ -195,6 +195,29 @@ pub struct Runner<'e, 'p, 'l, 'o> {
     outcomes: Vec<Outcome>,
     pub summary: Summary,
     in_batch: usize,
+    subscriptions: Vec<Subscription>,
+    /// Deliveries put in the outbox since the caller last took them.
+    pub outbox: Vec<Outgoing>,
+}
+
+// Each effect kind has its bit in a subscription's mask.
+const _: () = assert!(crate::engine::EffectKind::ALL.len() <= 64);
+
+/// A webhook and the effect kinds it takes (a bit per `EffectKind as
+/// usize`).
+#[derive(Clone, Debug)]
+pub struct Subscription {
+    pub webhook: String,
+    pub kinds: u64,
+}
+
+/// A delivery put in the outbox: its number, its webhook (an index
+/// into the subscriptions) and its body.
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    pub seq: i64,
+    pub webhook: usize,
+    pub body: String,
 }
 
 /// Events about to be applied together, with their lines, and the hashes
@@ -231,6 +254,8 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
                 ..Summary::default()
             },
             in_batch: 0,
+            subscriptions: Vec::new(),
+            outbox: Vec::new(),
         }
     }
 
@@ -436,9 +461,13 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
         }
         let program = self.engine.program();
         let member = &self.engine.member_at(effect.member).id;
-        self.store
-            .in_ledger(|ledger| ledger.log_entry(program, event_seq, effect, member))?;
-        if !to_file && !to_answer {
+        let entry_seq = match &mut self.store {
+            Store::Ledger(ledger) => Some(ledger.log_entry(program, event_seq, effect, member)?),
+            Store::Memory(_) => None,
+        };
+        let kind = 1u64 << (effect.kind as u32);
+        let to_webhook = self.subscriptions.iter().any(|s| s.kinds & kind != 0);
+        if !to_file && !to_answer && !to_webhook {
             return Ok(());
         }
         let mut record = effect_record(&EffectRecord {
@@ -459,6 +488,24 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
             record.remove("event");
             record.remove("line");
         }
+        if let (true, Some(entry_seq), Store::Ledger(ledger)) =
+            (to_webhook, entry_seq, &mut self.store)
+        {
+            for (webhook, subscription) in self.subscriptions.iter().enumerate() {
+                if subscription.kinds & kind == 0 {
+                    continue;
+                }
+                let body = json!({
+                    "webhook": subscription.webhook,
+                    "event": event_id,
+                    "entry": entry_seq,
+                    "effect": record,
+                })
+                .to_string();
+                let seq = ledger.log_delivery(&subscription.webhook, entry_seq, &body)?;
+                self.outbox.push(Outgoing { seq, webhook, body });
+            }
+        }
         if let Some(answer) = self
             .outputs
             .answers
@@ -468,6 +515,21 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
             answer.effects.push(record);
         }
         Ok(())
+    }
+
+    /// Records an attempt at a webhook's delivery in the ledger, with
+    /// the next commit.
+    pub fn log_attempt(&mut self, attempt: &crate::ledger::Attempt) -> Result<(), RunError> {
+        self.begin()?;
+        self.in_batch += 1;
+        self.store.in_ledger(|ledger| ledger.log_attempt(attempt))
+    }
+
+    /// Webhooks that get the effects of the kinds each names: each such
+    /// effect is put in the ledger's outbox with its entry, and in
+    /// [`Runner::outbox`].
+    pub fn subscribe(&mut self, subscriptions: Vec<Subscription>) {
+        self.subscriptions = subscriptions;
     }
 
     /// Starts the answer to a line, which its effects then join.

@@ -632,6 +632,184 @@ fn scheduled_work_happens_on_the_wall_clock() {
     stop(child);
 }
 
+/// A webhook receiver on `port` (0: any): answers each request with the
+/// next status of `answers` (200 once they run out) and hands over what
+/// it received.
+fn receiver(port: u16, answers: Vec<u16>) -> (u16, std::sync::mpsc::Receiver<(String, String)>) {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (heard, hearing) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut answers = answers.into_iter();
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let mut reader = BufReader::new(stream);
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|n| n.trim().parse().unwrap())
+                })
+                .unwrap_or(0);
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let status = answers.next().unwrap_or(200);
+            let _ = write!(
+                reader.get_mut(),
+                "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            if heard
+                .send((head, String::from_utf8(body).unwrap()))
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+    (port, hearing)
+}
+
+fn header<'h>(head: &'h str, name: &str) -> &'h str {
+    head.lines()
+        .find_map(|l| {
+            let (key, value) = l.split_once(':')?;
+            key.eq_ignore_ascii_case(name).then(|| value.trim())
+        })
+        .unwrap_or_else(|| panic!("no {name} in {head}"))
+}
+
+/// Issue 18: effects of the chosen kinds are delivered as signed POSTs
+/// from an outbox kept with the ledger: a receiver that fails is tried
+/// again, with the same delivery number, until it answers; the status is
+/// readable; a delivery not yet made when the service stops is made after
+/// it starts again.
+#[test]
+fn webhooks_deliver_chosen_effects_signed_and_retry_until_received() {
+    use hmac::{Hmac, Mac};
+    let (dir, program) = shop("webhooks");
+    let secret = "whsec-0123456789abcdef";
+    let (port_hook, heard) = receiver(0, vec![500, 503]);
+    let hooks = dir.join("webhooks.toml");
+    std::fs::write(
+        &hooks,
+        format!(
+            "[[webhook]]\nname = \"crm\"\nurl = \"http://127.0.0.1:{port_hook}/hook\"\n\
+             kinds = [\"points_earned\"]\nsecret = \"{secret}\"\n"
+        ),
+    )
+    .unwrap();
+    let ledger = dir.join("ledger.db");
+    let args = [
+        "--listen",
+        "127.0.0.1:0",
+        "--webhooks",
+        hooks.to_str().unwrap(),
+    ];
+    let (child, port) = serve_with(&program, &ledger, &args, &[]);
+    let events = r#"[{"id":"1","at":"2026-01-01","type":"enroll","member":"a"},
+        {"id":"2","at":"2026-01-02","type":"purchase","member":"a","amount":"12"}]"#;
+    assert_eq!(request(port, "POST", "/v1/events", events).0, 200);
+
+    // Three attempts, the first two refused, all of the one delivery.
+    let attempts: Vec<(String, String)> = (0..3)
+        .map(|_| {
+            heard
+                .recv_timeout(std::time::Duration::from_secs(20))
+                .unwrap()
+        })
+        .collect();
+    for (head, body) in &attempts {
+        assert_eq!(header(head, "Loyalty-Delivery"), "1");
+        let signature = header(head, "Loyalty-Signature");
+        let (t, v1) = signature
+            .strip_prefix("t=")
+            .and_then(|rest| rest.split_once(",v1="))
+            .unwrap();
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(format!("{t}.{body}").as_bytes());
+        let expected: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(v1, expected, "the signature of {body}");
+        let body: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["webhook"], "crm");
+        assert_eq!(body["event"], "2");
+        assert_eq!(body["effect"]["kind"], "points_earned");
+        assert_eq!(body["effect"]["points"], 12);
+        assert_eq!(body["effect"]["member"], "a");
+    }
+    // Only the chosen kind: the enrolment was not sent.
+    assert!(
+        heard
+            .recv_timeout(std::time::Duration::from_millis(300))
+            .is_err()
+    );
+    let mut report = Value::Null;
+    for _ in 0..50 {
+        report = request(port, "GET", "/v1/webhooks", "").1;
+        if report["webhooks"][0]["delivered"] == 1 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let crm = &report["webhooks"][0];
+    assert_eq!(
+        (&crm["delivered"], &crm["backlog"], &crm["failing"]),
+        (&Value::from(1), &Value::from(0), &Value::from(false)),
+        "{report}"
+    );
+    assert_eq!(crm["last_error"], "answered 503 Service Unavailable");
+    stop(child);
+
+    // The receiver is down: the delivery waits in the outbox through a
+    // restart, and is made once it is back.
+    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port_down = down.local_addr().unwrap().port();
+    drop(down);
+    std::fs::write(
+        &hooks,
+        format!(
+            "[[webhook]]\nname = \"crm\"\nurl = \"http://127.0.0.1:{port_down}/hook\"\n\
+             kinds = [\"points_earned\"]\nsecret = \"{secret}\"\n"
+        ),
+    )
+    .unwrap();
+    let (child, port) = serve_with(&program, &ledger, &args, &[]);
+    let purchase = r#"{"id":"3","at":"2026-01-03","type":"purchase","member":"a","amount":"5"}"#;
+    assert_eq!(request(port, "POST", "/v1/events", purchase).0, 200);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let waiting = request(port, "GET", "/v1/webhooks", "").1;
+    assert_eq!(waiting["webhooks"][0]["backlog"], 1, "{waiting}");
+    assert!(
+        waiting["webhooks"][0]["last_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("cannot connect"),
+        "{waiting}"
+    );
+    stop(child);
+    let (_, heard_again) = receiver(port_down, Vec::new());
+    let (child, _) = serve_with(&program, &ledger, &args, &[]);
+    let (head, body) = heard_again
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .unwrap();
+    assert_eq!(header(&head, "Loyalty-Delivery"), "2");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["event"], "3");
+    stop(child);
+}
+
 /// Issue 18: an event sent without `at` happens when it is received.
 #[test]
 fn an_event_without_at_happens_when_it_is_received() {
@@ -677,6 +855,7 @@ fn the_openapi_document_and_the_routes_agree() {
         ("GET", "/v1/members/{id}/entries"),
         ("GET", "/v1/openapi.json"),
         ("GET", "/v1/program"),
+        ("GET", "/v1/webhooks"),
         ("POST", "/v1/events"),
         ("POST", "/v1/quote"),
     ];

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use super::{exit, load_program, read};
 use crate::ledger::Ledger;
-use crate::serve::{KEYS_VARIABLE, Keys};
+use crate::serve::{KEYS_VARIABLE, Keys, Options};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -31,6 +31,10 @@ pub struct Args {
     /// events.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     tick_every: u64,
+    /// Webhooks: a TOML file of `[[webhook]]` tables (`url`, `kinds`,
+    /// `secret` or `secret_env`, `name`).
+    #[arg(long)]
+    webhooks: Option<PathBuf>,
 }
 
 pub fn serve(args: Args) -> Result<ExitCode, String> {
@@ -49,26 +53,27 @@ pub fn serve(args: Args) -> Result<ExitCode, String> {
     let Some(program) = load_program(&args.file, &source) else {
         return Ok(exit(false));
     };
+    let webhooks = match &args.webhooks {
+        Some(path) => crate::serve::load_webhooks(path)?,
+        None => Vec::new(),
+    };
     let ledger = Ledger::open(&args.ledger).map_err(|e| e.to_string())?;
-    let tick_every = std::time::Duration::from_secs(args.tick_every);
-    crate::serve::serve(
-        &program,
-        &source,
-        ledger,
-        args.listen,
+    let options = Options {
+        listen: args.listen,
         keys,
-        tick_every,
-        |bound| {
-            // The first line names where to reach the service (the port
-            // chosen, for port 0).
-            println!("listening on http://{bound}");
-            let _ = std::io::stdout().flush();
-            if keyed {
-                eprintln!("every request but /v1/health needs an API key; Ctrl-C stops it");
-            } else {
-                eprintln!("loopback only, without API keys; Ctrl-C stops it");
-            }
-        },
-    )?;
+        tick_every: std::time::Duration::from_secs(args.tick_every),
+        webhooks,
+    };
+    crate::serve::serve(&program, &source, ledger, options, |bound| {
+        // The first line names where to reach the service (the port
+        // chosen, for port 0).
+        println!("listening on http://{bound}");
+        let _ = std::io::stdout().flush();
+        if keyed {
+            eprintln!("every request but /v1/health needs an API key; Ctrl-C stops it");
+        } else {
+            eprintln!("loopback only, without API keys; Ctrl-C stops it");
+        }
+    })?;
     Ok(exit(true))
 }

@@ -39,10 +39,44 @@ mod reader;
 mod writer;
 
 pub use checkpointer::Checkpointer;
-pub use reader::{LoggedEntry, Reader};
+pub use reader::{LoggedEntry, OutboxRow, Reader};
+
+/// Where a webhook's delivery stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    /// Tried several times without success, and still being tried.
+    Failing,
+}
+
+impl DeliveryStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failing => "failing",
+        }
+    }
+}
+
+/// One attempt at a delivery, as the outbox keeps it.
+#[derive(Clone, Debug)]
+pub struct Attempt {
+    pub delivery: i64,
+    pub status: DeliveryStatus,
+    pub attempts: i64,
+    /// When it is tried next, in Unix seconds.
+    pub next_attempt: i64,
+    pub error: Option<String>,
+    pub delivered_at: Option<Time>,
+}
 pub use writer::{Durable, StoredEvent};
 
-use writer::{EntryRow, EventRow, LogMoved, MemberRow, RejectedRow, Rows, SET_META, Writer};
+use writer::{
+    AttemptRow, DeliveryRow, EntryRow, EventRow, LogMoved, MemberRow, RejectedRow, Rows, SET_META,
+    Writer,
+};
 
 /// 4: no indexes; entries link to the member's previous entry; a
 /// member's lots are JSON in its row; the snapshot is binary.
@@ -108,6 +142,17 @@ CREATE TABLE IF NOT EXISTS members (
     reward_money_lots  TEXT NOT NULL,
     last_entry_seq     INTEGER REFERENCES ledger_entries (seq),
     state              BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    seq          INTEGER PRIMARY KEY,
+    webhook      TEXT NOT NULL,
+    entry_seq    INTEGER NOT NULL REFERENCES ledger_entries (seq),
+    body         TEXT NOT NULL,
+    status       TEXT NOT NULL DEFAULT 'pending',
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    next_attempt INTEGER NOT NULL DEFAULT 0,
+    last_error   TEXT,
+    delivered_at TEXT
 );
 CREATE VIEW IF NOT EXISTS earn_lots AS
     SELECT m.id AS member, 'points' AS kind, l.value ->> 0 AS earned_at,
@@ -201,6 +246,7 @@ pub struct Ledger {
     next_rule: i64,
     next_seq: i64,
     next_entry_seq: i64,
+    next_delivery_seq: i64,
     /// Each member's latest entry (0: none yet), by the engine's index.
     last_entry: Vec<i64>,
     /// The schema of the member snapshots, earlier than this build's
@@ -346,6 +392,17 @@ impl Ledger {
                 |row| row.get(0),
             )
             .map_err(sql)?;
+        // A reader of a ledger from before webhooks finds no outbox.
+        let next_delivery_seq = if write {
+            conn.query_row(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM webhook_deliveries",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(sql)?
+        } else {
+            1
+        };
         let mut rule_ids = HashMap::new();
         let mut next_rule = 1;
         {
@@ -372,6 +429,7 @@ impl Ledger {
             next_rule,
             next_seq,
             next_entry_seq,
+            next_delivery_seq,
             last_entry: Vec::new(),
             snapshot_schema: earlier
                 .filter(|_| !write)
@@ -837,13 +895,14 @@ impl Ledger {
         Ok(seq)
     }
 
+    /// Logs a ledger entry; returns its sequence number.
     pub fn log_entry(
         &mut self,
         program: &Program,
         event_seq: i64,
         effect: &Effect,
         member: &str,
-    ) -> Result<(), LedgerError> {
+    ) -> Result<i64, LedgerError> {
         let rule = self.rule_id(program, effect)?;
         let seq = self.next_entry_seq;
         let index = effect.member as usize;
@@ -867,6 +926,44 @@ impl Ledger {
         };
         rows.entries.push(row);
         self.next_entry_seq += 1;
+        self.rows_written()?;
+        Ok(seq)
+    }
+
+    /// Puts a webhook's delivery of an entry in the outbox, in the same
+    /// transaction as the entry; returns its sequence number.
+    pub fn log_delivery(
+        &mut self,
+        webhook: &str,
+        entry_seq: i64,
+        body: &str,
+    ) -> Result<i64, LedgerError> {
+        let seq = self.next_delivery_seq;
+        let rows = self.rows()?;
+        let row = DeliveryRow {
+            seq,
+            webhook: rows.text(webhook),
+            entry_seq,
+            body: rows.text(body),
+        };
+        rows.deliveries.push(row);
+        self.next_delivery_seq += 1;
+        self.rows_written()?;
+        Ok(seq)
+    }
+
+    /// Records an attempt at a delivery, with the next transaction.
+    pub fn log_attempt(&mut self, attempt: &Attempt) -> Result<(), LedgerError> {
+        let rows = self.rows()?;
+        let row = AttemptRow {
+            seq: attempt.delivery,
+            status: attempt.status.name(),
+            attempts: attempt.attempts,
+            next_attempt: attempt.next_attempt,
+            last_error: attempt.error.as_deref().map(|e| rows.text(e)),
+            delivered_at: attempt.delivered_at,
+        };
+        rows.attempts.push(row);
         self.rows_written()
     }
 

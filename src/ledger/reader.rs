@@ -35,6 +35,16 @@ pub struct LoggedEntry {
     pub previous: Option<i64>,
 }
 
+/// A delivery of the outbox not yet made.
+#[derive(Debug)]
+pub struct OutboxRow {
+    pub seq: i64,
+    pub webhook: String,
+    pub body: String,
+    pub attempts: i64,
+    pub next_attempt: i64,
+}
+
 const ENTRY: &str = "SELECT e.seq, ev.id, e.member, e.at, e.kind, e.points, e.reward_money_cents,
         e.value_cents, e.scheduled, r.text, e.previous_seq, e.event_seq
     FROM ledger_entries e
@@ -154,6 +164,44 @@ impl Reader {
             entries.push(entry);
         }
         Ok(entries)
+    }
+
+    /// The outbox: every delivery not yet made, in order, and how many
+    /// each webhook has had delivered.
+    #[allow(clippy::type_complexity)]
+    pub fn outbox(&self) -> Result<(Vec<OutboxRow>, Vec<(String, i64)>), LedgerError> {
+        let sql = |e| self.sql(e);
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT seq, webhook, body, attempts, next_attempt FROM webhook_deliveries
+                 WHERE status != 'delivered' ORDER BY seq",
+            )
+            .map_err(sql)?;
+        let pending = statement
+            .query_map([], |row| {
+                Ok(OutboxRow {
+                    seq: row.get(0)?,
+                    webhook: row.get(1)?,
+                    body: row.get(2)?,
+                    attempts: row.get(3)?,
+                    next_attempt: row.get(4)?,
+                })
+            })
+            .and_then(Iterator::collect)
+            .map_err(sql)?;
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT webhook, COUNT(*) FROM webhook_deliveries WHERE status = 'delivered'
+                 GROUP BY webhook",
+            )
+            .map_err(sql)?;
+        let delivered = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .and_then(Iterator::collect)
+            .map_err(sql)?;
+        Ok((pending, delivered))
     }
 
     pub fn entry(&self, seq: i64) -> Result<Option<LoggedEntry>, LedgerError> {

@@ -35,6 +35,8 @@ pub(super) struct Rows {
     pub rules: Vec<(i64, Text)>,
     pub members: Vec<MemberRow>,
     pub meta: Vec<(&'static str, Text)>,
+    pub deliveries: Vec<DeliveryRow>,
+    pub attempts: Vec<AttemptRow>,
     /// Where the log of events and of entries must end once this
     /// buffer's events and entries are in, or the transaction fails with
     /// [`LogMoved`]: the guard before a member snapshot.
@@ -85,6 +87,24 @@ pub(super) struct RejectedRow {
     pub line: i64,
     pub reason: Text,
     pub raw: Text,
+}
+
+/// A webhook's delivery of an entry, into the outbox.
+pub(super) struct DeliveryRow {
+    pub seq: i64,
+    pub webhook: Text,
+    pub entry_seq: i64,
+    pub body: Text,
+}
+
+/// An attempt at a delivery.
+pub(super) struct AttemptRow {
+    pub seq: i64,
+    pub status: &'static str,
+    pub attempts: i64,
+    pub next_attempt: i64,
+    pub last_error: Option<Text>,
+    pub delivered_at: Option<Time>,
 }
 
 pub(super) struct MemberRow {
@@ -146,6 +166,8 @@ impl Rows {
             && self.entries.is_empty()
             && self.members.is_empty()
             && self.meta.is_empty()
+            && self.deliveries.is_empty()
+            && self.attempts.is_empty()
             && self.log_ends.is_none()
     }
 
@@ -158,6 +180,8 @@ impl Rows {
         self.rules.clear();
         self.members.clear();
         self.meta.clear();
+        self.deliveries.clear();
+        self.attempts.clear();
         self.log_ends = None;
     }
 }
@@ -368,6 +392,8 @@ struct Statements<'c> {
     rule: Statement<'c>,
     member: Statement<'c>,
     meta: Statement<'c>,
+    delivery: Statement<'c>,
+    attempt: Statement<'c>,
     stored_event: Statement<'c>,
     log_ends: Statement<'c>,
 }
@@ -402,6 +428,14 @@ impl<'c> Statements<'c> {
                  last_entry_seq = excluded.last_entry_seq, state = excluded.state",
             )?,
             meta: conn.prepare(SET_META)?,
+            delivery: conn.prepare(
+                "INSERT INTO webhook_deliveries (seq, webhook, entry_seq, body)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?,
+            attempt: conn.prepare(
+                "UPDATE webhook_deliveries SET status = ?2, attempts = ?3, next_attempt = ?4,
+                 last_error = ?5, delivered_at = ?6 WHERE seq = ?1",
+            )?,
             stored_event: conn.prepare(STORED_EVENT)?,
             log_ends: conn.prepare(
                 "SELECT (SELECT COALESCE(MAX(seq), 0) FROM events),
@@ -481,6 +515,24 @@ impl<'c> Statements<'c> {
         }
         for &(key, value) in &rows.meta {
             self.meta.execute(params![key, rows.get(value)])?;
+        }
+        for delivery in &rows.deliveries {
+            self.delivery.execute(params![
+                delivery.seq,
+                rows.get(delivery.webhook),
+                delivery.entry_seq,
+                rows.get(delivery.body)
+            ])?;
+        }
+        for attempt in &rows.attempts {
+            self.attempt.execute(params![
+                attempt.seq,
+                attempt.status,
+                attempt.attempts,
+                attempt.next_attempt,
+                attempt.last_error.map(|e| rows.get(e)),
+                attempt.delivered_at.map(|at| at.to_string())
+            ])?;
         }
         Ok(())
     }

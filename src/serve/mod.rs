@@ -26,13 +26,18 @@ use tokio::sync::oneshot;
 
 mod access;
 mod metrics;
+mod webhooks;
 
 pub use access::{KEYS_VARIABLE, Keys};
+use webhooks::{Deliveries, Outlet};
+pub use webhooks::{Webhook, load as load_webhooks, signature};
 
 use crate::engine::{Effect, EffectKind, Engine, decode, summary, tier_progress};
-use crate::ledger::{Durable, Ledger, LedgerError, Reader};
+use crate::ledger::{Attempt, Durable, Ledger, LedgerError, Reader};
 use crate::program::Program;
-use crate::runner::{Answer, EffectRecord, LineOutcome, Outputs, Runner, effect_record};
+use crate::runner::{
+    Answer, EffectRecord, LineOutcome, Outputs, Runner, Subscription, effect_record,
+};
 use crate::time::Time;
 use metrics::Metrics;
 
@@ -72,6 +77,8 @@ enum Job {
     },
     /// The commit in flight is durable (from the ledger's writer).
     Durable,
+    /// An attempt at a webhook's delivery, to record in the outbox.
+    Attempt(Attempt),
     /// The HTTP side has answered its last request.
     Stop,
 }
@@ -83,6 +90,16 @@ struct Sent {
     stamped: bool,
 }
 
+/// What the engine's thread works with besides the engine and ledger.
+struct Settings {
+    /// For the commits' callbacks to say they are durable.
+    jobs: mpsc::Sender<Job>,
+    metrics: Arc<Metrics>,
+    tick_every: Duration,
+    subscriptions: Vec<Subscription>,
+    outlet: Outlet,
+}
+
 /// The service's shared part: where jobs go, the program, and
 /// connections that read the ledger.
 #[derive(Clone)]
@@ -92,6 +109,7 @@ struct Service {
     source: Arc<str>,
     readers: Arc<Readers>,
     metrics: Arc<Metrics>,
+    deliveries: Arc<Deliveries>,
 }
 
 /// Read-only connections to the ledger, kept for reuse.
@@ -127,24 +145,46 @@ impl Readers {
     }
 }
 
-/// Serves the program on `listen` until interrupted (Ctrl-C or SIGTERM),
-/// then writes the member snapshot and closes the ledger. `ready` hears
-/// the address bound (the port chosen, for port 0).
+/// How `serve` runs, besides its program and ledger.
+pub struct Options {
+    pub listen: SocketAddr,
+    pub keys: Keys,
+    /// How often every member's scheduled work runs on the wall clock.
+    pub tick_every: Duration,
+    pub webhooks: Vec<Webhook>,
+}
+
+/// Serves the program until interrupted (Ctrl-C or SIGTERM), then writes
+/// the member snapshot and closes the ledger. `ready` hears the address
+/// bound (the port chosen, for port 0).
 pub fn serve(
     program: &Program,
     source: &str,
     mut ledger: Ledger,
-    listen: SocketAddr,
-    keys: Keys,
-    tick_every: Duration,
+    options: Options,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), String> {
+    let Options {
+        listen,
+        keys,
+        tick_every,
+        webhooks,
+    } = options;
     let (engine, _) = ledger
         .engine(program, source, false)
         .map_err(|e| e.to_string())?;
     let _checkpointer = ledger.checkpoint_elsewhere().map_err(|e| e.to_string())?;
     let (jobs, inbox) = mpsc::channel();
-    let (for_engine, to_stop) = (jobs.clone(), jobs.clone());
+    let to_stop = jobs.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the server: {e}"))?;
+    let reader = Reader::open(std::path::Path::new(ledger.path())).map_err(|e| e.to_string())?;
+    let subscriptions = webhooks::subscriptions(&webhooks);
+    let deliveries =
+        Deliveries::start(&runtime, webhooks, &reader, &jobs).map_err(|e| e.to_string())?;
     let service = Service {
         jobs,
         program: Arc::new(program.clone()),
@@ -154,20 +194,22 @@ pub fn serve(
             idle: Mutex::new(Vec::new()),
         }),
         metrics: Arc::default(),
+        deliveries: Arc::new(deliveries),
     };
-    let metrics = Arc::clone(&service.metrics);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the server: {e}"))?;
+    let settings = Settings {
+        jobs: service.jobs.clone(),
+        metrics: Arc::clone(&service.metrics),
+        tick_every,
+        subscriptions,
+        outlet: service.deliveries.outlet(),
+    };
     // Should the engine's thread stop on an error (the disk is full, say),
     // the server stops too, rather than answer every request 503.
     let engine_stopped = Arc::new(tokio::sync::Notify::new());
     let engine_stops = Arc::clone(&engine_stopped);
     std::thread::scope(|scope| {
         let engine_thread = scope.spawn(move || {
-            let result = engine_loop(engine, ledger, inbox, for_engine, &metrics, tick_every);
+            let result = engine_loop(engine, ledger, inbox, settings);
             engine_stops.notify_one();
             result
         });
@@ -231,6 +273,12 @@ pub const ENDPOINTS: &[(&str, &str, &str)] = &[
     ),
     (
         "get",
+        "/v1/webhooks",
+        "Each webhook and where its deliveries stand: backlog, delivered, the attempts at the \
+         one waiting, whether its receiver keeps failing, and the last error.",
+    ),
+    (
+        "get",
         "/v1/members/{id}/entries",
         "The member's ledger entries with their reasons, newest first, a page at a time: \
          `limit` (1 to 1000, 50 unless given) and `after` (the `next_after` of the page before).",
@@ -252,15 +300,18 @@ fn routes(service: Service, keys: Keys) -> Router {
         .route(
             "/metrics",
             get(|State(service): State<Service>| async move {
-                (
-                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-                    service.metrics.render(&[]),
-                )
+                let mut text = service.metrics.render(&[]);
+                text.push_str(&service.deliveries.metrics());
+                ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
             }),
         )
         .route("/v1/events", post(events))
         .route("/v1/quote", post(quote_purchase))
         .route("/v1/members/{id}", get(member))
+        .route(
+            "/v1/webhooks",
+            get(|State(service): State<Service>| async move { Json(service.deliveries.report()) }),
+        )
         .route("/v1/members/{id}/entries", get(entries))
         .fallback(|| async { problem(StatusCode::NOT_FOUND, "no such endpoint") })
         .layer(axum::middleware::from_fn_with_state(keys, access::check))
@@ -659,16 +710,22 @@ fn engine_loop(
     mut engine: Engine,
     mut ledger: Ledger,
     inbox: mpsc::Receiver<Job>,
-    jobs: mpsc::Sender<Job>,
-    metrics: &Metrics,
-    tick_every: Duration,
+    settings: Settings,
 ) -> Result<(), String> {
+    let Settings {
+        jobs,
+        metrics,
+        tick_every,
+        subscriptions,
+        outlet,
+    } = settings;
     let mut answers = Vec::new();
     let outputs = Outputs {
         answers: Some(&mut answers),
         ..Outputs::default()
     };
     let mut runner = Runner::new(&mut engine, Some(&mut ledger), outputs, "serve");
+    runner.subscribe(subscriptions);
     let mut since_snapshot = 0;
     let mut line = 0;
     // What waits for the next commit, and whether one is in flight.
@@ -720,6 +777,10 @@ fn engine_loop(
                 Job::Member { id, reply } => members.push((id, reply)),
                 Job::Quote { line, guest, reply } => quotes.push((line, guest, reply)),
                 Job::Durable => in_flight = false,
+                Job::Attempt(attempt) => {
+                    runner.log_attempt(&attempt).map_err(|e| e.to_string())?;
+                    waiting.push(Box::new(|| {}));
+                }
                 Job::Stop => stop = true,
             }
         }
@@ -747,6 +808,12 @@ fn engine_loop(
             .as_deref_mut()
             .map(std::mem::take)
             .unwrap_or_default();
+        // Webhooks hear of what their transaction made durable.
+        let outgoing = std::mem::take(&mut runner.outbox);
+        if !outgoing.is_empty() {
+            let outlet = outlet.clone();
+            waiting.push(Box::new(move || outlet.send(outgoing)));
+        }
         if !asked.is_empty() || !states.is_empty() {
             waiting.push(Box::new(move || {
                 let mut answered = answered.into_iter();
