@@ -517,6 +517,25 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
         Ok(())
     }
 
+    /// Erases a member's personal data on request ([`Engine::erase`] and
+    /// [`Ledger::erase`]), with the member's snapshot, in one transaction
+    /// committed before this returns; the pseudonym that replaced the
+    /// id, or `None` for an unknown member.
+    pub fn erase(&mut self, id: &str) -> Result<Option<String>, RunError> {
+        self.flush()?;
+        let Some(pseudonym) = self.engine.erase(id) else {
+            return Ok(None);
+        };
+        self.begin()?;
+        self.store
+            .in_ledger(|ledger| ledger.erase(id, &pseudonym))?;
+        // The snapshot joins the open transaction, and commits it.
+        self.store.snapshot(self.engine)?;
+        self.in_batch = 0;
+        self.store.in_ledger(Ledger::checkpoint)?;
+        Ok(Some(pseudonym))
+    }
+
     /// Records an attempt at a webhook's delivery in the ledger, with
     /// the next commit.
     pub fn log_attempt(&mut self, attempt: &crate::ledger::Attempt) -> Result<(), RunError> {

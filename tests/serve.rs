@@ -810,6 +810,92 @@ fn webhooks_deliver_chosen_effects_signed_and_retry_until_received() {
     stop(child);
 }
 
+/// Issue 18: erasure on request replaces a member's id everywhere the
+/// ledger holds it and drops their birthday and attributes, while their
+/// balances and entries stay and the books balance; nothing of the
+/// personal data is left in the ledger's files.
+#[test]
+fn erasure_replaces_personal_data_and_keeps_the_books() {
+    let dir = temp_dir("erasure");
+    let program = dir.join("shop.loy");
+    std::fs::write(&program, format!("{SHOP}attributes vip_card\n")).unwrap();
+    let ledger = dir.join("ledger.db");
+    let (child, port) = serve(&program, &ledger);
+    let email = "ana.garcia@example.com";
+    let events = format!(
+        r#"[{{"id":"0","at":"2026-01-01","type":"purchase","member":"{email}","amount":"1"}},
+            {{"id":"1","at":"2026-01-01","type":"enroll","member":"{email}","birthday":"1990-05-17","attributes":{{"vip_card":true}}}},
+            {{"id":"2","at":"2026-01-01","type":"enroll","member":"bo"}},
+            {{"id":"3","at":"2026-01-02","type":"purchase","member":"{email}","amount":"30"}},
+            {{"id":"4","at":"2026-01-02","type":"purchase","member":"bo","amount":"20"}},
+            {{"id":"5","at":"2026-01-03","type":"redeem","member":"{email}","reward":"nothing"}}]"#
+    );
+    assert_eq!(request(port, "POST", "/v1/events", &events).0, 200);
+    let before = request(port, "GET", &format!("/v1/members/{email}"), "").1;
+    assert_eq!(before["points"], 30);
+
+    let (status, erased) = request(port, "DELETE", &format!("/v1/members/{email}"), "");
+    assert_eq!(status, 200, "{erased}");
+    assert_eq!(erased["member"], email);
+    let pseudonym = erased["erased_as"].as_str().unwrap().to_string();
+    assert_eq!(
+        request(port, "GET", &format!("/v1/members/{email}"), "").0,
+        404
+    );
+    assert_eq!(
+        request(port, "DELETE", &format!("/v1/members/{email}"), "").0,
+        404
+    );
+    let after = request(port, "GET", &format!("/v1/members/{pseudonym}"), "").1;
+    assert_eq!(
+        (&after["points"], &after["totals"], &after["enrolled"]),
+        (&before["points"], &before["totals"], &before["enrolled"])
+    );
+    let (_, entries) = request(port, "GET", &format!("/v1/members/{pseudonym}/entries"), "");
+    assert_eq!(entries["entries"].as_array().unwrap().len(), 2, "{entries}");
+    stop(child);
+
+    // The books: every entry's points add up to the members' balances.
+    let db = rusqlite::Connection::open(&ledger).unwrap();
+    let entered: i64 = db
+        .query_row("SELECT SUM(points) FROM ledger_entries", [], |r| r.get(0))
+        .unwrap();
+    let held: i64 = db
+        .query_row("SELECT SUM(points_balance) FROM members", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!((entered, held), (50, 50));
+    drop(db);
+    // Nothing personal is left in the files.
+    for name in ["ledger.db", "ledger.db-wal"] {
+        let Ok(bytes) = std::fs::read(dir.join(name)) else {
+            continue;
+        };
+        for secret in [email, "1990-05-17", "vip_card\":true"] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{secret} is still in {name}"
+            );
+        }
+    }
+    // It stays erased after a restart; an event for the erased id finds
+    // no member.
+    let (child, port) = serve(&program, &ledger);
+    assert_eq!(
+        request(port, "GET", &format!("/v1/members/{pseudonym}"), "").1["points"],
+        30
+    );
+    let late = format!(
+        r#"{{"id":"6","at":"2026-01-04","type":"purchase","member":"{email}","amount":"5"}}"#
+    );
+    let (status, answer) = request(port, "POST", "/v1/events", &late);
+    assert_eq!(status, 422);
+    assert_eq!(
+        answer["reason"],
+        format!("unknown member `{email}`: enroll the member first")
+    );
+    stop(child);
+}
+
 /// Issue 18: an event sent without `at` happens when it is received.
 #[test]
 fn an_event_without_at_happens_when_it_is_received() {
@@ -849,6 +935,7 @@ fn the_openapi_document_and_the_routes_agree() {
         .collect();
     listed.sort();
     let expected = [
+        ("DELETE", "/v1/members/{id}"),
         ("GET", "/metrics"),
         ("GET", "/v1/health"),
         ("GET", "/v1/members/{id}"),

@@ -301,6 +301,32 @@ impl<'p> Engine<'p> {
 
     /// A `tick` runs every member's work due by its time, so it may not
     /// come before any event: the engine's clock.
+    /// Erases a member's personal data on request: their id becomes a
+    /// pseudonym (returned), their birthday and attributes are dropped.
+    /// Their balances, lots, orders and everything counted stay as they
+    /// were, so the books still balance. `None` for an unknown member.
+    pub fn erase(&mut self, id: &str) -> Option<String> {
+        let i = self.index.get(id)?;
+        let mut pseudonym = format!("erased-{i}");
+        while self.index.contains(&pseudonym) {
+            pseudonym.push('x');
+        }
+        let member = &mut self.members[i as usize];
+        member.id.clone_from(&pseudonym);
+        member.birthday = None;
+        member.attributes = 0;
+        member.next_birthday = Time::NEVER;
+        // Rare enough to rebuild the index rather than unlink one id.
+        self.index = self
+            .members
+            .iter()
+            .enumerate()
+            .map(|(n, m)| (m.id.as_str(), n as MemberIndex))
+            .collect();
+        self.mark(i);
+        Some(pseudonym)
+    }
+
     fn check_order(&self, at: Time) -> Result<(), Reject> {
         if at < self.clock {
             return Err(Reject::OutOfOrder {

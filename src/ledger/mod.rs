@@ -952,6 +952,36 @@ impl Ledger {
         Ok(seq)
     }
 
+    /// Erases a member in the open transaction: their id replaced by
+    /// `pseudonym` wherever the ledger holds it, their birthday and
+    /// attributes dropped from the log (the engine's [`Engine::erase`]
+    /// does the same to the member, whose snapshot then follows).
+    pub fn erase(&mut self, id: &str, pseudonym: &str) -> Result<(), LedgerError> {
+        let erased = match self.writer.as_mut() {
+            Some(writer) => writer.erase(id, pseudonym),
+            None => {
+                let conn = self.conn()?;
+                return writer::erase(conn, id, pseudonym).map_err(|e| self.sql(e));
+            }
+        };
+        if erased { Ok(()) } else { Err(self.stop()) }
+    }
+
+    /// Empties the write-ahead log into the file once what was sent is
+    /// committed, so that no old copy of an erased page remains in it.
+    pub fn checkpoint(&mut self) -> Result<(), LedgerError> {
+        let done = match self.writer.as_mut() {
+            Some(writer) => writer.checkpoint(),
+            None => {
+                let conn = self.conn()?;
+                return conn
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                    .map_err(|e| self.sql(e));
+            }
+        };
+        if done { Ok(()) } else { Err(self.stop()) }
+    }
+
     /// Records an attempt at a delivery, with the next transaction.
     pub fn log_attempt(&mut self, attempt: &Attempt) -> Result<(), LedgerError> {
         let rows = self.rows()?;

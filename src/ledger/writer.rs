@@ -203,6 +203,15 @@ enum Command {
         seqs: Vec<i64>,
         reply: SyncSender<rusqlite::Result<Vec<StoredEvent>>>,
     },
+    /// A member's erasure: their id replaced by a pseudonym, and their
+    /// birthday and attributes removed, wherever the ledger holds them.
+    Erase {
+        id: String,
+        pseudonym: String,
+    },
+    /// Copies the write-ahead log into the file and empties it, outside
+    /// any transaction: after an erasure, no old copy of a page remains.
+    Checkpoint,
     /// Everything of the transaction is sent: commit it, if one is
     /// open, then run what waited for it. A transaction still open when
     /// the writer stops (a run that failed half-way through an event) is
@@ -292,6 +301,21 @@ impl Writer {
         answer.recv().ok()
     }
 
+    /// Erases a member in the open transaction (see [`erase`]); `false`
+    /// when the writer has stopped.
+    pub fn erase(&mut self, id: &str, pseudonym: &str) -> bool {
+        self.send()
+            && self.command(Command::Erase {
+                id: id.to_string(),
+                pseudonym: pseudonym.to_string(),
+            })
+    }
+
+    /// Truncates the write-ahead log once what was sent is committed.
+    pub fn checkpoint(&mut self) -> bool {
+        self.command(Command::Checkpoint)
+    }
+
     /// Commits the open transaction once everything sent is written.
     /// With `wait`, returns when it is durable; otherwise at once, and
     /// the engine goes on while SQLite commits. `false` when the writer
@@ -367,6 +391,10 @@ fn serve(
             }
             Command::Events { seqs, reply } => {
                 let _ = reply.send(statements.events(&seqs));
+            }
+            Command::Erase { id, pseudonym } => erase(conn, &id, &pseudonym)?,
+            Command::Checkpoint => {
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
             }
             Command::Commit(durable) => {
                 if open {
@@ -540,6 +568,82 @@ impl<'c> Statements<'c> {
     fn events(&mut self, seqs: &[i64]) -> rusqlite::Result<Vec<StoredEvent>> {
         stored_events(&mut self.stored_event, seqs)
     }
+}
+
+/// Replaces a member's id by a pseudonym wherever the ledger holds it
+/// (the log's lines, the rejects, the entries, the member's row, the
+/// webhooks' outbox), and drops their birthday and attributes from the
+/// lines. Deleted content is overwritten (`secure_delete`). Rows are
+/// found by a scan: an erasure is rare, and an index would cost every
+/// event.
+pub(super) fn erase(conn: &Connection, id: &str, pseudonym: &str) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    conn.execute(
+        "UPDATE ledger_entries SET member = ?2 WHERE member = ?1",
+        [id, pseudonym],
+    )?;
+    conn.execute("UPDATE members SET id = ?2 WHERE id = ?1", [id, pseudonym])?;
+    // A reject's reason names its member in backquotes.
+    conn.execute(
+        "UPDATE OR REPLACE rejected_events SET reason = replace(reason, '`' || ?1 || '`', '`' || ?2 || '`')
+         WHERE instr(reason, '`' || ?1 || '`') > 0",
+        [id, pseudonym],
+    )?;
+    for (table, key, column) in [
+        ("events", "seq", "raw"),
+        ("rejected_events", "seq", "raw"),
+        ("webhook_deliveries", "seq", "body"),
+    ] {
+        let found: Vec<(i64, String)> = conn
+            .prepare(&format!(
+                "SELECT {key}, {column} FROM {table} WHERE instr({column}, ?1) > 0"
+            ))?
+            .query_map([id], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut update = conn.prepare(&format!(
+            "UPDATE OR REPLACE {table} SET {column} = ?2 WHERE {key} = ?1"
+        ))?;
+        for (seq, text) in found {
+            if let Some(erased) = erased_json(&text, id, pseudonym) {
+                update.execute(params![seq, erased])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A JSON text with the member `id` erased: in every object whose
+/// `member` is `id`, the member becomes `pseudonym` and `birthday` and
+/// `attributes` go; a `referee` who is `id` becomes `pseudonym`. `None`
+/// when nothing changes.
+fn erased_json(text: &str, id: &str, pseudonym: &str) -> Option<String> {
+    fn walk(value: &mut serde_json::Value, id: &str, pseudonym: &str) -> bool {
+        match value {
+            serde_json::Value::Object(object) => {
+                let mut changed = false;
+                if object.get("member").and_then(|m| m.as_str()) == Some(id) {
+                    object.insert("member".into(), pseudonym.into());
+                    object.remove("birthday");
+                    object.remove("attributes");
+                    changed = true;
+                }
+                if object.get("referee").and_then(|m| m.as_str()) == Some(id) {
+                    object.insert("referee".into(), pseudonym.into());
+                    changed = true;
+                }
+                for nested in object.values_mut() {
+                    changed |= walk(nested, id, pseudonym);
+                }
+                changed
+            }
+            serde_json::Value::Array(values) => values
+                .iter_mut()
+                .fold(false, |changed, v| walk(v, id, pseudonym) | changed),
+            _ => false,
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_str(text).ok()?;
+    walk(&mut value, id, pseudonym).then(|| value.to_string())
 }
 
 /// A time as the ledger's text columns hold it, written into `buffer`.

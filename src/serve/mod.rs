@@ -79,6 +79,12 @@ enum Job {
     Durable,
     /// An attempt at a webhook's delivery, to record in the outbox.
     Attempt(Attempt),
+    /// Erase a member's personal data; the pseudonym that replaced the
+    /// id, once durable.
+    Erase {
+        id: String,
+        reply: oneshot::Sender<Result<Option<String>, String>>,
+    },
     /// The HTTP side has answered its last request.
     Stop,
 }
@@ -272,6 +278,13 @@ pub const ENDPOINTS: &[(&str, &str, &str)] = &[
         "What `loyalty member --json` shows of the member.",
     ),
     (
+        "delete",
+        "/v1/members/{id}",
+        "Erases the member's personal data: their id becomes a pseudonym (`erased_as`) \
+         everywhere the ledger holds it, their birthday and attributes are dropped; balances, \
+         entries and totals stay, so the books still balance.",
+    ),
+    (
         "get",
         "/v1/webhooks",
         "Each webhook and where its deliveries stand: backlog, delivered, the attempts at the \
@@ -307,7 +320,7 @@ fn routes(service: Service, keys: Keys) -> Router {
         )
         .route("/v1/events", post(events))
         .route("/v1/quote", post(quote_purchase))
-        .route("/v1/members/{id}", get(member))
+        .route("/v1/members/{id}", get(member).delete(erase))
         .route(
             "/v1/webhooks",
             get(|State(service): State<Service>| async move { Json(service.deliveries.report()) }),
@@ -582,6 +595,26 @@ async fn member(
     Ok(Json(member_state(&service, &id).await?.0))
 }
 
+/// `DELETE /v1/members/{id}`: erasure on request.
+async fn erase(
+    State(service): State<Service>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    let stopped = || fail(StatusCode::SERVICE_UNAVAILABLE, "the engine has stopped");
+    let (reply, answer) = oneshot::channel();
+    let job = Job::Erase {
+        id: id.clone(),
+        reply,
+    };
+    service.jobs.send(job).map_err(|_| stopped())?;
+    match answer.await {
+        Ok(Ok(Some(pseudonym))) => Ok(Json(json!({ "member": id, "erased_as": pseudonym }))),
+        Ok(Ok(None)) => Err(fail(StatusCode::NOT_FOUND, format!("no member `{id}`"))),
+        Ok(Err(e)) => Err(fail(StatusCode::INTERNAL_SERVER_ERROR, e)),
+        Err(_) => Err(stopped()),
+    }
+}
+
 /// A member's state and last ledger entry, from the engine's thread.
 async fn member_state(service: &Service, id: &str) -> Result<(Value, Option<i64>), Problem> {
     let stopped = || fail(StatusCode::SERVICE_UNAVAILABLE, "the engine has stopped");
@@ -777,6 +810,16 @@ fn engine_loop(
                 Job::Member { id, reply } => members.push((id, reply)),
                 Job::Quote { line, guest, reply } => quotes.push((line, guest, reply)),
                 Job::Durable => in_flight = false,
+                Job::Erase { id, reply } => {
+                    // In line with the events before it; committed, with
+                    // them, before it is answered.
+                    let erased = runner.erase(&id).map_err(|e| e.to_string());
+                    let failed = erased.as_ref().err().cloned();
+                    let _ = reply.send(erased);
+                    if let Some(e) = failed {
+                        return Err(e);
+                    }
+                }
                 Job::Attempt(attempt) => {
                     runner.log_attempt(&attempt).map_err(|e| e.to_string())?;
                     waiting.push(Box::new(|| {}));
