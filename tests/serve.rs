@@ -896,6 +896,92 @@ fn erasure_replaces_personal_data_and_keeps_the_books() {
     stop(child);
 }
 
+/// A port free a moment ago.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Issue 18: the README's walk-through of `serve` runs as written (on
+/// free ports, in a folder of its own) and shows what it says: the quote,
+/// the purchase, the duplicate, the member and the webhook's delivery.
+#[test]
+fn the_readme_walk_through_runs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let block = readme
+        .split("<!-- walk-through: run by tests/serve.rs -->\n```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```\n").next())
+        .expect("the README's walk-through");
+    let script = block
+        .replace("8080", &free_port().to_string())
+        .replace("9000", &free_port().to_string())
+        .replace(
+            "programs/",
+            &format!("{}/", root.join("programs").display()),
+        );
+    let dir = temp_dir("walk-through");
+    // Should a step fail, what it started in the background stops too.
+    std::fs::write(
+        dir.join("walk.sh"),
+        format!("set -e\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n{script}\n"),
+    )
+    .unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_loyalty")).parent().unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let output = Command::new("bash")
+        .arg("walk.sh")
+        .current_dir(&dir)
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    // curl's answers run together; the receiver's lines and `serve`'s
+    // first line are set apart.
+    let mut delivered = None;
+    let mut json = String::new();
+    for line in stdout.lines() {
+        let (answers, printed) = match line.find("delivered: ") {
+            Some(at) => (&line[..at], Some(&line[at..])),
+            None => (line, None),
+        };
+        if !answers.starts_with("listening on") {
+            json.push_str(answers);
+        }
+        delivered = delivered.or(printed);
+    }
+    let answers: Vec<Value> = serde_json::Deserializer::from_str(&json)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("{e}: {json}"));
+    let [enrolled, quote, purchase, again, member, entries, webhooks] = &answers[..] else {
+        panic!("seven answers, not:\n{stdout}");
+    };
+    assert_eq!(enrolled["outcome"], "applied");
+    assert_eq!(quote["points"], 640);
+    assert_eq!(quote["tier_progress"][0]["to_go"], 1360);
+    assert_eq!(purchase["effects"][0]["points"], 640);
+    assert_eq!(
+        (&again["duplicate"], &again["effects"]),
+        (&Value::from(true), &purchase["effects"])
+    );
+    assert_eq!(member["points"], 640);
+    assert_eq!(entries["entries"][0]["kind"], "points_earned");
+    assert_eq!(webhooks["webhooks"][0]["delivered"], 1, "{webhooks}");
+    let delivered = delivered.unwrap_or_else(|| panic!("no delivery printed:\n{stdout}"));
+    assert!(delivered.starts_with("delivered: t="), "{delivered}");
+    assert!(
+        delivered.contains(r#""kind":"points_earned""#),
+        "{delivered}"
+    );
+}
+
 /// Issue 18: an event sent without `at` happens when it is received.
 #[test]
 fn an_event_without_at_happens_when_it_is_received() {
