@@ -1048,5 +1048,139 @@ fn the_openapi_document_and_the_routes_agree() {
         request(port, "GET", "/v1/nothing", "").1["detail"],
         "no such endpoint"
     );
+
+    // Real answers of each endpoint meet the schema the document gives
+    // them: every required field there, of the type it names.
+    let schema_of = |method: &str, path: &str, status: &str| -> Value {
+        let operation = &document["paths"][path][method];
+        let content = &operation["responses"][status]["content"];
+        let media = content
+            .get("application/json")
+            .or_else(|| content.get("application/problem+json"))
+            .unwrap_or_else(|| panic!("{method} {path}: no JSON answer"));
+        media["schema"].clone()
+    };
+    let send = |method: &str, path: &str, body: &str| request(port, method, path, body);
+    send(
+        "POST",
+        "/v1/events",
+        r#"{"id":"1","at":"2026-01-01","type":"enroll","member":"a"}"#,
+    );
+    let checks = [
+        ("get", "/v1/health", "/v1/health", ""),
+        ("get", "/v1/program", "/v1/program", ""),
+        ("get", "/v1/openapi.json", "/v1/openapi.json", ""),
+        (
+            "post",
+            "/v1/events",
+            "/v1/events",
+            r#"{"id":"2","at":"2026-01-02","type":"purchase","member":"a","amount":"3"}"#,
+        ),
+        (
+            "post",
+            "/v1/events",
+            "/v1/events",
+            r#"[{"id":"3","at":"2026-01-02","type":"purchase","member":"a","amount":"3"}]"#,
+        ),
+        (
+            "post",
+            "/v1/quote",
+            "/v1/quote",
+            r#"{"member":"a","amount":"9"}"#,
+        ),
+        ("get", "/v1/members/{id}", "/v1/members/a", ""),
+        (
+            "get",
+            "/v1/members/{id}/entries",
+            "/v1/members/a/entries",
+            "",
+        ),
+        ("get", "/v1/webhooks", "/v1/webhooks", ""),
+        ("delete", "/v1/members/{id}", "/v1/members/a", ""),
+    ];
+    for (method, path, at, body) in checks {
+        let (status, answer) = send(&method.to_uppercase(), at, body);
+        assert_eq!(status, 200, "{method} {at}: {answer}");
+        let schema = schema_of(method, path, "200");
+        if let Err(e) = meets(&document, &schema, &answer) {
+            panic!("{method} {at}: {e}\n{answer}");
+        }
+    }
+    let (_, problem) = send("GET", "/v1/members/nobody", "");
+    meets(
+        &document,
+        &schema_of("get", "/v1/members/{id}", "default"),
+        &problem,
+    )
+    .unwrap();
     stop(child);
+}
+
+/// Whether `value` meets `schema` (of `document`'s components): the
+/// parts of JSON Schema the document uses.
+fn meets(document: &Value, schema: &Value, value: &Value) -> Result<(), String> {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.rsplit('/').next().unwrap();
+        return meets(document, &document["components"]["schemas"][name], value);
+    }
+    if let Some(options) = schema["oneOf"].as_array() {
+        let met = options
+            .iter()
+            .filter(|o| meets(document, o, value).is_ok())
+            .count();
+        return if met == 1 {
+            Ok(())
+        } else {
+            Err(format!("{met} of oneOf met"))
+        };
+    }
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        meets(document, part, value)?;
+    }
+    if let Some(constant) = schema.get("const")
+        && constant != value
+    {
+        return Err(format!("{value} is not {constant}"));
+    }
+    if let Some(options) = schema["enum"].as_array()
+        && !options.contains(value)
+    {
+        return Err(format!("{value} is none of {options:?}"));
+    }
+    let kind_of = |v: &Value| match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    let kinds: Vec<&str> = match &schema["type"] {
+        Value::String(kind) => vec![kind.as_str()],
+        Value::Array(kinds) => kinds.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    if !kinds.is_empty() && !kinds.contains(&kind_of(value)) {
+        return Err(format!("{value} is not of type {kinds:?}"));
+    }
+    for field in schema["required"].as_array().into_iter().flatten() {
+        let field = field.as_str().unwrap();
+        if value.get(field).is_none() {
+            return Err(format!("`{field}` is missing"));
+        }
+    }
+    if let Some(properties) = schema["properties"].as_object() {
+        for (field, property) in properties {
+            if let Some(found) = value.get(field) {
+                meets(document, property, found).map_err(|e| format!("`{field}`: {e}"))?;
+            }
+        }
+    }
+    if let (Some(items), Some(values)) = (schema.get("items"), value.as_array()) {
+        for item in values {
+            meets(document, items, item)?;
+        }
+    }
+    Ok(())
 }

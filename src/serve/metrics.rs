@@ -64,16 +64,14 @@ impl Default for Metrics {
 
 /// The route's place: its endpoint's, or the last for any other path.
 fn route_of(path: Option<&str>) -> usize {
-    path.and_then(|path| {
-        ENDPOINTS
-            .iter()
-            .position(|&(_, endpoint, _)| endpoint == path)
-    })
-    .unwrap_or(ROUTES - 1)
+    path.and_then(|path| ENDPOINTS.iter().position(|endpoint| endpoint.path == path))
+        .unwrap_or(ROUTES - 1)
 }
 
 fn route_name(route: usize) -> &'static str {
-    ENDPOINTS.get(route).map_or("other", |&(_, path, _)| path)
+    ENDPOINTS
+        .get(route)
+        .map_or("other", |endpoint| endpoint.path)
 }
 
 impl Metrics {

@@ -26,9 +26,11 @@ use tokio::sync::oneshot;
 
 mod access;
 mod metrics;
+mod openapi;
 mod webhooks;
 
 pub use access::{KEYS_VARIABLE, Keys};
+pub use openapi::{ENDPOINTS, Endpoint, openapi};
 use webhooks::{Deliveries, Outlet};
 pub use webhooks::{Webhook, load as load_webhooks, signature};
 
@@ -247,57 +249,6 @@ pub fn serve(
     })
 }
 
-/// Every endpoint: its method, path and what it does, for the OpenAPI
-/// document; `routes` serves each, and a test asks the server for each.
-pub const ENDPOINTS: &[(&str, &str, &str)] = &[
-    ("get", "/v1/health", "Whether the service is up."),
-    ("get", "/v1/program", "The program's name and source."),
-    ("get", "/v1/openapi.json", "This document."),
-    (
-        "get",
-        "/metrics",
-        "Prometheus metrics: requests by endpoint and status, their latencies, events by \
-         outcome, effects by kind, members.",
-    ),
-    (
-        "post",
-        "/v1/events",
-        "Applies one event (an object) or several (an array); each answer \
-         (id, outcome, effects, reason) comes once the events are committed.",
-    ),
-    (
-        "post",
-        "/v1/quote",
-        "What a purchase would earn, which discounts and held rewards it would use, and the tier \
-         progress after it, changing nothing: a purchase event without `id` or `type`, by a \
-         `member` or, without one, by someone who joins with it.",
-    ),
-    (
-        "get",
-        "/v1/members/{id}",
-        "What `loyalty member --json` shows of the member.",
-    ),
-    (
-        "delete",
-        "/v1/members/{id}",
-        "Erases the member's personal data: their id becomes a pseudonym (`erased_as`) \
-         everywhere the ledger holds it, their birthday and attributes are dropped; balances, \
-         entries and totals stay, so the books still balance.",
-    ),
-    (
-        "get",
-        "/v1/webhooks",
-        "Each webhook and where its deliveries stand: backlog, delivered, the attempts at the \
-         one waiting, whether its receiver keeps failing, and the last error.",
-    ),
-    (
-        "get",
-        "/v1/members/{id}/entries",
-        "The member's ledger entries with their reasons, newest first, a page at a time: \
-         `limit` (1 to 1000, 50 unless given) and `after` (the `next_after` of the page before).",
-    ),
-];
-
 /// Entries on a page unless `limit` says otherwise, and the most.
 const ENTRIES_PER_PAGE: usize = 50;
 const MAX_ENTRIES_PER_PAGE: usize = 1000;
@@ -333,41 +284,6 @@ fn routes(service: Service, keys: Keys) -> Router {
             metrics::count,
         ))
         .with_state(service)
-}
-
-/// The OpenAPI 3.1 document of the API, from [`ENDPOINTS`].
-pub fn openapi() -> Value {
-    let mut paths = serde_json::Map::new();
-    for &(method, path, summary) in ENDPOINTS {
-        let mut operation = json!({
-            "summary": summary,
-            "responses": {
-                "200": { "description": "done", "content": { "application/json": {} } },
-                "default": {
-                    "description": "a problem: `title`, `status` and `detail`",
-                    "content": { "application/problem+json": {} }
-                }
-            }
-        });
-        if path.contains("{id}") {
-            operation["parameters"] = json!([{
-                "name": "id", "in": "path", "required": true, "schema": { "type": "string" }
-            }]);
-        }
-        if method == "post" {
-            operation["requestBody"] = json!({
-                "required": true,
-                "content": { "application/json": {} }
-            });
-        }
-        let item = paths.entry(path).or_insert_with(|| json!({}));
-        item[method] = operation;
-    }
-    json!({
-        "openapi": "3.1.0",
-        "info": { "title": "loyalty serve", "version": env!("CARGO_PKG_VERSION") },
-        "paths": paths,
-    })
 }
 
 /// An error, answered as a JSON problem body (RFC 9457's `title`,
