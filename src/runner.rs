@@ -470,16 +470,7 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
         if !to_file && !to_answer && !to_webhook {
             return Ok(());
         }
-        let mut record = effect_record(&EffectRecord {
-            member,
-            at: &effect.at.to_string(),
-            kind: effect.kind.name(),
-            points: effect.points,
-            money: effect.money,
-            value: effect.value,
-            scheduled: effect.scheduled,
-            reason: &effect.describe(program),
-        });
+        let mut record = record_of(program, effect, member);
         if let Some(out) = self.outputs.effects.as_deref_mut() {
             record.insert("event".into(), json!(event_id));
             record.insert("line".into(), json!(line));
@@ -688,6 +679,24 @@ pub struct EffectRecord<'a> {
     pub value: i64,
     pub scheduled: bool,
     pub reason: &'a str,
+}
+
+/// An effect just made, as its record.
+pub fn record_of(
+    program: &crate::program::Program,
+    effect: &Effect,
+    member: &str,
+) -> serde_json::Map<String, serde_json::Value> {
+    effect_record(&EffectRecord {
+        member,
+        at: &effect.at.to_string(),
+        kind: effect.kind.name(),
+        points: effect.points,
+        money: effect.money,
+        value: effect.value,
+        scheduled: effect.scheduled,
+        reason: &effect.describe(program),
+    })
 }
 
 pub fn effect_record(effect: &EffectRecord) -> serde_json::Map<String, serde_json::Value> {

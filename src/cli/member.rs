@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use serde_json::{Value, json};
 
-use crate::engine::{EffectKind, MemberIndex, reason, summary, what};
+use crate::engine::{MemberIndex, summary};
 use crate::ledger::Ledger;
 
 const RECENT_ENTRIES: usize = 20;
@@ -61,16 +61,12 @@ fn recent_entries(
         .map_err(|e| e.to_string())?
         .into_iter()
         .map(|entry| {
-            let what = EffectKind::from_name(&entry.kind).map_or_else(
-                || entry.kind.clone(),
-                |k| what(program, k, entry.points, entry.money, entry.value),
-            );
             json!({
                 "at": entry.at,
                 "kind": entry.kind,
                 "points": entry.points,
                 "reward_money_cents": entry.money,
-                "reason": reason(what, entry.rule.as_deref().unwrap_or_default()),
+                "reason": entry.reason(program),
             })
         })
         .collect();

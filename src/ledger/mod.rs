@@ -218,17 +218,6 @@ pub enum LedgerError {
     },
 }
 
-/// A ledger entry as `loyalty member` shows it.
-#[derive(Debug)]
-pub struct StoredEntry {
-    pub at: String,
-    pub kind: String,
-    pub points: i64,
-    pub money: i64,
-    pub value: i64,
-    pub rule: Option<String>,
-}
-
 pub struct Ledger {
     /// The connection; while the writer runs, its thread holds it.
     conn: Option<Connection>,
@@ -1118,43 +1107,13 @@ impl Ledger {
         &self,
         member: MemberIndex,
         limit: usize,
-    ) -> Result<Vec<StoredEntry>, LedgerError> {
-        let sql = |e| self.sql(e);
-        let mut statement = self
-            .conn()?
-            .prepare(
-                "SELECT e.at, e.kind, e.points, e.reward_money_cents, e.value_cents, r.text,
-                        e.previous_seq
-                 FROM ledger_entries e LEFT JOIN rules r ON r.id = e.rule
-                 WHERE e.seq = ?1",
-            )
-            .map_err(sql)?;
-        let mut entries = Vec::new();
-        let mut next = self.last_entry.get(member as usize).copied().unwrap_or(0);
-        while next != 0 && entries.len() < limit {
-            let found = statement
-                .query_row([next], |row| {
-                    Ok((
-                        StoredEntry {
-                            at: row.get(0)?,
-                            kind: row.get(1)?,
-                            points: row.get(2)?,
-                            money: row.get(3)?,
-                            value: row.get(4)?,
-                            rule: row.get(5)?,
-                        },
-                        row.get::<_, Option<i64>>(6)?,
-                    ))
-                })
-                .optional()
-                .map_err(sql)?;
-            let Some((entry, previous)) = found else {
-                break;
-            };
-            entries.push(entry);
-            next = previous.unwrap_or(0);
+    ) -> Result<Vec<LoggedEntry>, LedgerError> {
+        match self.last_entry(member) {
+            Some(last) => {
+                reader::entries_back_from(self.conn()?, last, limit).map_err(|e| self.sql(e))
+            }
+            None => Ok(Vec::new()),
         }
-        Ok(entries)
     }
 }
 

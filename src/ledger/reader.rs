@@ -152,18 +152,7 @@ impl Reader {
         seq: i64,
         limit: usize,
     ) -> Result<Vec<LoggedEntry>, LedgerError> {
-        let mut entries = Vec::new();
-        let mut next = Some(seq);
-        while let Some(seq) = next
-            && entries.len() < limit
-        {
-            let Some(entry) = self.entry(seq)? else {
-                break;
-            };
-            next = entry.previous;
-            entries.push(entry);
-        }
-        Ok(entries)
+        entries_back_from(&self.conn, seq, limit).map_err(|e| self.sql(e))
     }
 
     /// The outbox: every delivery not yet made, in order, and how many
@@ -205,11 +194,35 @@ impl Reader {
     }
 
     pub fn entry(&self, seq: i64) -> Result<Option<LoggedEntry>, LedgerError> {
-        self.conn
-            .prepare_cached(&format!("{ENTRY} WHERE e.seq = ?1"))
-            .and_then(|mut statement| statement.query_row([seq], logged_entry).optional())
-            .map_err(|e| self.sql(e))
+        entry(&self.conn, seq).map_err(|e| self.sql(e))
     }
+}
+
+fn entry(conn: &Connection, seq: i64) -> rusqlite::Result<Option<LoggedEntry>> {
+    conn.prepare_cached(&format!("{ENTRY} WHERE e.seq = ?1"))
+        .and_then(|mut statement| statement.query_row([seq], logged_entry).optional())
+}
+
+/// Up to `limit` of a member's entries, newest first, from the one at
+/// `seq` back along the member's links: whichever connection reads them
+/// (a reader's, or the ledger's own for `loyalty member`).
+pub(super) fn entries_back_from(
+    conn: &Connection,
+    seq: i64,
+    limit: usize,
+) -> rusqlite::Result<Vec<LoggedEntry>> {
+    let mut entries = Vec::new();
+    let mut next = Some(seq);
+    while let Some(seq) = next
+        && entries.len() < limit
+    {
+        let Some(entry) = entry(conn, seq)? else {
+            break;
+        };
+        next = entry.previous;
+        entries.push(entry);
+    }
+    Ok(entries)
 }
 
 fn logged_entry(row: &Row) -> rusqlite::Result<LoggedEntry> {
@@ -233,10 +246,6 @@ impl LoggedEntry {
     /// The entry as the effect that made it was answered: what `run
     /// --effects` writes, reason and all.
     pub fn record(&self, program: &Program) -> serde_json::Map<String, serde_json::Value> {
-        let what = match EffectKind::from_name(&self.kind) {
-            Some(kind) => what(program, kind, self.points, self.money, self.value),
-            None => self.kind.clone(),
-        };
         effect_record(&EffectRecord {
             member: &self.member,
             at: &self.at,
@@ -245,7 +254,16 @@ impl LoggedEntry {
             money: self.money,
             value: self.value,
             scheduled: self.scheduled,
-            reason: &reason(what, self.rule.as_deref().unwrap_or("")),
+            reason: &self.reason(program),
         })
+    }
+
+    /// What changed and the rule why, as the effect said it.
+    pub fn reason(&self, program: &Program) -> String {
+        let what = match EffectKind::from_name(&self.kind) {
+            Some(kind) => what(program, kind, self.points, self.money, self.value),
+            None => self.kind.clone(),
+        };
+        reason(what, self.rule.as_deref().unwrap_or(""))
     }
 }

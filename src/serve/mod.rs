@@ -37,9 +37,7 @@ pub use webhooks::{Webhook, load as load_webhooks, signature};
 use crate::engine::{Effect, EffectKind, Engine, decode, summary, tier_progress};
 use crate::ledger::{Attempt, Durable, Ledger, LedgerError, Reader};
 use crate::program::Program;
-use crate::runner::{
-    Answer, EffectRecord, LineOutcome, Outputs, Runner, Subscription, effect_record,
-};
+use crate::runner::{Answer, LineOutcome, Outputs, Runner, Subscription, record_of};
 use crate::time::Time;
 use metrics::Metrics;
 
@@ -851,16 +849,7 @@ fn quote(engine: &Engine, line: &str, guest: bool) -> Result<Value, String> {
     let records: Vec<Value> = effects
         .iter()
         .map(|effect| {
-            let mut record = effect_record(&EffectRecord {
-                member: &member.id,
-                at: &effect.at.to_string(),
-                kind: effect.kind.name(),
-                points: effect.points,
-                money: effect.money,
-                value: effect.value,
-                scheduled: effect.scheduled,
-                reason: &effect.describe(program),
-            });
+            let mut record = record_of(program, effect, &member.id);
             record.remove("member");
             Value::Object(record)
         })
