@@ -104,7 +104,7 @@ impl Metrics {
     }
 
     /// The text format Prometheus scrapes.
-    pub fn render(&self, extra: &[(&str, &str, u64)]) -> String {
+    pub fn render(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -187,16 +187,12 @@ impl Metrics {
                 count.load(Relaxed)
             );
         }
-        let members = self.members.load(Relaxed);
-        for &(name, help, value) in [("loyalty_members", "Members in the ledger.", members)]
-            .iter()
-            .chain(extra)
-        {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
-            );
-        }
+        let _ = writeln!(
+            out,
+            "# HELP loyalty_members Members in the ledger.\n# TYPE loyalty_members gauge\n\
+             loyalty_members {}",
+            self.members.load(Relaxed)
+        );
         let _ = writeln!(
             out,
             "# HELP loyalty_uptime_seconds Seconds since the service started.\n\

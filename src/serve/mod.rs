@@ -3,10 +3,12 @@
 //!
 //! One thread owns the engine and the ledger, as `run` does, and does all
 //! of their work; the HTTP side only hands it jobs and waits for the
-//! answers. Events that arrive while it is busy are applied together and
-//! committed once (a group commit), and each request is answered only
-//! once its events are durable. Exactly once per event id, the log and
-//! every effect with its reason are `run`'s own ([`crate::runner`]).
+//! answers. Events that arrive while a commit is in flight are applied
+//! and join the next commit (a group commit), and each request is
+//! answered only once its events are durable. Exactly once per event id,
+//! the log and every effect with its reason are `run`'s own
+//! ([`crate::runner`]). Beside it: API keys ([`access`]), the metrics,
+//! the OpenAPI description, and webhooks with their outbox.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -50,7 +52,7 @@ const SNAPSHOT_EVERY: usize = 1_000_000;
 
 /// How long without a request before the members changed since the last
 /// snapshot are written.
-const QUIET_SNAPSHOT: std::time::Duration = std::time::Duration::from_secs(2);
+const QUIET_SNAPSHOT: Duration = Duration::from_secs(2);
 
 /// The most events one request may carry.
 pub const MAX_EVENTS_PER_REQUEST: usize = 10_000;
@@ -262,7 +264,7 @@ fn routes(service: Service, keys: Keys) -> Router {
         .route(
             "/metrics",
             get(|State(service): State<Service>| async move {
-                let mut text = service.metrics.render(&[]);
+                let mut text = service.metrics.render();
                 text.push_str(&service.deliveries.metrics());
                 ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
             }),
