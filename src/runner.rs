@@ -437,8 +437,9 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
             Some(raw) => raw.trim_end_matches(['\r', '\n']).to_string(),
             None => format!("line {line} of {}", self.source),
         };
-        self.answer(line, None, LineOutcome::Rejected(reason.to_string()));
-        self.reject(line, None, &Reject::Malformed(reason.to_string()), &raw)
+        let reject = Reject::Malformed(reason.to_string());
+        self.answer(line, None, LineOutcome::Rejected(reject.to_string()));
+        self.reject(line, None, &reject, &raw)
     }
 
     fn write_effect(
@@ -474,7 +475,9 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
         if let Some(out) = self.outputs.effects.as_deref_mut() {
             record.insert("event".into(), json!(event_id));
             record.insert("line".into(), json!(line));
-            writeln!(out, "{}", serde_json::Value::Object(record.clone()))
+            serde_json::to_writer(&mut *out, &record)
+                .map_err(io::Error::from)
+                .and_then(|()| out.write_all(b"\n"))
                 .map_err(io_error("writing effects"))?;
             record.remove("event");
             record.remove("line");

@@ -299,8 +299,6 @@ impl<'p> Engine<'p> {
         Ok(member)
     }
 
-    /// A `tick` runs every member's work due by its time, so it may not
-    /// come before any event: the engine's clock.
     /// Erases a member's personal data on request: their id becomes a
     /// pseudonym (returned), their birthday and attributes are dropped.
     /// Their balances, lots, orders and everything counted stay as they
@@ -327,6 +325,8 @@ impl<'p> Engine<'p> {
         Some(pseudonym)
     }
 
+    /// A `tick` runs every member's work due by its time, so it may not
+    /// come before any event: the engine's clock.
     fn check_order(&self, at: Time) -> Result<(), Reject> {
         if at < self.clock {
             return Err(Reject::OutOfOrder {
