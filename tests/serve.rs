@@ -155,6 +155,28 @@ fn serve_applies_events_answers_with_effects_and_keeps_the_ledger() {
     let (status, answer) = request(port, "POST", "/v1/events", "[1, 2");
     assert_eq!((status, answer["status"].as_u64()), (400, Some(400)));
 
+    // A body past the limit is refused, as a problem.
+    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    std::thread::spawn(move || {
+        let size = 33 << 20;
+        let _ = write!(
+            writer,
+            "POST /v1/events HTTP/1.1\r\nHost: localhost\r\nContent-Length: {size}\r\n\
+             Connection: close\r\n\r\n"
+        );
+        let chunk = vec![b' '; 1 << 20];
+        for _ in 0..33 {
+            if writer.write_all(&chunk).is_err() {
+                return;
+            }
+        }
+    });
+    let mut response = String::new();
+    let _ = BufReader::new(stream).read_to_string(&mut response);
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    assert!(response.contains(r#""status":413"#), "{response}");
+
     let (status, member) = request(port, "GET", "/v1/members/a", "");
     assert_eq!((status, member["points"].as_i64()), (200, Some(42)));
     assert_eq!(request(port, "GET", "/v1/members/b", "").0, 404);

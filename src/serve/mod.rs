@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -56,6 +57,10 @@ const QUIET_SNAPSHOT: Duration = Duration::from_secs(2);
 
 /// The most events one request may carry.
 pub const MAX_EVENTS_PER_REQUEST: usize = 10_000;
+
+/// The largest body a request may have (413 beyond): room for the most
+/// events at about 3 KB each.
+pub const MAX_BODY_BYTES: usize = 32 << 20;
 
 /// What the HTTP side asks of the engine's thread.
 enum Job {
@@ -278,6 +283,7 @@ fn routes(service: Service, keys: Keys) -> Router {
         )
         .route("/v1/members/{id}/entries", get(entries))
         .fallback(|| async { problem(StatusCode::NOT_FOUND, "no such endpoint") })
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(keys, access::check))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&service.metrics),
@@ -322,7 +328,11 @@ async fn program_info(State(service): State<Service>) -> Response {
 /// `POST /v1/events`: one event (a JSON object) or several (an array of
 /// them). Each answer holds the event's effects, or its reject with the
 /// reason, and comes once the events are durable.
-async fn events(State(service): State<Service>, body: Bytes) -> Response {
+async fn events(State(service): State<Service>, body: Result<Bytes, BytesRejection>) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => return problem(e.status(), e.body_text()),
+    };
     let Ok(text) = std::str::from_utf8(&body) else {
         return problem(StatusCode::BAD_REQUEST, "the body is not UTF-8 text");
     };
@@ -473,8 +483,9 @@ fn same_event(sent: &str, logged: &str, stamped: bool) -> bool {
 /// answered with what it would do; nothing is logged or changed.
 async fn quote_purchase(
     State(service): State<Service>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, Problem> {
+    let body = body.map_err(|e| fail(e.status(), e.body_text()))?;
     let bad = |detail: String| fail(StatusCode::BAD_REQUEST, detail);
     let mut purchase: serde_json::Map<String, Value> = serde_json::from_slice(&body)
         .map_err(|e| bad(format!("the body is not a JSON object (a purchase): {e}")))?;
