@@ -59,8 +59,9 @@ enum Command {
     /// Run a program on customer events (or an orders history), keeping
     /// members and their ledger in an SQLite file.
     Run(run::Args),
-    /// Serve a program over HTTP (`/v1/events`, `/v1/members/{id}`) on
-    /// its ledger, until interrupted.
+    /// Serve a program over HTTP on its ledger, until interrupted: events,
+    /// quotes, members and their entries, erasure, metrics and webhooks
+    /// (`GET /v1/openapi.json` describes them).
     Serve(serve::Args),
     /// Show one member: balance, tier, memberships, punch cards, expiring
     /// points and recent ledger entries.
