@@ -240,6 +240,18 @@ impl Deliveries {
         jobs: &mpsc::Sender<Job>,
     ) -> Result<Deliveries, LedgerError> {
         let (pending, delivered) = reader.outbox()?;
+        let orphans = pending
+            .iter()
+            .filter(|row| webhooks.iter().all(|w| w.name != row.webhook))
+            .count();
+        if orphans > 0 {
+            // Never dropped: they wait in the outbox for their webhook to
+            // be named again.
+            eprintln!(
+                "{orphans} deliveries in the outbox are for webhooks no longer in --webhooks; \
+                 they wait there until those webhooks are named again"
+            );
+        }
         let webhooks = Arc::new(webhooks);
         let status: Arc<Vec<Mutex<Status>>> =
             Arc::new(webhooks.iter().map(|_| Mutex::default()).collect());
