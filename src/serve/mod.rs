@@ -67,7 +67,8 @@ enum Job {
     /// Events, in the README's event format, to apply in order.
     Events {
         events: Vec<Sent>,
-        reply: oneshot::Sender<Result<Vec<Answer>, String>>,
+        /// Each event's answer, with the event given back.
+        reply: oneshot::Sender<Result<Vec<(Answer, Sent)>, String>>,
     },
     /// What `member --json` shows of one member, and the member's last
     /// ledger entry, if there is such a member.
@@ -233,11 +234,12 @@ pub fn serve(
             let bound = listener
                 .local_addr()
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+            let stop = stop_signals();
             ready(bound);
             axum::serve(listener, routes(service, keys))
                 .with_graceful_shutdown(async move {
                     tokio::select! {
-                        () = stopped() => {},
+                        () = stop => {},
                         () = engine_stopped.notified() => {},
                     }
                 })
@@ -359,21 +361,13 @@ async fn events(State(service): State<Service>, body: Result<Bytes, BytesRejecti
         );
     }
     let events: Vec<Sent> = lines.into_iter().map(stamped).collect();
-    let sent: Vec<(String, bool)> = events
-        .iter()
-        .map(|event| (event.line.clone(), event.stamped))
-        .collect();
-    let (reply, answer) = oneshot::channel();
-    if service.jobs.send(Job::Events { events, reply }).is_err() {
-        return problem(StatusCode::SERVICE_UNAVAILABLE, "the engine has stopped");
-    }
-    let answers = match answer.await {
+    let answers = match ask(&service, |reply| Job::Events { events, reply }).await {
         Ok(Ok(answers)) => answers,
         Ok(Err(e)) => return problem(StatusCode::INTERNAL_SERVER_ERROR, e),
-        Err(_) => return problem(StatusCode::SERVICE_UNAVAILABLE, "the engine has stopped"),
+        Err(stopped) => return stopped.into_response(),
     };
     let mut results = Vec::with_capacity(answers.len());
-    for (answer, sent) in answers.into_iter().zip(sent) {
+    for (answer, sent) in answers {
         match answered(&service, answer, sent).await {
             Ok(result) => results.push(result),
             Err(e) => return problem(StatusCode::INTERNAL_SERVER_ERROR, e),
@@ -400,7 +394,7 @@ async fn events(State(service): State<Service>, body: Result<Bytes, BytesRejecti
 async fn answered(
     service: &Service,
     answer: Answer,
-    (line, stamped): (String, bool),
+    Sent { line, stamped }: Sent,
 ) -> Result<Value, String> {
     let mut result = json!({ "id": answer.id, "outcome": "applied", "effects": answer.effects });
     match answer.outcome {
@@ -501,17 +495,22 @@ async fn quote_purchase(
         purchase.insert("member".into(), json!("guest"));
     }
     let line = stamped(Value::Object(purchase).to_string()).line;
-    let (reply, answer) = oneshot::channel();
+    let quote = ask(&service, |reply| Job::Quote { line, guest, reply }).await?;
+    quote
+        .map(Json)
+        .map_err(|reason| fail(StatusCode::UNPROCESSABLE_ENTITY, reason))
+}
+
+/// Hands the engine's thread a job, made with the channel for its reply,
+/// and waits for the reply.
+async fn ask<T>(
+    service: &Service,
+    job: impl FnOnce(oneshot::Sender<T>) -> Job,
+) -> Result<T, Problem> {
     let stopped = || fail(StatusCode::SERVICE_UNAVAILABLE, "the engine has stopped");
-    service
-        .jobs
-        .send(Job::Quote { line, guest, reply })
-        .map_err(|_| stopped())?;
-    match answer.await {
-        Ok(Ok(quote)) => Ok(Json(quote)),
-        Ok(Err(reason)) => Err(fail(StatusCode::UNPROCESSABLE_ENTITY, reason)),
-        Err(_) => Err(stopped()),
-    }
+    let (reply, answer) = oneshot::channel();
+    service.jobs.send(job(reply)).map_err(|_| stopped())?;
+    answer.await.map_err(|_| stopped())
 }
 
 /// `GET /v1/members/{id}`: what `member --json` shows.
@@ -527,35 +526,26 @@ async fn erase(
     State(service): State<Service>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Problem> {
-    let stopped = || fail(StatusCode::SERVICE_UNAVAILABLE, "the engine has stopped");
-    let (reply, answer) = oneshot::channel();
-    let job = Job::Erase {
+    let job = |reply| Job::Erase {
         id: id.clone(),
         reply,
     };
-    service.jobs.send(job).map_err(|_| stopped())?;
-    match answer.await {
-        Ok(Ok(Some(pseudonym))) => Ok(Json(json!({ "member": id, "erased_as": pseudonym }))),
-        Ok(Ok(None)) => Err(fail(StatusCode::NOT_FOUND, format!("no member `{id}`"))),
-        Ok(Err(e)) => Err(fail(StatusCode::INTERNAL_SERVER_ERROR, e)),
-        Err(_) => Err(stopped()),
+    match ask(&service, job).await? {
+        Ok(Some(pseudonym)) => Ok(Json(json!({ "member": id, "erased_as": pseudonym }))),
+        Ok(None) => Err(fail(StatusCode::NOT_FOUND, format!("no member `{id}`"))),
+        Err(e) => Err(fail(StatusCode::INTERNAL_SERVER_ERROR, e)),
     }
 }
 
 /// A member's state and last ledger entry, from the engine's thread.
 async fn member_state(service: &Service, id: &str) -> Result<(Value, Option<i64>), Problem> {
-    let stopped = || fail(StatusCode::SERVICE_UNAVAILABLE, "the engine has stopped");
-    let (reply, answer) = oneshot::channel();
-    let job = Job::Member {
+    let job = |reply| Job::Member {
         id: id.to_string(),
         reply,
     };
-    service.jobs.send(job).map_err(|_| stopped())?;
-    match answer.await {
-        Ok(Some(state)) => Ok(state),
-        Ok(None) => Err(fail(StatusCode::NOT_FOUND, format!("no member `{id}`"))),
-        Err(_) => Err(stopped()),
-    }
+    ask(service, job)
+        .await?
+        .ok_or_else(|| fail(StatusCode::NOT_FOUND, format!("no member `{id}`")))
 }
 
 /// `GET /v1/members/{id}/entries?after=&limit=`: the member's entries,
@@ -635,28 +625,34 @@ async fn entries(
     }
 }
 
-/// Ctrl-C, or SIGTERM where there is one.
-async fn stopped() {
-    let interrupted = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Ctrl-C, or SIGTERM where there is one. The handlers are installed
+/// when this is called, not when it is first awaited: a signal that comes
+/// as soon as the service says it listens must stop it gracefully, not
+/// kill it.
+fn stop_signals() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let terminated = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut signal) => {
-                    signal.recv().await;
+        use tokio::signal::unix::{SignalKind, signal};
+        let signals = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        );
+        async move {
+            match signals {
+                (Ok(mut terminated), Ok(mut interrupted)) => {
+                    tokio::select! {
+                        _ = terminated.recv() => {},
+                        _ = interrupted.recv() => {},
+                    }
                 }
-                Err(_) => std::future::pending().await,
+                _ => std::future::pending().await,
             }
-        };
-        tokio::select! {
-            () = interrupted => {},
-            () = terminated => {},
         }
     }
     #[cfg(not(unix))]
-    interrupted.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// The engine's thread: takes every job waiting and applies the events
@@ -732,7 +728,7 @@ fn engine_loop(
                         runner.line(line, &event.line).map_err(|e| e.to_string())?;
                     }
                     since_snapshot += events.len();
-                    asked.push((events.len(), reply));
+                    asked.push((events, reply));
                 }
                 Job::Member { id, reply } => members.push((id, reply)),
                 Job::Quote { line, guest, reply } => quotes.push((line, guest, reply)),
@@ -787,8 +783,9 @@ fn engine_loop(
         if !asked.is_empty() || !states.is_empty() {
             waiting.push(Box::new(move || {
                 let mut answered = answered.into_iter();
-                for (count, reply) in asked {
-                    let _ = reply.send(Ok(answered.by_ref().take(count).collect()));
+                for (events, reply) in asked {
+                    let answers = answered.by_ref().take(events.len()).zip(events);
+                    let _ = reply.send(Ok(answers.collect()));
                 }
                 for (state, reply) in states {
                     let _ = reply.send(state);
