@@ -7,14 +7,16 @@ use std::process::ExitCode;
 
 use super::{exit, load_program, read};
 use crate::ledger::Ledger;
-use crate::serve::{KEYS_VARIABLE, Keys, Options};
+use crate::ledger::postgres::Connection;
+use crate::serve::{KEYS_VARIABLE, Keys, Options, Store};
 
 #[derive(clap::Args)]
 pub struct Args {
     /// The program file.
     file: PathBuf,
-    /// The SQLite ledger; made if missing. `serve` is its only writer
-    /// while it runs.
+    /// The ledger: an SQLite file, made if missing, whose only writer
+    /// `serve` is while it runs; or a PostgreSQL database
+    /// (`postgres://USER@HOST/DB`), which several instances share.
     #[arg(long)]
     ledger: PathBuf,
     /// The address and port to listen on. Without API keys, only a
@@ -27,9 +29,9 @@ pub struct Args {
     api_keys: Option<PathBuf>,
     /// Seconds between two runs of the scheduled work of every member
     /// (expiry, fees, monthly rewards, tier reviews, birthdays) on the
-    /// wall clock; a member's own work also runs before each of their
-    /// events.
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    /// wall clock; 0 for never. A member's own work also runs before each
+    /// of their events.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86_400))]
     tick_every: u64,
     /// Webhooks: a TOML file of `[[webhook]]` tables (`url`, `kinds`,
     /// `secret` or `secret_env`, `name`).
@@ -57,14 +59,19 @@ pub fn serve(args: Args) -> Result<ExitCode, String> {
         Some(path) => crate::serve::load_webhooks(path)?,
         None => Vec::new(),
     };
-    let ledger = Ledger::open(&args.ledger).map_err(|e| e.to_string())?;
+    let ledger = args.ledger.to_string_lossy();
+    let store = if ledger.starts_with("postgres://") || ledger.starts_with("postgresql://") {
+        Store::Postgres(Connection::open(&ledger, &program, &source).map_err(|e| e.to_string())?)
+    } else {
+        Store::Embedded(Ledger::open(&args.ledger).map_err(|e| e.to_string())?)
+    };
     let options = Options {
         listen: args.listen,
         keys,
-        tick_every: std::time::Duration::from_secs(args.tick_every),
+        tick_every: (args.tick_every > 0).then(|| std::time::Duration::from_secs(args.tick_every)),
         webhooks,
     };
-    crate::serve::serve(&program, &source, ledger, options, |bound| {
+    crate::serve::serve(&program, &source, store, options, |bound| {
         // The first line names where to reach the service (the port
         // chosen, for port 0).
         println!("listening on http://{bound}");

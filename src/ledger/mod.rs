@@ -35,6 +35,7 @@ use crate::program::Program;
 use crate::time::Time;
 
 mod checkpointer;
+pub mod postgres;
 mod reader;
 mod writer;
 
@@ -165,6 +166,13 @@ CREATE VIEW IF NOT EXISTS earn_lots AS
 
 #[derive(Debug, Error)]
 pub enum LedgerError {
+    #[error("ledger {url}: {message}")]
+    Postgres { url: String, message: String },
+    #[error(
+        "ledger {url} is kept under another program (\"{stored}\"): serve that program, or use \
+         a new database (a new version of a program cannot yet be migrated on PostgreSQL)"
+    )]
+    PostgresProgram { url: String, stored: String },
     #[error("ledger {path}: {source}")]
     Sqlite {
         path: String,

@@ -89,6 +89,31 @@ impl Metrics {
         }
     }
 
+    /// Counts an event's answer, where events are counted one by one
+    /// (on PostgreSQL, where no one engine counts them all).
+    pub fn answered(&self, answer: &crate::runner::Answer) {
+        let count = match answer.outcome {
+            crate::runner::LineOutcome::Applied => &self.events_applied,
+            _ => &self.events_rejected,
+        };
+        count.fetch_add(1, Relaxed);
+        for effect in &answer.effects {
+            let kind = effect.get("kind").and_then(|kind| kind.as_str());
+            if let Some(kind) = kind.and_then(EffectKind::from_name) {
+                self.effects[kind as usize].fetch_add(1, Relaxed);
+            }
+        }
+    }
+
+    /// Counts a duplicate, answered as it was the first time.
+    pub fn answered_again(&self) {
+        self.events_duplicate.fetch_add(1, Relaxed);
+    }
+
+    pub fn set_members(&self, members: u64) {
+        self.members.store(members, Relaxed);
+    }
+
     fn request(&self, route: usize, status: u16, seconds: f64) {
         let column = STATUSES
             .iter()

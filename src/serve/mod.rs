@@ -38,6 +38,7 @@ use webhooks::{Deliveries, Outlet};
 pub use webhooks::{Webhook, load as load_webhooks, signature};
 
 use crate::engine::{Effect, EffectKind, Engine, decode, summary, tier_progress};
+use crate::ledger::postgres::{Connection, Logged};
 use crate::ledger::{Attempt, Durable, Ledger, LedgerError, Reader};
 use crate::program::Program;
 use crate::runner::{Answer, LineOutcome, Outputs, Runner, Subscription, record_of};
@@ -109,73 +110,141 @@ struct Settings {
     /// For the commits' callbacks to say they are durable.
     jobs: mpsc::Sender<Job>,
     metrics: Arc<Metrics>,
-    tick_every: Duration,
+    tick_every: Option<Duration>,
     subscriptions: Vec<Subscription>,
     outlet: Outlet,
 }
 
-/// The service's shared part: where jobs go, the program, and
-/// connections that read the ledger.
+/// The service's shared part: the ledger, the program, the metrics and
+/// the webhooks.
 #[derive(Clone)]
 struct Service {
-    jobs: mpsc::Sender<Job>,
+    ledger: Reach,
     program: Arc<Program>,
     source: Arc<str>,
-    readers: Arc<Readers>,
     metrics: Arc<Metrics>,
     deliveries: Arc<Deliveries>,
 }
 
-/// Read-only connections to the ledger, kept for reuse.
-struct Readers {
-    path: PathBuf,
-    idle: Mutex<Vec<Reader>>,
+/// How the HTTP side reaches the ledger.
+#[derive(Clone)]
+enum Reach {
+    /// The embedded ledger: jobs for the engine's thread, and read-only
+    /// connections.
+    Embedded {
+        jobs: mpsc::Sender<Job>,
+        readers: Arc<Pool<Reader>>,
+    },
+    /// PostgreSQL: each request's work done on a connection of its own.
+    Postgres(Arc<Pool<Connection>>),
 }
 
-impl Readers {
-    /// Reads with an idle connection, or a new one, on a blocking thread
-    /// (SQLite's calls block).
-    async fn read<T: Send + 'static>(
+/// Connections to the ledger kept for reuse, each used by one request at
+/// a time on a blocking thread (their calls block).
+struct Pool<C> {
+    open: Box<dyn Fn() -> Result<C, LedgerError> + Send + Sync>,
+    /// Whether a connection may be used again: a broken one is dropped.
+    reusable: fn(&C) -> bool,
+    idle: Mutex<Vec<C>>,
+    /// At most this many at work at once.
+    permits: tokio::sync::Semaphore,
+}
+
+/// PostgreSQL connections one instance uses at most: two instances stay
+/// well within the server's usual 100.
+const POSTGRES_CONNECTIONS: usize = 16;
+
+impl<C: Send + 'static> Pool<C> {
+    fn new(
+        open: impl Fn() -> Result<C, LedgerError> + Send + Sync + 'static,
+        reusable: fn(&C) -> bool,
+        at_once: usize,
+    ) -> Pool<C> {
+        Pool {
+            open: Box::new(open),
+            reusable,
+            idle: Mutex::new(Vec::new()),
+            permits: tokio::sync::Semaphore::new(at_once),
+        }
+    }
+
+    /// Works with an idle connection, or a new one.
+    async fn with<T: Send + 'static>(
         self: &Arc<Self>,
-        read: impl FnOnce(&Reader) -> Result<T, LedgerError> + Send + 'static,
+        work: impl FnOnce(&mut C) -> Result<T, LedgerError> + Send + 'static,
     ) -> Result<T, String> {
-        let readers = Arc::clone(self);
+        let Ok(_permit) = self.permits.acquire().await else {
+            return Err("the ledger's connections are closed".into());
+        };
+        let pool = Arc::clone(self);
         let done = tokio::task::spawn_blocking(move || {
-            let idle = readers.idle.lock().ok().and_then(|mut idle| idle.pop());
-            let reader = match idle {
-                Some(reader) => reader,
-                None => Reader::open(&readers.path)?,
+            let idle = pool.idle.lock().ok().and_then(|mut idle| idle.pop());
+            let mut connection = match idle {
+                Some(connection) => connection,
+                None => (pool.open)()?,
             };
-            let result = read(&reader);
-            if let Ok(mut idle) = readers.idle.lock() {
-                idle.push(reader);
+            let result = work(&mut connection);
+            if (pool.reusable)(&connection)
+                && let Ok(mut idle) = pool.idle.lock()
+            {
+                idle.push(connection);
             }
             result
         });
         match done.await {
             Ok(result) => result.map_err(|e| e.to_string()),
-            Err(_) => Err("a read of the ledger failed".into()),
+            Err(_) => Err("a request to the ledger failed".into()),
         }
     }
+}
+
+/// The ledger `serve` keeps.
+pub enum Store {
+    /// The embedded SQLite ledger, whose one writer this process is.
+    Embedded(Ledger),
+    /// PostgreSQL, shared with other instances.
+    Postgres(Connection),
 }
 
 /// How `serve` runs, besides its program and ledger.
 pub struct Options {
     pub listen: SocketAddr,
     pub keys: Keys,
-    /// How often every member's scheduled work runs on the wall clock.
-    pub tick_every: Duration,
+    /// How often every member's scheduled work runs on the wall clock;
+    /// never with `None` (each member's then runs before their events).
+    pub tick_every: Option<Duration>,
     pub webhooks: Vec<Webhook>,
 }
 
-/// Serves the program until interrupted (Ctrl-C or SIGTERM), then writes
-/// the member snapshot and closes the ledger. `ready` hears the address
-/// bound (the port chosen, for port 0).
+/// Serves the program until interrupted (Ctrl-C or SIGTERM), then, on
+/// the embedded ledger, writes the member snapshot and closes it. `ready`
+/// hears the address bound (the port chosen, for port 0).
 pub fn serve(
+    program: &Program,
+    source: &str,
+    store: Store,
+    options: Options,
+    ready: impl FnOnce(SocketAddr),
+) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the server: {e}"))?;
+    match store {
+        Store::Embedded(ledger) => serve_embedded(program, source, ledger, options, runtime, ready),
+        Store::Postgres(connection) => {
+            serve_shared(program, source, connection, options, runtime, ready)
+        }
+    }
+}
+
+fn serve_embedded(
     program: &Program,
     source: &str,
     mut ledger: Ledger,
     options: Options,
+    runtime: tokio::runtime::Runtime,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), String> {
     let Options {
@@ -190,28 +259,24 @@ pub fn serve(
     let _checkpointer = ledger.checkpoint_elsewhere().map_err(|e| e.to_string())?;
     let (jobs, inbox) = mpsc::channel();
     let to_stop = jobs.clone();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the server: {e}"))?;
     let reader = Reader::open(std::path::Path::new(ledger.path())).map_err(|e| e.to_string())?;
     let subscriptions = webhooks::subscriptions(&webhooks);
     let deliveries =
         Deliveries::start(&runtime, webhooks, &reader, &jobs).map_err(|e| e.to_string())?;
+    let path = PathBuf::from(ledger.path());
+    let readers = Pool::new(move || Reader::open(&path), |_| true, 64);
     let service = Service {
-        jobs,
+        ledger: Reach::Embedded {
+            jobs: jobs.clone(),
+            readers: Arc::new(readers),
+        },
         program: Arc::new(program.clone()),
         source: source.into(),
-        readers: Arc::new(Readers {
-            path: PathBuf::from(ledger.path()),
-            idle: Mutex::new(Vec::new()),
-        }),
         metrics: Arc::default(),
         deliveries: Arc::new(deliveries),
     };
     let settings = Settings {
-        jobs: service.jobs.clone(),
+        jobs,
         metrics: Arc::clone(&service.metrics),
         tick_every,
         subscriptions,
@@ -227,25 +292,13 @@ pub fn serve(
             engine_stops.notify_one();
             result
         });
-        let served = runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind(listen)
-                .await
-                .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-            let bound = listener
-                .local_addr()
-                .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-            let stop = stop_signals();
-            ready(bound);
-            axum::serve(listener, routes(service, keys))
-                .with_graceful_shutdown(async move {
-                    tokio::select! {
-                        () = stop => {},
-                        () = engine_stopped.notified() => {},
-                    }
-                })
-                .await
-                .map_err(|e| format!("the server stopped: {e}"))
-        });
+        let served = listen_until_stopped(
+            &runtime,
+            listen,
+            routes(service, keys),
+            ready,
+            engine_stopped,
+        );
         // Every request is answered: the engine's thread ends its loop
         // and writes the snapshot.
         let _ = to_stop.send(Job::Stop);
@@ -253,6 +306,122 @@ pub fn serve(
             .join()
             .unwrap_or_else(|_| Err("the engine's thread failed".into()));
         served.and(finished)
+    })
+}
+
+/// `serve` on PostgreSQL: each request does its work on a connection of
+/// its own ([`postgres`]), and a thread runs the scheduled work on the
+/// wall clock when this instance holds the lock of the ticks.
+fn serve_shared(
+    program: &Program,
+    source: &str,
+    connection: Connection,
+    options: Options,
+    runtime: tokio::runtime::Runtime,
+    ready: impl FnOnce(SocketAddr),
+) -> Result<(), String> {
+    let Options {
+        listen,
+        keys,
+        tick_every,
+        webhooks,
+    } = options;
+    if !webhooks.is_empty() {
+        return Err(
+            "webhooks need the embedded ledger's outbox for now: serve them with --ledger FILE"
+                .into(),
+        );
+    }
+    let ticker = connection.again().map_err(|e| e.to_string())?;
+    let url = connection.url().to_string();
+    let pool = Pool::new(
+        move || Connection::connect(&url),
+        |connection: &Connection| !connection.is_closed(),
+        POSTGRES_CONNECTIONS,
+    );
+    if let Ok(mut idle) = pool.idle.lock() {
+        idle.push(connection);
+    }
+    let service = Service {
+        ledger: Reach::Postgres(Arc::new(pool)),
+        program: Arc::new(program.clone()),
+        source: source.into(),
+        metrics: Arc::default(),
+        deliveries: Arc::default(),
+    };
+    let metrics = Arc::clone(&service.metrics);
+    let (stop_ticks, stopped) = mpsc::channel::<()>();
+    // The server goes on should the ticks fail: each member's work also
+    // runs before their own events, and the ticks are tried again.
+    let never = Arc::new(tokio::sync::Notify::new());
+    std::thread::scope(|scope| {
+        scope.spawn(move || tick_loop(program, ticker, tick_every, &metrics, &stopped));
+        let served = listen_until_stopped(&runtime, listen, routes(service, keys), ready, never);
+        let _ = stop_ticks.send(());
+        served
+    })
+}
+
+/// Runs the scheduled work of the members due, every `tick_every`, while
+/// this instance holds the lock of the ticks; counts the members for the
+/// metrics meanwhile. Ends when `stop` hears.
+fn tick_loop(
+    program: &Program,
+    mut connection: Connection,
+    tick_every: Option<Duration>,
+    metrics: &Metrics,
+    stop: &mpsc::Receiver<()>,
+) {
+    loop {
+        if connection.is_closed() {
+            match connection.again() {
+                Ok(again) => connection = again,
+                Err(e) => eprintln!("scheduled work waits for the ledger: {e}"),
+            }
+        }
+        if tick_every.is_some()
+            && let Err(e) = connection.tick(program, Time::now())
+        {
+            eprintln!("scheduled work: {e}");
+        }
+        if let Ok(members) = connection.count_members() {
+            metrics.set_members(members);
+        }
+        match stop.recv_timeout(tick_every.unwrap_or(Duration::from_secs(60))) {
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            _ => return,
+        }
+    }
+}
+
+/// Listens on `listen` and serves `routes` until a stop signal, or until
+/// `stopped` is notified (the engine's thread failed); `ready` hears the
+/// address bound first.
+fn listen_until_stopped(
+    runtime: &tokio::runtime::Runtime,
+    listen: SocketAddr,
+    routes: Router,
+    ready: impl FnOnce(SocketAddr),
+    stopped: Arc<tokio::sync::Notify>,
+) -> Result<(), String> {
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let bound = listener
+            .local_addr()
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let stop = stop_signals();
+        ready(bound);
+        axum::serve(listener, routes)
+            .with_graceful_shutdown(async move {
+                tokio::select! {
+                    () = stop => {},
+                    () = stopped.notified() => {},
+                }
+            })
+            .await
+            .map_err(|e| format!("the server stopped: {e}"))
     })
 }
 
@@ -361,18 +530,44 @@ async fn events(State(service): State<Service>, body: Result<Bytes, BytesRejecti
         );
     }
     let events: Vec<Sent> = lines.into_iter().map(stamped).collect();
-    let answers = match ask(&service, |reply| Job::Events { events, reply }).await {
-        Ok(Ok(answers)) => answers,
-        Ok(Err(e)) => return problem(StatusCode::INTERNAL_SERVER_ERROR, e),
-        Err(stopped) => return stopped.into_response(),
-    };
-    let mut results = Vec::with_capacity(answers.len());
-    for (answer, sent) in answers {
-        match answered(&service, answer, sent).await {
-            Ok(result) => results.push(result),
-            Err(e) => return problem(StatusCode::INTERNAL_SERVER_ERROR, e),
+    let mut results = match &service.ledger {
+        Reach::Embedded { jobs, readers } => {
+            let answers = match ask(jobs, |reply| Job::Events { events, reply }).await {
+                Ok(Ok(answers)) => answers,
+                Ok(Err(e)) => return problem(StatusCode::INTERNAL_SERVER_ERROR, e),
+                Err(stopped) => return stopped.into_response(),
+            };
+            let mut results = Vec::with_capacity(answers.len());
+            for (answer, sent) in answers {
+                match answered(&service.program, readers, answer, sent).await {
+                    Ok(result) => results.push(result),
+                    Err(e) => return problem(StatusCode::INTERNAL_SERVER_ERROR, e),
+                }
+            }
+            results
         }
-    }
+        Reach::Postgres(pool) => {
+            let program = Arc::clone(&service.program);
+            let metrics = Arc::clone(&service.metrics);
+            // One transaction an event, in order; should the ledger fail
+            // midway, the client sends them all again and those applied
+            // get their first answers.
+            let applied = pool
+                .with(move |connection| {
+                    let mut results = Vec::with_capacity(events.len());
+                    for sent in events {
+                        let logged = connection.apply(&program, &sent.line, Time::now())?;
+                        results.push(shared_answer(&metrics, logged, &sent));
+                    }
+                    Ok(results)
+                })
+                .await;
+            match applied {
+                Ok(results) => results,
+                Err(e) => return problem(StatusCode::SERVICE_UNAVAILABLE, e),
+            }
+        }
+    };
     if batch {
         return Json(json!({ "results": results })).into_response();
     }
@@ -392,64 +587,84 @@ async fn events(State(service): State<Service>, body: Result<Bytes, BytesRejecti
 /// the ledger and marked `duplicate`, unless the event sent differs from
 /// the one logged under that id: a conflict.
 async fn answered(
-    service: &Service,
+    program: &Arc<Program>,
+    readers: &Arc<Pool<Reader>>,
     answer: Answer,
     Sent { line, stamped }: Sent,
 ) -> Result<Value, String> {
-    let mut result = json!({ "id": answer.id, "outcome": "applied", "effects": answer.effects });
-    match answer.outcome {
-        LineOutcome::Applied => {}
-        LineOutcome::Rejected(reason) => {
-            result["outcome"] = json!("rejected");
-            result["reason"] = json!(reason);
-        }
-        LineOutcome::Duplicate { first } => {
-            let program = Arc::clone(&service.program);
-            let id = answer.id.unwrap_or_default();
-            result = service
-                .readers
-                .read(move |reader| first_answer(reader, &program, first, &id, &line, stamped))
-                .await?;
-        }
-    }
-    Ok(result)
+    let LineOutcome::Duplicate { first } = answer.outcome else {
+        return Ok(answer_value(answer, false));
+    };
+    let program = Arc::clone(program);
+    let id = answer.id.unwrap_or_default();
+    readers
+        .with(move |reader| {
+            let logged = reader.event(first)?;
+            if !same_event(&line, &logged.raw, stamped) {
+                return Ok(conflict(&id));
+            }
+            let effects = reader
+                .entries_of_event(first)?
+                .iter()
+                .map(|entry| entry.record(&program))
+                .collect();
+            let outcome = match logged.applied {
+                true => LineOutcome::Applied,
+                false => LineOutcome::Rejected(
+                    reader.reject_reason(&id, &logged.raw)?.unwrap_or_default(),
+                ),
+            };
+            let answer = Answer {
+                line: answer.line,
+                id: Some(id),
+                outcome,
+                effects,
+            };
+            Ok(answer_value(answer, true))
+        })
+        .await
 }
 
-/// The first answer to the event logged at `first`, for the event `id`
-/// sent again as `line`.
-fn first_answer(
-    reader: &Reader,
-    program: &Program,
-    first: i64,
-    id: &str,
-    line: &str,
-    stamped: bool,
-) -> Result<Value, LedgerError> {
-    let logged = reader.event(first)?;
-    if !same_event(line, &logged.raw, stamped) {
-        return Ok(json!({
-            "id": id,
-            "outcome": "conflict",
-            "effects": [],
-            "reason": format!("event id `{id}` was used before for a different event"),
-        }));
+/// An event's answer from the ledger on PostgreSQL, counted in the
+/// metrics.
+fn shared_answer(metrics: &Metrics, logged: Logged, sent: &Sent) -> Value {
+    match logged {
+        Logged::Now(answer) => {
+            metrics.answered(&answer);
+            answer_value(answer, false)
+        }
+        Logged::Before { line, answer } => {
+            if !same_event(&sent.line, &line, sent.stamped) {
+                return conflict(answer.id.as_deref().unwrap_or_default());
+            }
+            metrics.answered_again();
+            answer_value(answer, true)
+        }
     }
-    let effects: Vec<_> = reader
-        .entries_of_event(first)?
-        .iter()
-        .map(|entry| entry.record(program))
-        .collect();
-    let mut answer = json!({
+}
+
+/// An answer as JSON: `id`, `outcome`, `effects`, a reject's `reason`,
+/// and `duplicate` when it is the first answer given again.
+fn answer_value(answer: Answer, duplicate: bool) -> Value {
+    let mut result = json!({ "id": answer.id, "outcome": "applied", "effects": answer.effects });
+    if let LineOutcome::Rejected(reason) = answer.outcome {
+        result["outcome"] = json!("rejected");
+        result["reason"] = json!(reason);
+    }
+    if duplicate {
+        result["duplicate"] = json!(true);
+    }
+    result
+}
+
+/// The answer to an id used before for another event.
+fn conflict(id: &str) -> Value {
+    json!({
         "id": id,
-        "outcome": "applied",
-        "effects": effects,
-        "duplicate": true,
-    });
-    if !logged.applied {
-        answer["outcome"] = json!("rejected");
-        answer["reason"] = json!(reader.reject_reason(id, &logged.raw)?);
-    }
-    Ok(answer)
+        "outcome": "conflict",
+        "effects": [],
+        "reason": format!("event id `{id}` was used before for a different event"),
+    })
 }
 
 /// Whether an event sent again is the one logged: the same JSON, but for
@@ -494,8 +709,26 @@ async fn quote_purchase(
     if guest {
         purchase.insert("member".into(), json!("guest"));
     }
+    let member = purchase
+        .get("member")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let line = stamped(Value::Object(purchase).to_string()).line;
-    let quote = ask(&service, |reply| Job::Quote { line, guest, reply }).await?;
+    let quote = match &service.ledger {
+        Reach::Embedded { jobs, .. } => {
+            ask(jobs, |reply| Job::Quote { line, guest, reply }).await?
+        }
+        Reach::Postgres(pool) => {
+            let program = Arc::clone(&service.program);
+            pool.with(move |connection| {
+                let member = member.filter(|_| !guest);
+                let engine = connection.engine_for(&program, member.as_deref(), Time::now())?;
+                Ok(quote(&engine, &line, guest))
+            })
+            .await
+            .map_err(|e| fail(StatusCode::SERVICE_UNAVAILABLE, e))?
+        }
+    };
     quote
         .map(Json)
         .map_err(|reason| fail(StatusCode::UNPROCESSABLE_ENTITY, reason))
@@ -504,12 +737,12 @@ async fn quote_purchase(
 /// Hands the engine's thread a job, made with the channel for its reply,
 /// and waits for the reply.
 async fn ask<T>(
-    service: &Service,
+    jobs: &mpsc::Sender<Job>,
     job: impl FnOnce(oneshot::Sender<T>) -> Job,
 ) -> Result<T, Problem> {
     let stopped = || fail(StatusCode::SERVICE_UNAVAILABLE, "the engine has stopped");
     let (reply, answer) = oneshot::channel();
-    service.jobs.send(job(reply)).map_err(|_| stopped())?;
+    jobs.send(job(reply)).map_err(|_| stopped())?;
     answer.await.map_err(|_| stopped())
 }
 
@@ -526,11 +759,17 @@ async fn erase(
     State(service): State<Service>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Problem> {
+    let Reach::Embedded { jobs, .. } = &service.ledger else {
+        return Err(fail(
+            StatusCode::NOT_IMPLEMENTED,
+            "erasure is not available on a ledger in PostgreSQL yet",
+        ));
+    };
     let job = |reply| Job::Erase {
         id: id.clone(),
         reply,
     };
-    match ask(&service, job).await? {
+    match ask(jobs, job).await? {
         Ok(Some(pseudonym)) => Ok(Json(json!({ "member": id, "erased_as": pseudonym }))),
         Ok(None) => Err(fail(StatusCode::NOT_FOUND, format!("no member `{id}`"))),
         Err(e) => Err(fail(StatusCode::INTERNAL_SERVER_ERROR, e)),
@@ -539,13 +778,28 @@ async fn erase(
 
 /// A member's state and last ledger entry, from the engine's thread.
 async fn member_state(service: &Service, id: &str) -> Result<(Value, Option<i64>), Problem> {
-    let job = |reply| Job::Member {
-        id: id.to_string(),
-        reply,
+    let state = match &service.ledger {
+        Reach::Embedded { jobs, .. } => {
+            let job = |reply| Job::Member {
+                id: id.to_string(),
+                reply,
+            };
+            ask(jobs, job).await?
+        }
+        Reach::Postgres(pool) => {
+            let program = Arc::clone(&service.program);
+            let id = id.to_string();
+            pool.with(move |connection| {
+                Ok(connection.member(&id)?.map(|member| {
+                    let now = Time::now().max(member.time);
+                    (summary(&program, &member, now), None)
+                }))
+            })
+            .await
+            .map_err(|e| fail(StatusCode::SERVICE_UNAVAILABLE, e))?
+        }
     };
-    ask(service, job)
-        .await?
-        .ok_or_else(|| fail(StatusCode::NOT_FOUND, format!("no member `{id}`")))
+    state.ok_or_else(|| fail(StatusCode::NOT_FOUND, format!("no member `{id}`")))
 }
 
 /// `GET /v1/members/{id}/entries?after=&limit=`: the member's entries,
@@ -581,11 +835,21 @@ async fn entries(
         }
     };
     let (_, last) = member_state(&service, &id).await?;
+    let readers = match &service.ledger {
+        Reach::Embedded { readers, .. } => readers,
+        Reach::Postgres(pool) => {
+            let member = id.clone();
+            let page = pool
+                .with(move |connection| connection.entries(&member, after, limit + 1))
+                .await
+                .map_err(|e| fail(StatusCode::SERVICE_UNAVAILABLE, e))?;
+            return Ok(Json(entries_page(&id, page, limit)));
+        }
+    };
     let program = Arc::clone(&service.program);
     let member = id.clone();
-    let page = service
-        .readers
-        .read(move |reader| {
+    let page = readers
+        .with(move |reader| {
             let start = match after {
                 None => last,
                 Some(after) => match reader.entry(after)? {
@@ -594,35 +858,46 @@ async fn entries(
                 },
             };
             // One more than asked tells whether there is a next page.
-            let mut found = match start {
+            let found = match start {
                 Some(start) => reader.entries_back_from(start, limit + 1)?,
                 None => Vec::new(),
             };
-            let more = found.len() > limit;
-            found.truncate(limit);
-            let next_after = more.then(|| found.last().map(|entry| entry.seq)).flatten();
-            let entries: Vec<Value> = found
+            let records = found
                 .iter()
                 .map(|entry| {
                     let mut record = entry.record(&program);
                     record.insert("seq".into(), json!(entry.seq));
                     record.insert("event".into(), json!(entry.event));
-                    Value::Object(record)
+                    record
                 })
                 .collect();
-            Ok(Some(
-                json!({ "member": member, "entries": entries, "next_after": next_after }),
-            ))
+            Ok(Some(records))
         })
         .await;
     match page {
-        Ok(Some(page)) => Ok(Json(page)),
+        Ok(Some(records)) => Ok(Json(entries_page(&id, records, limit))),
         Ok(None) => Err(fail(
             StatusCode::BAD_REQUEST,
             format!("`after` must be the number of one of `{id}`'s entries (a `next_after`)"),
         )),
         Err(e) => Err(fail(StatusCode::INTERNAL_SERVER_ERROR, e)),
     }
+}
+
+/// A page of a member's entries, newest first, from up to `limit + 1`
+/// of them: one more than the page tells that there is a next page,
+/// which `next_after` (the last entry's `seq`) asks for.
+fn entries_page(
+    member: &str,
+    mut records: Vec<serde_json::Map<String, Value>>,
+    limit: usize,
+) -> Value {
+    let more = records.len() > limit;
+    records.truncate(limit);
+    let next_after = more
+        .then(|| records.last().and_then(|entry| entry.get("seq").cloned()))
+        .flatten();
+    json!({ "member": member, "entries": records, "next_after": next_after })
 }
 
 /// Ctrl-C, or SIGTERM where there is one. The handlers are installed
@@ -688,12 +963,14 @@ fn engine_loop(
     let mut waiting: Vec<Durable> = Vec::new();
     let mut in_flight = false;
     let mut stop = false;
-    let mut next_tick = Instant::now();
+    let mut next_tick = tick_every.map(|_| Instant::now());
     while !stop {
         // Scheduled work happens on the wall clock: a `tick` now and then,
         // logged as any event, brings every member's due work (each
         // member's is also brought due before their own events).
-        if Instant::now() >= next_tick {
+        if let (Some(at), Some(every)) = (next_tick, tick_every)
+            && Instant::now() >= at
+        {
             line += 1;
             runner
                 .line(line, &tick_line(runner.engine.clock()))
@@ -703,9 +980,12 @@ fn engine_loop(
                 answers.clear();
             }
             waiting.push(Box::new(|| {}));
-            next_tick = Instant::now() + tick_every;
+            next_tick = Some(Instant::now() + every);
         }
-        let wait = QUIET_SNAPSHOT.min(next_tick.saturating_duration_since(Instant::now()));
+        let wait = match next_tick {
+            Some(at) => QUIET_SNAPSHOT.min(at.saturating_duration_since(Instant::now())),
+            None => QUIET_SNAPSHOT,
+        };
         let first = match inbox.recv_timeout(wait) {
             Ok(job) => Some(job),
             Err(mpsc::RecvTimeoutError::Timeout) => {

@@ -216,6 +216,7 @@ impl Outlet {
 }
 
 /// The webhooks at work: where new deliveries go, and each one's status.
+#[derive(Default)]
 pub(super) struct Deliveries {
     queues: Vec<UnboundedSender<Queued>>,
     webhooks: Arc<Vec<Webhook>>,

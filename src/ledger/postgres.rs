@@ -1,0 +1,733 @@
+//! The ledger in PostgreSQL, for several `serve` instances behind a load
+//! balancer (`--ledger postgres://…`). The schema is in `postgres/`, one
+//! numbered migration a file, and in the README.
+//!
+//! No instance keeps members in memory between events, since another
+//! may change them: each event is one transaction that locks its
+//! member's row (both rows of a referral, in order of id), reads the
+//! state, applies the event on an engine holding just those members,
+//! logs the event under its unique id with its entries, writes the state
+//! back and commits. The row lock serialises one member's events across
+//! instances; the unique id makes each event apply exactly once, in the
+//! same transaction as its rows. A program with budgets all members
+//! share also locks their one row, so its events are serialised
+//! altogether.
+//!
+//! Scheduled work runs before each member's own events, as in the
+//! engine, and in the background for members who send none: one
+//! instance at a time holds an advisory lock and walks the members due
+//! (`members.due`), each in a transaction of their own.
+
+use postgres::error::SqlState;
+use postgres::{Client, NoTls, Statement, Transaction};
+
+use super::LedgerError;
+use crate::engine::{
+    Effect, Engine, Event, EventKind, Member, Reject, SNAPSHOT_SCHEMA, decode, in_snapshot_schema,
+};
+use crate::program::Program;
+use crate::runner::{Answer, LineOutcome, effect_record, record_of};
+use crate::time::Time;
+
+/// The migrations, in order: each applied once, in a transaction, and
+/// recorded in `schema_migrations`.
+const MIGRATIONS: &[(i32, &str, &str)] = &[(
+    1,
+    "members, events, entries and budgets",
+    include_str!("postgres/0001_ledger.sql"),
+)];
+
+/// Advisory lock keys: one instance migrates at a time, and one runs
+/// the background ticks.
+const MIGRATING: i64 = 0x6c6f_7961_6c01;
+const TICKING: i64 = 0x6c6f_7961_6c02;
+
+/// How many times an event's transaction is tried when it collides with
+/// another instance's (a member enrolled by both at once, a deadlock).
+const TRIES: usize = 20;
+
+/// The members a background tick takes at a time.
+const DUE_AT_ONCE: i64 = 500;
+
+/// One connection to the ledger, with its statements prepared.
+pub struct Connection {
+    client: Client,
+    statements: Statements,
+    url: String,
+}
+
+struct Statements {
+    lock_member: Statement,
+    read_member: Statement,
+    logged_event: Statement,
+    lock_budgets: Statement,
+    read_budgets: Statement,
+    log_event: Statement,
+    log_entries: Statement,
+    update_member: Statement,
+    insert_member: Statement,
+    update_budgets: Statement,
+    entries_of_event: Statement,
+    entries_of_member: Statement,
+    due_members: Statement,
+}
+
+/// What became of an event sent to the ledger.
+pub enum Logged {
+    /// Applied or rejected now.
+    Now(Answer),
+    /// Its id was logged before: the line logged then, and the answer
+    /// it got.
+    Before { line: String, answer: Answer },
+}
+
+/// The address, without its password, for messages.
+pub fn shown(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Connection {
+    /// Connects to the ledger at `url`; `migrate` also brings its schema
+    /// up to date and binds it to the program (refusing another one), as
+    /// each instance does when it starts.
+    pub fn open(url: &str, program: &Program, source: &str) -> Result<Connection, LedgerError> {
+        let mut client = Client::connect(url, NoTls).map_err(error(url))?;
+        migrate(&mut client, program, source).map_err(|e| match e {
+            Bound::Error(e) => error(url)(e),
+            Bound::Other(stored) => LedgerError::PostgresProgram {
+                url: shown(url),
+                stored,
+            },
+        })?;
+        Connection::prepared(client, url)
+    }
+
+    /// Another connection to a ledger already opened.
+    pub fn again(&self) -> Result<Connection, LedgerError> {
+        Connection::connect(&self.url)
+    }
+
+    /// A connection to a ledger whose schema is up to date (opened
+    /// before).
+    pub fn connect(url: &str) -> Result<Connection, LedgerError> {
+        let client = Client::connect(url, NoTls).map_err(error(url))?;
+        Connection::prepared(client, url)
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn prepared(mut client: Client, url: &str) -> Result<Connection, LedgerError> {
+        let mut prepare = |sql: &str| client.prepare(sql).map_err(error(url));
+        let statements = Statements {
+            lock_member: prepare("SELECT schema, state FROM members WHERE id = $1 FOR UPDATE")?,
+            read_member: prepare("SELECT schema, state FROM members WHERE id = $1")?,
+            logged_event: prepare("SELECT seq, line, applied, reason FROM events WHERE id = $1")?,
+            lock_budgets: prepare("SELECT counters FROM budgets WHERE id = 1 FOR UPDATE")?,
+            read_budgets: prepare("SELECT counters FROM budgets WHERE id = 1")?,
+            log_event: prepare(
+                "INSERT INTO events (id, at, member, referee, line, applied, reason)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
+            )?,
+            log_entries: prepare(
+                "INSERT INTO entries (event, member, at, kind, points, reward_money, value, scheduled, reason)
+                 SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[],
+                                          $6::bigint[], $7::bigint[], $8::bool[], $9::text[])",
+            )?,
+            update_member: prepare(
+                "UPDATE members SET due = $2, schema = $3, state = $4 WHERE id = $1",
+            )?,
+            insert_member: prepare(
+                "INSERT INTO members (id, due, schema, state) VALUES ($1, $2, $3, $4)",
+            )?,
+            update_budgets: prepare("UPDATE budgets SET counters = $1 WHERE id = 1")?,
+            entries_of_event: prepare(
+                "SELECT member, at, kind, points, reward_money, value, scheduled, reason, seq, NULL::text
+                 FROM entries WHERE event = $1 ORDER BY seq",
+            )?,
+            entries_of_member: prepare(
+                "SELECT e.member, e.at, e.kind, e.points, e.reward_money, e.value, e.scheduled,
+                        e.reason, e.seq, v.id
+                 FROM entries e LEFT JOIN events v ON v.seq = e.event
+                 WHERE e.member = $1 AND e.seq < $2 ORDER BY e.seq DESC LIMIT $3",
+            )?,
+            due_members: prepare(
+                "SELECT id FROM members WHERE due <= $1 ORDER BY due LIMIT $2",
+            )?,
+        };
+        Ok(Connection {
+            client,
+            statements,
+            url: url.to_string(),
+        })
+    }
+
+    /// Whether the connection has broken (the server restarted, say):
+    /// it is then dropped rather than used again.
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    /// Applies one event line in a transaction of its own, or finds it
+    /// logged before under its id. `now` is the wall clock, against which
+    /// an event too far ahead is rejected.
+    pub fn apply(
+        &mut self,
+        program: &Program,
+        line: &str,
+        now: Time,
+    ) -> Result<Logged, LedgerError> {
+        let event = match decode(program, line) {
+            Ok(event) => event,
+            // A line that is no event reaches no member: answered, not
+            // logged (sent again, it gets the same answer).
+            Err((id, reject)) => return Ok(Logged::Now(rejected(id, &reject))),
+        };
+        if matches!(event.kind, EventKind::Tick) {
+            let reason = "a `tick` is not sent to a service on PostgreSQL: scheduled work runs \
+                          on the wall clock";
+            return Ok(Logged::Now(Answer {
+                line: 0,
+                id: Some(event.id.to_string()),
+                outcome: LineOutcome::Rejected(reason.into()),
+                effects: Vec::new(),
+            }));
+        }
+        let url = self.url.clone();
+        for _ in 0..TRIES {
+            match self.try_apply(program, &event, line, now) {
+                Ok(logged) => return Ok(logged),
+                Err(e) if collided(&e) => continue,
+                Err(e) => return Err(error(&url)(e)),
+            }
+        }
+        Err(LedgerError::Postgres {
+            url: shown(&url),
+            message: format!(
+                "event `{}` collided with other instances' transactions {TRIES} times",
+                event.id
+            ),
+        })
+    }
+
+    fn try_apply(
+        &mut self,
+        program: &Program,
+        event: &Event,
+        line: &str,
+        now: Time,
+    ) -> Result<Logged, Fail> {
+        let s = &self.statements;
+        let mut tx = self.client.transaction()?;
+        // Each member's row, locked in order of id: two instances taking
+        // a referral's two members cannot wait on each other.
+        let referee = match &event.kind {
+            EventKind::Refer { referee } => Some(referee.as_ref()),
+            _ => None,
+        };
+        let mut ids = vec![event.member.as_ref()];
+        ids.extend(referee);
+        ids.sort_unstable();
+        ids.dedup();
+        let mut members = Vec::new();
+        for id in &ids {
+            if let Some(member) = member_row(&mut tx, &s.lock_member, id)? {
+                members.push(member);
+            }
+        }
+        if let Some(row) = tx.query_opt(&s.logged_event, &[&event.id.as_ref()])? {
+            let logged = logged_answer(&mut tx, s, &event.id, &row)?;
+            return Ok(logged);
+        }
+        let loaded: Vec<String> = members.iter().map(|m: &Member| m.id.clone()).collect();
+        let mut engine = Engine::restore(program, members, now).with_shards(1);
+        if program.budget_slots > 0 {
+            let counters: String = tx.query_one(&s.lock_budgets, &[])?.get(0);
+            engine.restore_budgets(serde_json::from_str(&counters).unwrap_or_default());
+        }
+        let mut effects = Vec::new();
+        let result = engine.apply(event, &mut effects);
+        let reason = result.as_ref().err().map(ToString::to_string);
+        let seq: i64 = tx
+            .query_one(
+                &s.log_event,
+                &[
+                    &event.id.as_ref(),
+                    &event.at.0,
+                    &event.member.as_ref(),
+                    &referee,
+                    &line,
+                    &result.is_ok(),
+                    &reason,
+                ],
+            )?
+            .get(0);
+        log_entries(&mut tx, s, program, &engine, Some(seq), &effects)?;
+        store_members(&mut tx, s, &mut engine, &loaded)?;
+        if program.budget_slots > 0 {
+            let counters = serde_json::to_string(engine.budget_counters()).unwrap_or_default();
+            tx.execute(&s.update_budgets, &[&counters])?;
+        }
+        tx.commit()?;
+        let answer = Answer {
+            line: 0,
+            id: Some(event.id.to_string()),
+            outcome: match reason {
+                None => LineOutcome::Applied,
+                Some(reason) => LineOutcome::Rejected(reason),
+            },
+            effects: effects
+                .iter()
+                .map(|effect| record_of(program, effect, &engine.member_at(effect.member).id))
+                .collect(),
+        };
+        Ok(Logged::Now(answer))
+    }
+
+    /// How many members the ledger holds.
+    pub fn count_members(&mut self) -> Result<u64, LedgerError> {
+        let count: i64 = self
+            .client
+            .query_one("SELECT count(*) FROM members", &[])
+            .map_err(error(&self.url))?
+            .get(0);
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    /// A member's state, if there is such a member.
+    pub fn member(&mut self, id: &str) -> Result<Option<Member>, LedgerError> {
+        let url = self.url.clone();
+        let mut tx = self.client.transaction().map_err(error(&url))?;
+        member_row(&mut tx, &self.statements.read_member, id).map_err(error(&url))
+    }
+
+    /// An engine holding one member (if there is one) and the budgets as
+    /// they stand, for a quote: nothing is locked or written.
+    pub fn engine_for<'p>(
+        &mut self,
+        program: &'p Program,
+        id: Option<&str>,
+        now: Time,
+    ) -> Result<Engine<'p>, LedgerError> {
+        let url = self.url.clone();
+        let s = &self.statements;
+        let mut tx = self.client.transaction().map_err(error(&url))?;
+        let mut members = Vec::new();
+        if let Some(id) = id {
+            members.extend(member_row(&mut tx, &s.read_member, id).map_err(error(&url))?);
+        }
+        let mut engine = Engine::restore(program, members, now).with_shards(1);
+        if program.budget_slots > 0 {
+            let counters: String = tx
+                .query_one(&s.read_budgets, &[])
+                .map_err(error(&url))?
+                .get(0);
+            engine.restore_budgets(serde_json::from_str(&counters).unwrap_or_default());
+        }
+        Ok(engine)
+    }
+
+    /// Up to `limit` of the member's entries before entry `before`,
+    /// newest first: each one's record with its `seq` and `event`.
+    pub fn entries(
+        &mut self,
+        member: &str,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, LedgerError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .client
+            .query(
+                &self.statements.entries_of_member,
+                &[&member, &before.unwrap_or(i64::MAX), &limit],
+            )
+            .map_err(error(&self.url))?;
+        Ok(rows.iter().map(entry_record).collect())
+    }
+
+    /// Runs the scheduled work of every member due by `now`, if this
+    /// instance holds the lock of the ticks (taken here, held as long as
+    /// the connection lives: should the instance stop, another takes it
+    /// over). How many members had work run; `None` when another
+    /// instance ticks.
+    pub fn tick(&mut self, program: &Program, now: Time) -> Result<Option<usize>, LedgerError> {
+        let url = self.url.clone();
+        let ticking: bool = self
+            .client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&TICKING])
+            .map_err(error(&url))?
+            .get(0);
+        if !ticking {
+            return Ok(None);
+        }
+        let mut done = 0;
+        loop {
+            let due: Vec<String> = self
+                .client
+                .query(&self.statements.due_members, &[&now.0, &DUE_AT_ONCE])
+                .map_err(error(&url))?
+                .iter()
+                .map(|row| row.get(0))
+                .collect();
+            if due.is_empty() {
+                return Ok(Some(done));
+            }
+            for id in &due {
+                let mut tried = 0;
+                loop {
+                    match self.tick_member(program, id, now) {
+                        Ok(()) => break,
+                        Err(e) if collided(&e) && tried < TRIES => tried += 1,
+                        Err(e) => return Err(error(&url)(e)),
+                    }
+                }
+                done += 1;
+            }
+        }
+    }
+
+    /// One member's scheduled work due by `now`, in its transaction.
+    fn tick_member(&mut self, program: &Program, id: &str, now: Time) -> Result<(), Fail> {
+        let s = &self.statements;
+        let mut tx = self.client.transaction()?;
+        let Some(member) = member_row(&mut tx, &s.lock_member, id)? else {
+            return Ok(());
+        };
+        // An event of theirs may have run it meanwhile.
+        if member.due > now {
+            return Ok(());
+        }
+        let loaded = vec![member.id.clone()];
+        let mut engine = Engine::restore(program, vec![member], Time(i64::MIN)).with_shards(1);
+        if program.budget_slots > 0 {
+            let counters: String = tx.query_one(&s.lock_budgets, &[])?.get(0);
+            engine.restore_budgets(serde_json::from_str(&counters).unwrap_or_default());
+        }
+        let tick = Event {
+            id: "tick".into(),
+            at: now,
+            member: "".into(),
+            kind: EventKind::Tick,
+        };
+        let mut effects = Vec::new();
+        // A tick on an engine whose clock is unset is never refused.
+        let _ = engine.apply(&tick, &mut effects);
+        log_entries(&mut tx, s, program, &engine, None, &effects)?;
+        store_members(&mut tx, s, &mut engine, &loaded)?;
+        if program.budget_slots > 0 {
+            let counters = serde_json::to_string(engine.budget_counters()).unwrap_or_default();
+            tx.execute(&s.update_budgets, &[&counters])?;
+        }
+        Ok(tx.commit()?)
+    }
+}
+
+/// A line rejected before it reached the ledger.
+fn rejected(id: Option<String>, reject: &Reject) -> Answer {
+    Answer {
+        line: 0,
+        id,
+        outcome: LineOutcome::Rejected(reject.to_string()),
+        effects: Vec::new(),
+    }
+}
+
+/// Whether a transaction failed only because another one got there
+/// first: tried again, it will see what that one did.
+fn collided(e: &Fail) -> bool {
+    let Fail::Sql(e) = e else {
+        return false;
+    };
+    matches!(
+        e.code(),
+        Some(&SqlState::UNIQUE_VIOLATION)
+            | Some(&SqlState::T_R_SERIALIZATION_FAILURE)
+            | Some(&SqlState::T_R_DEADLOCK_DETECTED)
+    )
+}
+
+/// Why a transaction failed: PostgreSQL said so, or a member's state in
+/// it cannot be read (the ledger's fault, not the event's: the
+/// transaction fails rather than start the member afresh).
+enum Fail {
+    Sql(postgres::Error),
+    State(String),
+}
+
+impl From<postgres::Error> for Fail {
+    fn from(e: postgres::Error) -> Self {
+        Fail::Sql(e)
+    }
+}
+
+fn error<E: Into<Fail>>(url: &str) -> impl Fn(E) -> LedgerError + '_ {
+    move |e| LedgerError::Postgres {
+        url: shown(url),
+        message: match e.into() {
+            Fail::Sql(e) => match e.as_db_error() {
+                Some(db) => db.message().to_string(),
+                None => e.to_string(),
+            },
+            Fail::State(message) => message,
+        },
+    }
+}
+
+/// A member's row, read with `statement` (locking it or not).
+fn member_row(
+    tx: &mut Transaction,
+    statement: &Statement,
+    id: &str,
+) -> Result<Option<Member>, Fail> {
+    let Some(row) = tx.query_opt(statement, &[&id])? else {
+        return Ok(None);
+    };
+    let schema: i32 = row.get(0);
+    let state: &[u8] = row.get(1);
+    let schema = u32::try_from(schema).unwrap_or(SNAPSHOT_SCHEMA);
+    in_snapshot_schema(schema, || postcard::from_bytes::<Member>(state))
+        .map(Some)
+        .map_err(|e| Fail::State(format!("member `{id}`'s state cannot be read: {e}")))
+}
+
+/// Writes back the members the engine changed: those it loaded over
+/// their rows, a new one (enrolled) as a new row. Should another
+/// instance have enrolled the same member meanwhile, the insert fails
+/// and the event is tried again.
+fn store_members(
+    tx: &mut Transaction,
+    s: &Statements,
+    engine: &mut Engine,
+    loaded: &[String],
+) -> Result<(), Fail> {
+    let schema = SNAPSHOT_SCHEMA as i32;
+    for index in engine.take_changed() {
+        let member = engine.member_at(index);
+        let state = postcard::to_allocvec(member)
+            .map_err(|e| Fail::State(format!("member `{}`'s state: {e}", member.id)))?;
+        let row: [&(dyn postgres::types::ToSql + Sync); 4] =
+            [&member.id, &member.due.0, &schema, &state];
+        if loaded.contains(&member.id) {
+            tx.execute(&s.update_member, &row)?;
+        } else {
+            tx.execute(&s.insert_member, &row)?;
+        }
+    }
+    Ok(())
+}
+
+/// Logs the effects as ledger entries, of the event `seq` (none for a
+/// background tick), in one statement.
+fn log_entries(
+    tx: &mut Transaction,
+    s: &Statements,
+    program: &Program,
+    engine: &Engine,
+    seq: Option<i64>,
+    effects: &[Effect],
+) -> Result<(), Fail> {
+    if effects.is_empty() {
+        return Ok(());
+    }
+    let column = |f: fn(&Effect) -> i64| effects.iter().map(f).collect::<Vec<i64>>();
+    let members: Vec<&str> = effects
+        .iter()
+        .map(|e| engine.member_at(e.member).id.as_str())
+        .collect();
+    let kinds: Vec<&str> = effects.iter().map(|e| e.kind.name()).collect();
+    let scheduled: Vec<bool> = effects.iter().map(|e| e.scheduled).collect();
+    let reasons: Vec<String> = effects.iter().map(|e| e.describe(program)).collect();
+    tx.execute(
+        &s.log_entries,
+        &[
+            &seq,
+            &members,
+            &column(|e| e.at.0),
+            &kinds,
+            &column(|e| e.points),
+            &column(|e| e.money),
+            &column(|e| e.value),
+            &scheduled,
+            &reasons,
+        ],
+    )?;
+    Ok(())
+}
+
+/// The answer an event logged before got: its entries, or its reject.
+fn logged_answer(
+    tx: &mut Transaction,
+    s: &Statements,
+    id: &str,
+    row: &postgres::Row,
+) -> Result<Logged, Fail> {
+    let seq: i64 = row.get(0);
+    let line: String = row.get(1);
+    let applied: bool = row.get(2);
+    let reason: Option<String> = row.get(3);
+    let effects = tx
+        .query(&s.entries_of_event, &[&seq])?
+        .iter()
+        .map(|row| {
+            let mut record = entry_record(row);
+            record.remove("seq");
+            record.remove("event");
+            record
+        })
+        .collect();
+    let outcome = if applied {
+        LineOutcome::Applied
+    } else {
+        LineOutcome::Rejected(reason.unwrap_or_default())
+    };
+    Ok(Logged::Before {
+        line,
+        answer: Answer {
+            line: 0,
+            id: Some(id.to_string()),
+            outcome,
+            effects,
+        },
+    })
+}
+
+/// An entry's record as `run --effects` writes it, with its `seq` and
+/// its `event`, from a row of (member, at, kind, points, reward_money,
+/// value, scheduled, reason, seq, event).
+fn entry_record(row: &postgres::Row) -> serde_json::Map<String, serde_json::Value> {
+    let at = Time(row.get(1)).to_string();
+    let mut record = effect_record(&crate::runner::EffectRecord {
+        member: row.get(0),
+        at: &at,
+        kind: row.get(2),
+        points: row.get(3),
+        money: row.get(4),
+        value: row.get(5),
+        scheduled: row.get(6),
+        reason: row.get(7),
+    });
+    let seq: i64 = row.get(8);
+    record.insert("seq".into(), seq.into());
+    let event: Option<&str> = row.try_get(9).ok().flatten();
+    record.insert("event".into(), event.into());
+    record
+}
+
+/// Why the schema could not be brought up to date and bound.
+enum Bound {
+    Error(postgres::Error),
+    /// The ledger is kept under another program, of this name.
+    Other(String),
+}
+
+impl From<postgres::Error> for Bound {
+    fn from(e: postgres::Error) -> Self {
+        Bound::Error(e)
+    }
+}
+
+/// Applies the migrations not yet applied and binds the ledger to the
+/// program on first use, under an advisory lock: instances starting
+/// together take turns.
+fn migrate(client: &mut Client, program: &Program, source: &str) -> Result<(), Bound> {
+    client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATING])?;
+    let result = (|| {
+        client.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version    integer PRIMARY KEY,
+                 name       text NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT now()
+             )",
+        )?;
+        let mut tx = client.transaction()?;
+        let applied: Vec<i32> = tx
+            .query("SELECT version FROM schema_migrations", &[])?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        for &(version, name, sql) in MIGRATIONS {
+            if !applied.contains(&version) {
+                tx.batch_execute(sql)?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                    &[&version, &name],
+                )?;
+            }
+        }
+        let hash = format!("{:016x}", program.hash);
+        let stored: Option<(String, String)> = tx
+            .query_opt(
+                "SELECT h.value, n.value FROM meta h, meta n
+                 WHERE h.key = 'program_hash' AND n.key = 'program_name'",
+                &[],
+            )?
+            .map(|row| (row.get(0), row.get(1)));
+        match stored {
+            Some((stored, _)) if stored == hash => {}
+            // The same program in other words, or as another version of
+            // `loyalty` fingerprinted it: the stored text decides.
+            Some((_, name)) => {
+                let text: String = tx
+                    .query_one("SELECT value FROM meta WHERE key = 'program_source'", &[])?
+                    .get(0);
+                if !crate::load(&text).is_ok_and(|old| old.hash == program.hash) {
+                    return Err(Bound::Other(name));
+                }
+                set_identity(&mut tx, program, source)?;
+            }
+            None => {
+                set_identity(&mut tx, program, source)?;
+                let counters = serde_json::to_string(&vec![
+                    crate::engine::CapUse::default();
+                    program.budget_slots
+                ])
+                .unwrap_or_default();
+                tx.execute(
+                    "INSERT INTO budgets (id, counters) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
+                    &[&counters],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    })();
+    client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATING])?;
+    result
+}
+
+/// The program's hash, name and text, in the ledger's `meta`.
+fn set_identity(
+    tx: &mut Transaction,
+    program: &Program,
+    source: &str,
+) -> Result<(), postgres::Error> {
+    let identity = [
+        ("program_hash", format!("{:016x}", program.hash)),
+        ("program_name", program.name.clone()),
+        ("program_source", source.to_string()),
+    ];
+    for (key, value) in &identity {
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[key, value],
+        )?;
+    }
+    Ok(())
+}
