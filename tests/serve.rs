@@ -64,19 +64,34 @@ fn request_with(port: u16, headers: &str, method: &str, path: &str, body: &str) 
 
 /// A request; the status and the body as text.
 fn request_text(port: u16, headers: &str, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    try_request(port, headers, method, path, body).unwrap()
+}
+
+/// A request that may find no one listening, or be cut off.
+fn try_request(
+    port: u16,
+    headers: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
          {headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
-    )
-    .unwrap();
+    )?;
     let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, body.to_string())
+    stream.read_to_string(&mut response)?;
+    let cut = || std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "cut off");
+    let (head, body) = response.split_once("\r\n\r\n").ok_or_else(cut)?;
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(cut)?;
+    Ok((status, body.to_string()))
 }
 
 /// Now in UTC as event times are written (`2026-12-01T01:45:01Z`), which
@@ -597,6 +612,29 @@ fn metrics_count_requests_events_and_effects() {
 #[test]
 fn scheduled_work_happens_on_the_wall_clock() {
     let dir = temp_dir("wall-clock");
+    let expired = expires_on_the_wall_clock(&dir, &dir.join("ledger.db"));
+    assert!(
+        expired["event"].as_str().unwrap().starts_with("tick-"),
+        "{expired}"
+    );
+}
+
+/// The same on PostgreSQL, where the instance holding the lock of the
+/// ticks runs the work of the members due, with no event to name.
+#[test]
+fn scheduled_work_happens_on_the_wall_clock_on_postgres() {
+    let Some(database) = postgres_database("wall_clock") else {
+        return;
+    };
+    let dir = temp_dir("wall-clock-postgres");
+    let expired = expires_on_the_wall_clock(&dir, Path::new(&database));
+    assert_eq!(expired["event"], Value::Null, "{expired}");
+}
+
+/// Serves a program whose points expire after 30 days on `ledger`, with
+/// ticks every second, sends a purchase of 40 days ago, and waits for
+/// its points to expire: the entry that expired them.
+fn expires_on_the_wall_clock(dir: &Path, ledger: &Path) -> Value {
     let program = dir.join("shop.loy");
     std::fs::write(
         &program,
@@ -605,7 +643,7 @@ fn scheduled_work_happens_on_the_wall_clock() {
     .unwrap();
     let (child, port) = serve_with(
         &program,
-        &dir.join("ledger.db"),
+        ledger,
         &["--listen", "127.0.0.1:0", "--tick-every", "1"],
         &[],
     );
@@ -646,12 +684,9 @@ fn scheduled_work_happens_on_the_wall_clock() {
     let expired = expired.expect("a tick on the wall clock expires the points");
     assert_eq!(expired["points"], -25);
     assert_eq!(expired["scheduled"], true);
-    assert!(
-        expired["event"].as_str().unwrap().starts_with("tick-"),
-        "{expired}"
-    );
     assert_eq!(request(port, "GET", "/v1/members/a", "").1["points"], 0);
     stop(child);
+    expired
 }
 
 /// A webhook receiver on `port` (0: any): answers each request with the
@@ -1205,4 +1240,154 @@ fn meets(document: &Value, schema: &Value, value: &Value) -> Result<(), String> 
         }
     }
     Ok(())
+}
+
+/// The address of a fresh, empty PostgreSQL database for a test, on the
+/// server `.ci/postgres` starts (`LOYALTY_TEST_POSTGRES`). Without one
+/// the test is skipped, and says so; in CI that is a failure.
+fn postgres_database(name: &str) -> Option<String> {
+    let Ok(base) = std::env::var("LOYALTY_TEST_POSTGRES") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs the PostgreSQL tests: start the server with .ci/postgres and set \
+             LOYALTY_TEST_POSTGRES"
+        );
+        eprintln!(
+            "skipped: no PostgreSQL (start one with .ci/postgres, set LOYALTY_TEST_POSTGRES)"
+        );
+        return None;
+    };
+    let database = format!("loyalty_test_{name}");
+    let mut client = postgres::Client::connect(&base, postgres::NoTls).unwrap();
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"),
+        format!("CREATE DATABASE {database}"),
+    ] {
+        client
+            .batch_execute(&sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+    }
+    let (server, _) = base.rsplit_once('/').unwrap();
+    Some(format!("{server}/{database}"))
+}
+
+/// Issue 18: two instances share a ledger in PostgreSQL. An event sent
+/// to either is applied once; its duplicate, sent to the other, gets the
+/// first answer, and another event under its id is a conflict. Members,
+/// entries and quotes read the same from both; a restarted instance
+/// carries on; an instance with another program is refused; and the
+/// schema's migration is recorded.
+#[test]
+fn instances_share_a_ledger_in_postgres() {
+    let Some(database) = postgres_database("share") else {
+        return;
+    };
+    let (dir, program) = shop("postgres-share");
+    let ledger = Path::new(&database);
+    let (a, port_a) = serve(&program, ledger);
+    let (b, port_b) = serve(&program, ledger);
+
+    let enroll = r#"{"id":"1","at":"2026-01-01","type":"enroll","member":"ana"}"#;
+    assert_eq!(request(port_a, "POST", "/v1/events", enroll).0, 200);
+    let purchase = r#"{"id":"2","at":"2026-01-02","type":"purchase","member":"ana","amount":"42"}"#;
+    let (status, first) = request(port_b, "POST", "/v1/events", purchase);
+    assert_eq!(
+        (status, &first["effects"][0]["points"]),
+        (200, &Value::from(42))
+    );
+    let (status, again) = request(port_a, "POST", "/v1/events", purchase);
+    assert_eq!(status, 200);
+    assert_eq!(again["duplicate"], true);
+    assert_eq!(again["effects"], first["effects"]);
+    let other = r#"{"id":"2","at":"2026-01-02","type":"purchase","member":"ana","amount":"43"}"#;
+    let (status, conflict) = request(port_b, "POST", "/v1/events", other);
+    assert_eq!(
+        (status, conflict["outcome"].as_str()),
+        (409, Some("conflict"))
+    );
+    let stranger = r#"{"id":"3","at":"2026-01-02","type":"purchase","member":"zed","amount":"5"}"#;
+    let (status, rejected) = request(port_a, "POST", "/v1/events", stranger);
+    assert_eq!(status, 422);
+    assert_eq!(
+        rejected["reason"],
+        "unknown member `zed`: enroll the member first"
+    );
+
+    for port in [port_a, port_b] {
+        let (status, member) = request(port, "GET", "/v1/members/ana", "");
+        assert_eq!((status, &member["points"]), (200, &Value::from(42)));
+    }
+    assert_eq!(request(port_a, "GET", "/v1/members/zed", "").0, 404);
+    let (_, page) = request(port_b, "GET", "/v1/members/ana/entries?limit=1", "");
+    assert_eq!(page["entries"][0]["kind"], "points_earned");
+    assert_eq!(page["entries"][0]["event"], "2");
+    let after = page["next_after"].as_i64().unwrap();
+    let (_, page) = request(
+        port_a,
+        "GET",
+        &format!("/v1/members/ana/entries?after={after}"),
+        "",
+    );
+    let kinds: Vec<&str> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        (kinds, &page["next_after"]),
+        (vec!["enrolled"], &Value::Null)
+    );
+    let (status, quote) = request(
+        port_b,
+        "POST",
+        "/v1/quote",
+        r#"{"member":"ana","amount":"10"}"#,
+    );
+    assert_eq!((status, &quote["points"]), (200, &Value::from(10)));
+    assert_eq!(
+        request(port_a, "GET", "/v1/members/ana", "").1["points"],
+        42
+    );
+
+    stop(a);
+    let (a, port_a) = serve(&program, ledger);
+    let (_, again) = request(port_a, "POST", "/v1/events", purchase);
+    assert_eq!(again["duplicate"], true);
+    assert_eq!(
+        request(port_a, "GET", "/v1/members/ana", "").1["points"],
+        42
+    );
+    stop(a);
+    stop(b);
+
+    let other_program = dir.join("other.loy");
+    std::fs::write(&other_program, SHOP.replace("1 point per", "2 points per")).unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_loyalty"))
+        .arg("serve")
+        .arg(&other_program)
+        .args(["--ledger", &database, "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("is kept under another program (\"Shop\")"),
+        "{said}"
+    );
+
+    let mut client = postgres::Client::connect(&database, postgres::NoTls).unwrap();
+    let migrations: Vec<(i32, String)> = client
+        .query(
+            "SELECT version, name FROM schema_migrations ORDER BY version",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    assert_eq!(
+        migrations,
+        [(1, "members, events, entries and budgets".to_string())]
+    );
 }

@@ -342,8 +342,12 @@ fn serve_shared(
     if let Ok(mut idle) = pool.idle.lock() {
         idle.push(connection);
     }
+    // Held here so that the connections close here, at the end, and not
+    // in the runtime with the routes: the client's close blocks, which
+    // the runtime forbids.
+    let pool = Arc::new(pool);
     let service = Service {
-        ledger: Reach::Postgres(Arc::new(pool)),
+        ledger: Reach::Postgres(Arc::clone(&pool)),
         program: Arc::new(program.clone()),
         source: source.into(),
         metrics: Arc::default(),
@@ -359,7 +363,9 @@ fn serve_shared(
         let served = listen_until_stopped(&runtime, listen, routes(service, keys), ready, never);
         let _ = stop_ticks.send(());
         served
-    })
+    })?;
+    drop(pool);
+    Ok(())
 }
 
 /// Runs the scheduled work of the members due, every `tick_every`, while
