@@ -1391,3 +1391,311 @@ fn instances_share_a_ledger_in_postgres() {
         [(1, "members, events, entries and budgets".to_string())]
     );
 }
+
+/// Events of `members` members of The North Face's program, `rounds`
+/// each, in the order they happen (each member's in their own order;
+/// members interleaved): joining, purchases, refunds (some of orders
+/// unknown or beyond what is left, which are rejected), events attended,
+/// purchases by no member, and one event late for its member. Each with
+/// its member's number.
+fn north_face_events(members: usize, rounds: usize) -> Vec<(usize, String)> {
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |n: u64| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % n
+    };
+    let mut events = Vec::new();
+    for k in 0..rounds {
+        for m in 0..members {
+            // Three days a round, in months of 28 days (all real dates).
+            let late = k == 7 && m % 4 == 0;
+            let day = if late { (k - 2) * 3 } else { k * 3 + m % 3 };
+            let at = format!(
+                "2026-{:02}-{:02}T{:02}:00:00Z",
+                1 + day / 28,
+                1 + day % 28,
+                next(24)
+            );
+            let head = format!(r#""id":"e{m}-{k}","at":"{at}","member":"m{m}""#);
+            let line = match (k, next(10)) {
+                (0, _) => format!(r#"{{{head},"type":"enroll"}}"#),
+                (_, 0..=5) => format!(
+                    r#"{{{head},"type":"purchase","amount":"{}.{:02}","order":"o{m}-{k}"}}"#,
+                    5 + next(300),
+                    next(100)
+                ),
+                (_, 6) => format!(
+                    r#"{{{head},"type":"refund","order":"o{m}-{}","amount":"{}"}}"#,
+                    next(k as u64),
+                    1 + next(150)
+                ),
+                (_, 7) => format!(r#"{{{head},"type":"action","action":"event_attended"}}"#),
+                (_, 8) => format!(r#"{{{head},"type":"refund","order":"nope","amount":"5"}}"#),
+                _ => format!(
+                    r#"{{"id":"e{m}-{k}","at":"{at}","member":"ghost{m}","type":"purchase","amount":"9"}}"#
+                ),
+            };
+            events.push((m, line));
+        }
+    }
+    events
+}
+
+/// Sends `body` to the events endpoint of one instance or the other
+/// (starting with the `n`th) until one answers, as a till does: a
+/// refused connection, a cut-off answer or a 5xx is sent again, with
+/// the same ids. The answers, one per event; `retried` counts the
+/// attempts that got none.
+fn send_until_answered(
+    ports: &[u16; 2],
+    n: usize,
+    body: &str,
+    retried: &std::sync::atomic::AtomicUsize,
+) -> Vec<Value> {
+    for attempt in 0..600 {
+        if attempt > 0 {
+            retried.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        let port = ports[(n + attempt) % 2];
+        match try_request(port, "", "POST", "/v1/events", body) {
+            Ok((200 | 422, text)) => {
+                let answer: Value = serde_json::from_str(&text).unwrap();
+                return match answer.get("results") {
+                    Some(results) => results.as_array().unwrap().clone(),
+                    None => vec![answer],
+                };
+            }
+            Ok((status, text)) if status < 500 => panic!("{status} for {body}: {text}"),
+            _ => std::thread::sleep(std::time::Duration::from_millis(20)),
+        }
+    }
+    panic!("no instance answered {body}");
+}
+
+/// Issue 18: two instances on one PostgreSQL ledger, under clients that
+/// each send their members' events in order, to either instance, and
+/// send again with the same ids when no answer comes (and now and then
+/// when one did). One instance is killed with SIGKILL a third of the
+/// way through and started again. Every event is applied exactly once,
+/// and each member, each event's answer and each member's entries equal
+/// what a single-process `run` of the same events gives.
+#[test]
+fn two_instances_on_postgres_apply_each_event_once_through_a_kill() {
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let Some(database) = postgres_database("kill") else {
+        return;
+    };
+    let dir = temp_dir("postgres-kill");
+    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("programs/north_face.loy");
+    const MEMBERS: usize = 24;
+    const CLIENTS: usize = 6;
+    let events = north_face_events(MEMBERS, 14);
+    let lines: Vec<&str> = events.iter().map(|(_, line)| line.as_str()).collect();
+    std::fs::write(dir.join("events.jsonl"), lines.join("\n") + "\n").unwrap();
+
+    let ports = [free_port(), free_port()];
+    let start = |port: u16| {
+        let listen = format!("127.0.0.1:{port}");
+        let args = ["--listen", &listen, "--tick-every", "0"];
+        serve_with(&program, Path::new(&database), &args, &[]).0
+    };
+    let (mut a, b) = (start(ports[0]), start(ports[1]));
+    let (answered, retried) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let answers: Mutex<BTreeMap<String, Value>> = Mutex::default();
+    let again = std::thread::scope(|scope| {
+        for c in 0..CLIENTS {
+            let (events, answered, answers, retried) = (&events, &answered, &answers, &retried);
+            scope.spawn(move || {
+                let mine: Vec<&str> = events
+                    .iter()
+                    .filter(|(m, _)| m % CLIENTS == c)
+                    .map(|(_, line)| line.as_str())
+                    .collect();
+                let (mut k, mut n) = (0, c);
+                while k < mine.len() {
+                    let batch = &mine[k..(k + 1 + k % 3).min(mine.len())];
+                    let body = match batch {
+                        [one] => one.to_string(),
+                        _ => format!("[{}]", batch.join(",")),
+                    };
+                    let results = send_until_answered(&ports, n, &body, retried);
+                    assert_eq!(results.len(), batch.len(), "{results:?}");
+                    if n % 4 == 3 {
+                        // Sent again though answered: the first answers.
+                        let repeated = send_until_answered(&ports, n + 1, &body, retried);
+                        for (first, repeated) in results.iter().zip(&repeated) {
+                            assert_eq!(repeated["duplicate"], true, "{repeated}");
+                            assert_eq!(
+                                (&repeated["outcome"], &repeated["effects"]),
+                                (&first["outcome"], &first["effects"])
+                            );
+                        }
+                    }
+                    let mut answers = answers.lock().unwrap();
+                    for result in results {
+                        let id = result["id"].as_str().unwrap().to_string();
+                        assert!(answers.insert(id, result).is_none());
+                    }
+                    answered.fetch_add(batch.len(), Ordering::Relaxed);
+                    k += batch.len();
+                    n += 1;
+                }
+            });
+        }
+        while answered.load(Ordering::Relaxed) < events.len() / 3 {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        a.kill().unwrap();
+        a.wait().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        start(ports[0])
+    });
+    let answers = answers.into_inner().unwrap();
+    assert_eq!(answers.len(), events.len());
+    // The kill cut some requests off, which were sent again.
+    assert!(retried.into_inner() > 0);
+
+    // The same events, in one process.
+    let single = dir.join("single.db");
+    let run = Command::new(env!("CARGO_BIN_EXE_loyalty"))
+        .arg("run")
+        .arg(&program)
+        .arg("--events")
+        .arg(dir.join("events.jsonl"))
+        .arg("--ledger")
+        .arg(&single)
+        .arg("--effects")
+        .arg(dir.join("effects.jsonl"))
+        .output()
+        .unwrap();
+    // Some events are rejected, which `run` says in its status.
+    let said = String::from_utf8_lossy(&run.stderr);
+    assert!(said.contains(": applied "), "{said}");
+    let mut effects: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for line in std::fs::read_to_string(dir.join("effects.jsonl"))
+        .unwrap()
+        .lines()
+    {
+        let mut effect: Value = serde_json::from_str(line).unwrap();
+        let object = effect.as_object_mut().unwrap();
+        object.remove("line");
+        let event = object
+            .remove("event")
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string();
+        effects.entry(event).or_default().push(effect);
+    }
+
+    // Exactly once: each event logged once, with the effects `run` gives.
+    let mut client = postgres::Client::connect(&database, postgres::NoTls).unwrap();
+    let logged: i64 = client
+        .query_one("SELECT count(*) FROM events", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(logged as usize, events.len());
+    let entries: i64 = client
+        .query_one("SELECT count(*) FROM entries", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        entries as usize,
+        effects.values().map(Vec::len).sum::<usize>()
+    );
+    for (id, answer) in &answers {
+        let expected = effects.get(id).cloned().unwrap_or_default();
+        let expected: Vec<Value> = expected
+            .into_iter()
+            .map(|mut effect| {
+                effect.as_object_mut().unwrap().remove("member");
+                effect
+            })
+            .collect();
+        let got: Vec<Value> = answer["effects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .cloned()
+            .map(|mut effect| {
+                effect.as_object_mut().unwrap().remove("member");
+                effect
+            })
+            .collect();
+        assert_eq!(got, expected, "event {id}: {answer}");
+    }
+    let mut outcomes = [0; 2];
+    for answer in answers.values() {
+        outcomes[usize::from(answer["outcome"] == "rejected")] += 1;
+    }
+    assert!(
+        outcomes[0] > events.len() / 2 && outcomes[1] > 10,
+        "{outcomes:?}"
+    );
+
+    // Each member as `run` leaves them, from the instance started again.
+    let port = ports[0];
+    for m in 0..MEMBERS {
+        let id = format!("m{m}");
+        let (status, mut served) = request(port, "GET", &format!("/v1/members/{id}"), "");
+        assert_eq!(status, 200);
+        let shown = Command::new(env!("CARGO_BIN_EXE_loyalty"))
+            .args(["member", "--json", "--ledger"])
+            .arg(&single)
+            .arg(&id)
+            .output()
+            .unwrap();
+        let mut single: Value = serde_json::from_slice(&shown.stdout).unwrap();
+        // Both read as of their own clock: the wall clock, the last event.
+        for member in [&mut served, &mut single] {
+            let member = member.as_object_mut().unwrap();
+            member.remove("as_of");
+            member.remove("points_expiring_soon");
+            member.remove("recent_entries");
+        }
+        assert_eq!(served, single, "member {id}");
+        let (_, page) = request(
+            port,
+            "GET",
+            &format!("/v1/members/{id}/entries?limit=1000"),
+            "",
+        );
+        let mut kept: Vec<Value> = page["entries"].as_array().unwrap().clone();
+        kept.reverse();
+        let kept: Vec<(String, Value)> = kept
+            .into_iter()
+            .map(|mut entry| {
+                let entry = entry.as_object_mut().unwrap();
+                entry.remove("seq");
+                let event = entry.remove("event").unwrap().as_str().unwrap().to_string();
+                (event, Value::Object(entry.clone()))
+            })
+            .collect();
+        let expected: Vec<(String, Value)> = events
+            .iter()
+            .filter(|(n, _)| *n == m)
+            .map(|(_, line)| {
+                serde_json::from_str::<Value>(line).unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .flat_map(|event| {
+                effects
+                    .get(&event)
+                    .into_iter()
+                    .flatten()
+                    .filter(|effect| effect["member"] == id.as_str())
+                    .map(move |effect| (event.clone(), effect.clone()))
+            })
+            .collect();
+        assert_eq!(kept, expected, "entries of {id}");
+    }
+    stop(again);
+    stop(b);
+}
