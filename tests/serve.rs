@@ -1358,6 +1358,33 @@ fn instances_share_a_ledger_in_postgres() {
         request(port_a, "GET", "/v1/members/ana", "").1["points"],
         42
     );
+    // Erasure: the id gives way to a pseudonym everywhere, the books stay.
+    let (status, erased) = request(port_a, "DELETE", "/v1/members/ana", "");
+    assert_eq!(status, 200, "{erased}");
+    let pseudonym = erased["erased_as"].as_str().unwrap();
+    assert_eq!(request(port_b, "GET", "/v1/members/ana", "").0, 404);
+    let (_, member) = request(port_b, "GET", &format!("/v1/members/{pseudonym}"), "");
+    assert_eq!(member["points"], 42);
+    let mut client = postgres::Client::connect(&database, postgres::NoTls).unwrap();
+    let named: i64 = client
+        .query_one(
+            "SELECT (SELECT count(*) FROM members WHERE id = 'ana')
+                  + (SELECT count(*) FROM entries WHERE member = 'ana')
+                  + (SELECT count(*) FROM events
+                     WHERE member = 'ana' OR line LIKE '%\"ana\"%' OR reason LIKE '%ana%')",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(named, 0);
+    let books: i64 = client
+        .query_one(
+            &format!("SELECT sum(points)::bigint FROM entries WHERE member = '{pseudonym}'"),
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(books, 42);
     stop(a);
     stop(b);
 
@@ -1376,7 +1403,6 @@ fn instances_share_a_ledger_in_postgres() {
         "{said}"
     );
 
-    let mut client = postgres::Client::connect(&database, postgres::NoTls).unwrap();
     let migrations: Vec<(i32, String)> = client
         .query(
             "SELECT version, name FROM schema_migrations ORDER BY version",

@@ -309,11 +309,7 @@ impl<'p> Engine<'p> {
         while self.index.contains(&pseudonym) {
             pseudonym.push('x');
         }
-        let member = &mut self.members[i as usize];
-        member.id.clone_from(&pseudonym);
-        member.birthday = None;
-        member.attributes = 0;
-        member.next_birthday = Time::NEVER;
+        self.members[i as usize].erase(&pseudonym);
         // Rare enough to rebuild the index rather than unlink one id.
         self.index = self
             .members
@@ -540,6 +536,16 @@ pub fn catch_up(
 pub const MEMBER_LIMIT: i64 = 1 << 60;
 
 impl Member {
+    /// Erases the member's personal data: the id becomes `pseudonym`,
+    /// the birthday and attributes are dropped; everything counted stays.
+    pub fn erase(&mut self, pseudonym: &str) {
+        self.id.clear();
+        self.id.push_str(pseudonym);
+        self.birthday = None;
+        self.attributes = 0;
+        self.next_birthday = Time::NEVER;
+    }
+
     /// Whether the member's numbers have reached [`MEMBER_LIMIT`].
     pub fn at_limit(&self) -> bool {
         let t = &self.totals;

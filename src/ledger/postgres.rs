@@ -299,6 +299,69 @@ impl Connection {
         Ok(Logged::Now(answer))
     }
 
+    /// Erases a member's personal data on request, in one transaction:
+    /// their id becomes a pseudonym (returned) in their row, their
+    /// entries, and the events and reasons that name them; their
+    /// birthday and attributes are dropped. Balances and entries stay, so
+    /// the books still balance. `None` for an unknown member.
+    /// (PostgreSQL keeps the old versions of the rows until it vacuums
+    /// them, which autovacuum does in time.)
+    pub fn erase(&mut self, id: &str) -> Result<Option<String>, LedgerError> {
+        let url = self.url.clone();
+        let mut tx = self.client.transaction().map_err(error(&url))?;
+        let Some(mut member) =
+            member_row(&mut tx, &self.statements.lock_member, id).map_err(error(&url))?
+        else {
+            return Ok(None);
+        };
+        let erased = (|| -> Result<String, Fail> {
+            let pseudonym: String = tx
+                .query_one("SELECT 'erased-' || nextval('erasures')", &[])?
+                .get(0);
+            member.erase(&pseudonym);
+            let state = postcard::to_allocvec(&member)
+                .map_err(|e| Fail::State(format!("member `{pseudonym}`'s state: {e}")))?;
+            tx.execute(
+                "UPDATE members SET id = $2, due = $3, schema = $4, state = $5 WHERE id = $1",
+                &[
+                    &id,
+                    &pseudonym,
+                    &member.due.0,
+                    &(SNAPSHOT_SCHEMA as i32),
+                    &state,
+                ],
+            )?;
+            tx.execute(
+                "UPDATE entries SET member = $2 WHERE member = $1",
+                &[&id, &pseudonym],
+            )?;
+            let named: Vec<(i64, String)> = tx
+                .query(
+                    "SELECT seq, line FROM events WHERE member = $1 OR referee = $1",
+                    &[&id],
+                )?
+                .iter()
+                .map(|row| (row.get(0), row.get(1)))
+                .collect();
+            for (seq, line) in named {
+                let line = super::writer::erased_json(&line, id, &pseudonym).unwrap_or(line);
+                tx.execute(
+                    // A reject's reason names its member in backquotes.
+                    "UPDATE events SET line = $2,
+                         member = CASE WHEN member = $3 THEN $4 ELSE member END,
+                         referee = CASE WHEN referee = $3 THEN $4 ELSE referee END,
+                         reason = replace(reason, '`' || $3 || '`', '`' || $4 || '`')
+                     WHERE seq = $1",
+                    &[&seq, &line, &id, &pseudonym],
+                )?;
+            }
+            Ok(pseudonym)
+        })()
+        .map_err(error(&url))?;
+        tx.commit().map_err(error(&url))?;
+        Ok(Some(erased))
+    }
+
     /// How many members the ledger holds.
     pub fn count_members(&mut self) -> Result<u64, LedgerError> {
         let count: i64 = self

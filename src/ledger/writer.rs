@@ -616,7 +616,7 @@ pub(super) fn erase(conn: &Connection, id: &str, pseudonym: &str) -> rusqlite::R
 /// `member` is `id`, the member becomes `pseudonym` and `birthday` and
 /// `attributes` go; a `referee` who is `id` becomes `pseudonym`. `None`
 /// when nothing changes.
-fn erased_json(text: &str, id: &str, pseudonym: &str) -> Option<String> {
+pub(super) fn erased_json(text: &str, id: &str, pseudonym: &str) -> Option<String> {
     fn walk(value: &mut serde_json::Value, id: &str, pseudonym: &str) -> bool {
         match value {
             serde_json::Value::Object(object) => {

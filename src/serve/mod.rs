@@ -765,17 +765,20 @@ async fn erase(
     State(service): State<Service>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Problem> {
-    let Reach::Embedded { jobs, .. } = &service.ledger else {
-        return Err(fail(
-            StatusCode::NOT_IMPLEMENTED,
-            "erasure is not available on a ledger in PostgreSQL yet",
-        ));
+    let erased = match &service.ledger {
+        Reach::Embedded { jobs, .. } => {
+            let job = |reply| Job::Erase {
+                id: id.clone(),
+                reply,
+            };
+            ask(jobs, job).await?
+        }
+        Reach::Postgres(pool) => {
+            let member = id.clone();
+            pool.with(move |connection| connection.erase(&member)).await
+        }
     };
-    let job = |reply| Job::Erase {
-        id: id.clone(),
-        reply,
-    };
-    match ask(jobs, job).await? {
+    match erased {
         Ok(Some(pseudonym)) => Ok(Json(json!({ "member": id, "erased_as": pseudonym }))),
         Ok(None) => Err(fail(StatusCode::NOT_FOUND, format!("no member `{id}`"))),
         Err(e) => Err(fail(StatusCode::INTERNAL_SERVER_ERROR, e)),
