@@ -1312,6 +1312,14 @@ fn instances_share_a_ledger_in_postgres() {
         rejected["reason"],
         "unknown member `zed`: enroll the member first"
     );
+    let slip = r#"{"id":"4","at":"2099-01-02","type":"purchase","member":"ana","amount":"5"}"#;
+    let (status, rejected) = request(port_b, "POST", "/v1/events", slip);
+    assert_eq!(status, 422);
+    let reason = rejected["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("event at 2099-01-02 is more than a year after now"),
+        "{reason}"
+    );
 
     for port in [port_a, port_b] {
         let (status, member) = request(port, "GET", "/v1/members/ana", "");

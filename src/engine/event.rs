@@ -157,6 +157,13 @@ pub enum Reject {
          is the year a slip?"
     )]
     TooFarAhead { at: Time, clock: Time },
+    /// For a live service whose members are not all in memory (on
+    /// PostgreSQL): the same bound, from the wall clock.
+    #[error(
+        "event at {at} is more than a year after now ({now}): a member's time is brought \
+         forward at most a year at a time; is the year a slip?"
+    )]
+    AfterNow { at: Time, now: Time },
     #[error(
         "the member's points, reward money or spend have reached the most a ledger counts \
          exactly (1,152,921,504,606,846,976)"
