@@ -489,13 +489,7 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
                 if subscription.kinds & kind == 0 {
                     continue;
                 }
-                let body = json!({
-                    "webhook": subscription.webhook,
-                    "event": event_id,
-                    "entry": entry_seq,
-                    "effect": record,
-                })
-                .to_string();
+                let body = delivery_body(&subscription.webhook, Some(event_id), entry_seq, &record);
                 let seq = ledger.log_delivery(&subscription.webhook, entry_seq, &body)?;
                 self.outbox.push(Outgoing { seq, webhook, body });
             }
@@ -669,6 +663,18 @@ impl<'e, 'p, 'l, 'o> Runner<'e, 'p, 'l, 'o> {
         self.flush_outputs()?;
         Ok(self.summary)
     }
+}
+
+/// What a webhook's delivery posts: the webhook, the event (none for
+/// work a background tick ran), the ledger entry, and the effect as the
+/// events endpoint answers it.
+pub fn delivery_body(
+    webhook: &str,
+    event: Option<&str>,
+    entry: i64,
+    effect: &serde_json::Map<String, serde_json::Value>,
+) -> String {
+    json!({ "webhook": webhook, "event": event, "entry": entry, "effect": effect }).to_string()
 }
 
 /// One effect as `run --effects` writes it and `serve` answers it,

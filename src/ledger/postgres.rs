@@ -21,27 +21,37 @@
 use postgres::error::SqlState;
 use postgres::{Client, NoTls, Statement, Transaction};
 
-use super::LedgerError;
+use super::{Attempt, LedgerError};
 use crate::engine::{
     Effect, Engine, Event, EventKind, MAX_STEP_DAYS, Member, Reject, SNAPSHOT_SCHEMA, decode,
     in_snapshot_schema,
 };
 use crate::program::Program;
-use crate::runner::{Answer, LineOutcome, effect_record, record_of};
+use crate::runner::{Answer, LineOutcome, Subscription, delivery_body, effect_record, record_of};
 use crate::time::Time;
 
 /// The migrations, in order: each applied once, in a transaction, and
 /// recorded in `schema_migrations`.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "members, events, entries and budgets",
-    include_str!("postgres/0001_ledger.sql"),
-)];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "members, events, entries and budgets",
+        include_str!("postgres/0001_ledger.sql"),
+    ),
+    (
+        2,
+        "the webhooks' outbox",
+        include_str!("postgres/0002_webhooks.sql"),
+    ),
+];
 
 /// Advisory lock keys: one instance migrates at a time, and one runs
 /// the background ticks.
 const MIGRATING: i64 = 0x6c6f_7961_6c01;
 const TICKING: i64 = 0x6c6f_7961_6c02;
+/// With a hash of the webhook's name: one instance delivers a webhook's
+/// deliveries.
+const WEBHOOKS: i32 = 0x6c6f_7903;
 
 /// How many times an event's transaction is tried when it collides with
 /// another instance's (a member enrolled by both at once, a deadlock).
@@ -55,6 +65,8 @@ pub struct Connection {
     client: Client,
     statements: Statements,
     url: String,
+    /// Webhooks whose effects go to the outbox with their entries.
+    subscriptions: Vec<Subscription>,
 }
 
 struct Statements {
@@ -71,6 +83,23 @@ struct Statements {
     entries_of_event: Statement,
     entries_of_member: Statement,
     due_members: Statement,
+    log_deliveries: Statement,
+}
+
+/// A delivery in the outbox still to make.
+pub struct WaitingDelivery {
+    pub seq: i64,
+    pub body: String,
+    pub attempts: i64,
+    pub next_attempt: i64,
+}
+
+/// Where a webhook's deliveries stand in the outbox.
+pub struct OutboxState {
+    pub backlog: u64,
+    pub delivered: u64,
+    /// The attempts at the first delivery waiting, and its last error.
+    pub head: Option<(i64, Option<String>)>,
 }
 
 /// What became of an event sent to the ledger.
@@ -133,6 +162,13 @@ impl Connection {
         &self.url
     }
 
+    /// The connection, putting effects of the kinds each webhook takes
+    /// in the outbox.
+    pub fn subscribed(mut self, subscriptions: Vec<Subscription>) -> Connection {
+        self.subscriptions = subscriptions;
+        self
+    }
+
     fn prepared(mut client: Client, url: &str) -> Result<Connection, LedgerError> {
         let mut prepare = |sql: &str| client.prepare(sql).map_err(error(url));
         let statements = Statements {
@@ -145,10 +181,16 @@ impl Connection {
                 "INSERT INTO events (id, at, member, referee, line, applied, reason)
                  VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
             )?,
+            // The rows come back in the order given, numbered in order.
             log_entries: prepare(
                 "INSERT INTO entries (event, member, at, kind, points, reward_money, value, scheduled, reason)
                  SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[],
-                                          $6::bigint[], $7::bigint[], $8::bool[], $9::text[])",
+                                          $6::bigint[], $7::bigint[], $8::bool[], $9::text[])
+                 RETURNING seq",
+            )?,
+            log_deliveries: prepare(
+                "INSERT INTO webhook_deliveries (webhook, entry, body)
+                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])",
             )?,
             update_member: prepare(
                 "UPDATE members SET due = $2, schema = $3, state = $4 WHERE id = $1",
@@ -175,6 +217,7 @@ impl Connection {
             client,
             statements,
             url: url.to_string(),
+            subscriptions: Vec::new(),
         })
     }
 
@@ -278,7 +321,13 @@ impl Connection {
                 ],
             )?
             .get(0);
-        log_entries(&mut tx, s, program, &engine, Some(seq), &effects)?;
+        let logged = EntriesOf {
+            program,
+            engine: &engine,
+            event: Some((seq, &event.id)),
+            subscriptions: &self.subscriptions,
+        };
+        logged.write(&mut tx, s, &effects)?;
         store_members(&mut tx, s, &mut engine, &loaded)?;
         if program.budget_slots > 0 {
             let counters = serde_json::to_string(engine.budget_counters()).unwrap_or_default();
@@ -361,6 +410,97 @@ impl Connection {
         .map_err(error(&url))?;
         tx.commit().map_err(error(&url))?;
         Ok(Some(erased))
+    }
+
+    /// Takes the lock of a webhook's deliveries, held as long as the
+    /// connection lives: one instance at a time delivers them, in order.
+    /// Whether this connection holds it.
+    pub fn hold_webhook(&mut self, webhook: &str) -> Result<bool, LedgerError> {
+        let row = self
+            .client
+            .query_one(
+                "SELECT pg_try_advisory_lock($1, hashtext($2))",
+                &[&WEBHOOKS, &webhook],
+            )
+            .map_err(error(&self.url))?;
+        Ok(row.get(0))
+    }
+
+    /// The first `limit` of a webhook's deliveries still to make, in
+    /// order.
+    pub fn waiting_deliveries(
+        &mut self,
+        webhook: &str,
+        limit: i64,
+    ) -> Result<Vec<WaitingDelivery>, LedgerError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT seq, body, attempts, next_attempt FROM webhook_deliveries
+                 WHERE webhook = $1 AND delivered_at IS NULL ORDER BY seq LIMIT $2",
+                &[&webhook, &limit],
+            )
+            .map_err(error(&self.url))?;
+        Ok(rows
+            .iter()
+            .map(|row| WaitingDelivery {
+                seq: row.get(0),
+                body: row.get(1),
+                attempts: row.get(2),
+                next_attempt: row.get(3),
+            })
+            .collect())
+    }
+
+    /// Where a webhook's deliveries stand: how many wait, how many were
+    /// made, and the attempts at the first waiting and its last error.
+    pub fn outbox_state(&mut self, webhook: &str) -> Result<OutboxState, LedgerError> {
+        let url = self.url.clone();
+        let counts = self
+            .client
+            .query_one(
+                "SELECT count(*) FILTER (WHERE delivered_at IS NULL),
+                        count(*) FILTER (WHERE delivered_at IS NOT NULL)
+                 FROM webhook_deliveries WHERE webhook = $1",
+                &[&webhook],
+            )
+            .map_err(error(&url))?;
+        let head = self
+            .client
+            .query_opt(
+                "SELECT attempts, last_error FROM webhook_deliveries
+                 WHERE webhook = $1 AND delivered_at IS NULL ORDER BY seq LIMIT 1",
+                &[&webhook],
+            )
+            .map_err(error(&url))?;
+        let count = |i| u64::try_from(counts.get::<_, i64>(i)).unwrap_or(0);
+        Ok(OutboxState {
+            backlog: count(0),
+            delivered: count(1),
+            head: head.map(|row| (row.get(0), row.get(1))),
+        })
+    }
+
+    /// Records an attempt at a delivery; one recorded after it (by an
+    /// instance that took the deliveries over) is not undone.
+    pub fn record_attempt(&mut self, attempt: &Attempt) -> Result<(), LedgerError> {
+        self.client
+            .execute(
+                "UPDATE webhook_deliveries
+                 SET status = $2, attempts = $3, next_attempt = $4, last_error = $5,
+                     delivered_at = $6
+                 WHERE seq = $1 AND attempts < $3",
+                &[
+                    &attempt.delivery,
+                    &attempt.status.name(),
+                    &attempt.attempts,
+                    &attempt.next_attempt,
+                    &attempt.error,
+                    &attempt.delivered_at.map(|t| t.0),
+                ],
+            )
+            .map_err(error(&self.url))?;
+        Ok(())
     }
 
     /// How many members the ledger holds.
@@ -492,7 +632,13 @@ impl Connection {
         let mut effects = Vec::new();
         // A tick on an engine whose clock is unset is never refused.
         let _ = engine.apply(&tick, &mut effects);
-        log_entries(&mut tx, s, program, &engine, None, &effects)?;
+        let logged = EntriesOf {
+            program,
+            engine: &engine,
+            event: None,
+            subscriptions: &self.subscriptions,
+        };
+        logged.write(&mut tx, s, &effects)?;
         store_members(&mut tx, s, &mut engine, &loaded)?;
         if program.budget_slots > 0 {
             let counters = serde_json::to_string(engine.budget_counters()).unwrap_or_default();
@@ -596,42 +742,65 @@ fn store_members(
     Ok(())
 }
 
-/// Logs the effects as ledger entries, of the event `seq` (none for a
-/// background tick), in one statement.
-fn log_entries(
-    tx: &mut Transaction,
-    s: &Statements,
-    program: &Program,
-    engine: &Engine,
-    seq: Option<i64>,
-    effects: &[Effect],
-) -> Result<(), Fail> {
-    if effects.is_empty() {
-        return Ok(());
+/// Where effects are logged from: the program, the engine holding their
+/// members, their event (its `seq` and id; none for a background tick)
+/// and the webhooks that take some of them.
+struct EntriesOf<'a> {
+    program: &'a Program,
+    engine: &'a Engine<'a>,
+    event: Option<(i64, &'a str)>,
+    subscriptions: &'a [Subscription],
+}
+
+impl EntriesOf<'_> {
+    /// Logs the effects as ledger entries in one statement, and the
+    /// deliveries of those the webhooks take in another.
+    fn write(&self, tx: &mut Transaction, s: &Statements, effects: &[Effect]) -> Result<(), Fail> {
+        if effects.is_empty() {
+            return Ok(());
+        }
+        let column = |f: fn(&Effect) -> i64| effects.iter().map(f).collect::<Vec<i64>>();
+        let member = |e: &Effect| self.engine.member_at(e.member).id.as_str();
+        let members: Vec<&str> = effects.iter().map(member).collect();
+        let kinds: Vec<&str> = effects.iter().map(|e| e.kind.name()).collect();
+        let scheduled: Vec<bool> = effects.iter().map(|e| e.scheduled).collect();
+        let reasons: Vec<String> = effects.iter().map(|e| e.describe(self.program)).collect();
+        let entries = tx.query(
+            &s.log_entries,
+            &[
+                &self.event.map(|(seq, _)| seq),
+                &members,
+                &column(|e| e.at.0),
+                &kinds,
+                &column(|e| e.points),
+                &column(|e| e.money),
+                &column(|e| e.value),
+                &scheduled,
+                &reasons,
+            ],
+        )?;
+        if self.subscriptions.is_empty() {
+            return Ok(());
+        }
+        let (mut webhooks, mut seqs, mut bodies) = (Vec::new(), Vec::new(), Vec::new());
+        for (effect, row) in effects.iter().zip(&entries) {
+            let kind = 1u64 << (effect.kind as u32);
+            let entry: i64 = row.get(0);
+            for subscription in self.subscriptions {
+                if subscription.kinds & kind != 0 {
+                    let record = record_of(self.program, effect, member(effect));
+                    let event = self.event.map(|(_, id)| id);
+                    bodies.push(delivery_body(&subscription.webhook, event, entry, &record));
+                    webhooks.push(subscription.webhook.as_str());
+                    seqs.push(entry);
+                }
+            }
+        }
+        if !bodies.is_empty() {
+            tx.execute(&s.log_deliveries, &[&webhooks, &seqs, &bodies])?;
+        }
+        Ok(())
     }
-    let column = |f: fn(&Effect) -> i64| effects.iter().map(f).collect::<Vec<i64>>();
-    let members: Vec<&str> = effects
-        .iter()
-        .map(|e| engine.member_at(e.member).id.as_str())
-        .collect();
-    let kinds: Vec<&str> = effects.iter().map(|e| e.kind.name()).collect();
-    let scheduled: Vec<bool> = effects.iter().map(|e| e.scheduled).collect();
-    let reasons: Vec<String> = effects.iter().map(|e| e.describe(program)).collect();
-    tx.execute(
-        &s.log_entries,
-        &[
-            &seq,
-            &members,
-            &column(|e| e.at.0),
-            &kinds,
-            &column(|e| e.points),
-            &column(|e| e.money),
-            &column(|e| e.value),
-            &scheduled,
-            &reasons,
-        ],
-    )?;
-    Ok(())
 }
 
 /// The answer an event logged before got: its entries, or its reject.

@@ -326,16 +326,16 @@ fn serve_shared(
         tick_every,
         webhooks,
     } = options;
-    if !webhooks.is_empty() {
-        return Err(
-            "webhooks need the embedded ledger's outbox for now: serve them with --ledger FILE"
-                .into(),
-        );
-    }
-    let ticker = connection.again().map_err(|e| e.to_string())?;
+    let subscriptions = webhooks::subscriptions(&webhooks);
+    let connection = connection.subscribed(subscriptions.clone());
+    let ticker = connection
+        .again()
+        .map_err(|e| e.to_string())?
+        .subscribed(subscriptions.clone());
     let url = connection.url().to_string();
+    let deliveries = Deliveries::start_shared(&runtime, webhooks, &url);
     let pool = Pool::new(
-        move || Connection::connect(&url),
+        move || Ok(Connection::connect(&url)?.subscribed(subscriptions.clone())),
         |connection: &Connection| !connection.is_closed(),
         POSTGRES_CONNECTIONS,
     );
@@ -351,7 +351,7 @@ fn serve_shared(
         program: Arc::new(program.clone()),
         source: source.into(),
         metrics: Arc::default(),
-        deliveries: Arc::default(),
+        deliveries: Arc::new(deliveries),
     };
     let metrics = Arc::clone(&service.metrics);
     let (stop_ticks, stopped) = mpsc::channel::<()>();

@@ -34,6 +34,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use super::Job;
 use crate::diagnostic::did_you_mean;
 use crate::engine::EffectKind;
+use crate::ledger::postgres::{Connection, OutboxState};
 use crate::ledger::{Attempt, DeliveryStatus, LedgerError, Reader};
 use crate::runner::{Outgoing, Subscription};
 use crate::time::Time;
@@ -292,6 +293,34 @@ impl Deliveries {
         })
     }
 
+    /// The webhooks on a ledger in PostgreSQL: a task per webhook,
+    /// which delivers its outbox while this instance holds its lock (one
+    /// instance at a time does), and otherwise keeps its status as the
+    /// outbox says.
+    pub(super) fn start_shared(
+        runtime: &tokio::runtime::Runtime,
+        webhooks: Vec<Webhook>,
+        url: &str,
+    ) -> Deliveries {
+        let webhooks = Arc::new(webhooks);
+        let status: Arc<Vec<Mutex<Status>>> =
+            Arc::new(webhooks.iter().map(|_| Mutex::default()).collect());
+        for index in 0..webhooks.len() {
+            let shared = Shared {
+                webhooks: Arc::clone(&webhooks),
+                index,
+                url: url.to_string(),
+                status: Arc::clone(&status),
+            };
+            runtime.spawn(shared.deliver());
+        }
+        Deliveries {
+            queues: Vec::new(),
+            webhooks,
+            status,
+        }
+    }
+
     /// Where deliveries whose transaction is durable go: a handle the
     /// engine's thread gives its commits' callbacks.
     pub fn outlet(&self) -> Outlet {
@@ -406,57 +435,192 @@ async fn deliver(
         }
         let result = post(webhook, head.seq, &head.body).await;
         head.attempts += 1;
-        let attempts = head.attempts;
-        let attempt = match result {
-            Ok(()) => {
-                set(&|s| {
-                    s.delivered += 1;
-                    s.attempts = 0;
-                    s.failing = false;
-                });
-                Attempt {
-                    delivery: head.seq,
-                    status: DeliveryStatus::Delivered,
-                    attempts,
-                    next_attempt: now,
-                    error: None,
-                    delivered_at: Some(Time(unix_now())),
-                }
-            }
-            Err(error) => {
-                head.next_attempt = now + backoff(attempts);
-                let failing = attempts >= FAILING_AFTER;
-                if attempts == FAILING_AFTER {
-                    eprintln!(
-                        "webhook `{}` keeps failing ({attempts} attempts at delivery {}): {error}; \
-                         still trying, every {} seconds at most",
-                        webhook.name, head.seq, MAX_BACKOFF_SECONDS
-                    );
-                }
-                set(&|s| {
-                    s.attempts = attempts;
-                    s.failing = failing;
-                    s.last_error = Some(error.clone());
-                });
-                Attempt {
-                    delivery: head.seq,
-                    status: if failing {
-                        DeliveryStatus::Failing
-                    } else {
-                        DeliveryStatus::Pending
-                    },
-                    attempts,
-                    next_attempt: head.next_attempt,
-                    error: Some(error),
-                    delivered_at: None,
-                }
-            }
-        };
+        let attempt = attempted(webhook, &status[index], head.seq, head.attempts, result);
+        head.next_attempt = attempt.next_attempt;
         if attempt.status == DeliveryStatus::Delivered {
             queue.pop_front();
         }
         if jobs.send(Job::Attempt(attempt)).is_err() {
             return;
+        }
+    }
+}
+
+/// One webhook's deliveries from an outbox in PostgreSQL.
+struct Shared {
+    webhooks: Arc<Vec<Webhook>>,
+    index: usize,
+    url: String,
+    status: Arc<Vec<Mutex<Status>>>,
+}
+
+/// How often the outbox is looked at for new deliveries.
+const OUTBOX_POLL: Duration = Duration::from_millis(200);
+
+impl Shared {
+    /// Delivers the webhook's outbox in order while holding its lock,
+    /// each delivery until it succeeds, with the same backoff as on the
+    /// embedded ledger; the others' attempts are read from the outbox.
+    async fn deliver(self) {
+        let webhook = &self.webhooks[self.index];
+        let mut connection: Option<Connection> = None;
+        let mut said = false;
+        loop {
+            let url = self.url.clone();
+            let name = webhook.name.clone();
+            // The connection goes to a blocking thread and comes back.
+            let found = blocking(move || {
+                let mut connection = match connection {
+                    Some(connection) if !connection.is_closed() => connection,
+                    _ => Connection::connect(&url)?,
+                };
+                let holding = connection.hold_webhook(&name)?;
+                let state = connection.outbox_state(&name)?;
+                let waiting = match holding {
+                    true => connection.waiting_deliveries(&name, 100)?,
+                    false => Vec::new(),
+                };
+                Ok((connection, holding, state, waiting))
+            })
+            .await;
+            let (held, holding, state, waiting) = match found {
+                Ok(found) => found,
+                Err(e) => {
+                    if !said {
+                        eprintln!("webhook `{}` waits for the ledger: {e}", webhook.name);
+                        said = true;
+                    }
+                    connection = None;
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            said = false;
+            connection = Some(held);
+            self.note(&state);
+            let Some(head) = waiting.into_iter().next() else {
+                let wait = if holding {
+                    OUTBOX_POLL
+                } else {
+                    5 * OUTBOX_POLL
+                };
+                tokio::time::sleep(wait).await;
+                continue;
+            };
+            let now = unix_now();
+            if head.next_attempt > now {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            // In order: the first waiting, until it is made.
+            let result = post(webhook, head.seq, &head.body).await;
+            let attempt = attempted(
+                webhook,
+                &self.status[self.index],
+                head.seq,
+                head.attempts + 1,
+                result,
+            );
+            let mut held = connection.take();
+            let recorded = blocking(move || {
+                if let Some(connection) = held.as_mut() {
+                    connection.record_attempt(&attempt)?;
+                }
+                Ok(held)
+            })
+            .await;
+            connection = recorded.ok().flatten();
+        }
+    }
+
+    /// The webhook's status as the outbox has it.
+    fn note(&self, state: &OutboxState) {
+        if let Ok(mut status) = self.status[self.index].lock() {
+            status.backlog = state.backlog as usize;
+            status.delivered = state.delivered;
+            if let Some((attempts, error)) = &state.head {
+                status.attempts = *attempts;
+                status.failing = *attempts >= FAILING_AFTER;
+                if error.is_some() {
+                    status.last_error.clone_from(error);
+                }
+            } else {
+                status.attempts = 0;
+                status.failing = false;
+            }
+        }
+    }
+}
+
+/// Work with the ledger's blocking client, off the runtime's threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, LedgerError> + Send + 'static,
+) -> Result<T, String> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => Err("the ledger's work failed".into()),
+    }
+}
+
+/// The attempt numbered `attempts` at a delivery, as `result` ended
+/// it, noted in the webhook's status; a receiver failing for the
+/// [`FAILING_AFTER`]th time is reported on standard error.
+fn attempted(
+    webhook: &Webhook,
+    status: &Mutex<Status>,
+    seq: i64,
+    attempts: i64,
+    result: Result<(), String>,
+) -> Attempt {
+    let now = unix_now();
+    let set = |change: &dyn Fn(&mut Status)| {
+        if let Ok(mut status) = status.lock() {
+            change(&mut status);
+        }
+    };
+    match result {
+        Ok(()) => {
+            set(&|s| {
+                s.delivered += 1;
+                s.backlog = s.backlog.saturating_sub(1);
+                s.attempts = 0;
+                s.failing = false;
+            });
+            Attempt {
+                delivery: seq,
+                status: DeliveryStatus::Delivered,
+                attempts,
+                next_attempt: now,
+                error: None,
+                delivered_at: Some(Time(now)),
+            }
+        }
+        Err(error) => {
+            let failing = attempts >= FAILING_AFTER;
+            if attempts == FAILING_AFTER {
+                eprintln!(
+                    "webhook `{}` keeps failing ({attempts} attempts at delivery {seq}): {error}; \
+                     still trying, every {MAX_BACKOFF_SECONDS} seconds at most",
+                    webhook.name
+                );
+            }
+            set(&|s| {
+                s.attempts = attempts;
+                s.failing = failing;
+                s.last_error = Some(error.clone());
+            });
+            Attempt {
+                delivery: seq,
+                status: if failing {
+                    DeliveryStatus::Failing
+                } else {
+                    DeliveryStatus::Pending
+                },
+                attempts,
+                next_attempt: now + backoff(attempts),
+                error: Some(error),
+                delivered_at: None,
+            }
         }
     }
 }
