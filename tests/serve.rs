@@ -1447,7 +1447,10 @@ fn instances_share_a_ledger_in_postgres() {
         .collect();
     assert_eq!(
         migrations,
-        [(1, "members, events, entries and budgets".to_string())]
+        [
+            (1, "members, events, entries and budgets".to_string()),
+            (2, "the webhooks' outbox".to_string())
+        ]
     );
 }
 
