@@ -45,13 +45,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     ),
 ];
 
-/// Advisory lock keys: one instance migrates at a time, and one runs
-/// the background ticks.
+/// Advisory lock keys: one instance migrates at a time; and, with a
+/// hash of a name, one runs the background ticks and one delivers each
+/// webhook's deliveries.
 const MIGRATING: i64 = 0x6c6f_7961_6c01;
-const TICKING: i64 = 0x6c6f_7961_6c02;
-/// With a hash of the webhook's name: one instance delivers a webhook's
-/// deliveries.
-const WEBHOOKS: i32 = 0x6c6f_7903;
+const LOCKS: i32 = 0x6c6f_7903;
 
 /// How many times an event's transaction is tried when it collides with
 /// another instance's (a member enrolled by both at once, a deadlock).
@@ -67,6 +65,8 @@ pub struct Connection {
     url: String,
     /// Webhooks whose effects go to the outbox with their entries.
     subscriptions: Vec<Subscription>,
+    /// The advisory locks the connection holds, by name.
+    held: Vec<String>,
 }
 
 struct Statements {
@@ -218,6 +218,7 @@ impl Connection {
             statements,
             url: url.to_string(),
             subscriptions: Vec::new(),
+            held: Vec::new(),
         })
     }
 
@@ -416,14 +417,28 @@ impl Connection {
     /// connection lives: one instance at a time delivers them, in order.
     /// Whether this connection holds it.
     pub fn hold_webhook(&mut self, webhook: &str) -> Result<bool, LedgerError> {
-        let row = self
+        self.hold(&format!("webhook {webhook}"))
+    }
+
+    /// Takes the advisory lock named so, unless this connection holds it
+    /// already (taken again, it would be counted again); whether it
+    /// holds it.
+    fn hold(&mut self, lock: &str) -> Result<bool, LedgerError> {
+        if self.held.iter().any(|held| held == lock) {
+            return Ok(true);
+        }
+        let held: bool = self
             .client
             .query_one(
                 "SELECT pg_try_advisory_lock($1, hashtext($2))",
-                &[&WEBHOOKS, &webhook],
+                &[&LOCKS, &lock],
             )
-            .map_err(error(&self.url))?;
-        Ok(row.get(0))
+            .map_err(error(&self.url))?
+            .get(0);
+        if held {
+            self.held.push(lock.to_string());
+        }
+        Ok(held)
     }
 
     /// The first `limit` of a webhook's deliveries still to make, in
@@ -572,12 +587,7 @@ impl Connection {
     /// instance ticks.
     pub fn tick(&mut self, program: &Program, now: Time) -> Result<Option<usize>, LedgerError> {
         let url = self.url.clone();
-        let ticking: bool = self
-            .client
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&TICKING])
-            .map_err(error(&url))?
-            .get(0);
-        if !ticking {
+        if !self.hold("ticks")? {
             return Ok(None);
         }
         let mut done = 0;
