@@ -75,11 +75,8 @@ struct Statements {
     logged_event: Statement,
     lock_budgets: Statement,
     read_budgets: Statement,
-    log_event: Statement,
-    log_entries: Statement,
-    update_member: Statement,
-    insert_member: Statement,
-    update_budgets: Statement,
+    lock_member_find_event: Statement,
+    write: Statement,
     entries_of_event: Statement,
     entries_of_member: Statement,
     due_members: Statement,
@@ -177,28 +174,45 @@ impl Connection {
             logged_event: prepare("SELECT seq, line, applied, reason FROM events WHERE id = $1")?,
             lock_budgets: prepare("SELECT counters FROM budgets WHERE id = 1 FOR UPDATE")?,
             read_budgets: prepare("SELECT counters FROM budgets WHERE id = 1")?,
-            log_event: prepare(
-                "INSERT INTO events (id, at, member, referee, line, applied, reason)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
+            lock_member_find_event: prepare(
+                "SELECT m.schema, m.state, e.seq, e.line, e.applied, e.reason
+                 FROM (SELECT 1) AS one
+                 LEFT JOIN LATERAL
+                     (SELECT schema, state FROM members WHERE id = $1 FOR UPDATE) AS m ON true
+                 LEFT JOIN events AS e ON e.id = $2",
             )?,
-            // The rows come back in the order given, numbered in order.
-            log_entries: prepare(
-                "INSERT INTO entries (event, member, at, kind, points, reward_money, value, scheduled, reason)
-                 SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[],
-                                          $6::bigint[], $7::bigint[], $8::bool[], $9::text[])
-                 RETURNING seq",
+            // All a transaction writes, in one round trip: the event, its
+            // entries (numbered in the order given), the members changed
+            // and new, and the budgets.
+            write: prepare(
+                "WITH event AS (
+                     INSERT INTO events (id, at, member, referee, line, applied, reason)
+                     SELECT $1, $2, $3, $4, $5, $6, $7 WHERE $1::text IS NOT NULL
+                     RETURNING seq
+                 ), entry AS (
+                     INSERT INTO entries
+                         (event, member, at, kind, points, reward_money, value, scheduled, reason)
+                     SELECT (SELECT seq FROM event), u.*
+                     FROM unnest($8::text[], $9::bigint[], $10::text[], $11::bigint[],
+                                 $12::bigint[], $13::bigint[], $14::bool[], $15::text[]) AS u
+                     RETURNING seq
+                 ), updated AS (
+                     UPDATE members AS m SET due = u.due, schema = u.schema, state = u.state
+                     FROM unnest($16::text[], $17::bigint[], $18::int[], $19::bytea[])
+                         AS u (id, due, schema, state)
+                     WHERE m.id = u.id
+                 ), inserted AS (
+                     INSERT INTO members (id, due, schema, state)
+                     SELECT * FROM unnest($20::text[], $21::bigint[], $22::int[], $23::bytea[])
+                 ), budget AS (
+                     UPDATE budgets SET counters = $24 WHERE id = 1 AND $24::text IS NOT NULL
+                 )
+                 SELECT (SELECT seq FROM event), ARRAY(SELECT seq FROM entry ORDER BY seq)",
             )?,
             log_deliveries: prepare(
                 "INSERT INTO webhook_deliveries (webhook, entry, body)
                  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])",
             )?,
-            update_member: prepare(
-                "UPDATE members SET due = $2, schema = $3, state = $4 WHERE id = $1",
-            )?,
-            insert_member: prepare(
-                "INSERT INTO members (id, due, schema, state) VALUES ($1, $2, $3, $4)",
-            )?,
-            update_budgets: prepare("UPDATE budgets SET counters = $1 WHERE id = 1")?,
             entries_of_event: prepare(
                 "SELECT member, at, kind, points, reward_money, value, scheduled, reason, seq, NULL::text
                  FROM entries WHERE event = $1 ORDER BY seq",
@@ -279,61 +293,58 @@ impl Connection {
     fn try_apply(&mut self, program: &Program, event: &Event, line: &str) -> Result<Logged, Fail> {
         let s = &self.statements;
         let mut tx = self.client.transaction()?;
-        // Each member's row, locked in order of id: two instances taking
-        // a referral's two members cannot wait on each other.
         let referee = match &event.kind {
             EventKind::Refer { referee } => Some(referee.as_ref()),
             _ => None,
         };
-        let mut ids = vec![event.member.as_ref()];
-        ids.extend(referee);
-        ids.sort_unstable();
-        ids.dedup();
         let mut members = Vec::new();
-        for id in &ids {
-            if let Some(member) = member_row(&mut tx, &s.lock_member, id)? {
-                members.push(member);
+        let logged = match referee {
+            // The member's row locked, and the id looked up, at once.
+            None => {
+                let row = tx.query_one(
+                    &s.lock_member_find_event,
+                    &[&event.member.as_ref(), &event.id.as_ref()],
+                )?;
+                if let Some(state) = row.get::<_, Option<&[u8]>>(1) {
+                    members.push(member_of(&event.member, row.get(0), state)?);
+                }
+                row.get::<_, Option<i64>>(2)
+                    .map(|seq| (seq, row.get(3), row.get(4), row.get(5)))
             }
-        }
-        if let Some(row) = tx.query_opt(&s.logged_event, &[&event.id.as_ref()])? {
-            let logged = logged_answer(&mut tx, s, &event.id, &row)?;
-            return Ok(logged);
+            // Both rows, locked in order of id: two instances taking a
+            // referral's two members cannot wait on each other.
+            Some(referee) => {
+                let mut ids = [event.member.as_ref(), referee];
+                ids.sort_unstable();
+                for id in ids.iter().take(if ids[0] == ids[1] { 1 } else { 2 }) {
+                    members.extend(member_row(&mut tx, &s.lock_member, id)?);
+                }
+                tx.query_opt(&s.logged_event, &[&event.id.as_ref()])?
+                    .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)))
+            }
+        };
+        if let Some(logged) = logged {
+            return logged_answer(&mut tx, s, &event.id, logged);
         }
         let loaded: Vec<String> = members.iter().map(|m: &Member| m.id.clone()).collect();
-        let mut engine = Engine::restore(program, members, Time(i64::MIN)).with_shards(1);
-        if program.budget_slots > 0 {
-            let counters: String = tx.query_one(&s.lock_budgets, &[])?.get(0);
-            engine.restore_budgets(serde_json::from_str(&counters).unwrap_or_default());
-        }
+        let mut engine = engine_over(&mut tx, &s.lock_budgets, program, members)?;
         let mut effects = Vec::new();
         let result = engine.apply(event, &mut effects);
         let reason = result.as_ref().err().map(ToString::to_string);
-        let seq: i64 = tx
-            .query_one(
-                &s.log_event,
-                &[
-                    &event.id.as_ref(),
-                    &event.at.0,
-                    &event.member.as_ref(),
-                    &referee,
-                    &line,
-                    &result.is_ok(),
-                    &reason,
-                ],
-            )?
-            .get(0);
-        let logged = EntriesOf {
+        let change = Change {
             program,
-            engine: &engine,
-            event: Some((seq, &event.id)),
+            loaded: &loaded,
+            event: Some(EventRow {
+                id: &event.id,
+                at: event.at.0,
+                member: &event.member,
+                referee,
+                line,
+                reason: reason.as_deref(),
+            }),
             subscriptions: &self.subscriptions,
         };
-        logged.write(&mut tx, s, &effects)?;
-        store_members(&mut tx, s, &mut engine, &loaded)?;
-        if program.budget_slots > 0 {
-            let counters = serde_json::to_string(engine.budget_counters()).unwrap_or_default();
-            tx.execute(&s.update_budgets, &[&counters])?;
-        }
+        change.write(&mut tx, s, &mut engine, &effects)?;
         tx.commit()?;
         let answer = Answer {
             line: 0,
@@ -541,7 +552,6 @@ impl Connection {
         &mut self,
         program: &'p Program,
         id: Option<&str>,
-        now: Time,
     ) -> Result<Engine<'p>, LedgerError> {
         let url = self.url.clone();
         let s = &self.statements;
@@ -550,15 +560,7 @@ impl Connection {
         if let Some(id) = id {
             members.extend(member_row(&mut tx, &s.read_member, id).map_err(error(&url))?);
         }
-        let mut engine = Engine::restore(program, members, now).with_shards(1);
-        if program.budget_slots > 0 {
-            let counters: String = tx
-                .query_one(&s.read_budgets, &[])
-                .map_err(error(&url))?
-                .get(0);
-            engine.restore_budgets(serde_json::from_str(&counters).unwrap_or_default());
-        }
-        Ok(engine)
+        engine_over(&mut tx, &s.read_budgets, program, members).map_err(error(&url))
     }
 
     /// Up to `limit` of the member's entries before entry `before`,
@@ -628,11 +630,7 @@ impl Connection {
             return Ok(());
         }
         let loaded = vec![member.id.clone()];
-        let mut engine = Engine::restore(program, vec![member], Time(i64::MIN)).with_shards(1);
-        if program.budget_slots > 0 {
-            let counters: String = tx.query_one(&s.lock_budgets, &[])?.get(0);
-            engine.restore_budgets(serde_json::from_str(&counters).unwrap_or_default());
-        }
+        let mut engine = engine_over(&mut tx, &s.lock_budgets, program, vec![member])?;
         let tick = Event {
             id: "tick".into(),
             at: now,
@@ -642,18 +640,13 @@ impl Connection {
         let mut effects = Vec::new();
         // A tick on an engine whose clock is unset is never refused.
         let _ = engine.apply(&tick, &mut effects);
-        let logged = EntriesOf {
+        let change = Change {
             program,
-            engine: &engine,
+            loaded: &loaded,
             event: None,
             subscriptions: &self.subscriptions,
         };
-        logged.write(&mut tx, s, &effects)?;
-        store_members(&mut tx, s, &mut engine, &loaded)?;
-        if program.budget_slots > 0 {
-            let counters = serde_json::to_string(engine.budget_counters()).unwrap_or_default();
-            tx.execute(&s.update_budgets, &[&counters])?;
-        }
+        change.write(&mut tx, s, &mut engine, &effects)?;
         Ok(tx.commit()?)
     }
 }
@@ -709,76 +702,115 @@ fn error<E: Into<Fail>>(url: &str) -> impl Fn(E) -> LedgerError + '_ {
     }
 }
 
+/// An engine holding `members` and the budgets all members share, read
+/// with `budgets` (locking them or not). Its clock is unset: the bound
+/// on an event's time is the wall clock's ([`Reject::AfterNow`]).
+fn engine_over<'p>(
+    tx: &mut Transaction,
+    budgets: &Statement,
+    program: &'p Program,
+    members: Vec<Member>,
+) -> Result<Engine<'p>, Fail> {
+    let mut engine = Engine::restore(program, members, Time(i64::MIN)).with_shards(1);
+    if program.budget_slots > 0 {
+        let counters: String = tx.query_one(budgets, &[])?.get(0);
+        engine.restore_budgets(serde_json::from_str(&counters).unwrap_or_default());
+    }
+    Ok(engine)
+}
+
 /// A member's row, read with `statement` (locking it or not).
 fn member_row(
     tx: &mut Transaction,
     statement: &Statement,
     id: &str,
 ) -> Result<Option<Member>, Fail> {
-    let Some(row) = tx.query_opt(statement, &[&id])? else {
-        return Ok(None);
-    };
-    let schema: i32 = row.get(0);
-    let state: &[u8] = row.get(1);
+    match tx.query_opt(statement, &[&id])? {
+        Some(row) => member_of(id, row.get(0), row.get(1)).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// A member from their row's snapshot schema and state.
+fn member_of(id: &str, schema: i32, state: &[u8]) -> Result<Member, Fail> {
     let schema = u32::try_from(schema).unwrap_or(SNAPSHOT_SCHEMA);
     in_snapshot_schema(schema, || postcard::from_bytes::<Member>(state))
-        .map(Some)
         .map_err(|e| Fail::State(format!("member `{id}`'s state cannot be read: {e}")))
 }
 
-/// Writes back the members the engine changed: those it loaded over
-/// their rows, a new one (enrolled) as a new row. Should another
-/// instance have enrolled the same member meanwhile, the insert fails
-/// and the event is tried again.
-fn store_members(
-    tx: &mut Transaction,
-    s: &Statements,
-    engine: &mut Engine,
-    loaded: &[String],
-) -> Result<(), Fail> {
-    let schema = SNAPSHOT_SCHEMA as i32;
-    for index in engine.take_changed() {
-        let member = engine.member_at(index);
-        let state = postcard::to_allocvec(member)
-            .map_err(|e| Fail::State(format!("member `{}`'s state: {e}", member.id)))?;
-        let row: [&(dyn postgres::types::ToSql + Sync); 4] =
-            [&member.id, &member.due.0, &schema, &state];
-        if loaded.contains(&member.id) {
-            tx.execute(&s.update_member, &row)?;
-        } else {
-            tx.execute(&s.insert_member, &row)?;
-        }
-    }
-    Ok(())
+/// An event as the ledger logs it, with its reject's reason.
+struct EventRow<'a> {
+    id: &'a str,
+    at: i64,
+    member: &'a str,
+    referee: Option<&'a str>,
+    line: &'a str,
+    reason: Option<&'a str>,
 }
 
-/// Where effects are logged from: the program, the engine holding their
-/// members, their event (its `seq` and id; none for a background tick)
-/// and the webhooks that take some of them.
-struct EntriesOf<'a> {
+/// Members' rows as columns: ids, dues, schemas and states.
+type MemberRows<'a> = (Vec<&'a str>, Vec<i64>, Vec<i32>, Vec<Vec<u8>>);
+
+/// What one transaction writes: its event (none for a background
+/// tick), its effects as entries, the deliveries of those the webhooks
+/// take, the members the engine changed (those it `loaded` over their
+/// rows, a new one as a new row) and the budgets.
+struct Change<'a> {
     program: &'a Program,
-    engine: &'a Engine<'a>,
-    event: Option<(i64, &'a str)>,
+    loaded: &'a [String],
+    event: Option<EventRow<'a>>,
     subscriptions: &'a [Subscription],
 }
 
-impl EntriesOf<'_> {
-    /// Logs the effects as ledger entries in one statement, and the
-    /// deliveries of those the webhooks take in another.
-    fn write(&self, tx: &mut Transaction, s: &Statements, effects: &[Effect]) -> Result<(), Fail> {
-        if effects.is_empty() {
-            return Ok(());
-        }
+impl Change<'_> {
+    /// All of it in one statement, and the deliveries in another. Should
+    /// another instance have enrolled the same member meanwhile, the
+    /// insert fails and the event is tried again.
+    fn write(
+        self,
+        tx: &mut Transaction,
+        s: &Statements,
+        engine: &mut Engine,
+        effects: &[Effect],
+    ) -> Result<(), Fail> {
+        let program = self.program;
         let column = |f: fn(&Effect) -> i64| effects.iter().map(f).collect::<Vec<i64>>();
-        let member = |e: &Effect| self.engine.member_at(e.member).id.as_str();
+        let changed = engine.take_changed();
+        let engine = &*engine;
+        let member = |e: &Effect| engine.member_at(e.member).id.as_str();
         let members: Vec<&str> = effects.iter().map(member).collect();
         let kinds: Vec<&str> = effects.iter().map(|e| e.kind.name()).collect();
         let scheduled: Vec<bool> = effects.iter().map(|e| e.scheduled).collect();
-        let reasons: Vec<String> = effects.iter().map(|e| e.describe(self.program)).collect();
-        let entries = tx.query(
-            &s.log_entries,
+        let reasons: Vec<String> = effects.iter().map(|e| e.describe(program)).collect();
+        // The members changed, as rows: those loaded, and new ones.
+        let mut rows: [MemberRows; 2] = Default::default();
+        for index in changed {
+            let m = engine.member_at(index);
+            let state = postcard::to_allocvec(m)
+                .map_err(|e| Fail::State(format!("member `{}`'s state: {e}", m.id)))?;
+            let (ids, dues, schemas, states) = &mut rows[usize::from(!self.loaded.contains(&m.id))];
+            ids.push(&m.id);
+            dues.push(m.due.0);
+            schemas.push(SNAPSHOT_SCHEMA as i32);
+            states.push(state);
+        }
+        let [
+            (ids, dues, schemas, states),
+            (new_ids, new_dues, new_schemas, new_states),
+        ] = &rows;
+        let budgets = (program.budget_slots > 0)
+            .then(|| serde_json::to_string(engine.budget_counters()).unwrap_or_default());
+        let event = self.event.as_ref();
+        let row = tx.query_one(
+            &s.write,
             &[
-                &self.event.map(|(seq, _)| seq),
+                &event.map(|e| e.id),
+                &event.map(|e| e.at),
+                &event.map(|e| e.member),
+                &event.and_then(|e| e.referee),
+                &event.map(|e| e.line),
+                &event.map(|e| e.reason.is_none()),
+                &event.and_then(|e| e.reason),
                 &members,
                 &column(|e| e.at.0),
                 &kinds,
@@ -787,20 +819,29 @@ impl EntriesOf<'_> {
                 &column(|e| e.value),
                 &scheduled,
                 &reasons,
+                ids,
+                dues,
+                schemas,
+                states,
+                new_ids,
+                new_dues,
+                new_schemas,
+                new_states,
+                &budgets,
             ],
         )?;
         if self.subscriptions.is_empty() {
             return Ok(());
         }
+        let entries: Vec<i64> = row.get(1);
         let (mut webhooks, mut seqs, mut bodies) = (Vec::new(), Vec::new(), Vec::new());
-        for (effect, row) in effects.iter().zip(&entries) {
+        for (effect, &entry) in effects.iter().zip(&entries) {
             let kind = 1u64 << (effect.kind as u32);
-            let entry: i64 = row.get(0);
             for subscription in self.subscriptions {
                 if subscription.kinds & kind != 0 {
-                    let record = record_of(self.program, effect, member(effect));
-                    let event = self.event.map(|(_, id)| id);
-                    bodies.push(delivery_body(&subscription.webhook, event, entry, &record));
+                    let record = record_of(program, effect, member(effect));
+                    let id = event.map(|e| e.id);
+                    bodies.push(delivery_body(&subscription.webhook, id, entry, &record));
                     webhooks.push(subscription.webhook.as_str());
                     seqs.push(entry);
                 }
@@ -814,16 +855,13 @@ impl EntriesOf<'_> {
 }
 
 /// The answer an event logged before got: its entries, or its reject.
+/// `logged` is its row: seq, line, applied, reason.
 fn logged_answer(
     tx: &mut Transaction,
     s: &Statements,
     id: &str,
-    row: &postgres::Row,
+    (seq, line, applied, reason): (i64, String, bool, Option<String>),
 ) -> Result<Logged, Fail> {
-    let seq: i64 = row.get(0);
-    let line: String = row.get(1);
-    let applied: bool = row.get(2);
-    let reason: Option<String> = row.get(3);
     let effects = tx
         .query(&s.entries_of_event, &[&seq])?
         .iter()

@@ -728,7 +728,7 @@ async fn quote_purchase(
             let program = Arc::clone(&service.program);
             pool.with(move |connection| {
                 let member = member.filter(|_| !guest);
-                let engine = connection.engine_for(&program, member.as_deref(), Time::now())?;
+                let engine = connection.engine_for(&program, member.as_deref())?;
                 Ok(quote(&engine, &line, guest))
             })
             .await
