@@ -128,18 +128,12 @@ pub fn shown(url: &str) -> String {
 }
 
 impl Connection {
-    /// Connects to the ledger at `url`; `migrate` also brings its schema
-    /// up to date and binds it to the program (refusing another one), as
-    /// each instance does when it starts.
+    /// Connects to the ledger at `url`, brings its schema up to date and
+    /// binds it to the program (refusing another one): what each
+    /// instance does when it starts.
     pub fn open(url: &str, program: &Program, source: &str) -> Result<Connection, LedgerError> {
         let mut client = Client::connect(url, NoTls).map_err(error(url))?;
-        migrate(&mut client, program, source).map_err(|e| match e {
-            Bound::Error(e) => error(url)(e),
-            Bound::Other(stored) => LedgerError::PostgresProgram {
-                url: shown(url),
-                stored,
-            },
-        })?;
+        migrate(&mut client, program, source).map_err(error(url))?;
         Connection::prepared(client, url)
     }
 
@@ -314,9 +308,10 @@ impl Connection {
             // Both rows, locked in order of id: two instances taking a
             // referral's two members cannot wait on each other.
             Some(referee) => {
-                let mut ids = [event.member.as_ref(), referee];
+                let mut ids = vec![event.member.as_ref(), referee];
                 ids.sort_unstable();
-                for id in ids.iter().take(if ids[0] == ids[1] { 1 } else { 2 }) {
+                ids.dedup();
+                for id in ids {
                     members.extend(member_row(&mut tx, &s.lock_member, id)?);
                 }
                 tx.query_opt(&s.logged_event, &[&event.id.as_ref()])?
@@ -681,6 +676,8 @@ fn collided(e: &Fail) -> bool {
 enum Fail {
     Sql(postgres::Error),
     State(String),
+    /// The ledger is kept under another program, of this name.
+    OtherProgram(String),
 }
 
 impl From<postgres::Error> for Fail {
@@ -690,15 +687,24 @@ impl From<postgres::Error> for Fail {
 }
 
 fn error<E: Into<Fail>>(url: &str) -> impl Fn(E) -> LedgerError + '_ {
-    move |e| LedgerError::Postgres {
-        url: shown(url),
-        message: match e.into() {
+    move |e| {
+        let message = match e.into() {
             Fail::Sql(e) => match e.as_db_error() {
                 Some(db) => db.message().to_string(),
                 None => e.to_string(),
             },
             Fail::State(message) => message,
-        },
+            Fail::OtherProgram(stored) => {
+                return LedgerError::PostgresProgram {
+                    url: shown(url),
+                    stored,
+                };
+            }
+        };
+        LedgerError::Postgres {
+            url: shown(url),
+            message,
+        }
     }
 }
 
@@ -910,23 +916,10 @@ fn entry_record(row: &postgres::Row) -> serde_json::Map<String, serde_json::Valu
     record
 }
 
-/// Why the schema could not be brought up to date and bound.
-enum Bound {
-    Error(postgres::Error),
-    /// The ledger is kept under another program, of this name.
-    Other(String),
-}
-
-impl From<postgres::Error> for Bound {
-    fn from(e: postgres::Error) -> Self {
-        Bound::Error(e)
-    }
-}
-
 /// Applies the migrations not yet applied and binds the ledger to the
 /// program on first use, under an advisory lock: instances starting
 /// together take turns.
-fn migrate(client: &mut Client, program: &Program, source: &str) -> Result<(), Bound> {
+fn migrate(client: &mut Client, program: &Program, source: &str) -> Result<(), Fail> {
     client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATING])?;
     let result = (|| {
         client.batch_execute(
@@ -968,7 +961,7 @@ fn migrate(client: &mut Client, program: &Program, source: &str) -> Result<(), B
                     .query_one("SELECT value FROM meta WHERE key = 'program_source'", &[])?
                     .get(0);
                 if !crate::load(&text).is_ok_and(|old| old.hash == program.hash) {
-                    return Err(Bound::Other(name));
+                    return Err(Fail::OtherProgram(name));
                 }
                 set_identity(&mut tx, program, source)?;
             }
@@ -1011,4 +1004,25 @@ fn set_identity(
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown;
+
+    #[test]
+    fn a_ledger_s_address_is_shown_without_its_password() {
+        assert_eq!(
+            shown("postgres://loyalty:s3cr@t@db.internal:5432/loyalty"),
+            "postgres://loyalty:***@db.internal:5432/loyalty"
+        );
+        assert_eq!(
+            shown("postgres://loyalty@db.internal/loyalty"),
+            "postgres://loyalty@db.internal/loyalty"
+        );
+        assert_eq!(
+            shown("postgres://db.internal/x"),
+            "postgres://db.internal/x"
+        );
+    }
 }
