@@ -137,9 +137,10 @@ impl Connection {
         Connection::prepared(client, url)
     }
 
-    /// Another connection to a ledger already opened.
+    /// Another connection to a ledger already opened, for the same
+    /// webhooks.
     pub fn again(&self) -> Result<Connection, LedgerError> {
-        Connection::connect(&self.url)
+        Ok(Connection::connect(&self.url)?.subscribed(self.subscriptions.clone()))
     }
 
     /// A connection to a ledger whose schema is up to date (opened

@@ -1,9 +1,11 @@
 //! `loyalty serve`: the engine behind an HTTP/JSON API, on the embedded
-//! ledger.
+//! ledger or on PostgreSQL ([`crate::ledger::postgres`], where each
+//! request does its own transactions and several instances share the
+//! ledger).
 //!
-//! One thread owns the engine and the ledger, as `run` does, and does all
-//! of their work; the HTTP side only hands it jobs and waits for the
-//! answers. Events that arrive while a commit is in flight are applied
+//! On the embedded ledger, one thread owns the engine and the ledger, as
+//! `run` does, and does all of their work; the HTTP side only hands it
+//! jobs and waits for the answers. Events that arrive while a commit is in flight are applied
 //! and join the next commit (a group commit), and each request is
 //! answered only once its events are durable. Exactly once per event id,
 //! the log and every effect with its reason are `run`'s own
@@ -328,10 +330,7 @@ fn serve_shared(
     } = options;
     let subscriptions = webhooks::subscriptions(&webhooks);
     let connection = connection.subscribed(subscriptions.clone());
-    let ticker = connection
-        .again()
-        .map_err(|e| e.to_string())?
-        .subscribed(subscriptions.clone());
+    let ticker = connection.again().map_err(|e| e.to_string())?;
     let url = connection.url().to_string();
     let deliveries = Deliveries::start_shared(&runtime, webhooks, &url);
     let pool = Pool::new(
@@ -378,17 +377,23 @@ fn tick_loop(
     metrics: &Metrics,
     stop: &mpsc::Receiver<()>,
 ) {
+    // A ledger out of reach is said once, not at every tick.
+    let mut said = false;
     loop {
-        if connection.is_closed() {
-            match connection.again() {
-                Ok(again) => connection = again,
-                Err(e) => eprintln!("scheduled work waits for the ledger: {e}"),
-            }
-        }
-        if tick_every.is_some()
-            && let Err(e) = connection.tick(program, Time::now())
+        if connection.is_closed()
+            && let Ok(again) = connection.again()
         {
-            eprintln!("scheduled work: {e}");
+            connection = again;
+        }
+        if tick_every.is_some() {
+            match connection.tick(program, Time::now()) {
+                Ok(_) => said = false,
+                Err(e) if !said => {
+                    eprintln!("scheduled work waits for the ledger: {e}");
+                    said = true;
+                }
+                Err(_) => {}
+            }
         }
         if let Ok(members) = connection.count_members() {
             metrics.set_members(members);

@@ -217,7 +217,6 @@ impl Outlet {
 }
 
 /// The webhooks at work: where new deliveries go, and each one's status.
-#[derive(Default)]
 pub(super) struct Deliveries {
     queues: Vec<UnboundedSender<Queued>>,
     webhooks: Arc<Vec<Webhook>>,
@@ -463,14 +462,14 @@ impl Shared {
     /// embedded ledger; the others' attempts are read from the outbox.
     async fn deliver(self) {
         let webhook = &self.webhooks[self.index];
-        let mut connection: Option<Connection> = None;
+        let mut connection = Held(None);
         let mut said = false;
         loop {
             let url = self.url.clone();
             let name = webhook.name.clone();
             // The connection goes to a blocking thread and comes back.
             let found = blocking(move || {
-                let mut connection = match connection {
+                let mut connection = match connection.take() {
                     Some(connection) if !connection.is_closed() => connection,
                     _ => Connection::connect(&url)?,
                 };
@@ -480,7 +479,7 @@ impl Shared {
                     true => connection.waiting_deliveries(&name, 100)?,
                     false => Vec::new(),
                 };
-                Ok((connection, holding, state, waiting))
+                Ok((Held(Some(connection)), holding, state, waiting))
             })
             .await;
             let (held, holding, state, waiting) = match found {
@@ -490,13 +489,13 @@ impl Shared {
                         eprintln!("webhook `{}` waits for the ledger: {e}", webhook.name);
                         said = true;
                     }
-                    connection = None;
+                    connection = Held(None);
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }
             };
             said = false;
-            connection = Some(held);
+            connection = held;
             self.note(&state);
             let Some(head) = waiting.into_iter().next() else {
                 let wait = if holding {
@@ -521,15 +520,15 @@ impl Shared {
                 head.attempts + 1,
                 result,
             );
-            let mut held = connection.take();
+            let mut held = connection;
             let recorded = blocking(move || {
-                if let Some(connection) = held.as_mut() {
+                if let Some(connection) = held.0.as_mut() {
                     connection.record_attempt(&attempt)?;
                 }
                 Ok(held)
             })
             .await;
-            connection = recorded.ok().flatten();
+            connection = recorded.unwrap_or(Held(None));
         }
     }
 
@@ -548,6 +547,25 @@ impl Shared {
                 status.attempts = 0;
                 status.failing = false;
             }
+        }
+    }
+}
+
+/// A connection the deliverer holds across awaits. Dropped on the
+/// runtime's threads (as the runtime stops), it closes on a thread of its
+/// own, since the client's close blocks, which the runtime forbids.
+struct Held(Option<Connection>);
+
+impl Held {
+    fn take(&mut self) -> Option<Connection> {
+        self.0.take()
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Some(connection) = self.0.take() {
+            std::thread::spawn(move || drop(connection));
         }
     }
 }
