@@ -32,6 +32,11 @@ fn serve(program: &Path, ledger: &Path) -> (Child, u16) {
 }
 
 fn serve_with(program: &Path, ledger: &Path, args: &[&str], env: &[(&str, &str)]) -> (Child, u16) {
+    // What the service says on standard error goes to a file, which
+    // `stop` reads for a panic.
+    static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let said = std::env::temp_dir().join(format!("loyalty-serve-{}-{n}.err", std::process::id()));
     let mut child = Command::new(env!("CARGO_BIN_EXE_loyalty"))
         .arg("serve")
         .arg(program)
@@ -40,9 +45,10 @@ fn serve_with(program: &Path, ledger: &Path, args: &[&str], env: &[(&str, &str)]
         .args(args)
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&said).unwrap())
         .spawn()
         .unwrap();
+    STDERR_OF.lock().unwrap().push((child.id(), said));
     let mut first = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut first)
@@ -104,8 +110,12 @@ fn now() -> String {
     String::from_utf8(output.stdout).unwrap().trim().to_string()
 }
 
+/// Where each service started by `serve_with` says what it says on
+/// standard error, by process id.
+static STDERR_OF: std::sync::Mutex<Vec<(u32, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+
 /// Stops the service as a deployment does (SIGTERM), which must end
-/// cleanly.
+/// cleanly, without a panic anywhere in it.
 fn stop(mut child: Child) {
     let pid = child.id().to_string();
     assert!(
@@ -116,6 +126,15 @@ fn stop(mut child: Child) {
             .success()
     );
     assert!(child.wait().unwrap().success());
+    let said = STDERR_OF
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(pid, _)| *pid == child.id())
+        .map(|(_, path)| std::fs::read_to_string(path).unwrap_or_default());
+    if let Some(said) = said {
+        assert!(!said.contains("panicked"), "{said}");
+    }
 }
 
 /// Issue 18: events in, effects out once durable; a duplicate id is
