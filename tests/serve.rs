@@ -131,7 +131,11 @@ fn stop(mut child: Child) {
         .unwrap()
         .iter()
         .find(|(pid, _)| *pid == child.id())
-        .map(|(_, path)| std::fs::read_to_string(path).unwrap_or_default());
+        .map(|(_, path)| {
+            let said = std::fs::read_to_string(path).unwrap_or_default();
+            let _ = std::fs::remove_file(path);
+            said
+        });
     if let Some(said) = said {
         assert!(!said.contains("panicked"), "{said}");
     }
