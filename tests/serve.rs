@@ -1784,3 +1784,31 @@ fn two_instances_on_postgres_apply_each_event_once_through_a_kill() {
     stop(again);
     stop(b);
 }
+
+/// Issue 18: only `serve` keeps a ledger in PostgreSQL; `run` and
+/// `member` say so for an address, without showing its password.
+#[test]
+fn run_and_member_refuse_a_postgres_ledger() {
+    let (dir, program) = shop("refuse-postgres");
+    let events = dir.join("events.jsonl");
+    std::fs::write(&events, "").unwrap();
+    let said = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_loyalty"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        String::from_utf8(output.stderr).unwrap()
+    };
+    let address = "postgres://loyalty:hunter2-secret@db.internal/loyalty";
+    let expected = "error: ledger postgres://loyalty:***@db.internal/loyalty is in PostgreSQL, \
+                    which only `loyalty serve` keeps: `run` and `member` take an SQLite file \
+                    (ask the service for a member: GET /v1/members/ID)\n";
+    let program = program.to_str().unwrap();
+    let events = events.to_str().unwrap();
+    assert_eq!(
+        said(&["run", program, "--events", events, "--ledger", address]),
+        expected
+    );
+    assert_eq!(said(&["member", "--ledger", address, "ana"]), expected);
+}

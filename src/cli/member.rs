@@ -12,7 +12,9 @@ use crate::ledger::Ledger;
 const RECENT_ENTRIES: usize = 20;
 
 pub fn run(id: &str, ledger_path: &Path, as_json: bool) -> Result<ExitCode, String> {
-    if !ledger_path.exists() {
+    // (A PostgreSQL address is refused by the opening, which says why.)
+    let address = crate::ledger::postgres::is_address(&ledger_path.to_string_lossy());
+    if !address && !ledger_path.exists() {
         return Err(format!("no ledger at {}", ledger_path.display()));
     }
     let mut ledger = Ledger::open_to_read(ledger_path).map_err(|e| e.to_string())?;

@@ -60,7 +60,7 @@ pub fn serve(args: Args) -> Result<ExitCode, String> {
         None => Vec::new(),
     };
     let ledger = args.ledger.to_string_lossy();
-    let store = if ledger.starts_with("postgres://") || ledger.starts_with("postgresql://") {
+    let store = if crate::ledger::postgres::is_address(&ledger) {
         Store::Postgres(Connection::open(&ledger, &program, &source).map_err(|e| e.to_string())?)
     } else {
         Store::Embedded(Ledger::open(&args.ledger).map_err(|e| e.to_string())?)

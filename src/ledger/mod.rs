@@ -173,6 +173,11 @@ pub enum LedgerError {
          a new database (a new version of a program cannot yet be migrated on PostgreSQL)"
     )]
     PostgresProgram { url: String, stored: String },
+    #[error(
+        "ledger {url} is in PostgreSQL, which only `loyalty serve` keeps: `run` and `member` \
+         take an SQLite file (ask the service for a member: GET /v1/members/ID)"
+    )]
+    OnlyServed { url: String },
     #[error("ledger {path}: {source}")]
     Sqlite {
         path: String,
@@ -258,6 +263,7 @@ impl Ledger {
     /// one's later commits leave stale, and then store them.
     pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
         let name = path.display().to_string();
+        postgres::not_an_address(&name)?;
         let sql = |source| LedgerError::Sqlite {
             path: name.clone(),
             source,
@@ -291,6 +297,7 @@ impl Ledger {
     /// it (a reader sees the last commit), and on a read-only disk.
     pub fn open_to_read(path: &Path) -> Result<Ledger, LedgerError> {
         let name = path.display().to_string();
+        postgres::not_an_address(&name)?;
         let sql = |source| LedgerError::Sqlite {
             path: name.clone(),
             source,

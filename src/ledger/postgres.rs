@@ -108,6 +108,19 @@ pub enum Logged {
     Before { line: String, answer: Answer },
 }
 
+/// Whether a `--ledger` names a PostgreSQL database rather than a file.
+pub fn is_address(ledger: &str) -> bool {
+    ledger.starts_with("postgres://") || ledger.starts_with("postgresql://")
+}
+
+/// Refuses a PostgreSQL address where an SQLite file is wanted.
+pub(super) fn not_an_address(ledger: &str) -> Result<(), LedgerError> {
+    match is_address(ledger) {
+        true => Err(LedgerError::OnlyServed { url: shown(ledger) }),
+        false => Ok(()),
+    }
+}
+
 /// The address, without its password, for messages.
 pub fn shown(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
