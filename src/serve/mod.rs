@@ -170,10 +170,14 @@ impl<C: Send + 'static> Pool<C> {
         }
     }
 
-    /// Works with an idle connection, or a new one.
+    /// Works with an idle connection, or a new one. Should the work fail
+    /// because its connection broke (the database restarted since it was
+    /// last used, say), it is done again, once, on a new one: so `work`
+    /// must be safe to do again, as applying events is (their ids make
+    /// them apply once) and reading is.
     async fn with<T: Send + 'static>(
         self: &Arc<Self>,
-        work: impl FnOnce(&mut C) -> Result<T, LedgerError> + Send + 'static,
+        work: impl Fn(&mut C) -> Result<T, LedgerError> + Send + 'static,
     ) -> Result<T, String> {
         let Ok(_permit) = self.permits.acquire().await else {
             return Err("the ledger's connections are closed".into());
@@ -185,7 +189,11 @@ impl<C: Send + 'static> Pool<C> {
                 Some(connection) => connection,
                 None => (pool.open)()?,
             };
-            let result = work(&mut connection);
+            let mut result = work(&mut connection);
+            if result.is_err() && !(pool.reusable)(&connection) {
+                connection = (pool.open)()?;
+                result = work(&mut connection);
+            }
             if (pool.reusable)(&connection)
                 && let Ok(mut idle) = pool.idle.lock()
             {
@@ -560,21 +568,28 @@ async fn events(State(service): State<Service>, body: Result<Bytes, BytesRejecti
         Reach::Postgres(pool) => {
             let program = Arc::clone(&service.program);
             let metrics = Arc::clone(&service.metrics);
+            let events = Arc::new(events);
+            let to_apply = Arc::clone(&events);
             // One transaction an event, in order; should the ledger fail
             // midway, the client sends them all again and those applied
             // get their first answers.
             let applied = pool
                 .with(move |connection| {
-                    let mut results = Vec::with_capacity(events.len());
-                    for sent in events {
-                        let logged = connection.apply(&program, &sent.line, Time::now())?;
-                        results.push(shared_answer(&metrics, logged, &sent));
+                    let mut logged = Vec::with_capacity(to_apply.len());
+                    for sent in to_apply.iter() {
+                        logged.push(connection.apply(&program, &sent.line, Time::now())?);
                     }
-                    Ok(results)
+                    Ok(logged)
                 })
                 .await;
+            // Counted once all are in: a request done again after a
+            // broken connection counts each event once.
             match applied {
-                Ok(results) => results,
+                Ok(logged) => logged
+                    .into_iter()
+                    .zip(events.iter())
+                    .map(|(logged, sent)| shared_answer(&metrics, logged, sent))
+                    .collect(),
                 Err(e) => return problem(StatusCode::SERVICE_UNAVAILABLE, e),
             }
         }
@@ -627,7 +642,7 @@ async fn answered(
             };
             let answer = Answer {
                 line: answer.line,
-                id: Some(id),
+                id: Some(id.clone()),
                 outcome,
                 effects,
             };
@@ -732,8 +747,8 @@ async fn quote_purchase(
         Reach::Postgres(pool) => {
             let program = Arc::clone(&service.program);
             pool.with(move |connection| {
-                let member = member.filter(|_| !guest);
-                let engine = connection.engine_for(&program, member.as_deref())?;
+                let member = member.as_deref().filter(|_| !guest);
+                let engine = connection.engine_for(&program, member)?;
                 Ok(quote(&engine, &line, guest))
             })
             .await
