@@ -1332,8 +1332,22 @@ fn instances_share_a_ledger_in_postgres() {
     };
     let (dir, program) = shop("postgres-share");
     let ledger = Path::new(&database);
-    let (a, port_a) = serve(&program, ledger);
-    let (b, port_b) = serve(&program, ledger);
+    // A webhook no one receives: its deliveries wait in the outbox.
+    let hooks = dir.join("webhooks.toml");
+    std::fs::write(
+        &hooks,
+        "[[webhook]]\nname = \"crm\"\nurl = \"http://127.0.0.1:9/hook\"\n\
+         kinds = [\"points_earned\"]\nsecret = \"whsec-0123456789abcdef\"\n",
+    )
+    .unwrap();
+    let args = [
+        "--listen",
+        "127.0.0.1:0",
+        "--webhooks",
+        hooks.to_str().unwrap(),
+    ];
+    let (a, port_a) = serve_with(&program, ledger, &args, &[]);
+    let (b, port_b) = serve_with(&program, ledger, &args, &[]);
 
     let enroll = r#"{"id":"1","at":"2026-01-01","type":"enroll","member":"ana"}"#;
     assert_eq!(request(port_a, "POST", "/v1/events", enroll).0, 200);
@@ -1407,7 +1421,7 @@ fn instances_share_a_ledger_in_postgres() {
     );
 
     stop(a);
-    let (a, port_a) = serve(&program, ledger);
+    let (a, port_a) = serve_with(&program, ledger, &args, &[]);
     let (_, again) = request(port_a, "POST", "/v1/events", purchase);
     assert_eq!(again["duplicate"], true);
     assert_eq!(
@@ -1427,7 +1441,8 @@ fn instances_share_a_ledger_in_postgres() {
             "SELECT (SELECT count(*) FROM members WHERE id = 'ana')
                   + (SELECT count(*) FROM entries WHERE member = 'ana')
                   + (SELECT count(*) FROM events
-                     WHERE member = 'ana' OR line LIKE '%\"ana\"%' OR reason LIKE '%ana%')",
+                     WHERE member = 'ana' OR line LIKE '%\"ana\"%' OR reason LIKE '%ana%')
+                  + (SELECT count(*) FROM webhook_deliveries WHERE body LIKE '%\"ana\"%')",
             &[],
         )
         .unwrap()
@@ -1441,6 +1456,14 @@ fn instances_share_a_ledger_in_postgres() {
         .unwrap()
         .get(0);
     assert_eq!(books, 42);
+    let carried: i64 = client
+        .query_one(
+            &format!("SELECT count(*) FROM webhook_deliveries WHERE body LIKE '%{pseudonym}%'"),
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(carried, 1);
     stop(a);
     stop(b);
 

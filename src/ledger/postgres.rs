@@ -372,7 +372,8 @@ impl Connection {
 
     /// Erases a member's personal data on request, in one transaction:
     /// their id becomes a pseudonym (returned) in their row, their
-    /// entries, and the events and reasons that name them; their
+    /// entries, the events and reasons that name them and the webhooks'
+    /// deliveries of their entries; their
     /// birthday and attributes are dropped. Balances and entries stay, so
     /// the books still balance. `None` for an unknown member.
     /// (PostgreSQL keeps the old versions of the rows until it vacuums
@@ -425,6 +426,25 @@ impl Connection {
                      WHERE seq = $1",
                     &[&seq, &line, &id, &pseudonym],
                 )?;
+            }
+            // The webhooks' deliveries of the member's entries carry
+            // their effects, with the id.
+            let carried: Vec<(i64, String)> = tx
+                .query(
+                    "SELECT d.seq, d.body FROM webhook_deliveries AS d
+                     JOIN entries AS e ON e.seq = d.entry WHERE e.member = $1",
+                    &[&pseudonym],
+                )?
+                .iter()
+                .map(|row| (row.get(0), row.get(1)))
+                .collect();
+            for (seq, body) in carried {
+                if let Some(body) = super::writer::erased_json(&body, id, &pseudonym) {
+                    tx.execute(
+                        "UPDATE webhook_deliveries SET body = $2 WHERE seq = $1",
+                        &[&seq, &body],
+                    )?;
+                }
             }
             Ok(pseudonym)
         })()
