@@ -231,8 +231,12 @@ impl Connection {
                  FROM entries e LEFT JOIN events v ON v.seq = e.event
                  WHERE e.member = $1 AND e.seq < $2 ORDER BY e.seq DESC LIMIT $3",
             )?,
+            // Walked in order of (due, id) from where the last page
+            // ended: a member is met again only if their work came due
+            // again meanwhile, so a walk ends.
             due_members: prepare(
-                "SELECT id FROM members WHERE due <= $1 ORDER BY due LIMIT $2",
+                "SELECT due, id FROM members WHERE due <= $1 AND (due, id) > ($2, $3)
+                 ORDER BY due, id LIMIT $4",
             )?,
         };
         Ok(Connection {
@@ -622,18 +626,23 @@ impl Connection {
             return Ok(None);
         }
         let mut done = 0;
+        let mut after = (i64::MIN, String::new());
         loop {
-            let due: Vec<String> = self
+            let due: Vec<(i64, String)> = self
                 .client
-                .query(&self.statements.due_members, &[&now.0, &DUE_AT_ONCE])
+                .query(
+                    &self.statements.due_members,
+                    &[&now.0, &after.0, &after.1, &DUE_AT_ONCE],
+                )
                 .map_err(error(&url))?
                 .iter()
-                .map(|row| row.get(0))
+                .map(|row| (row.get(0), row.get(1)))
                 .collect();
-            if due.is_empty() {
+            let Some(last) = due.last() else {
                 return Ok(Some(done));
-            }
-            for id in &due {
+            };
+            after = last.clone();
+            for (_, id) in &due {
                 let mut tried = 0;
                 loop {
                     match self.tick_member(program, id, now) {

@@ -21,7 +21,7 @@ CREATE TABLE members (
     schema integer NOT NULL,
     state  bytea NOT NULL
 );
-CREATE INDEX members_due ON members (due);
+CREATE INDEX members_due ON members (due, id);
 
 -- Every event the engine saw, applied or rejected, under its id: the
 -- unique id is what makes each event apply exactly once.
