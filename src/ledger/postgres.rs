@@ -485,59 +485,54 @@ impl Connection {
         Ok(held)
     }
 
-    /// The first `limit` of a webhook's deliveries still to make, in
-    /// order.
-    pub fn waiting_deliveries(
+    /// Where a webhook's deliveries stand (how many wait, how many were
+    /// made, the attempts at the first waiting and its last error) and
+    /// the first `limit` still to make, in order: all as of one moment,
+    /// so that the count and the list agree.
+    pub fn outbox(
         &mut self,
         webhook: &str,
         limit: i64,
-    ) -> Result<Vec<WaitingDelivery>, LedgerError> {
-        let rows = self
-            .client
-            .query(
-                "SELECT seq, body, attempts, next_attempt FROM webhook_deliveries
-                 WHERE webhook = $1 AND delivered_at IS NULL ORDER BY seq LIMIT $2",
-                &[&webhook, &limit],
-            )
-            .map_err(error(&self.url))?;
-        Ok(rows
-            .iter()
-            .map(|row| WaitingDelivery {
-                seq: row.get(0),
-                body: row.get(1),
-                attempts: row.get(2),
-                next_attempt: row.get(3),
-            })
-            .collect())
-    }
-
-    /// Where a webhook's deliveries stand: how many wait, how many were
-    /// made, and the attempts at the first waiting and its last error.
-    pub fn outbox_state(&mut self, webhook: &str) -> Result<OutboxState, LedgerError> {
+    ) -> Result<(OutboxState, Vec<WaitingDelivery>), LedgerError> {
         let url = self.url.clone();
-        let counts = self
-            .client
-            .query_one(
+        let read = (|| {
+            let mut tx = self
+                .client
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?;
+            let counts = tx.query_one(
                 "SELECT count(*) FILTER (WHERE delivered_at IS NULL),
                         count(*) FILTER (WHERE delivered_at IS NOT NULL)
                  FROM webhook_deliveries WHERE webhook = $1",
                 &[&webhook],
-            )
-            .map_err(error(&url))?;
-        let head = self
-            .client
-            .query_opt(
-                "SELECT attempts, last_error FROM webhook_deliveries
-                 WHERE webhook = $1 AND delivered_at IS NULL ORDER BY seq LIMIT 1",
-                &[&webhook],
-            )
-            .map_err(error(&url))?;
-        let count = |i| u64::try_from(counts.get::<_, i64>(i)).unwrap_or(0);
-        Ok(OutboxState {
-            backlog: count(0),
-            delivered: count(1),
-            head: head.map(|row| (row.get(0), row.get(1))),
-        })
+            )?;
+            let waiting = tx.query(
+                "SELECT seq, body, attempts, next_attempt, last_error FROM webhook_deliveries
+                 WHERE webhook = $1 AND delivered_at IS NULL ORDER BY seq LIMIT $2",
+                &[&webhook, &limit.max(1)],
+            )?;
+            tx.commit()?;
+            let count = |i| u64::try_from(counts.get::<_, i64>(i)).unwrap_or(0);
+            let state = OutboxState {
+                backlog: count(0),
+                delivered: count(1),
+                head: waiting.first().map(|row| (row.get(2), row.get(4))),
+            };
+            let waiting = waiting
+                .iter()
+                .take(usize::try_from(limit).unwrap_or(0))
+                .map(|row| WaitingDelivery {
+                    seq: row.get(0),
+                    body: row.get(1),
+                    attempts: row.get(2),
+                    next_attempt: row.get(3),
+                })
+                .collect();
+            Ok::<_, postgres::Error>((state, waiting))
+        })();
+        read.map_err(error(&url))
     }
 
     /// Records an attempt at a delivery; one recorded after it (by an

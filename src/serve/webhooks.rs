@@ -474,11 +474,7 @@ impl Shared {
                     _ => Connection::connect(&url)?,
                 };
                 let holding = connection.hold_webhook(&name)?;
-                let state = connection.outbox_state(&name)?;
-                let waiting = match holding {
-                    true => connection.waiting_deliveries(&name, 100)?,
-                    false => Vec::new(),
-                };
+                let (state, waiting) = connection.outbox(&name, if holding { 100 } else { 0 })?;
                 Ok((Held(Some(connection)), holding, state, waiting))
             })
             .await;
