@@ -1436,33 +1436,22 @@ fn instances_share_a_ledger_in_postgres() {
     let (_, member) = request(port_b, "GET", &format!("/v1/members/{pseudonym}"), "");
     assert_eq!(member["points"], 42);
     let mut client = postgres::Client::connect(&database, postgres::NoTls).unwrap();
-    let named: i64 = client
-        .query_one(
-            "SELECT (SELECT count(*) FROM members WHERE id = 'ana')
-                  + (SELECT count(*) FROM entries WHERE member = 'ana')
-                  + (SELECT count(*) FROM events
-                     WHERE member = 'ana' OR line LIKE '%\"ana\"%' OR reason LIKE '%ana%')
-                  + (SELECT count(*) FROM webhook_deliveries WHERE body LIKE '%\"ana\"%')",
-            &[],
-        )
-        .unwrap()
-        .get(0);
+    let mut count = |sql: &str| -> i64 { client.query_one(sql, &[]).unwrap().get(0) };
+    let named = count(
+        "SELECT (SELECT count(*) FROM members WHERE id = 'ana')
+              + (SELECT count(*) FROM entries WHERE member = 'ana')
+              + (SELECT count(*) FROM events
+                 WHERE member = 'ana' OR line LIKE '%\"ana\"%' OR reason LIKE '%ana%')
+              + (SELECT count(*) FROM webhook_deliveries WHERE body LIKE '%\"ana\"%')",
+    );
     assert_eq!(named, 0);
-    let books: i64 = client
-        .query_one(
-            &format!("SELECT sum(points)::bigint FROM entries WHERE member = '{pseudonym}'"),
-            &[],
-        )
-        .unwrap()
-        .get(0);
+    let books = count(&format!(
+        "SELECT sum(points)::bigint FROM entries WHERE member = '{pseudonym}'"
+    ));
     assert_eq!(books, 42);
-    let carried: i64 = client
-        .query_one(
-            &format!("SELECT count(*) FROM webhook_deliveries WHERE body LIKE '%{pseudonym}%'"),
-            &[],
-        )
-        .unwrap()
-        .get(0);
+    let carried = count(&format!(
+        "SELECT count(*) FROM webhook_deliveries WHERE body LIKE '%{pseudonym}%'"
+    ));
     assert_eq!(carried, 1);
     stop(a);
     stop(b);
