@@ -19,7 +19,7 @@
 //! (`members.due`), each in a transaction of their own.
 
 use postgres::error::SqlState;
-use postgres::{Client, NoTls, Statement, Transaction};
+use postgres::{Client, GenericClient, NoTls, Statement, Transaction};
 
 use super::{Attempt, LedgerError};
 use crate::engine::{
@@ -267,23 +267,24 @@ impl Connection {
             Ok(event) => event,
             // A line that is no event reaches no member: answered, not
             // logged (sent again, it gets the same answer).
-            Err((id, reject)) => return Ok(Logged::Now(rejected(id, &reject))),
+            Err((id, reject)) => return Ok(Logged::Now(rejected(id, reject.to_string()))),
         };
         if matches!(event.kind, EventKind::Tick) {
             let reason = "a `tick` is not sent to a service on PostgreSQL: scheduled work runs \
                           on the wall clock";
-            return Ok(Logged::Now(Answer {
-                line: 0,
-                id: Some(event.id.to_string()),
-                outcome: LineOutcome::Rejected(reason.into()),
-                effects: Vec::new(),
-            }));
+            return Ok(Logged::Now(rejected(
+                Some(event.id.to_string()),
+                reason.into(),
+            )));
         }
         // The engine's own bound is from its latest event, which an
         // engine holding one member does not know: the wall clock's.
         if event.at > now.add_days(MAX_STEP_DAYS) {
             let reject = Reject::AfterNow { at: event.at, now };
-            return Ok(Logged::Now(rejected(Some(event.id.to_string()), &reject)));
+            return Ok(Logged::Now(rejected(
+                Some(event.id.to_string()),
+                reject.to_string(),
+            )));
         }
         let url = self.url.clone();
         for _ in 0..TRIES {
@@ -357,7 +358,7 @@ impl Connection {
             }),
             subscriptions: &self.subscriptions,
         };
-        change.write(&mut tx, s, &mut engine, &effects)?;
+        let records = change.write(&mut tx, s, &mut engine, &effects)?;
         tx.commit()?;
         let answer = Answer {
             line: 0,
@@ -366,10 +367,7 @@ impl Connection {
                 None => LineOutcome::Applied,
                 Some(reason) => LineOutcome::Rejected(reason),
             },
-            effects: effects
-                .iter()
-                .map(|effect| record_of(program, effect, &engine.member_at(effect.member).id))
-                .collect(),
+            effects: records,
         };
         Ok(Logged::Now(answer))
     }
@@ -569,9 +567,7 @@ impl Connection {
 
     /// A member's state, if there is such a member.
     pub fn member(&mut self, id: &str) -> Result<Option<Member>, LedgerError> {
-        let url = self.url.clone();
-        let mut tx = self.client.transaction().map_err(error(&url))?;
-        member_row(&mut tx, &self.statements.read_member, id).map_err(error(&url))
+        member_row(&mut self.client, &self.statements.read_member, id).map_err(error(&self.url))
     }
 
     /// An engine holding one member (if there is one) and the budgets as
@@ -581,14 +577,14 @@ impl Connection {
         program: &'p Program,
         id: Option<&str>,
     ) -> Result<Engine<'p>, LedgerError> {
-        let url = self.url.clone();
-        let s = &self.statements;
-        let mut tx = self.client.transaction().map_err(error(&url))?;
+        // No transaction: a quote changes nothing, and the member and the
+        // budgets read a moment apart quote as well.
+        let (client, s) = (&mut self.client, &self.statements);
         let mut members = Vec::new();
         if let Some(id) = id {
-            members.extend(member_row(&mut tx, &s.read_member, id).map_err(error(&url))?);
+            members.extend(member_row(client, &s.read_member, id).map_err(error(&self.url))?);
         }
-        engine_over(&mut tx, &s.read_budgets, program, members).map_err(error(&url))
+        engine_over(client, &s.read_budgets, program, members).map_err(error(&self.url))
     }
 
     /// Up to `limit` of the member's entries before entry `before`,
@@ -598,7 +594,7 @@ impl Connection {
         member: &str,
         before: Option<i64>,
         limit: usize,
-    ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, LedgerError> {
+    ) -> Result<Vec<Record>, LedgerError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = self
             .client
@@ -684,12 +680,12 @@ impl Connection {
     }
 }
 
-/// A line rejected before it reached the ledger.
-fn rejected(id: Option<String>, reject: &Reject) -> Answer {
+/// A line rejected, with the reason, before it reached the ledger.
+fn rejected(id: Option<String>, reason: String) -> Answer {
     Answer {
         line: 0,
         id,
-        outcome: LineOutcome::Rejected(reject.to_string()),
+        outcome: LineOutcome::Rejected(reason),
         effects: Vec::new(),
     }
 }
@@ -750,7 +746,7 @@ fn error<E: Into<Fail>>(url: &str) -> impl Fn(E) -> LedgerError + '_ {
 /// with `budgets` (locking them or not). Its clock is unset: the bound
 /// on an event's time is the wall clock's ([`Reject::AfterNow`]).
 fn engine_over<'p>(
-    tx: &mut Transaction,
+    tx: &mut impl GenericClient,
     budgets: &Statement,
     program: &'p Program,
     members: Vec<Member>,
@@ -765,7 +761,7 @@ fn engine_over<'p>(
 
 /// A member's row, read with `statement` (locking it or not).
 fn member_row(
-    tx: &mut Transaction,
+    tx: &mut impl GenericClient,
     statement: &Statement,
     id: &str,
 ) -> Result<Option<Member>, Fail> {
@@ -792,6 +788,9 @@ struct EventRow<'a> {
     reason: Option<&'a str>,
 }
 
+/// An effect as the events endpoint answers it.
+type Record = serde_json::Map<String, serde_json::Value>;
+
 /// Members' rows as columns: ids, dues, schemas and states.
 type MemberRows<'a> = (Vec<&'a str>, Vec<i64>, Vec<i32>, Vec<Vec<u8>>);
 
@@ -807,16 +806,18 @@ struct Change<'a> {
 }
 
 impl Change<'_> {
-    /// All of it in one statement, and the deliveries in another. Should
-    /// another instance have enrolled the same member meanwhile, the
-    /// insert fails and the event is tried again.
+    /// All of it in one statement, and the deliveries in another; the
+    /// effects' records, each described once for the entries, the
+    /// deliveries and the answer. Should another instance have enrolled
+    /// the same member meanwhile, the insert fails and the event is tried
+    /// again.
     fn write(
         self,
         tx: &mut Transaction,
         s: &Statements,
         engine: &mut Engine,
         effects: &[Effect],
-    ) -> Result<(), Fail> {
+    ) -> Result<Vec<Record>, Fail> {
         let program = self.program;
         let column = |f: fn(&Effect) -> i64| effects.iter().map(f).collect::<Vec<i64>>();
         let changed = engine.take_changed();
@@ -825,7 +826,14 @@ impl Change<'_> {
         let members: Vec<&str> = effects.iter().map(member).collect();
         let kinds: Vec<&str> = effects.iter().map(|e| e.kind.name()).collect();
         let scheduled: Vec<bool> = effects.iter().map(|e| e.scheduled).collect();
-        let reasons: Vec<String> = effects.iter().map(|e| e.describe(program)).collect();
+        let records: Vec<Record> = effects
+            .iter()
+            .map(|e| record_of(program, e, member(e)))
+            .collect();
+        let reasons: Vec<&str> = records
+            .iter()
+            .map(|r| r.get("reason").and_then(|r| r.as_str()).unwrap_or_default())
+            .collect();
         // The members changed, as rows: those loaded, and new ones.
         let mut rows: [MemberRows; 2] = Default::default();
         for index in changed {
@@ -875,17 +883,16 @@ impl Change<'_> {
             ],
         )?;
         if self.subscriptions.is_empty() {
-            return Ok(());
+            return Ok(records);
         }
         let entries: Vec<i64> = row.get(1);
         let (mut webhooks, mut seqs, mut bodies) = (Vec::new(), Vec::new(), Vec::new());
-        for (effect, &entry) in effects.iter().zip(&entries) {
+        for ((effect, record), &entry) in effects.iter().zip(&records).zip(&entries) {
             let kind = 1u64 << (effect.kind as u32);
             for subscription in self.subscriptions {
                 if subscription.kinds & kind != 0 {
-                    let record = record_of(program, effect, member(effect));
                     let id = event.map(|e| e.id);
-                    bodies.push(delivery_body(&subscription.webhook, id, entry, &record));
+                    bodies.push(delivery_body(&subscription.webhook, id, entry, record));
                     webhooks.push(subscription.webhook.as_str());
                     seqs.push(entry);
                 }
@@ -894,7 +901,7 @@ impl Change<'_> {
         if !bodies.is_empty() {
             tx.execute(&s.log_deliveries, &[&webhooks, &seqs, &bodies])?;
         }
-        Ok(())
+        Ok(records)
     }
 }
 
