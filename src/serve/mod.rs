@@ -257,12 +257,6 @@ fn serve_embedded(
     runtime: tokio::runtime::Runtime,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), String> {
-    let Options {
-        listen,
-        keys,
-        tick_every,
-        webhooks,
-    } = options;
     let (engine, _) = ledger
         .engine(program, source, false)
         .map_err(|e| e.to_string())?;
@@ -270,9 +264,9 @@ fn serve_embedded(
     let (jobs, inbox) = mpsc::channel();
     let to_stop = jobs.clone();
     let reader = Reader::open(std::path::Path::new(ledger.path())).map_err(|e| e.to_string())?;
-    let subscriptions = webhooks::subscriptions(&webhooks);
+    let subscriptions = webhooks::subscriptions(&options.webhooks);
     let deliveries =
-        Deliveries::start(&runtime, webhooks, &reader, &jobs).map_err(|e| e.to_string())?;
+        Deliveries::start(&runtime, options.webhooks, &reader, &jobs).map_err(|e| e.to_string())?;
     let path = PathBuf::from(ledger.path());
     let readers = Pool::new(move || Reader::open(&path), |_| true, 64);
     let service = Service {
@@ -288,7 +282,7 @@ fn serve_embedded(
     let settings = Settings {
         jobs,
         metrics: Arc::clone(&service.metrics),
-        tick_every,
+        tick_every: options.tick_every,
         subscriptions,
         outlet: service.deliveries.outlet(),
     };
@@ -302,13 +296,8 @@ fn serve_embedded(
             engine_stops.notify_one();
             result
         });
-        let served = listen_until_stopped(
-            &runtime,
-            listen,
-            routes(service, keys),
-            ready,
-            engine_stopped,
-        );
+        let routes = routes(service, options.keys);
+        let served = listen_until_stopped(&runtime, options.listen, routes, ready, engine_stopped);
         // Every request is answered: the engine's thread ends its loop
         // and writes the snapshot.
         let _ = to_stop.send(Job::Stop);
@@ -330,17 +319,11 @@ fn serve_shared(
     runtime: tokio::runtime::Runtime,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), String> {
-    let Options {
-        listen,
-        keys,
-        tick_every,
-        webhooks,
-    } = options;
-    let subscriptions = webhooks::subscriptions(&webhooks);
+    let subscriptions = webhooks::subscriptions(&options.webhooks);
     let connection = connection.subscribed(subscriptions.clone());
     let ticker = connection.again().map_err(|e| e.to_string())?;
     let url = connection.url().to_string();
-    let deliveries = Deliveries::start_shared(&runtime, webhooks, &url);
+    let deliveries = Deliveries::start_shared(&runtime, options.webhooks, &url);
     let pool = Pool::new(
         move || Ok(Connection::connect(&url)?.subscribed(subscriptions.clone())),
         |connection: &Connection| !connection.is_closed(),
@@ -366,8 +349,10 @@ fn serve_shared(
     // runs before their own events, and the ticks are tried again.
     let never = Arc::new(tokio::sync::Notify::new());
     std::thread::scope(|scope| {
+        let tick_every = options.tick_every;
         scope.spawn(move || tick_loop(program, ticker, tick_every, &metrics, &stopped));
-        let served = listen_until_stopped(&runtime, listen, routes(service, keys), ready, never);
+        let routes = routes(service, options.keys);
+        let served = listen_until_stopped(&runtime, options.listen, routes, ready, never);
         let _ = stop_ticks.send(());
         served
     })?;
@@ -805,7 +790,9 @@ async fn erase(
     }
 }
 
-/// A member's state and last ledger entry, from the engine's thread.
+/// A member's state, from the engine's thread with their last ledger
+/// entry, or from PostgreSQL (whose entries are paged by number, with no
+/// last entry needed).
 async fn member_state(service: &Service, id: &str) -> Result<(Value, Option<i64>), Problem> {
     let state = match &service.ledger {
         Reach::Embedded { jobs, .. } => {
